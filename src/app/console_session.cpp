@@ -1,0 +1,70 @@
+#include "app/console_session.h"
+
+namespace vmcast::app {
+namespace {
+
+constexpr uint32_t kDefaultWidth = 640;
+constexpr uint32_t kDefaultHeight = 480;
+
+std::string node_name_for(const qemu::VmInfo &vm, const qemu::ConsoleInfo &console) {
+    return "vmcast." + qemu::node_safe_name(vm.name) + "." + std::to_string(console.index);
+}
+
+std::string description_for(const qemu::VmInfo &vm, const qemu::ConsoleInfo &console) {
+    std::string description = "VM " + vm.name + ", console " + std::to_string(console.index);
+    if (!console.label.empty())
+        description += " (" + console.label + ")";
+    return description;
+}
+
+pipewire::StreamIdentity identity_for(const qemu::VmInfo &vm, const qemu::ConsoleInfo &console) {
+    return {node_name_for(vm, console), description_for(vm, console), vm.name, vm.uuid,
+            console.index};
+}
+
+uint32_t usable_or(uint32_t size, uint32_t fallback) {
+    return size > 0 && size <= frame::kMaxSurfaceDimension ? size : fallback;
+}
+
+} // namespace
+
+ConsoleSession::ConsoleSession(compositor::Compositor &compositor,
+                               pipewire::PipeWireContext &pipewire, GDBusConnection *bus,
+                               const qemu::VmInfo &vm, const qemu::ConsoleInfo &console,
+                               uint32_t max_fps, std::function<void()> on_closed)
+    : output_(compositor, node_name_for(vm, console), description_for(vm, console),
+              usable_or(console.width, kDefaultWidth), usable_or(console.height, kDefaultHeight),
+              int(max_fps)),
+      stream_(pipewire, identity_for(vm, console), output_.width(), output_.height(), max_fps),
+      listener_(bus, vm.bus_name, console.index, *this, node_name_for(vm, console)),
+      on_closed_(std::move(on_closed)) {
+    output_.set_frame_callback([this](const FrameReader &frame, const frame::DamageRegion &damage) {
+        stream_.push_frame(frame, damage);
+    });
+    output_.set_size_callback(
+        [this](uint32_t width, uint32_t height) { stream_.resize(width, height); });
+    stream_.set_frame_request_callback([this] { output_.request_full_frame(); });
+}
+
+void ConsoleSession::surface_changed(const std::shared_ptr<const frame::PixelSurface> &surface,
+                                     const frame::PixelSurface::Change &change) {
+    output_.show_surface(surface, change);
+}
+
+void ConsoleSession::cursor_defined(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
+                                    std::span<const uint8_t> argb) {
+    output_.define_cursor(width, height, hot_x, hot_y, argb);
+}
+
+void ConsoleSession::mouse_moved(int32_t x, int32_t y, bool visible) {
+    output_.move_cursor(x, y, visible);
+}
+
+void ConsoleSession::display_disabled() { output_.show_nothing(); }
+
+void ConsoleSession::listener_closed() {
+    if (on_closed_)
+        on_closed_();
+}
+
+} // namespace vmcast::app

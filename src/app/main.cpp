@@ -1,0 +1,26 @@
+// vmcast: QEMU VM screens (-display dbus) as PipeWire video streams.
+#include <clocale>
+
+#include "app/commands.h"
+#include "app/logging.h"
+#include "app/options.h"
+#include "compositor/compositor.h"
+
+int main(int argc, char **argv) {
+    setlocale(LC_ALL, "");
+    vmcast::app::Options options;
+    int exit_code = 0;
+    if (!vmcast::app::parse_options(argc, argv, options, exit_code))
+        return exit_code;
+    vmcast::app::setup_logging(options.verbose);
+    vmcast::compositor::route_wlroots_log(options.verbose);
+    switch (options.command) {
+    case vmcast::app::Command::List:
+        return vmcast::app::run_list(options);
+    case vmcast::app::Command::Screenshot:
+        return vmcast::app::run_screenshot(options);
+    case vmcast::app::Command::Run:
+        return vmcast::app::run_daemon(options);
+    }
+    return 1;
+}

@@ -1,0 +1,102 @@
+#include "app/options.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include <glib.h>
+
+#include "common/glib_ptr.h"
+#include "vmcast-config.h"
+
+namespace vmcast::app {
+namespace {
+
+constexpr const char *kSummary =
+    "Commands:\n"
+    "  list                    the VMs on the bus, their consoles and sizes\n"
+    "  screenshot FILE.png     one console's picture as a PNG (--console N)\n"
+    "  run                     stream every graphic console as a PipeWire video node\n"
+    "                          (vmcast.<vm>.<console>) until SIGINT or SIGTERM\n"
+    "\n"
+    "QEMU must run with -display dbus (on the session bus, or on the bus given\n"
+    "with --address, such as libvirt's per-VM bus).";
+
+bool fail_usage(const char *message, int &exit_code) {
+    fprintf(stderr, "vmcast: %s (see vmcast --help)\n", message);
+    exit_code = 2;
+    return false;
+}
+
+} // namespace
+
+bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
+    gchar *address = nullptr;
+    gchar *vm_name = nullptr;
+    gint console = 0;
+    gint max_fps = int(options.max_fps);
+    gboolean verbose = FALSE;
+    gboolean version = FALSE;
+    const GOptionEntry entries[] = {
+        {"address", 'a', 0, G_OPTION_ARG_STRING, &address,
+         "D-Bus address of the VM's bus (default: the session bus)", "ADDRESS"},
+        {"vm", 0, 0, G_OPTION_ARG_STRING, &vm_name, "the VM to use when several are on the bus",
+         "NAME"},
+        {"console", 'c', 0, G_OPTION_ARG_INT, &console, "console index for screenshot", "N"},
+        {"max-fps", 0, 0, G_OPTION_ARG_INT, &max_fps, "most frames a second a stream sends (60)",
+         "FPS"},
+        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "log what vmcast does in detail",
+         nullptr},
+        {"version", 0, 0, G_OPTION_ARG_NONE, &version, "print the version and exit", nullptr},
+        {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
+    };
+    struct ContextFree {
+        void operator()(GOptionContext *context) const { g_option_context_free(context); }
+    };
+    std::unique_ptr<GOptionContext, ContextFree> context(
+        g_option_context_new("COMMAND [FILE.png] - watch and share QEMU VM screens"));
+    g_option_context_add_main_entries(context.get(), entries, nullptr);
+    g_option_context_set_summary(context.get(), kSummary);
+
+    GError *raw_error = nullptr;
+    const bool parsed = g_option_context_parse(context.get(), &argc, &argv, &raw_error);
+    GErrorPtr error(raw_error);
+    GCharPtr address_owner(address), vm_owner(vm_name);
+    if (!parsed)
+        return fail_usage(error->message, exit_code);
+    if (version) {
+        printf("vmcast %s\n", VMCAST_VERSION);
+        exit_code = 0;
+        return false;
+    }
+    if (argc < 2)
+        return fail_usage("no command given: list, screenshot or run", exit_code);
+
+    const char *command = argv[1];
+    const int extra_arguments = argc - 2;
+    if (strcmp(command, "list") == 0 && extra_arguments == 0) {
+        options.command = Command::List;
+    } else if (strcmp(command, "run") == 0 && extra_arguments == 0) {
+        options.command = Command::Run;
+    } else if (strcmp(command, "screenshot") == 0) {
+        if (extra_arguments != 1)
+            return fail_usage("screenshot takes one FILE.png", exit_code);
+        options.command = Command::Screenshot;
+        options.output_png = argv[2];
+    } else if (strcmp(command, "list") == 0 || strcmp(command, "run") == 0) {
+        return fail_usage("unexpected argument after the command", exit_code);
+    } else {
+        return fail_usage("unknown command (list, screenshot or run)", exit_code);
+    }
+    if (console < 0)
+        return fail_usage("--console must be 0 or more", exit_code);
+    if (max_fps < 1 || max_fps > 1000)
+        return fail_usage("--max-fps must be between 1 and 1000", exit_code);
+    options.address = address ? address : "";
+    options.vm_name = vm_name ? vm_name : "";
+    options.console = uint32_t(console);
+    options.max_fps = uint32_t(max_fps);
+    options.verbose = verbose;
+    return true;
+}
+
+} // namespace vmcast::app

@@ -1,0 +1,25 @@
+// vmcast's command line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace vmcast::app {
+
+enum class Command { List, Screenshot, Run };
+
+struct Options {
+    Command command = Command::Run;
+    std::string address;    // D-Bus address; empty means the session bus
+    std::string vm_name;    // --vm
+    uint32_t console = 0;   // --console (screenshot)
+    std::string output_png; // screenshot FILE.png
+    uint32_t max_fps = 60;  // --max-fps
+    bool verbose = false;
+};
+
+// Parses argv. Returns false after printing help or version (exit_code 0) or a usage error
+// (exit_code 2); true when a command should run.
+bool parse_options(int argc, char **argv, Options &options, int &exit_code);
+
+} // namespace vmcast::app

@@ -1,0 +1,95 @@
+#include <glib-unix.h>
+
+#include <csignal>
+#include <list>
+
+#include "app/commands.h"
+#include "app/console_session.h"
+#include "compositor/compositor.h"
+#include "pipewire/pipewire_context.h"
+#include "qemu/display_bus.h"
+
+namespace vmcast::app {
+namespace {
+
+struct Daemon {
+    GMainLoop *loop = nullptr;
+    int exit_status = 0;
+    std::string vm_name;
+
+    void stop(int status) {
+        exit_status = status;
+        g_main_loop_quit(loop);
+    }
+};
+
+gboolean on_stop_signal(gpointer data) {
+    g_info("stopping");
+    static_cast<Daemon *>(data)->stop(0);
+    return G_SOURCE_CONTINUE;
+}
+
+void on_vm_vanished(GDBusConnection *, const gchar *, gpointer data) {
+    auto *daemon = static_cast<Daemon *>(data);
+    g_warning("VM '%s' left the bus", daemon->vm_name.c_str());
+    daemon->stop(1);
+}
+
+} // namespace
+
+int run_daemon(const Options &options) {
+    struct LoopUnref {
+        void operator()(GMainLoop *loop) const { g_main_loop_unref(loop); }
+    };
+    std::unique_ptr<GMainLoop, LoopUnref> loop(g_main_loop_new(nullptr, FALSE));
+    Daemon daemon;
+    daemon.loop = loop.get();
+    std::string error;
+
+    std::unique_ptr<pipewire::PipeWireContext> pipewire =
+        pipewire::PipeWireContext::connect(nullptr, error);
+    if (!pipewire)
+        return fail(error);
+    GObjectPtr<GDBusConnection> bus = qemu::open_bus(options.address, error);
+    if (!bus)
+        return fail(error);
+    qemu::VmInfo vm = qemu::choose_vm(bus.get(), options.vm_name, error);
+    if (!error.empty())
+        return fail(error);
+    daemon.vm_name = vm.name;
+    std::unique_ptr<compositor::Compositor> compositor =
+        compositor::Compositor::create(nullptr, error);
+    if (!compositor)
+        return fail(error);
+
+    // Declared after the compositor and PipeWire, so destroyed before them.
+    std::list<ConsoleSession> sessions;
+    for (const qemu::ConsoleInfo &console : vm.consoles) {
+        if (!console.graphic())
+            continue;
+        ConsoleSession &session = sessions.emplace_back(
+            *compositor, *pipewire, bus.get(), vm, console, options.max_fps, [&daemon, console] {
+                g_warning("console %u lost its display connection", console.index);
+                daemon.stop(1);
+            });
+        if (!session.start(error))
+            return fail(error);
+        g_info("streaming console %u of VM '%s' as PipeWire node %s", console.index,
+               vm.name.c_str(), session.node_name().c_str());
+    }
+    if (sessions.empty())
+        return fail("VM '" + vm.name + "' has no graphic console");
+
+    const guint watch = g_bus_watch_name_on_connection(bus.get(), vm.bus_name.c_str(),
+                                                       G_BUS_NAME_WATCHER_FLAGS_NONE, nullptr,
+                                                       on_vm_vanished, &daemon, nullptr);
+    const guint sigint = g_unix_signal_add(SIGINT, on_stop_signal, &daemon);
+    const guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, &daemon);
+    g_main_loop_run(loop.get());
+    g_source_remove(sigint);
+    g_source_remove(sigterm);
+    g_bus_unwatch_name(watch);
+    return daemon.exit_status;
+}
+
+} // namespace vmcast::app

@@ -1,0 +1,112 @@
+#include "compositor/compositor.h"
+
+#include <cstdio>
+
+#include "compositor/wlr.h"
+
+namespace vmcast::compositor {
+namespace {
+
+// The Wayland event loop as a GSource. Idle callbacks that wlroots queues from GLib-side code
+// (wlr_output_schedule_frame after a D-Bus update, say) have no fd to wake the loop, so they
+// are run in prepare(); dispatch never blocks.
+struct WaylandSource {
+    GSource source;
+    wl_display *display;
+};
+
+gboolean wayland_source_prepare(GSource *source, gint *timeout) {
+    auto *wayland = reinterpret_cast<WaylandSource *>(source);
+    wl_event_loop_dispatch_idle(wl_display_get_event_loop(wayland->display));
+    wl_display_flush_clients(wayland->display);
+    *timeout = -1;
+    return FALSE;
+}
+
+gboolean wayland_source_dispatch(GSource *source, GSourceFunc, gpointer) {
+    auto *wayland = reinterpret_cast<WaylandSource *>(source);
+    wl_event_loop_dispatch(wl_display_get_event_loop(wayland->display), 0);
+    return G_SOURCE_CONTINUE;
+}
+
+GSourceFuncs wayland_source_funcs = {
+    .prepare = wayland_source_prepare,
+    .check = nullptr,
+    .dispatch = wayland_source_dispatch,
+    .finalize = nullptr,
+    .closure_callback = nullptr,
+    .closure_marshal = nullptr,
+};
+
+GSource *attach_wayland_source(wl_display *display, GMainContext *context) {
+    GSource *source = g_source_new(&wayland_source_funcs, sizeof(WaylandSource));
+    reinterpret_cast<WaylandSource *>(source)->display = display;
+    g_source_set_name(source, "wayland");
+    g_source_add_unix_fd(source, wl_event_loop_get_fd(wl_display_get_event_loop(display)),
+                         GIOCondition(G_IO_IN | G_IO_ERR));
+    g_source_attach(source, context);
+    return source;
+}
+
+void log_wlroots_line(wlr_log_importance importance, const char *format, va_list args) {
+    char line[1024];
+    vsnprintf(line, sizeof(line), format, args);
+    GLogLevelFlags level = G_LOG_LEVEL_DEBUG;
+    if (importance == WLR_ERROR)
+        level = G_LOG_LEVEL_WARNING;
+    else if (importance == WLR_INFO)
+        level = G_LOG_LEVEL_INFO;
+    g_log_structured("vmcast-wlroots", level, "MESSAGE", "%s", line);
+}
+
+} // namespace
+
+void route_wlroots_log(bool verbose) {
+    wlr_log_init(verbose ? WLR_DEBUG : WLR_ERROR, log_wlroots_line);
+}
+
+std::unique_ptr<Compositor> Compositor::create(GMainContext *context, std::string &error) {
+    std::unique_ptr<Compositor> compositor(new Compositor());
+    compositor->display_ = wl_display_create();
+    if (!compositor->display_) {
+        error = "cannot create a Wayland display";
+        return nullptr;
+    }
+    compositor->backend_ = wlr_headless_backend_create(compositor->display_);
+    if (!compositor->backend_) {
+        error = "cannot create the wlroots headless backend";
+        return nullptr;
+    }
+    compositor->renderer_ = wlr_renderer_autocreate(compositor->backend_);
+    if (!compositor->renderer_) {
+        error = "wlroots found no renderer (neither GLES2 on a render node nor pixman)";
+        return nullptr;
+    }
+    compositor->renders_on_cpu_ = wlr_renderer_is_pixman(compositor->renderer_);
+    compositor->allocator_ = wlr_allocator_autocreate(compositor->backend_, compositor->renderer_);
+    if (!compositor->allocator_) {
+        error = "wlroots found no buffer allocator for its renderer";
+        return nullptr;
+    }
+    if (!wlr_backend_start(compositor->backend_)) {
+        error = "cannot start the wlroots headless backend";
+        return nullptr;
+    }
+    compositor->wayland_source_.reset(attach_wayland_source(compositor->display_, context));
+    g_info("compositor renders with %s", compositor->renderer_name());
+    return compositor;
+}
+
+Compositor::~Compositor() {
+    wayland_source_.reset();
+    if (backend_)
+        wlr_backend_destroy(backend_);
+    if (allocator_)
+        wlr_allocator_destroy(allocator_);
+    if (renderer_)
+        wlr_renderer_destroy(renderer_);
+    if (display_)
+        wl_display_destroy(display_);
+}
+
+} // namespace vmcast::compositor

@@ -1,0 +1,230 @@
+#include "compositor/console_output.h"
+
+#include <cstring>
+#include <vector>
+
+#include "compositor/memory_buffer.h"
+#include "compositor/wlr.h"
+
+namespace vmcast::compositor {
+namespace {
+
+// Reads a committed output buffer. With pixman the buffer is shared memory read in place;
+// GPU buffers have no CPU pointer, so the renderer reads them back once per frame.
+class CommittedBufferReader final : public FrameReader {
+  public:
+    CommittedBufferReader(wlr_renderer *renderer, wlr_buffer *buffer)
+        : renderer_(renderer), buffer_(buffer) {
+        void *data = nullptr;
+        uint32_t format = 0;
+        size_t stride = 0;
+        if (wlr_buffer_begin_data_ptr_access(buffer, WLR_BUFFER_DATA_PTR_ACCESS_READ, &data,
+                                             &format, &stride)) {
+            accessing_ = true;
+            if (format == DRM_FORMAT_XRGB8888 || format == DRM_FORMAT_ARGB8888) {
+                pixels_ = static_cast<const uint8_t *>(data);
+                stride_ = stride;
+            }
+        }
+    }
+    ~CommittedBufferReader() override {
+        if (accessing_)
+            wlr_buffer_end_data_ptr_access(buffer_);
+    }
+
+    uint32_t width() const override { return uint32_t(buffer_->width); }
+    uint32_t height() const override { return uint32_t(buffer_->height); }
+
+    bool read(const frame::Rect &rect, uint8_t *dst, size_t dst_stride) const override {
+        const frame::Rect inside = frame::clip_to_surface(rect, width(), height());
+        if (inside != rect)
+            return false;
+        if (!pixels_ && !read_back())
+            return false;
+        const size_t row_bytes = size_t(rect.width) * 4;
+        for (int32_t row = 0; row < rect.height; row++) {
+            const size_t y = size_t(rect.y + row);
+            std::memcpy(dst + y * dst_stride + size_t(rect.x) * 4,
+                        pixels_ + y * stride_ + size_t(rect.x) * 4, row_bytes);
+        }
+        return true;
+    }
+
+  private:
+    bool read_back() const {
+        const uint32_t stride = width() * 4;
+        read_back_.resize(size_t(stride) * height());
+        uint32_t flags = 0;
+        if (!wlr_renderer_begin_with_buffer(renderer_, buffer_))
+            return false;
+        const bool ok = wlr_renderer_read_pixels(renderer_, DRM_FORMAT_XRGB8888, &flags, stride,
+                                                 width(), height(), 0, 0, 0, 0, read_back_.data());
+        wlr_renderer_end(renderer_);
+        if (!ok)
+            return false;
+        if (flags & WLR_RENDERER_READ_PIXELS_Y_INVERT) {
+            std::vector<uint8_t> row(stride);
+            for (uint32_t top = 0, bottom = height() - 1; top < bottom; top++, bottom--) {
+                std::memcpy(row.data(), &read_back_[size_t(top) * stride], stride);
+                std::memcpy(&read_back_[size_t(top) * stride], &read_back_[size_t(bottom) * stride],
+                            stride);
+                std::memcpy(&read_back_[size_t(bottom) * stride], row.data(), stride);
+            }
+        }
+        pixels_ = read_back_.data();
+        stride_ = stride;
+        return true;
+    }
+
+    wlr_renderer *renderer_;
+    wlr_buffer *buffer_;
+    bool accessing_ = false;
+    mutable const uint8_t *pixels_ = nullptr;
+    mutable size_t stride_ = 0;
+    mutable std::vector<uint8_t> read_back_;
+};
+
+} // namespace
+
+ConsoleOutput::ConsoleOutput(Compositor &compositor, const std::string &name,
+                             const std::string &description, uint32_t width, uint32_t height,
+                             int refresh_hz)
+    : compositor_(compositor), width_(width), height_(height), refresh_hz_(refresh_hz) {
+    output_ = wlr_headless_add_output(compositor.backend(), width, height);
+    wlr_output_init_render(output_, compositor.allocator(), compositor.renderer());
+    wlr_output_set_name(output_, name.c_str());
+    wlr_output_set_description(output_, description.c_str());
+    wlr_output_set_custom_mode(output_, int32_t(width), int32_t(height), refresh_hz * 1000);
+    wlr_output_commit(output_);
+    // wlroots 0.15 would otherwise scan the console buffer out directly on every frame tick,
+    // committing 62.5 times a second with no rendered buffer to stream.
+    wlr_output_lock_attach_render(output_, true);
+
+    scene_ = wlr_scene_create();
+    scene_output_ = wlr_scene_output_create(scene_, output_);
+
+    frame_listener_.connect(&output_->events.frame, [this](void *) { on_frame(); });
+    precommit_listener_.connect(&output_->events.precommit, [this](void *) { on_precommit(); });
+    commit_listener_.connect(&output_->events.commit,
+                             [this](wlr_output_event_commit *event) { on_commit(event); });
+}
+
+ConsoleOutput::~ConsoleOutput() {
+    frame_listener_.disconnect();
+    precommit_listener_.disconnect();
+    commit_listener_.disconnect();
+    // Destroying the output also destroys its scene output.
+    wlr_output_destroy(output_);
+    wlr_scene_node_destroy(&scene_->node);
+}
+
+void ConsoleOutput::show_surface(const std::shared_ptr<const frame::PixelSurface> &surface,
+                                 const frame::PixelSurface::Change &change) {
+    if (surface->empty())
+        return;
+    if (surface->width() != width_ || surface->height() != height_)
+        resize_output(surface->width(), surface->height());
+
+    const bool node_matches = console_node_ && console_node_->buffer &&
+                              console_node_->buffer->width == int(surface->width()) &&
+                              console_node_->buffer->height == int(surface->height());
+    if (change.resized || !node_matches) {
+        if (console_node_)
+            wlr_scene_node_destroy(&console_node_->node);
+        wlr_buffer *buffer = create_surface_buffer(surface);
+        console_node_ = wlr_scene_buffer_create(&scene_->node, buffer);
+        wlr_buffer_drop(buffer);
+        if (cursor_node_)
+            wlr_scene_node_raise_to_top(&cursor_node_->node);
+        return; // a new node damages its whole area
+    }
+
+    const frame::Rect rect = frame::clip_to_surface(change.damage, width_, height_);
+    if (rect.empty())
+        return;
+    // A GPU texture is a copy of the pixels; pixman reads the surface in place.
+    if (!compositor_.renders_on_cpu() && console_node_->texture) {
+        const uint8_t *origin = surface->data() + size_t(rect.y) * surface->stride();
+        wlr_texture_write_pixels(console_node_->texture, surface->stride(), uint32_t(rect.width),
+                                 uint32_t(rect.height), uint32_t(rect.x), 0, uint32_t(rect.x),
+                                 uint32_t(rect.y), origin);
+    }
+    damage(rect);
+}
+
+void ConsoleOutput::show_nothing() {
+    if (!console_node_)
+        return;
+    wlr_scene_node_destroy(&console_node_->node);
+    console_node_ = nullptr;
+}
+
+void ConsoleOutput::define_cursor(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
+                                  std::span<const uint8_t> argb) {
+    if (cursor_node_)
+        wlr_scene_node_destroy(&cursor_node_->node);
+    wlr_buffer *buffer = create_cursor_buffer(width, height, argb);
+    cursor_node_ = wlr_scene_buffer_create(&scene_->node, buffer);
+    wlr_buffer_drop(buffer);
+    cursor_.hot_x = hot_x;
+    cursor_.hot_y = hot_y;
+    place_cursor();
+}
+
+void ConsoleOutput::move_cursor(int32_t x, int32_t y, bool visible) {
+    cursor_.x = x;
+    cursor_.y = y;
+    cursor_.visible = visible;
+    place_cursor();
+}
+
+void ConsoleOutput::place_cursor() {
+    if (!cursor_node_)
+        return;
+    wlr_scene_node_set_position(&cursor_node_->node, cursor_.x - cursor_.hot_x,
+                                cursor_.y - cursor_.hot_y);
+    wlr_scene_node_set_enabled(&cursor_node_->node, cursor_.visible);
+}
+
+void ConsoleOutput::request_full_frame() { wlr_output_damage_add_whole(scene_output_->damage); }
+
+void ConsoleOutput::resize_output(uint32_t width, uint32_t height) {
+    wlr_output_set_custom_mode(output_, int32_t(width), int32_t(height), refresh_hz_ * 1000);
+    if (!wlr_output_commit(output_))
+        g_warning("output %s: cannot change mode to %ux%u", output_->name, width, height);
+    width_ = width;
+    height_ = height;
+    wlr_output_damage_add_whole(scene_output_->damage);
+    if (size_callback_)
+        size_callback_(width, height);
+}
+
+void ConsoleOutput::damage(const frame::Rect &rect) {
+    wlr_box box = {rect.x, rect.y, rect.width, rect.height};
+    wlr_output_damage_add_box(scene_output_->damage, &box);
+}
+
+void ConsoleOutput::on_frame() { wlr_scene_output_commit(scene_output_); }
+
+void ConsoleOutput::on_precommit() {
+    const wlr_output_state &pending = output_->pending;
+    if (!(pending.committed & WLR_OUTPUT_STATE_BUFFER))
+        return;
+    pending_damage_.clear();
+    if (pending.committed & WLR_OUTPUT_STATE_DAMAGE) {
+        pixman_region32_copy(pending_damage_.native(), &pending.damage);
+        pending_damage_.clip_to_surface(width_, height_);
+    } else {
+        pending_damage_.add({0, 0, int32_t(width_), int32_t(height_)});
+    }
+}
+
+void ConsoleOutput::on_commit(wlr_output_event_commit *event) {
+    if (!(event->committed & WLR_OUTPUT_STATE_BUFFER) || !event->buffer || !frame_callback_)
+        return;
+    CommittedBufferReader reader(compositor_.renderer(), event->buffer);
+    frame_callback_(reader, pending_damage_);
+    pending_damage_.clear();
+}
+
+} // namespace vmcast::compositor

@@ -1,0 +1,90 @@
+// One QEMU console as one headless wlroots output: a scene holding the console's picture and
+// QEMU's cursor above it. Each commit of the output hands the rendered frame and its damage
+// to whoever streams it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "common/frame_reader.h"
+#include "compositor/compositor.h"
+#include "compositor/wl_listener.h"
+#include "frame/damage.h"
+#include "frame/pixel_surface.h"
+
+struct wlr_output;
+struct wlr_scene;
+struct wlr_scene_output;
+struct wlr_scene_buffer;
+struct wlr_output_event_commit;
+
+namespace vmcast::compositor {
+
+class ConsoleOutput {
+  public:
+    using FrameCallback = std::function<void(const FrameReader &, const frame::DamageRegion &)>;
+    using SizeCallback = std::function<void(uint32_t width, uint32_t height)>;
+
+    // name: the output's name (e.g. "vmcast.web1.0"); description: what a person reads.
+    ConsoleOutput(Compositor &compositor, const std::string &name, const std::string &description,
+                  uint32_t width, uint32_t height, int refresh_hz);
+    ConsoleOutput(const ConsoleOutput &) = delete;
+    ConsoleOutput &operator=(const ConsoleOutput &) = delete;
+    ~ConsoleOutput();
+
+    // Called after every committed frame, with the pixels and what changed since the last.
+    void set_frame_callback(FrameCallback callback) { frame_callback_ = std::move(callback); }
+    // Called when the output changes size to follow the console.
+    void set_size_callback(SizeCallback callback) { size_callback_ = std::move(callback); }
+
+    // The console's picture changed (change.damage) or was replaced (change.resized).
+    void show_surface(const std::shared_ptr<const frame::PixelSurface> &surface,
+                      const frame::PixelSurface::Change &change);
+    // A validated cursor image: width x height native-endian ARGB32 words.
+    void define_cursor(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
+                       std::span<const uint8_t> argb);
+    void move_cursor(int32_t x, int32_t y, bool visible);
+    // The console's display is off: show black until the next picture.
+    void show_nothing();
+    // Renders and commits the whole output again soon, even if nothing changed (a consumer
+    // joined, or its buffers were renegotiated).
+    void request_full_frame();
+
+    uint32_t width() const { return width_; }
+    uint32_t height() const { return height_; }
+
+  private:
+    void resize_output(uint32_t width, uint32_t height);
+    void damage(const frame::Rect &rect);
+    void place_cursor();
+    void on_frame();
+    void on_precommit();
+    void on_commit(wlr_output_event_commit *event);
+
+    Compositor &compositor_;
+    wlr_output *output_ = nullptr;
+    wlr_scene *scene_ = nullptr;
+    wlr_scene_output *scene_output_ = nullptr;
+    wlr_scene_buffer *console_node_ = nullptr;
+    wlr_scene_buffer *cursor_node_ = nullptr;
+    uint32_t width_;
+    uint32_t height_;
+    int refresh_hz_;
+
+    struct Cursor {
+        int32_t x = 0, y = 0, hot_x = 0, hot_y = 0;
+        bool visible = false;
+    } cursor_;
+
+    frame::DamageRegion pending_damage_;
+    FrameCallback frame_callback_;
+    SizeCallback size_callback_;
+    WlListener<void> frame_listener_;
+    WlListener<void> precommit_listener_;
+    WlListener<wlr_output_event_commit> commit_listener_;
+};
+
+} // namespace vmcast::compositor

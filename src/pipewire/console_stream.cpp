@@ -1,0 +1,266 @@
+#include "pipewire/console_stream.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include <pipewire/pipewire.h>
+#include <spa/buffer/meta.h>
+#include <spa/param/format-utils.h>
+#include <spa/param/video/format-utils.h>
+
+#include "common/unique_fd.h"
+#include "pipewire/stream_params.h"
+
+namespace vmcast::pipewire {
+
+// The memory behind one PipeWire buffer, and the pixels it still lacks.
+struct ConsoleStream::BufferSlot {
+    UniqueFd fd;
+    void *map = MAP_FAILED;
+    size_t size = 0;
+    uint32_t width = 0;
+    uint32_t height = 0;
+    // Everything that changed since this buffer was last filled; all of it when new.
+    frame::DamageRegion stale;
+
+    ~BufferSlot() {
+        if (map != MAP_FAILED)
+            munmap(map, size);
+    }
+};
+
+namespace {
+
+int64_t monotonic_ns() {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return int64_t(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
+
+// The composited picture has no meaningful alpha: consumers that asked for BGRA get opaque
+// pixels.
+void make_opaque(uint8_t *pixels, size_t stride, const frame::Rect &rect) {
+    for (int32_t row = 0; row < rect.height; row++) {
+        uint8_t *pixel = pixels + size_t(rect.y + row) * stride + size_t(rect.x) * 4;
+        for (int32_t column = 0; column < rect.width; column++, pixel += 4)
+            pixel[3] = 0xff;
+    }
+}
+
+} // namespace
+
+ConsoleStream::ConsoleStream(PipeWireContext &pipewire, const StreamIdentity &identity,
+                             uint32_t width, uint32_t height, uint32_t max_fps)
+    : identity_(identity), width_(width), height_(height), max_fps_(max_fps) {
+    pw_properties *props = pw_properties_new(
+        PW_KEY_MEDIA_CLASS, "Video/Source", PW_KEY_MEDIA_TYPE, "Video", PW_KEY_MEDIA_CATEGORY,
+        "Source", PW_KEY_MEDIA_ROLE, "Screen", PW_KEY_NODE_NAME, identity.node_name.c_str(),
+        PW_KEY_NODE_DESCRIPTION, identity.description.c_str(), PW_KEY_MEDIA_NAME,
+        identity.description.c_str(), "vmcast.vm.name", identity.vm_name.c_str(),
+        "vmcast.vm.uuid", identity.vm_uuid.c_str(), nullptr);
+    pw_properties_setf(props, "vmcast.console.index", "%u", identity.console_index);
+    stream_ = pw_stream_new(pipewire.core(), identity.node_name.c_str(), props);
+
+    static const pw_stream_events events = {
+        .version = PW_VERSION_STREAM_EVENTS,
+        .destroy = nullptr,
+        .state_changed =
+            [](void *data, pw_stream_state old_state, pw_stream_state state, const char *error) {
+                static_cast<ConsoleStream *>(data)->on_state_changed(old_state, state, error);
+            },
+        .control_info = nullptr,
+        .io_changed = nullptr,
+        .param_changed =
+            [](void *data, uint32_t id, const spa_pod *param) {
+                static_cast<ConsoleStream *>(data)->on_param_changed(id, param);
+            },
+        .add_buffer =
+            [](void *data, pw_buffer *buffer) {
+                static_cast<ConsoleStream *>(data)->on_add_buffer(buffer);
+            },
+        .remove_buffer =
+            [](void *data, pw_buffer *buffer) {
+                static_cast<ConsoleStream *>(data)->on_remove_buffer(buffer);
+            },
+        .process = nullptr,
+        .drained = nullptr,
+        .command = nullptr,
+        .trigger_done = nullptr,
+    };
+    pw_stream_add_listener(stream_, &stream_listener_, &events, this);
+
+    uint8_t pod_memory[4096];
+    spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
+    std::vector<const spa_pod *> formats = build_enum_formats(builder, width_, height_, max_fps_);
+    const auto flags =
+        pw_stream_flags(PW_STREAM_FLAG_DRIVER | PW_STREAM_FLAG_ALLOC_BUFFERS);
+    if (pw_stream_connect(stream_, PW_DIRECTION_OUTPUT, PW_ID_ANY, flags, formats.data(),
+                          uint32_t(formats.size())) < 0)
+        g_warning("%s: cannot connect the PipeWire stream", identity_.node_name.c_str());
+}
+
+ConsoleStream::~ConsoleStream() {
+    spa_hook_remove(&stream_listener_);
+    pw_stream_destroy(stream_);
+}
+
+void ConsoleStream::resize(uint32_t width, uint32_t height) {
+    if (width == width_ && height == height_)
+        return;
+    width_ = width;
+    height_ = height;
+    negotiated_ = false;
+    g_info("%s: renegotiating for %ux%u", identity_.node_name.c_str(), width, height);
+    announce_formats();
+}
+
+void ConsoleStream::announce_formats() {
+    uint8_t pod_memory[4096];
+    spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
+    std::vector<const spa_pod *> formats = build_enum_formats(builder, width_, height_, max_fps_);
+    pw_stream_update_params(stream_, formats.data(), uint32_t(formats.size()));
+}
+
+void ConsoleStream::on_state_changed(pw_stream_state, pw_stream_state state, const char *error) {
+    state_ = state;
+    if (state == PW_STREAM_STATE_ERROR) {
+        g_warning("%s: stream error: %s", identity_.node_name.c_str(), error ? error : "unknown");
+        return;
+    }
+    g_debug("%s: stream %s", identity_.node_name.c_str(), pw_stream_state_as_string(state));
+    if (state == PW_STREAM_STATE_PAUSED && pw_stream_get_node_id(stream_) != SPA_ID_INVALID)
+        g_info("%s: PipeWire node %u", identity_.node_name.c_str(), pw_stream_get_node_id(stream_));
+    if (state == PW_STREAM_STATE_STREAMING && frame_request_callback_)
+        frame_request_callback_();
+}
+
+void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
+    if (id != SPA_PARAM_Format || !param)
+        return;
+    spa_video_info_raw info{};
+    if (spa_format_video_raw_parse(param, &info) < 0) {
+        g_warning("%s: consumer chose a format vmcast cannot parse", identity_.node_name.c_str());
+        return;
+    }
+    if (info.size.width != width_ || info.size.height != height_) {
+        // An answer to formats of a size we no longer show; the new offer is on its way.
+        negotiated_ = false;
+        return;
+    }
+    format_ = info.format;
+    negotiated_ = true;
+    g_info("%s: streaming %s %ux%u", identity_.node_name.c_str(), format_name(format_), width_,
+           height_);
+
+    uint8_t pod_memory[1024];
+    spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
+    std::vector<const spa_pod *> params = build_buffer_params(builder, width_, height_);
+    pw_stream_update_params(stream_, params.data(), uint32_t(params.size()));
+}
+
+void ConsoleStream::on_add_buffer(pw_buffer *buffer) {
+    spa_data &data = buffer->buffer->datas[0];
+    auto slot = std::make_unique<BufferSlot>();
+    slot->width = width_;
+    slot->height = height_;
+    slot->size = size_t(width_) * 4 * height_;
+    slot->stale.add({0, 0, int32_t(width_), int32_t(height_)});
+    slot->fd.reset(memfd_create("vmcast-frame", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (!slot->fd.valid() || ftruncate(slot->fd.get(), off_t(slot->size)) < 0) {
+        g_warning("%s: cannot allocate a %zu-byte frame buffer: %s", identity_.node_name.c_str(),
+                  slot->size, strerror(errno));
+        return;
+    }
+    // Consumers map this memory; sealing it means none of them can shrink it under another.
+    fcntl(slot->fd.get(), F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+    slot->map = mmap(nullptr, slot->size, PROT_READ | PROT_WRITE, MAP_SHARED, slot->fd.get(), 0);
+    if (slot->map == MAP_FAILED) {
+        g_warning("%s: cannot map a frame buffer: %s", identity_.node_name.c_str(),
+                  strerror(errno));
+        return;
+    }
+    data.type = SPA_DATA_MemFd;
+    data.flags = SPA_DATA_FLAG_READABLE;
+    data.fd = slot->fd.get();
+    data.mapoffset = 0;
+    data.maxsize = uint32_t(slot->size);
+    data.data = slot->map;
+    slots_.push_back(slot.get());
+    buffer->user_data = slot.release();
+}
+
+void ConsoleStream::on_remove_buffer(pw_buffer *buffer) {
+    auto *slot = static_cast<BufferSlot *>(buffer->user_data);
+    std::erase(slots_, slot);
+    delete slot;
+    buffer->user_data = nullptr;
+}
+
+void ConsoleStream::push_frame(const FrameReader &frame, const frame::DamageRegion &damage) {
+    // Every buffer, whether with us or with a consumer, now lacks this frame's changes.
+    for (BufferSlot *slot : slots_)
+        slot->stale.add(damage);
+    if (!negotiated_ || state_ != PW_STREAM_STATE_STREAMING || frame.width() != width_ ||
+        frame.height() != height_)
+        return;
+    pw_buffer *buffer = pw_stream_dequeue_buffer(stream_);
+    if (!buffer) {
+        g_debug("%s: every buffer is with the consumers; frame dropped",
+                identity_.node_name.c_str());
+        return;
+    }
+    fill_buffer(buffer, frame, damage);
+    pw_stream_queue_buffer(stream_, buffer);
+    pw_stream_trigger_process(stream_);
+}
+
+void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,
+                                const frame::DamageRegion &damage) {
+    spa_buffer *spa = buffer->buffer;
+    auto *target = static_cast<BufferSlot *>(buffer->user_data);
+    spa_data &data = spa->datas[0];
+    const size_t stride = size_t(width_) * 4;
+    const bool usable = target && target->map != MAP_FAILED && target->width == width_ &&
+                        target->height == height_;
+    if (usable) {
+        for (const frame::Rect &rect : target->stale.rects()) {
+            frame.read(rect, static_cast<uint8_t *>(target->map), stride);
+            if (format_ == SPA_VIDEO_FORMAT_BGRA)
+                make_opaque(static_cast<uint8_t *>(target->map), stride, rect);
+        }
+        target->stale.clear();
+    }
+    data.chunk->offset = 0;
+    data.chunk->stride = int32_t(stride);
+    data.chunk->size = usable ? uint32_t(target->size) : 0;
+    data.chunk->flags = usable ? SPA_CHUNK_FLAG_NONE : SPA_CHUNK_FLAG_CORRUPTED;
+
+    if (auto *header = static_cast<spa_meta_header *>(
+            spa_buffer_find_meta_data(spa, SPA_META_Header, sizeof(spa_meta_header)))) {
+        header->flags = usable ? 0 : SPA_META_HEADER_FLAG_CORRUPTED;
+        header->offset = 0;
+        header->pts = monotonic_ns();
+        header->dts_offset = 0;
+        header->seq = sequence_++;
+    }
+    if (spa_meta *meta = spa_buffer_find_meta(spa, SPA_META_VideoDamage)) {
+        const size_t capacity = meta->size / sizeof(spa_meta_region);
+        auto *regions = static_cast<spa_meta_region *>(meta->data);
+        size_t used = 0;
+        if (capacity > 0) {
+            for (const frame::Rect &rect : damage.rects_limited(capacity)) {
+                regions[used++].region = SPA_REGION(rect.x, rect.y, uint32_t(rect.width),
+                                                    uint32_t(rect.height));
+            }
+        }
+        if (used < capacity)
+            regions[used].region = SPA_REGION(0, 0, 0, 0);
+    }
+}
+
+} // namespace vmcast::pipewire

@@ -1,0 +1,77 @@
+// One console exported as a PipeWire video node. The stream drives itself: it queues a
+// buffer only when the composited screen changed, and copies into each buffer only what
+// changed since that buffer was last filled.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <pipewire/stream.h>
+#include <spa/param/video/raw.h>
+#include <spa/utils/hook.h>
+
+#include "common/frame_reader.h"
+#include "frame/damage.h"
+#include "pipewire/pipewire_context.h"
+
+namespace vmcast::pipewire {
+
+struct StreamIdentity {
+    std::string node_name;   // vmcast.<vm>.<console index>
+    std::string description; // what a person reads in a source picker
+    std::string vm_name;
+    std::string vm_uuid;
+    uint32_t console_index = 0;
+};
+
+class ConsoleStream {
+  public:
+    ConsoleStream(PipeWireContext &pipewire, const StreamIdentity &identity, uint32_t width,
+                  uint32_t height, uint32_t max_fps);
+    ConsoleStream(const ConsoleStream &) = delete;
+    ConsoleStream &operator=(const ConsoleStream &) = delete;
+    ~ConsoleStream();
+
+    // Called when the stream needs a complete frame (a consumer started, or buffers were
+    // renegotiated): the caller re-renders and pushes the whole screen.
+    void set_frame_request_callback(std::function<void()> callback) {
+        frame_request_callback_ = std::move(callback);
+    }
+
+    // The console changed size: offer formats of the new size.
+    void resize(uint32_t width, uint32_t height);
+    // A new composited frame; damage says what changed since the previous one.
+    void push_frame(const FrameReader &frame, const frame::DamageRegion &damage);
+
+    const std::string &node_name() const { return identity_.node_name; }
+    bool streaming() const { return state_ == PW_STREAM_STATE_STREAMING; }
+
+  private:
+    struct BufferSlot;
+
+    void announce_formats();
+    void fill_buffer(pw_buffer *buffer, const FrameReader &frame, const frame::DamageRegion &damage);
+    void on_state_changed(pw_stream_state old_state, pw_stream_state state, const char *error);
+    void on_param_changed(uint32_t id, const spa_pod *param);
+    void on_add_buffer(pw_buffer *buffer);
+    void on_remove_buffer(pw_buffer *buffer);
+
+    StreamIdentity identity_;
+    uint32_t width_;
+    uint32_t height_;
+    uint32_t max_fps_;
+    pw_stream *stream_ = nullptr;
+    spa_hook stream_listener_{};
+    pw_stream_state state_ = PW_STREAM_STATE_UNCONNECTED;
+    // Set once a format of the current size is agreed; frames wait until then.
+    bool negotiated_ = false;
+    spa_video_format format_ = SPA_VIDEO_FORMAT_UNKNOWN;
+    uint64_t sequence_ = 0;
+    std::vector<BufferSlot *> slots_; // owned by the pw_buffers' user_data
+    std::function<void()> frame_request_callback_;
+};
+
+} // namespace vmcast::pipewire

@@ -1,0 +1,82 @@
+#include "pipewire/pipewire_context.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include <pipewire/pipewire.h>
+
+namespace vmcast::pipewire {
+namespace {
+
+struct LoopSource {
+    GSource source;
+    pw_loop *loop;
+};
+
+gboolean loop_source_dispatch(GSource *source, GSourceFunc, gpointer) {
+    pw_loop *loop = reinterpret_cast<LoopSource *>(source)->loop;
+    if (pw_loop_iterate(loop, 0) < 0 && errno != EINTR)
+        g_warning("PipeWire loop iteration failed: %s", strerror(errno));
+    return G_SOURCE_CONTINUE;
+}
+
+GSourceFuncs loop_source_funcs = {
+    .prepare = nullptr,
+    .check = nullptr,
+    .dispatch = loop_source_dispatch,
+    .finalize = nullptr,
+    .closure_callback = nullptr,
+    .closure_marshal = nullptr,
+};
+
+GSource *attach_loop_source(pw_loop *loop, GMainContext *context) {
+    GSource *source = g_source_new(&loop_source_funcs, sizeof(LoopSource));
+    reinterpret_cast<LoopSource *>(source)->loop = loop;
+    g_source_set_name(source, "pipewire");
+    g_source_add_unix_fd(source, pw_loop_get_fd(loop), GIOCondition(G_IO_IN | G_IO_ERR));
+    g_source_attach(source, context);
+    return source;
+}
+
+} // namespace
+
+std::unique_ptr<PipeWireContext> PipeWireContext::connect(GMainContext *context,
+                                                          std::string &error) {
+    pw_init(nullptr, nullptr);
+    std::unique_ptr<PipeWireContext> pipewire(new PipeWireContext());
+    pipewire->loop_ = pw_loop_new(nullptr);
+    if (!pipewire->loop_) {
+        error = "cannot create a PipeWire loop";
+        return nullptr;
+    }
+    pw_loop_enter(pipewire->loop_);
+    pipewire->context_ = pw_context_new(pipewire->loop_, nullptr, 0);
+    if (!pipewire->context_) {
+        error = "cannot create a PipeWire context";
+        return nullptr;
+    }
+    pipewire->core_ = pw_context_connect(pipewire->context_, nullptr, 0);
+    if (!pipewire->core_) {
+        error = std::string("cannot connect to PipeWire (is the pipewire daemon running for "
+                            "this user, with XDG_RUNTIME_DIR set?): ") +
+                strerror(errno);
+        return nullptr;
+    }
+    pipewire->loop_source_.reset(attach_loop_source(pipewire->loop_, context));
+    return pipewire;
+}
+
+PipeWireContext::~PipeWireContext() {
+    loop_source_.reset();
+    if (core_)
+        pw_core_disconnect(core_);
+    if (context_)
+        pw_context_destroy(context_);
+    if (loop_) {
+        pw_loop_leave(loop_);
+        pw_loop_destroy(loop_);
+    }
+    pw_deinit();
+}
+
+} // namespace vmcast::pipewire

@@ -1,0 +1,66 @@
+#include "pipewire/stream_params.h"
+
+#include <spa/buffer/buffer.h>
+#include <spa/buffer/meta.h>
+#include <spa/param/buffers.h>
+#include <spa/param/format-utils.h>
+#include <spa/param/param.h>
+#include <spa/param/video/format-utils.h>
+#include <spa/pod/builder.h>
+
+namespace vmcast::pipewire {
+
+const char *format_name(spa_video_format format) {
+    switch (format) {
+    case SPA_VIDEO_FORMAT_BGRx:
+        return "BGRx";
+    case SPA_VIDEO_FORMAT_BGRA:
+        return "BGRA";
+    default:
+        return "unsupported";
+    }
+}
+
+std::vector<const spa_pod *> build_enum_formats(spa_pod_builder &builder, uint32_t width,
+                                                uint32_t height, uint32_t max_fps) {
+    std::vector<const spa_pod *> params;
+    const spa_rectangle size = SPA_RECTANGLE(width, height);
+    const spa_fraction variable_rate = SPA_FRACTION(0, 1);
+    const spa_fraction max_rate = SPA_FRACTION(max_fps, 1);
+    const spa_fraction min_rate = SPA_FRACTION(1, 1);
+    for (spa_video_format format : kStreamFormats) {
+        params.push_back(static_cast<const spa_pod *>(spa_pod_builder_add_object(
+            &builder, SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat, SPA_FORMAT_mediaType,
+            SPA_POD_Id(SPA_MEDIA_TYPE_video), SPA_FORMAT_mediaSubtype,
+            SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw), SPA_FORMAT_VIDEO_format, SPA_POD_Id(format),
+            SPA_FORMAT_VIDEO_size, SPA_POD_Rectangle(&size), SPA_FORMAT_VIDEO_framerate,
+            SPA_POD_Fraction(&variable_rate), SPA_FORMAT_VIDEO_maxFramerate,
+            SPA_POD_CHOICE_RANGE_Fraction(&max_rate, &min_rate, &max_rate))));
+    }
+    return params;
+}
+
+std::vector<const spa_pod *> build_buffer_params(spa_pod_builder &builder, uint32_t width,
+                                                 uint32_t height) {
+    const int32_t stride = int32_t(width) * 4;
+    const int32_t size = stride * int32_t(height);
+    std::vector<const spa_pod *> params;
+    params.push_back(static_cast<const spa_pod *>(spa_pod_builder_add_object(
+        &builder, SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers, SPA_PARAM_BUFFERS_buffers,
+        SPA_POD_CHOICE_RANGE_Int(kDefaultBufferCount, kMinBufferCount, 16),
+        SPA_PARAM_BUFFERS_blocks, SPA_POD_Int(1), SPA_PARAM_BUFFERS_size, SPA_POD_Int(size),
+        SPA_PARAM_BUFFERS_stride, SPA_POD_Int(stride), SPA_PARAM_BUFFERS_dataType,
+        SPA_POD_CHOICE_FLAGS_Int(1 << SPA_DATA_MemFd))));
+    params.push_back(static_cast<const spa_pod *>(spa_pod_builder_add_object(
+        &builder, SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta, SPA_PARAM_META_type,
+        SPA_POD_Id(SPA_META_Header), SPA_PARAM_META_size,
+        SPA_POD_Int(sizeof(spa_meta_header)))));
+    params.push_back(static_cast<const spa_pod *>(spa_pod_builder_add_object(
+        &builder, SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta, SPA_PARAM_META_type,
+        SPA_POD_Id(SPA_META_VideoDamage), SPA_PARAM_META_size,
+        SPA_POD_CHOICE_RANGE_Int(sizeof(spa_meta_region) * kMaxDamageRects,
+                                 sizeof(spa_meta_region), sizeof(spa_meta_region) * kMaxDamageRects))));
+    return params;
+}
+
+} // namespace vmcast::pipewire

@@ -1,0 +1,32 @@
+// The SPA parameters a console stream announces: formats it can produce, and the buffers and
+// metadata it fills once a format is chosen.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <spa/param/video/raw.h>
+#include <spa/pod/builder.h>
+
+namespace vmcast::pipewire {
+
+// Most damage rectangles one frame's VideoDamage metadata carries; the rest are merged.
+inline constexpr uint32_t kMaxDamageRects = 16;
+inline constexpr uint32_t kDefaultBufferCount = 8;
+inline constexpr uint32_t kMinBufferCount = 4;
+
+// Pixel formats in order of preference: BGRx first, the one every screen consumer takes.
+inline constexpr spa_video_format kStreamFormats[] = {SPA_VIDEO_FORMAT_BGRx,
+                                                      SPA_VIDEO_FORMAT_BGRA};
+
+const char *format_name(spa_video_format format);
+
+// One EnumFormat per pixel format, all of the given size, variable frame rate up to max_fps.
+std::vector<const spa_pod *> build_enum_formats(spa_pod_builder &builder, uint32_t width,
+                                                uint32_t height, uint32_t max_fps);
+
+// Buffers (memfd, tight stride) and the Header and VideoDamage metadata for a chosen format.
+std::vector<const spa_pod *> build_buffer_params(spa_pod_builder &builder, uint32_t width,
+                                                 uint32_t height);
+
+} // namespace vmcast::pipewire

@@ -1,0 +1,306 @@
+#include "qemu/console_listener.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/unique_fd.h"
+#include "qemu-display1.h"
+#include "frame/dmabuf_frame.h"
+
+namespace vmcast::qemu {
+namespace {
+
+constexpr const char *kListenerPath = "/org/qemu/Display1/Listener";
+constexpr const char *kInvalidError = "org.qemu.Display1.Error.Invalid";
+
+bool is_cancelled(const GError *error) {
+    return error && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+std::span<const uint8_t> bytes_of(GVariant *array) {
+    gsize size = 0;
+    const void *data = g_variant_get_fixed_array(array, &size, 1);
+    return {static_cast<const uint8_t *>(data), size};
+}
+
+} // namespace
+
+ConsoleListener::ConsoleListener(GDBusConnection *bus, const std::string &bus_name,
+                                 uint32_t console_index, DisplaySink &sink, std::string log_name)
+    : bus_(bus), bus_name_(bus_name), console_index_(console_index), sink_(sink),
+      log_name_(std::move(log_name)) {}
+
+ConsoleListener::~ConsoleListener() {
+    g_cancellable_cancel(cancellable_.get());
+    closed_signal_.disconnect();
+    if (listener_)
+        g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(listener_.get()));
+    if (connection_)
+        g_dbus_connection_close(connection_.get(), nullptr, nullptr, nullptr);
+}
+
+bool ConsoleListener::start(std::string &error) {
+    const std::string path = "/org/qemu/Display1/Console_" + std::to_string(console_index_);
+    GError *raw_error = nullptr;
+    console_.reset(qemu_display_console_proxy_new_sync(bus_, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                                       bus_name_.c_str(), path.c_str(), nullptr,
+                                                       &raw_error));
+    GErrorPtr proxy_error(raw_error);
+    if (!console_) {
+        error = "cannot reach console " + path + ": " + proxy_error->message;
+        return false;
+    }
+    // QEMU 7.2 switches VGA text mode without a new Scanout; only these properties tell.
+    width_notify_ = SignalConnection(console_.get(), "notify::width",
+                                     G_CALLBACK(on_console_size_changed), this);
+    height_notify_ = SignalConnection(console_.get(), "notify::height",
+                                      G_CALLBACK(on_console_size_changed), this);
+
+    int sockets[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) < 0) {
+        error = std::string("cannot create a socket pair: ") + strerror(errno);
+        return false;
+    }
+    UniqueFd our_end(sockets[0]);
+    UniqueFd qemu_end(sockets[1]);
+
+    GObjectPtr<GSocket> socket(g_socket_new_from_fd(our_end.get(), &raw_error));
+    GErrorPtr socket_error(raw_error);
+    if (!socket) {
+        error = std::string("cannot wrap the listener socket: ") + socket_error->message;
+        return false;
+    }
+    our_end.release(); // the GSocket owns it now
+    GObjectPtr<GSocketConnection> stream(g_socket_connection_factory_create_connection(socket.get()));
+
+    // QEMU answers RegisterListener and then authenticates and reads our properties
+    // synchronously in its main loop, so both run concurrently here: the handshake on GDBus's
+    // worker thread, with message processing held until the listener object is exported.
+    g_dbus_connection_new(G_IO_STREAM(stream.get()), nullptr,
+                          GDBusConnectionFlags(G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                               G_DBUS_CONNECTION_FLAGS_DELAY_MESSAGE_PROCESSING),
+                          nullptr, cancellable_.get(), on_connection_ready, this);
+
+    GObjectPtr<GUnixFDList> fds(g_unix_fd_list_new());
+    if (g_unix_fd_list_append(fds.get(), qemu_end.get(), &raw_error) < 0) {
+        GErrorPtr append_error(raw_error);
+        error = std::string("cannot pass the listener socket: ") + append_error->message;
+        return false;
+    }
+    qemu_display_console_call_register_listener(console_.get(), g_variant_new_handle(0),
+                                                fds.get(), cancellable_.get(), on_registered,
+                                                this);
+    return true;
+}
+
+void ConsoleListener::on_registered(GObject *source, GAsyncResult *result, gpointer self) {
+    GError *raw_error = nullptr;
+    qemu_display_console_call_register_listener_finish(QEMU_DISPLAY_CONSOLE(source), nullptr,
+                                                       result, &raw_error);
+    GErrorPtr error(raw_error);
+    if (!error || is_cancelled(error.get()))
+        return;
+    auto *listener = static_cast<ConsoleListener *>(self);
+    g_warning("%s: QEMU refused the display listener: %s", listener->log_name_.c_str(),
+              error->message);
+    listener->sink_.listener_closed();
+}
+
+void ConsoleListener::on_connection_ready(GObject *, GAsyncResult *result, gpointer self) {
+    GError *raw_error = nullptr;
+    GDBusConnection *connection = g_dbus_connection_new_finish(result, &raw_error);
+    GErrorPtr error(raw_error);
+    if (is_cancelled(error.get()))
+        return;
+    auto *listener = static_cast<ConsoleListener *>(self);
+    if (!connection) {
+        g_warning("%s: display connection handshake with QEMU failed: %s",
+                  listener->log_name_.c_str(), error->message);
+        listener->sink_.listener_closed();
+        return;
+    }
+    listener->connection_.reset(connection);
+    listener->export_listener(connection);
+}
+
+void ConsoleListener::export_listener(GDBusConnection *connection) {
+    listener_.reset(qemu_display_listener_skeleton_new());
+    QemuDisplayListener *skeleton = listener_.get();
+    // Only interfaces vmcast serves are listed; QEMU 8.1+ reads this once, at registration.
+    static const gchar *const no_extra_interfaces[] = {nullptr};
+    qemu_display_listener_set_interfaces(skeleton, no_extra_interfaces);
+    g_signal_connect(skeleton, "handle-scanout", G_CALLBACK(on_scanout), this);
+    g_signal_connect(skeleton, "handle-update", G_CALLBACK(on_update), this);
+    g_signal_connect(skeleton, "handle-scanout-dmabuf", G_CALLBACK(on_scanout_dmabuf), this);
+    g_signal_connect(skeleton, "handle-update-dmabuf", G_CALLBACK(on_update_dmabuf), this);
+    g_signal_connect(skeleton, "handle-disable", G_CALLBACK(on_disable), this);
+    g_signal_connect(skeleton, "handle-mouse-set", G_CALLBACK(on_mouse_set), this);
+    g_signal_connect(skeleton, "handle-cursor-define", G_CALLBACK(on_cursor_define), this);
+
+    GError *raw_error = nullptr;
+    if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(skeleton), connection,
+                                          kListenerPath, &raw_error)) {
+        GErrorPtr error(raw_error);
+        g_warning("%s: cannot export the display listener: %s", log_name_.c_str(),
+                  error->message);
+        sink_.listener_closed();
+        return;
+    }
+    closed_signal_ =
+        SignalConnection(connection, "closed", G_CALLBACK(on_connection_closed), this);
+    g_dbus_connection_start_message_processing(connection);
+    g_debug("%s: display listener registered", log_name_.c_str());
+}
+
+void ConsoleListener::on_connection_closed(GDBusConnection *, gboolean, GError *, gpointer self) {
+    auto *listener = static_cast<ConsoleListener *>(self);
+    g_info("%s: QEMU closed the display connection", listener->log_name_.c_str());
+    listener->sink_.listener_closed();
+}
+
+void ConsoleListener::on_console_size_changed(GObject *, GParamSpec *, gpointer self) {
+    auto *listener = static_cast<ConsoleListener *>(self);
+    const uint32_t width = qemu_display_console_get_width(listener->console_.get());
+    const uint32_t height = qemu_display_console_get_height(listener->console_.get());
+    g_debug("%s: console size now %ux%u", listener->log_name_.c_str(), width, height);
+    frame::PixelSurface &surface = *listener->surface_;
+    if (surface.empty() || width == 0 || height == 0 || width > frame::kMaxSurfaceDimension ||
+        height > frame::kMaxSurfaceDimension)
+        return;
+    frame::PixelSurface::Change change;
+    surface.resize(width, height, change);
+    if (change.resized)
+        listener->sink_.surface_changed(listener->surface_, change);
+}
+
+void ConsoleListener::reject(GDBusMethodInvocation *invocation, const char *method,
+                             const std::string &reason) {
+    g_warning("%s: rejected %s from QEMU: %s", log_name_.c_str(), method, reason.c_str());
+    g_dbus_method_invocation_return_dbus_error(invocation, kInvalidError, reason.c_str());
+}
+
+gboolean ConsoleListener::on_scanout(QemuDisplayListener *skeleton,
+                                     GDBusMethodInvocation *invocation, guint width, guint height,
+                                     guint stride, guint format, GVariant *data, gpointer self) {
+    auto *listener = static_cast<ConsoleListener *>(self);
+    g_debug("%s: Scanout %ux%u stride %u format 0x%08x", listener->log_name_.c_str(), width,
+            height, stride, format);
+    frame::PixelSurface::Change change;
+    if (frame::Invalid invalid = listener->surface_->apply_scanout(width, height, stride, format,
+                                                                   bytes_of(data), change)) {
+        listener->reject(invocation, "Scanout", *invalid);
+        return TRUE;
+    }
+    listener->dmabuf_.reset();
+    qemu_display_listener_complete_scanout(skeleton, invocation);
+    listener->sink_.surface_changed(listener->surface_, change);
+    return TRUE;
+}
+
+gboolean ConsoleListener::on_update(QemuDisplayListener *skeleton,
+                                    GDBusMethodInvocation *invocation, gint x, gint y, gint width,
+                                    gint height, guint stride, guint format, GVariant *data,
+                                    gpointer self) {
+    auto *listener = static_cast<ConsoleListener *>(self);
+    g_debug("%s: Update %d,%d %dx%d stride %u format 0x%08x", listener->log_name_.c_str(), x, y,
+            width, height, stride, format);
+    frame::PixelSurface::Change change;
+    if (frame::Invalid invalid = listener->surface_->apply_update(
+            x, y, width, height, stride, format, bytes_of(data), change)) {
+        listener->reject(invocation, "Update", *invalid);
+        return TRUE;
+    }
+    qemu_display_listener_complete_update(skeleton, invocation);
+    listener->sink_.surface_changed(listener->surface_, change);
+    return TRUE;
+}
+
+gboolean ConsoleListener::on_scanout_dmabuf(QemuDisplayListener *skeleton,
+                                            GDBusMethodInvocation *invocation, GUnixFDList *fds,
+                                            GVariant *handle, guint width, guint height,
+                                            guint stride, guint fourcc, guint64 modifier,
+                                            gboolean y0_top, gpointer self) {
+    auto *listener = static_cast<ConsoleListener *>(self);
+    const gint32 index = g_variant_get_handle(handle);
+    GError *raw_error = nullptr;
+    UniqueFd fd(fds ? g_unix_fd_list_get(fds, index, &raw_error) : -1);
+    GErrorPtr fd_error(raw_error);
+    if (!fd.valid()) {
+        listener->reject(invocation, "ScanoutDMABUF", "no DMA-BUF file descriptor in the message");
+        return TRUE;
+    }
+    std::string error;
+    auto dmabuf = frame::DmabufFrame::map(std::move(fd), width, height, stride, fourcc, modifier,
+                                   y0_top, error);
+    if (!dmabuf) {
+        listener->reject(invocation, "ScanoutDMABUF", error);
+        return TRUE;
+    }
+    frame::PixelSurface::Change change;
+    if (frame::Invalid invalid = dmabuf->copy_to(*listener->surface_, {}, change)) {
+        listener->reject(invocation, "ScanoutDMABUF", *invalid);
+        return TRUE;
+    }
+    listener->dmabuf_ = std::move(dmabuf);
+    qemu_display_listener_complete_scanout_dmabuf(skeleton, invocation, nullptr);
+    listener->sink_.surface_changed(listener->surface_, change);
+    return TRUE;
+}
+
+gboolean ConsoleListener::on_update_dmabuf(QemuDisplayListener *skeleton,
+                                           GDBusMethodInvocation *invocation, gint x, gint y,
+                                           gint width, gint height, gpointer self) {
+    auto *listener = static_cast<ConsoleListener *>(self);
+    if (!listener->dmabuf_) {
+        listener->reject(invocation, "UpdateDMABUF", "UpdateDMABUF before any ScanoutDMABUF");
+        return TRUE;
+    }
+    frame::PixelSurface::Change change;
+    if (frame::Invalid invalid =
+            listener->dmabuf_->copy_to(*listener->surface_, {x, y, width, height}, change)) {
+        listener->reject(invocation, "UpdateDMABUF", *invalid);
+        return TRUE;
+    }
+    // The pixels are copied, so QEMU may reuse the buffer as soon as it hears back.
+    qemu_display_listener_complete_update_dmabuf(skeleton, invocation);
+    listener->sink_.surface_changed(listener->surface_, change);
+    return TRUE;
+}
+
+gboolean ConsoleListener::on_disable(QemuDisplayListener *skeleton,
+                                     GDBusMethodInvocation *invocation, gpointer self) {
+    auto *listener = static_cast<ConsoleListener *>(self);
+    listener->dmabuf_.reset();
+    qemu_display_listener_complete_disable(skeleton, invocation);
+    listener->sink_.display_disabled();
+    return TRUE;
+}
+
+gboolean ConsoleListener::on_mouse_set(QemuDisplayListener *skeleton,
+                                       GDBusMethodInvocation *invocation, gint x, gint y, gint on,
+                                       gpointer self) {
+    auto *listener = static_cast<ConsoleListener *>(self);
+    qemu_display_listener_complete_mouse_set(skeleton, invocation);
+    listener->sink_.mouse_moved(x, y, on != 0);
+    return TRUE;
+}
+
+gboolean ConsoleListener::on_cursor_define(QemuDisplayListener *skeleton,
+                                           GDBusMethodInvocation *invocation, gint width,
+                                           gint height, gint hot_x, gint hot_y, GVariant *data,
+                                           gpointer self) {
+    auto *listener = static_cast<ConsoleListener *>(self);
+    const std::span<const uint8_t> pixels = bytes_of(data);
+    if (frame::Invalid invalid = frame::check_cursor(width, height, hot_x, hot_y, pixels.size())) {
+        listener->reject(invocation, "CursorDefine", *invalid);
+        return TRUE;
+    }
+    qemu_display_listener_complete_cursor_define(skeleton, invocation);
+    listener->sink_.cursor_defined(uint32_t(width), uint32_t(height), hot_x, hot_y,
+                                   pixels.first(size_t(width) * size_t(height) * 4));
+    return TRUE;
+}
+
+} // namespace vmcast::qemu

@@ -1,0 +1,84 @@
+// vmcast's display listener for one QEMU console. It registers over a private socket pair in
+// the order every QEMU accepts, serves org.qemu.Display1.Listener there, validates every
+// message, keeps the console's picture, and reports changes to a DisplaySink.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <gio/gio.h>
+
+#include "common/glib_ptr.h"
+#include "frame/pixel_surface.h"
+#include "qemu/display_sink.h"
+#include "frame/dmabuf_frame.h"
+
+typedef struct _QemuDisplayConsole QemuDisplayConsole;
+typedef struct _QemuDisplayListener QemuDisplayListener;
+
+namespace vmcast::qemu {
+
+class ConsoleListener {
+  public:
+    // log_name names this console in log lines, e.g. "vmcast.web1.0".
+    ConsoleListener(GDBusConnection *bus, const std::string &bus_name, uint32_t console_index,
+                    DisplaySink &sink, std::string log_name);
+    ConsoleListener(const ConsoleListener &) = delete;
+    ConsoleListener &operator=(const ConsoleListener &) = delete;
+    ~ConsoleListener();
+
+    // Connects to the console and starts registration; false and error set if the console
+    // cannot be reached. Registration finishes asynchronously.
+    bool start(std::string &error);
+
+    const std::shared_ptr<frame::PixelSurface> &surface() const { return surface_; }
+
+  private:
+    static void on_connection_ready(GObject *source, GAsyncResult *result, gpointer self);
+    static void on_registered(GObject *source, GAsyncResult *result, gpointer self);
+    static void on_connection_closed(GDBusConnection *, gboolean, GError *, gpointer self);
+    static void on_console_size_changed(GObject *, GParamSpec *, gpointer self);
+    static gboolean on_scanout(QemuDisplayListener *, GDBusMethodInvocation *, guint width,
+                               guint height, guint stride, guint format, GVariant *data,
+                               gpointer self);
+    static gboolean on_update(QemuDisplayListener *, GDBusMethodInvocation *, gint x, gint y,
+                              gint width, gint height, guint stride, guint format,
+                              GVariant *data, gpointer self);
+    static gboolean on_scanout_dmabuf(QemuDisplayListener *, GDBusMethodInvocation *,
+                                      GUnixFDList *fds, GVariant *handle, guint width,
+                                      guint height, guint stride, guint fourcc, guint64 modifier,
+                                      gboolean y0_top, gpointer self);
+    static gboolean on_update_dmabuf(QemuDisplayListener *, GDBusMethodInvocation *, gint x,
+                                     gint y, gint width, gint height, gpointer self);
+    static gboolean on_disable(QemuDisplayListener *, GDBusMethodInvocation *, gpointer self);
+    static gboolean on_mouse_set(QemuDisplayListener *, GDBusMethodInvocation *, gint x, gint y,
+                                 gint on, gpointer self);
+    static gboolean on_cursor_define(QemuDisplayListener *, GDBusMethodInvocation *, gint width,
+                                     gint height, gint hot_x, gint hot_y, GVariant *data,
+                                     gpointer self);
+
+    // Answers with org.qemu.Display1.Error.Invalid and logs one warning line.
+    void reject(GDBusMethodInvocation *invocation, const char *method, const std::string &reason);
+    void export_listener(GDBusConnection *connection);
+
+    GDBusConnection *bus_;
+    std::string bus_name_;
+    uint32_t console_index_;
+    DisplaySink &sink_;
+    std::string log_name_;
+    std::shared_ptr<frame::PixelSurface> surface_ = std::make_shared<frame::PixelSurface>();
+    // The DMA-BUF QEMU scans out, when it uses that path (gl=on), read on the CPU.
+    std::unique_ptr<frame::DmabufFrame> dmabuf_;
+
+    GObjectPtr<GCancellable> cancellable_{g_cancellable_new()};
+    GObjectPtr<QemuDisplayConsole> console_;
+    GObjectPtr<GDBusConnection> connection_;
+    GObjectPtr<QemuDisplayListener> listener_;
+    SignalConnection width_notify_;
+    SignalConnection height_notify_;
+    SignalConnection closed_signal_;
+};
+
+} // namespace vmcast::qemu

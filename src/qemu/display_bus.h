@@ -1,0 +1,49 @@
+// Finding VMs that publish their display on D-Bus: the session bus, or a bus address such as
+// libvirt's private per-VM bus. Each QEMU owns (or queues for) the name org.qemu.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gio/gio.h>
+
+#include "common/glib_ptr.h"
+
+namespace vmcast::qemu {
+
+struct ConsoleInfo {
+    uint32_t index = 0;
+    std::string label;          // device model, e.g. "VGA"
+    std::string type;           // "Graphic" or "Text"
+    std::string device_address; // e.g. "pci/0000/02.0"
+    uint32_t head = 0;
+    uint32_t width = 0;
+    uint32_t height = 0;
+
+    bool graphic() const { return type == "Graphic"; }
+};
+
+struct VmInfo {
+    std::string bus_name; // the unique name of QEMU's connection
+    std::string name;
+    std::string uuid;
+    std::vector<ConsoleInfo> consoles;
+};
+
+// Opens the session bus (empty address) or the bus at address. nullptr and a one-line reason
+// in error on failure.
+GObjectPtr<GDBusConnection> open_bus(const std::string &address, std::string &error);
+
+// Every VM queued on org.qemu, in queue order. Empty with error set when the bus cannot say.
+std::vector<VmInfo> list_vms(GDBusConnection *bus, std::string &error);
+
+// The VM to work with: the one named wanted_name, or the only one when wanted_name is empty.
+// nullopt-like empty bus_name and error set when there is none or the choice is ambiguous.
+VmInfo choose_vm(GDBusConnection *bus, const std::string &wanted_name, std::string &error);
+
+// A name fit for PipeWire node names: letters, digits, '-' and '_' kept, the rest '-'.
+std::string node_safe_name(const std::string &vm_name);
+
+} // namespace vmcast::qemu

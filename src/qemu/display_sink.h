@@ -1,0 +1,26 @@
+// What a console listener tells the rest of vmcast. Arguments are already validated.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "frame/pixel_surface.h"
+
+namespace vmcast::qemu {
+
+class DisplaySink {
+  public:
+    virtual ~DisplaySink() = default;
+    virtual void surface_changed(const std::shared_ptr<const frame::PixelSurface> &surface,
+                                 const frame::PixelSurface::Change &change) = 0;
+    // width x height native-endian ARGB32 words.
+    virtual void cursor_defined(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
+                                std::span<const uint8_t> argb) = 0;
+    virtual void mouse_moved(int32_t x, int32_t y, bool visible) = 0;
+    virtual void display_disabled() = 0;
+    // The listener connection is gone (QEMU quit or dropped us).
+    virtual void listener_closed() = 0;
+};
+
+} // namespace vmcast::qemu
