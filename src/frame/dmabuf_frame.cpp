@@ -117,9 +117,12 @@ Invalid DmabufFrame::copy_to(PixelSurface &surface, Rect rect, PixelSurface::Cha
         PixelSurface::Change row_change;
         invalid = surface.apply_update(rect.x, int32_t(y), rect.width, 1, uint32_t(row_bytes),
                                        pixman_format_, {source, row_bytes}, row_change);
+        // A new pixel format at the same size also replaces the picture.
+        change.resized = change.resized || row_change.resized;
     }
     sync_dmabuf(fd_.get(), DMA_BUF_SYNC_END);
-    change.damage = bounding_box(change.damage, rect);
+    change.damage = change.resized ? Rect{0, 0, int32_t(width_), int32_t(height_)}
+                                   : bounding_box(change.damage, rect);
     return invalid;
 }
 

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -161,6 +162,9 @@ void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
     std::vector<const spa_pod *> params = build_buffer_params(builder, width_, height_);
     pw_stream_update_params(stream_, params.data(), uint32_t(params.size()));
+    // The new buffers hold nothing yet; the next render fills them whole.
+    if (frame_request_callback_)
+        frame_request_callback_();
 }
 
 void ConsoleStream::on_add_buffer(pw_buffer *buffer) {
@@ -210,13 +214,35 @@ void ConsoleStream::push_frame(const FrameReader &frame, const frame::DamageRegi
         return;
     pw_buffer *buffer = pw_stream_dequeue_buffer(stream_);
     if (!buffer) {
-        g_debug("%s: every buffer is with the consumers; frame dropped",
-                identity_.node_name.c_str());
+        schedule_retry();
         return;
     }
+    retry_delay_ms_ = kFirstRetryDelayMs;
     fill_buffer(buffer, frame, damage);
     pw_stream_queue_buffer(stream_, buffer);
     pw_stream_trigger_process(stream_);
+}
+
+void ConsoleStream::schedule_retry() {
+    if (retry_timer_)
+        return;
+    g_debug("%s: every buffer is with the consumers; retrying in %u ms",
+            identity_.node_name.c_str(), retry_delay_ms_);
+    // The changes wait in the buffers' stale regions; a later render delivers them, so the
+    // consumer ends up with the final picture even if the screen stops changing.
+    retry_timer_.reset(g_timeout_source_new(retry_delay_ms_));
+    g_source_set_callback(
+        retry_timer_.get(),
+        [](gpointer data) -> gboolean {
+            auto *stream = static_cast<ConsoleStream *>(data);
+            stream->retry_timer_.reset();
+            stream->retry_delay_ms_ = std::min(stream->retry_delay_ms_ * 2, kMaxRetryDelayMs);
+            if (stream->frame_request_callback_)
+                stream->frame_request_callback_();
+            return G_SOURCE_REMOVE;
+        },
+        this, nullptr);
+    g_source_attach(retry_timer_.get(), nullptr);
 }
 
 void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,

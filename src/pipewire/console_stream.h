@@ -14,6 +14,7 @@
 #include <spa/utils/hook.h>
 
 #include "common/frame_reader.h"
+#include "common/glib_ptr.h"
 #include "frame/damage.h"
 #include "pipewire/pipewire_context.h"
 
@@ -53,6 +54,7 @@ class ConsoleStream {
     struct BufferSlot;
 
     void announce_formats();
+    void schedule_retry();
     void fill_buffer(pw_buffer *buffer, const FrameReader &frame, const frame::DamageRegion &damage);
     void on_state_changed(pw_stream_state old_state, pw_stream_state state, const char *error);
     void on_param_changed(uint32_t id, const spa_pod *param);
@@ -72,6 +74,11 @@ class ConsoleStream {
     uint64_t sequence_ = 0;
     std::vector<BufferSlot *> slots_; // owned by the pw_buffers' user_data
     std::function<void()> frame_request_callback_;
+
+    static constexpr guint kFirstRetryDelayMs = 5;
+    static constexpr guint kMaxRetryDelayMs = 1000;
+    guint retry_delay_ms_ = kFirstRetryDelayMs;
+    GSourcePtr retry_timer_;
 };
 
 } // namespace vmcast::pipewire
