@@ -1,0 +1,98 @@
+#include "consumer_options.hpp"
+
+#include <getopt.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "consumer_params.hpp"
+#include "json_line.hpp"
+
+namespace vmcast_tools {
+
+namespace {
+
+void print_usage(FILE *out) {
+    std::fputs("usage: vmcast-frame-consumer --target NODE [--format BGRx|BGRA|RGBx|RGBA|any]\n"
+               "         [--dump-latest PATH] [--frames N] [--timeout SECONDS]\n"
+               "         [--no-cursor-meta] [--hold-buffers] [--dmabuf-first]\n",
+               out);
+}
+
+[[noreturn]] void fail_usage(const std::string &message) {
+    emit_line(json_event("error").add("message", message));
+    print_usage(stderr);
+    std::exit(kExitError);
+}
+
+} // namespace
+
+Options parse_options(int argc, char **argv) {
+    enum { kTarget = 1, kFormat, kDump, kFrames, kTimeout, kNoCursor, kHold, kDmabuf, kHelp };
+    static const option long_options[] = {
+        {"target", required_argument, nullptr, kTarget},
+        {"format", required_argument, nullptr, kFormat},
+        {"dump-latest", required_argument, nullptr, kDump},
+        {"frames", required_argument, nullptr, kFrames},
+        {"timeout", required_argument, nullptr, kTimeout},
+        {"no-cursor-meta", no_argument, nullptr, kNoCursor},
+        {"hold-buffers", no_argument, nullptr, kHold},
+        {"dmabuf-first", no_argument, nullptr, kDmabuf},
+        {"help", no_argument, nullptr, kHelp},
+        {nullptr, 0, nullptr, 0},
+    };
+    Options options;
+    int option_code;
+    while ((option_code = getopt_long(argc, argv, "", long_options, nullptr)) != -1) {
+        char *end = nullptr;
+        switch (option_code) {
+        case kTarget:
+            options.target = optarg;
+            break;
+        case kFormat:
+            options.format_text = optarg;
+            break;
+        case kDump:
+            options.dump_path = optarg;
+            break;
+        case kFrames:
+            errno = 0;
+            options.wanted_pictures = std::strtoull(optarg, &end, 10);
+            if (errno || *end || optarg[0] == '-')
+                fail_usage(std::string("invalid --frames value: ") + optarg);
+            break;
+        case kTimeout:
+            options.timeout_seconds = std::strtod(optarg, &end);
+            if (*end || !std::isfinite(options.timeout_seconds) || options.timeout_seconds < 0)
+                fail_usage(std::string("invalid --timeout value: ") + optarg);
+            break;
+        case kNoCursor:
+            options.cursor_meta = false;
+            break;
+        case kHold:
+            options.hold_buffers = true;
+            break;
+        case kDmabuf:
+            options.dmabuf_first = true;
+            break;
+        case kHelp:
+            print_usage(stdout);
+            std::exit(kExitOk);
+        default:
+            fail_usage("invalid command line");
+        }
+    }
+    if (optind < argc)
+        fail_usage(std::string("unexpected argument: ") + argv[optind]);
+    if (options.target.empty())
+        fail_usage("--target is required");
+    auto formats = parse_format_choice(options.format_text);
+    if (!formats)
+        fail_usage("invalid --format: " + options.format_text);
+    options.formats = *formats;
+    return options;
+}
+
+} // namespace vmcast_tools

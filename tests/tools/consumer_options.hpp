@@ -1,0 +1,29 @@
+// Command line of vmcast-frame-consumer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vmcast_tools {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitTimeout = 1;
+inline constexpr int kExitError = 2;
+
+struct Options {
+    std::string target;
+    std::string format_text = "any";
+    std::vector<uint32_t> formats; // SPA video formats to offer, preferred first
+    std::string dump_path;         // empty: no dump
+    uint64_t wanted_pictures = 0;  // 0: run until timeout or signal
+    double timeout_seconds = 0;    // 0: no timeout
+    bool cursor_meta = true;
+    bool hold_buffers = false;
+    bool dmabuf_first = false;
+};
+
+// Parses argv; on a usage error prints an "error" JSON line and exits with kExitError.
+Options parse_options(int argc, char **argv);
+
+} // namespace vmcast_tools
