@@ -94,12 +94,19 @@ ConsoleStream::ConsoleStream(PipeWireContext &pipewire, const StreamIdentity &id
         .trigger_done = nullptr,
     };
     pw_stream_add_listener(stream_, &stream_listener_, &events, this);
+    connect();
+}
 
+void ConsoleStream::connect() {
+    if (state_ != PW_STREAM_STATE_UNCONNECTED) {
+        idle_buffers_.clear();
+        pw_stream_disconnect(stream_);
+    }
+    negotiated_ = false;
     uint8_t pod_memory[4096];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
     std::vector<const spa_pod *> formats = build_enum_formats(builder, width_, height_, max_fps_);
-    const auto flags =
-        pw_stream_flags(PW_STREAM_FLAG_DRIVER | PW_STREAM_FLAG_ALLOC_BUFFERS);
+    const auto flags = pw_stream_flags(PW_STREAM_FLAG_DRIVER | PW_STREAM_FLAG_ALLOC_BUFFERS);
     if (pw_stream_connect(stream_, PW_DIRECTION_OUTPUT, PW_ID_ANY, flags, formats.data(),
                           uint32_t(formats.size())) < 0)
         g_warning("%s: cannot connect the PipeWire stream", identity_.node_name.c_str());
@@ -127,7 +134,8 @@ void ConsoleStream::announce_formats() {
     pw_stream_update_params(stream_, formats.data(), uint32_t(formats.size()));
 }
 
-void ConsoleStream::on_state_changed(pw_stream_state, pw_stream_state state, const char *error) {
+void ConsoleStream::on_state_changed(pw_stream_state old_state, pw_stream_state state,
+                                     const char *error) {
     state_ = state;
     if (state == PW_STREAM_STATE_ERROR) {
         g_warning("%s: stream error: %s", identity_.node_name.c_str(), error ? error : "unknown");
@@ -138,6 +146,32 @@ void ConsoleStream::on_state_changed(pw_stream_state, pw_stream_state state, con
         g_info("%s: PipeWire node %u", identity_.node_name.c_str(), pw_stream_get_node_id(stream_));
     if (state == PW_STREAM_STATE_STREAMING && frame_request_callback_)
         frame_request_callback_();
+    if (old_state == PW_STREAM_STATE_STREAMING && state == PW_STREAM_STATE_PAUSED)
+        reclaim_buffers();
+}
+
+void ConsoleStream::reclaim_buffers() {
+    while (pw_buffer *buffer = pw_stream_dequeue_buffer(stream_))
+        idle_buffers_.push_back(buffer);
+    if (idle_buffers_.size() >= slots_.size())
+        return;
+    // PipeWire 0.3.65 never gives back buffers that a departed consumer kept, and offers the
+    // same buffer set to the next consumer. With no consumer left, connecting again costs
+    // nobody anything and brings a fresh set.
+    g_info("%s: %zu of %zu buffers were not returned by the last consumer; reconnecting the "
+           "stream",
+           identity_.node_name.c_str(), slots_.size() - idle_buffers_.size(), slots_.size());
+    reconnect_idle_.reset(g_idle_source_new());
+    g_source_set_callback(
+        reconnect_idle_.get(),
+        [](gpointer data) -> gboolean {
+            auto *stream = static_cast<ConsoleStream *>(data);
+            stream->reconnect_idle_.reset();
+            stream->connect();
+            return G_SOURCE_REMOVE;
+        },
+        this, nullptr);
+    g_source_attach(reconnect_idle_.get(), nullptr);
 }
 
 void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
@@ -199,6 +233,7 @@ void ConsoleStream::on_add_buffer(pw_buffer *buffer) {
 }
 
 void ConsoleStream::on_remove_buffer(pw_buffer *buffer) {
+    std::erase(idle_buffers_, buffer);
     auto *slot = static_cast<BufferSlot *>(buffer->user_data);
     std::erase(slots_, slot);
     delete slot;
@@ -212,7 +247,13 @@ void ConsoleStream::push_frame(const FrameReader &frame, const frame::DamageRegi
     if (!negotiated_ || state_ != PW_STREAM_STATE_STREAMING || frame.width() != width_ ||
         frame.height() != height_)
         return;
-    pw_buffer *buffer = pw_stream_dequeue_buffer(stream_);
+    pw_buffer *buffer = nullptr;
+    if (!idle_buffers_.empty()) {
+        buffer = idle_buffers_.back();
+        idle_buffers_.pop_back();
+    } else {
+        buffer = pw_stream_dequeue_buffer(stream_);
+    }
     if (!buffer) {
         schedule_retry();
         return;

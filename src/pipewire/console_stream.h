@@ -53,7 +53,11 @@ class ConsoleStream {
   private:
     struct BufferSlot;
 
+    void connect();
     void announce_formats();
+    // After the last consumer left: keeps the buffers that came back for later frames, and
+    // reconnects when some never will.
+    void reclaim_buffers();
     void schedule_retry();
     void fill_buffer(pw_buffer *buffer, const FrameReader &frame, const frame::DamageRegion &damage);
     void on_state_changed(pw_stream_state old_state, pw_stream_state state, const char *error);
@@ -73,6 +77,8 @@ class ConsoleStream {
     spa_video_format format_ = SPA_VIDEO_FORMAT_UNKNOWN;
     uint64_t sequence_ = 0;
     std::vector<BufferSlot *> slots_; // owned by the pw_buffers' user_data
+    std::vector<pw_buffer *> idle_buffers_; // dequeued while no consumer was there
+    GSourcePtr reconnect_idle_;
     std::function<void()> frame_request_callback_;
 
     static constexpr guint kFirstRetryDelayMs = 5;
