@@ -1,0 +1,54 @@
+#!/bin/sh
+# Install everything needed to build and test vmcast on Debian 12 (bookworm).
+# Idempotent and non-interactive; runs as root, or re-runs itself through sudo.
+set -eu
+
+if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        exec sudo -E "$0" "$@"
+    fi
+    echo "install-deps.sh: must run as root (or with sudo available)" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+
+packages="
+    meson ninja-build pkg-config gcc g++
+    libglib2.0-dev libglib2.0-dev-bin libglib2.0-bin
+    libwlroots-dev libwayland-dev wayland-protocols libpixman-1-dev libdrm-dev libegl-dev libgles-dev
+    libpipewire-0.3-dev
+    libpng-dev libjson-glib-dev
+    libgtest-dev googletest
+    qemu-system-x86 qemu-system-gui qemu-utils
+    pipewire pipewire-bin wireplumber
+    dbus dbus-daemon
+    gstreamer1.0-tools gstreamer1.0-pipewire gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+    busybox-static cpio gzip linux-image-amd64
+    python3 python3-pytest
+    clang-format
+"
+# What each group is for:
+#   meson .. g++                build system and compilers (C++20)
+#   libglib2.0-*                GLib/GIO (D-Bus client), gdbus-codegen, the gdbus tool used by tests
+#   libwlroots-dev .. libgles   headless wlroots 0.15 compositor and its rendering deps
+#   libpipewire-0.3-dev         the PipeWire video producer
+#   libpng-dev libjson-glib-dev screenshots (PNG) and JSON output
+#   libgtest-dev googletest     unit tests
+#   qemu-system-x86 .. -utils   real QEMU 7.2 for integration tests; qemu-system-gui ships the
+#                               ui-dbus.so module behind `-display dbus`
+#   pipewire .. wireplumber     a real PipeWire daemon, pw-cli/pw-dump, the session manager
+#   dbus dbus-daemon            private session buses for tests (WirePlumber needs one)
+#   gstreamer1.0-*              a real consumer: gst-launch-1.0 pipewiresrc ! video/x-raw ! ...
+#   busybox-static .. linux-image-amd64
+#                               the test guest (tests/guest): static busybox initrd, host kernel
+#   python3 python3-pytest      integration test runner (stdlib only otherwise)
+#   clang-format                source formatting check
+
+apt-get update
+# shellcheck disable=SC2086 # word splitting of the list is intended
+apt-get install -y --no-install-recommends $packages
+
+# build-guest.sh copies /boot/vmlinuz-* as the build user; Debian installs it 0644, but make sure.
+chmod a+r /boot/vmlinuz-* 2>/dev/null || true
+echo "install-deps.sh: all dependencies installed"

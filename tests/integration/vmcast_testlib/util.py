@@ -1,0 +1,47 @@
+"""Small helpers shared by the vmcast integration test library (stdlib only)."""
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.2,
+             what: str = "condition") -> T:
+    """Poll `predicate` until it returns something truthy and return that value.
+
+    Raises AssertionError naming `what` (and the last exception the predicate raised, if any)
+    after `timeout` seconds, so a test failure says what was being waited for.
+    """
+    deadline = time.monotonic() + timeout
+    last_exc: BaseException | None = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+            last_exc = None
+        except AssertionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the predicate may fail while things start up
+            last_exc = exc
+        if time.monotonic() >= deadline:
+            detail = f" (last error: {last_exc!r})" if last_exc else ""
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+def tail(path: str | os.PathLike, max_bytes: int = 4000) -> str:
+    """The end of a (log) file as text, or a note if it cannot be read; for error messages."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - max_bytes))
+            data = f.read()
+    except OSError as exc:
+        return f"<cannot read {path}: {exc}>"
+    text = data.decode("utf-8", "replace")
+    return ("..." if size > max_bytes else "") + text
