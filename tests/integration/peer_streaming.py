@@ -1,0 +1,80 @@
+"""Shared set-up for tests that drive vmcast with the fake QEMU peer: a peer on the session's bus,
+`vmcast run` streaming it, and a PipeWire consumer reading the stream."""
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from vmcast_testlib import compare, read_vmcast_frame, wait_for
+from vmcast_testlib.consumer import FrameConsumer
+from vmcast_testlib.fake_qemu import FakeQemu
+
+
+class StreamedPeer:
+    def __init__(self, session, peer: FakeQemu, vmcast, consumer: FrameConsumer, workdir: Path,
+                 artifacts):
+        self.session = session
+        self.peer = peer
+        self.vmcast = vmcast
+        self.consumer = consumer
+        self.workdir = workdir
+        self.artifacts = artifacts
+        self._saves = 0
+
+    def expected_path(self) -> str:
+        self._saves += 1
+        return str(self.workdir / f"expected-{self._saves}.frame")
+
+    def send(self, line: str) -> tuple[dict, str]:
+        """Sends a peer command with save=, returns (result, path of the intended picture)."""
+        path = self.expected_path()
+        result = self.peer.command(f"{line} save={path}", timeout=15)
+        return result, path
+
+    def vmcast_log(self) -> str:
+        return self.session.log_path(self.vmcast.log_name, "stderr").read_text(errors="replace")
+
+    def rejection_warnings(self) -> list[str]:
+        return re.findall(r"^vmcast-qemu: warning: .*rejected .*$", self.vmcast_log(), re.M)
+
+    def assert_alive(self) -> None:
+        assert self.vmcast.poll() is None, f"vmcast exited:\n{self.vmcast_log()[-3000:]}"
+
+    def wait_picture(self, expected_path: str, timeout: float = 15.0, what: str = "picture"):
+        """Waits until the consumer's latest picture equals the peer's intended picture."""
+        expected = read_vmcast_frame(expected_path)
+        last = {}
+
+        def matches() -> bool:
+            if not self.consumer.pictures:
+                return False
+            image = self.consumer.latest_image()
+            last["image"] = image
+            return compare(image, expected).equal
+
+        try:
+            wait_for(matches, timeout=timeout, what=f"the stream showing the {what}")
+        except AssertionError:
+            image = last.get("image")
+            detail = compare(image, expected).describe(image, expected) if image else "no picture"
+            if image:
+                self.artifacts.save_image(f"{what}-streamed", image)
+            self.artifacts.save_image(f"{what}-expected", expected)
+            raise AssertionError(f"{what}: {detail}\n{self.consumer.describe()}")
+
+
+@contextmanager
+def streamed_peer(session, artifacts, tmp_path, *, name="peer", version="7.2", fmt="BGRx"):
+    vmcast_bin = os.environ.get("VMCAST_BIN")
+    if not vmcast_bin or not os.environ.get("VMCAST_FAKE_QEMU_BIN"):
+        pytest.skip("VMCAST_BIN or VMCAST_FAKE_QEMU_BIN not set")
+    with FakeQemu(session.env, name=name, version=version) as peer:
+        vmcast = session.spawn([vmcast_bin, "run", "--verbose"], name="vmcast")
+        peer.wait_listener(timeout=20)
+        dump = tmp_path / "latest.frame"
+        with FrameConsumer(session, f"vmcast.{name}.0", dump, fmt=fmt) as consumer:
+            yield StreamedPeer(session, peer, vmcast, consumer, tmp_path, artifacts)

@@ -1,0 +1,110 @@
+"""What the fake QEMU peer sends is what a PipeWire consumer of vmcast's stream sees: every
+pixman format QEMU 7.2 can send, updates, linear DMA-BUFs (top-down and bottom-up), a size
+change without Scanout, and QEMU's cursor drawn over the picture."""
+from __future__ import annotations
+
+import pytest
+
+from peer_streaming import streamed_peer
+from vmcast_testlib import read_vmcast_frame, wait_for
+
+# Formats without alpha: the picture is opaque, so the stream must equal it exactly.
+OPAQUE_FORMATS = ["x8r8g8b8", "b8g8r8x8", "x8b8g8r8", "r8g8b8x8", "r8g8b8", "b8g8r8", "r5g6b5",
+                  "x1r5g5b5"]
+# Formats with alpha, sent opaque (what guests put on screen).
+ALPHA_FORMATS = ["a8r8g8b8", "b8g8r8a8", "a8b8g8r8", "r8g8b8a8"]
+
+
+@pytest.mark.parametrize("consumer_format", ["BGRx", "BGRA"])
+def test_every_pixman_format_reaches_the_consumer_exactly(session, artifacts, tmp_path,
+                                                          consumer_format):
+    with streamed_peer(session, artifacts, tmp_path, name="formats", fmt=consumer_format) as run:
+        for fmt in OPAQUE_FORMATS:
+            # Odd width: 24- and 16-bit rows are then not a multiple of 4 bytes.
+            result, picture = run.send(f"scanout width=61 height=37 format={fmt} pattern=gradient")
+            assert result["ok"], result
+            run.wait_picture(picture, what=f"{fmt} scanout")
+            result, picture = run.send(
+                f"update x=5 y=3 width=13 height=7 format={fmt} pattern=random:{len(fmt)}")
+            assert result["ok"], result
+            run.wait_picture(picture, what=f"{fmt} update")
+        for fmt in ALPHA_FORMATS:
+            result, picture = run.send(
+                f"scanout width=40 height=30 format={fmt} pattern=solid:ff2080c0")
+            assert result["ok"], result
+            run.wait_picture(picture, what=f"{fmt} scanout")
+        assert {f["format"] for f in run.consumer.formats} == {consumer_format}
+
+
+@pytest.mark.parametrize("fourcc", ["XR24", "AR24", "XB24", "AB24"])
+@pytest.mark.parametrize("y0_top", [0, 1])
+def test_linear_dmabufs_are_read_on_the_cpu(session, artifacts, tmp_path, fourcc, y0_top):
+    with streamed_peer(session, artifacts, tmp_path, name="dmabuf") as run:
+        result, picture = run.send(f"scanout-dmabuf width=64 height=40 fourcc={fourcc} "
+                                   f"modifier=linear y0_top={y0_top} pattern=gradient")
+        assert result["ok"], result
+        run.wait_picture(picture, what=f"{fourcc} DMA-BUF y0_top={y0_top}")
+        result, picture = run.send("update-dmabuf x=8 y=4 width=20 height=10 pattern=checker:2")
+        assert result["ok"], result
+        run.wait_picture(picture, what=f"{fourcc} DMA-BUF update")
+
+
+def test_tiled_dmabuf_is_refused_without_a_gpu(session, artifacts, tmp_path):
+    with streamed_peer(session, artifacts, tmp_path, name="tiled") as run:
+        result, picture = run.send("scanout width=32 height=32 pattern=gradient")
+        assert result["ok"], result
+        # I915_FORMAT_MOD_X_TILED: only the GPU can lay these pixels out.
+        tiled = run.peer.command("scanout-dmabuf width=64 height=64 fourcc=XR24 "
+                                 "modifier=0x0100000000000001")
+        assert not tiled["ok"] and "tiled" in tiled.get("message", ""), tiled
+        # Like QEMU, the peer announces the buffer's size on the console, and vmcast follows
+        # it; the old picture stays where it was and the rest is black.
+        old = read_vmcast_frame(picture)
+
+        def old_picture_kept() -> bool:
+            if not run.consumer.pictures or run.consumer.pictures[-1]["width"] != 64:
+                return False
+            image = run.consumer.latest_image()
+            return (all(image.pixel(x, y) == old.pixel(x, y) for x in range(32) for y in range(32))
+                    and image.pixel(40, 40) == (0, 0, 0))
+
+        wait_for(old_picture_kept, timeout=10, what="the old picture in a 64x64 stream")
+        run.assert_alive()
+
+
+def test_size_change_without_scanout_resizes_the_stream(session, artifacts, tmp_path):
+    with streamed_peer(session, artifacts, tmp_path, name="resize") as run:
+        result, picture = run.send("scanout width=64 height=48 pattern=gradient")
+        assert result["ok"], result
+        run.wait_picture(picture, what="first size")
+        # QEMU 7.2's VGA text-mode switch: only Console.Width/Height change.
+        result, picture = run.send("set-size width=80 height=40")
+        assert result["ok"], result
+        run.wait_picture(picture, what="size from the console properties")
+        # An update reaching past the picture grows it as well.
+        result, picture = run.send("update x=70 y=30 width=20 height=20 pattern=solid:00ff00")
+        assert result["ok"], result
+        wait_for(lambda: run.consumer.pictures and
+                 (run.consumer.pictures[-1]["width"], run.consumer.pictures[-1]["height"]) ==
+                 (90, 50), timeout=15, what="the stream growing to 90x50")
+        sizes = {(f["width"], f["height"]) for f in run.consumer.formats}
+        assert {(64, 48), (80, 40), (90, 50)} <= sizes, sizes
+
+
+def test_cursor_is_drawn_over_the_picture(session, artifacts, tmp_path):
+    with streamed_peer(session, artifacts, tmp_path, name="cursor") as run:
+        result, picture = run.send("scanout width=64 height=48 pattern=solid:000000")
+        assert result["ok"], result
+        run.wait_picture(picture, what="black picture")
+        assert run.peer.command("cursor width=8 height=8 hot_x=2 hot_y=2 pattern=solid:ffff0000")["ok"]
+        assert run.peer.command("mouse-set x=20 y=10 on=1")["ok"]
+
+        def pixel(x, y):
+            return run.consumer.latest_image().pixel(x, y) if run.consumer.pictures else None
+
+        # The cursor's top-left is at the pointer minus the hot spot: (18, 8) to (25, 15).
+        wait_for(lambda: pixel(18, 8) == (255, 0, 0) and pixel(25, 15) == (255, 0, 0),
+                 timeout=10, what="a red cursor at (18,8)-(25,15)")
+        assert pixel(17, 8) == (0, 0, 0) and pixel(26, 15) == (0, 0, 0)
+        assert run.peer.command("mouse-set x=20 y=10 on=0")["ok"]
+        run.wait_picture(picture, what="picture with the cursor hidden")
