@@ -44,9 +44,10 @@ ConsoleListener::~ConsoleListener() {
 bool ConsoleListener::start(std::string &error) {
     const std::string path = "/org/qemu/Display1/Console_" + std::to_string(console_index_);
     GError *raw_error = nullptr;
-    console_.reset(qemu_display_console_proxy_new_sync(bus_, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-                                                       bus_name_.c_str(), path.c_str(), nullptr,
-                                                       &raw_error));
+    // A peer-to-peer connection to QEMU (p2p mode) has no bus names.
+    const char *name = bus_name_.empty() ? nullptr : bus_name_.c_str();
+    console_.reset(qemu_display_console_proxy_new_sync(
+        bus_, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, name, path.c_str(), nullptr, &raw_error));
     GErrorPtr proxy_error(raw_error);
     if (!console_) {
         error = "cannot reach console " + path + ": " + proxy_error->message;

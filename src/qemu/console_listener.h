@@ -22,6 +22,7 @@ namespace vmcast::qemu {
 
 class ConsoleListener {
   public:
+    // bus_name is QEMU's name on the bus, or empty on a peer-to-peer connection to QEMU.
     // log_name names this console in log lines, e.g. "vmcast.web1.0".
     ConsoleListener(GDBusConnection *bus, const std::string &bus_name, uint32_t console_index,
                     DisplaySink &sink, std::string log_name);
