@@ -46,9 +46,9 @@ ConsoleSession::ConsoleSession(compositor::Compositor &compositor,
     stream_.set_frame_request_callback([this] { output_.request_full_frame(); });
 }
 
-void ConsoleSession::surface_changed(const std::shared_ptr<const frame::PixelSurface> &surface,
-                                     const frame::PixelSurface::Change &change) {
-    output_.show_surface(surface, change);
+void ConsoleSession::frame_changed(const std::shared_ptr<const frame::CpuFrame> &frame,
+                                   const frame::PixelSurface::Change &change) {
+    output_.show_frame(frame, change);
 }
 
 void ConsoleSession::cursor_defined(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,

@@ -22,8 +22,8 @@ class ConsoleSession final : public qemu::DisplaySink {
     bool start(std::string &error) { return listener_.start(error); }
     const std::string &node_name() const { return stream_.node_name(); }
 
-    void surface_changed(const std::shared_ptr<const frame::PixelSurface> &surface,
-                         const frame::PixelSurface::Change &change) override;
+    void frame_changed(const std::shared_ptr<const frame::CpuFrame> &frame,
+                       const frame::PixelSurface::Change &change) override;
     void cursor_defined(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
                         std::span<const uint8_t> argb) override;
     void mouse_moved(int32_t x, int32_t y, bool visible) override;

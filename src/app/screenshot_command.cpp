@@ -15,9 +15,9 @@ class FirstFrameSink final : public qemu::DisplaySink {
   public:
     explicit FirstFrameSink(GMainLoop *loop) : loop_(loop) {}
 
-    void surface_changed(const std::shared_ptr<const frame::PixelSurface> &surface,
-                         const frame::PixelSurface::Change &) override {
-        if (!surface->empty())
+    void frame_changed(const std::shared_ptr<const frame::CpuFrame> &frame,
+                       const frame::PixelSurface::Change &) override {
+        if (!frame->empty())
             finish("");
     }
     void cursor_defined(uint32_t, uint32_t, int32_t, int32_t, std::span<const uint8_t>) override {}
@@ -83,7 +83,7 @@ int run_screenshot(const Options &options) {
     g_main_loop_run(loop.get());
     if (!sink.error().empty())
         return fail(sink.error());
-    if (!write_png(*listener.surface(), options.output_png, error))
+    if (!write_png(*listener.picture(), options.output_png, error))
         return fail(error);
     return 0;
 }

@@ -62,7 +62,8 @@ void log_wlroots_line(wlr_log_importance importance, const char *format, va_list
 } // namespace
 
 void route_wlroots_log(bool verbose) {
-    wlr_log_init(verbose ? WLR_DEBUG : WLR_ERROR, log_wlroots_line);
+    // wlroots' debug level logs every frame tick of every output; info is what helps a person.
+    wlr_log_init(verbose ? WLR_INFO : WLR_ERROR, log_wlroots_line);
 }
 
 std::unique_ptr<Compositor> Compositor::create(GMainContext *context, std::string &error) {

@@ -118,21 +118,23 @@ ConsoleOutput::~ConsoleOutput() {
     wlr_scene_node_destroy(&scene_->node);
 }
 
-void ConsoleOutput::show_surface(const std::shared_ptr<const frame::PixelSurface> &surface,
-                                 const frame::PixelSurface::Change &change) {
-    if (surface->empty())
+void ConsoleOutput::show_frame(const std::shared_ptr<const frame::CpuFrame> &frame,
+                               const frame::PixelSurface::Change &change) {
+    if (frame->empty())
         return;
-    if (surface->width() != width_ || surface->height() != height_)
-        resize_output(surface->width(), surface->height());
+    if (frame->width() != width_ || frame->height() != height_)
+        resize_output(frame->width(), frame->height());
 
-    const bool node_matches = console_node_ && console_node_->buffer &&
-                              console_node_->buffer->width == int(surface->width()) &&
-                              console_node_->buffer->height == int(surface->height());
+    const bool node_matches = console_node_ && shown_frame_ == frame.get() &&
+                              console_node_->buffer &&
+                              console_node_->buffer->width == int(frame->width()) &&
+                              console_node_->buffer->height == int(frame->height());
     if (change.resized || !node_matches) {
         if (console_node_)
             wlr_scene_node_destroy(&console_node_->node);
-        wlr_buffer *buffer = create_surface_buffer(surface);
+        wlr_buffer *buffer = create_frame_buffer(frame);
         console_node_ = wlr_scene_buffer_create(&scene_->node, buffer);
+        shown_frame_ = frame.get();
         wlr_buffer_drop(buffer);
         if (cursor_node_)
             wlr_scene_node_raise_to_top(&cursor_node_->node);
@@ -142,10 +144,10 @@ void ConsoleOutput::show_surface(const std::shared_ptr<const frame::PixelSurface
     const frame::Rect rect = frame::clip_to_surface(change.damage, width_, height_);
     if (rect.empty())
         return;
-    // A GPU texture is a copy of the pixels; pixman reads the surface in place.
+    // A GPU texture is a copy of the pixels; pixman reads the frame in place.
     if (!compositor_.renders_on_cpu() && console_node_->texture) {
-        const uint8_t *origin = surface->data() + size_t(rect.y) * surface->stride();
-        wlr_texture_write_pixels(console_node_->texture, surface->stride(), uint32_t(rect.width),
+        const uint8_t *origin = frame->data() + size_t(rect.y) * frame->stride();
+        wlr_texture_write_pixels(console_node_->texture, frame->stride(), uint32_t(rect.width),
                                  uint32_t(rect.height), uint32_t(rect.x), 0, uint32_t(rect.x),
                                  uint32_t(rect.y), origin);
     }
@@ -157,6 +159,7 @@ void ConsoleOutput::show_nothing() {
         return;
     wlr_scene_node_destroy(&console_node_->node);
     console_node_ = nullptr;
+    shown_frame_ = nullptr;
 }
 
 void ConsoleOutput::define_cursor(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
@@ -204,7 +207,13 @@ void ConsoleOutput::damage(const frame::Rect &rect) {
     wlr_output_damage_add_box(scene_output_->damage, &box);
 }
 
-void ConsoleOutput::on_frame() { wlr_scene_output_commit(scene_output_); }
+void ConsoleOutput::on_frame() {
+    // The headless output ticks whether or not anything changed; a still screen costs no
+    // render attempt.
+    if (!output_->needs_frame && !pixman_region32_not_empty(&scene_output_->damage->current))
+        return;
+    wlr_scene_output_commit(scene_output_);
+}
 
 void ConsoleOutput::on_precommit() {
     const wlr_output_state &pending = output_->pending;

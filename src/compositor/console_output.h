@@ -13,6 +13,7 @@
 #include "compositor/compositor.h"
 #include "compositor/wl_listener.h"
 #include "frame/damage.h"
+#include "frame/cpu_frame.h"
 #include "frame/pixel_surface.h"
 
 struct wlr_output;
@@ -40,9 +41,10 @@ class ConsoleOutput {
     // Called when the output changes size to follow the console.
     void set_size_callback(SizeCallback callback) { size_callback_ = std::move(callback); }
 
-    // The console's picture changed (change.damage) or was replaced (change.resized).
-    void show_surface(const std::shared_ptr<const frame::PixelSurface> &surface,
-                      const frame::PixelSurface::Change &change);
+    // The console's picture changed (change.damage) or was replaced (change.resized, or a
+    // different frame object).
+    void show_frame(const std::shared_ptr<const frame::CpuFrame> &frame,
+                    const frame::PixelSurface::Change &change);
     // A validated cursor image: width x height native-endian ARGB32 words.
     void define_cursor(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
                        std::span<const uint8_t> argb);
@@ -69,6 +71,7 @@ class ConsoleOutput {
     wlr_scene *scene_ = nullptr;
     wlr_scene_output *scene_output_ = nullptr;
     wlr_scene_buffer *console_node_ = nullptr;
+    const frame::CpuFrame *shown_frame_ = nullptr; // what console_node_ shows
     wlr_scene_buffer *cursor_node_ = nullptr;
     uint32_t width_;
     uint32_t height_;

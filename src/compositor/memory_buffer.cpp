@@ -9,37 +9,36 @@ namespace vmcast::compositor {
 namespace {
 
 // wlroots finds our struct from its wlr_buffer, which therefore comes first.
-struct SurfaceBuffer {
+struct FrameBuffer {
     wlr_buffer base;
-    std::shared_ptr<const frame::PixelSurface> surface;
+    std::shared_ptr<const frame::CpuFrame> frame;
 };
 
-SurfaceBuffer *surface_buffer_from(wlr_buffer *buffer) {
-    return reinterpret_cast<SurfaceBuffer *>(buffer);
+FrameBuffer *frame_buffer_from(wlr_buffer *buffer) {
+    return reinterpret_cast<FrameBuffer *>(buffer);
 }
 
-void surface_buffer_destroy(wlr_buffer *buffer) { delete surface_buffer_from(buffer); }
+void frame_buffer_destroy(wlr_buffer *buffer) { delete frame_buffer_from(buffer); }
 
-bool surface_buffer_begin_access(wlr_buffer *buffer, uint32_t flags, void **data,
+bool frame_buffer_begin_access(wlr_buffer *buffer, uint32_t flags, void **data,
                                  uint32_t *format, size_t *stride) {
-    const SurfaceBuffer *self = surface_buffer_from(buffer);
-    const frame::PixelSurface &surface = *self->surface;
-    if ((flags & WLR_BUFFER_DATA_PTR_ACCESS_WRITE) || surface.empty() ||
-        int(surface.width()) != buffer->width || int(surface.height()) != buffer->height)
+    const frame::CpuFrame &frame = *frame_buffer_from(buffer)->frame;
+    if ((flags & WLR_BUFFER_DATA_PTR_ACCESS_WRITE) || frame.empty() ||
+        int(frame.width()) != buffer->width || int(frame.height()) != buffer->height)
         return false;
-    *data = const_cast<uint8_t *>(surface.data());
-    *format = surface.drm_format();
-    *stride = surface.stride();
+    *data = const_cast<uint8_t *>(frame.data());
+    *format = frame.drm_format();
+    *stride = frame.stride();
     return true;
 }
 
 void end_access(wlr_buffer *) {}
 
-const wlr_buffer_impl surface_buffer_impl = {
-    .destroy = surface_buffer_destroy,
+const wlr_buffer_impl frame_buffer_impl = {
+    .destroy = frame_buffer_destroy,
     .get_dmabuf = nullptr,
     .get_shm = nullptr,
-    .begin_data_ptr_access = surface_buffer_begin_access,
+    .begin_data_ptr_access = frame_buffer_begin_access,
     .end_data_ptr_access = end_access,
 };
 
@@ -75,12 +74,12 @@ const wlr_buffer_impl cursor_buffer_impl = {
 
 } // namespace
 
-wlr_buffer *create_surface_buffer(std::shared_ptr<const frame::PixelSurface> surface) {
-    auto *buffer = new SurfaceBuffer{};
-    const int width = int(surface->width());
-    const int height = int(surface->height());
-    buffer->surface = std::move(surface);
-    wlr_buffer_init(&buffer->base, &surface_buffer_impl, width, height);
+wlr_buffer *create_frame_buffer(std::shared_ptr<const frame::CpuFrame> frame) {
+    auto *buffer = new FrameBuffer{};
+    const int width = int(frame->width());
+    const int height = int(frame->height());
+    buffer->frame = std::move(frame);
+    wlr_buffer_init(&buffer->base, &frame_buffer_impl, width, height);
     return &buffer->base;
 }
 

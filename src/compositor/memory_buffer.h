@@ -1,21 +1,21 @@
-// wlr_buffers over pixels that vmcast keeps in memory: a console's PixelSurface, and cursor
-// images. Renderers read them in place (pixman) or upload them (GLES2).
+// wlr_buffers over pixels in memory: a console's picture (vmcast's own copy, or QEMU's shared
+// memory) and cursor images. Renderers read them in place (pixman) or upload them (GLES2).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <span>
 
-#include "frame/pixel_surface.h"
+#include "frame/cpu_frame.h"
 
 struct wlr_buffer;
 
 namespace vmcast::compositor {
 
-// A new wlr_buffer showing the surface at its current size. The caller hands its reference to
-// the scene (wlr_scene_buffer_create) and then drops it. If the surface changes size later,
-// the buffer refuses access rather than reading past its end.
-wlr_buffer *create_surface_buffer(std::shared_ptr<const frame::PixelSurface> surface);
+// A new wlr_buffer showing the frame at its current size. The caller hands its reference to
+// the scene (wlr_scene_buffer_create) and then drops it. If the frame changes size later, the
+// buffer refuses access rather than reading past its end.
+wlr_buffer *create_frame_buffer(std::shared_ptr<const frame::CpuFrame> frame);
 
 // A new wlr_buffer holding a copy of a cursor image given as QEMU sends it (native-endian
 // 0xAARRGGBB words, straight alpha), converted to premultiplied ARGB8888 for compositing.

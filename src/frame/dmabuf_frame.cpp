@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "frame/pixel_format.h"
+#include "frame/plane_copy.h"
 
 namespace vmcast::frame {
 namespace {
@@ -98,31 +99,10 @@ DmabufFrame::~DmabufFrame() {
 }
 
 Invalid DmabufFrame::copy_to(PixelSurface &surface, Rect rect, PixelSurface::Change &change) const {
-    if (rect.empty())
-        rect = {0, 0, int32_t(width_), int32_t(height_)};
-    if (clip_to_surface(rect, width_, height_) != rect)
-        return "damage " + std::to_string(rect.x) + "," + std::to_string(rect.y) + " " +
-               std::to_string(rect.width) + "x" + std::to_string(rect.height) +
-               " is outside the " + std::to_string(width_) + "x" + std::to_string(height_) +
-               " DMA-BUF";
-    if (surface.width() != width_ || surface.height() != height_)
-        surface.resize(width_, height_, change);
-    const size_t row_bytes = size_t(rect.width) * 4;
     sync_dmabuf(fd_.get(), DMA_BUF_SYNC_START);
-    Invalid invalid;
-    for (int32_t row = 0; row < rect.height && !invalid; row++) {
-        const uint32_t y = uint32_t(rect.y + row);
-        const uint32_t source_row = bottom_up_ ? height_ - 1 - y : y;
-        const uint8_t *source = pixels_ + size_t(source_row) * stride_ + size_t(rect.x) * 4;
-        PixelSurface::Change row_change;
-        invalid = surface.apply_update(rect.x, int32_t(y), rect.width, 1, uint32_t(row_bytes),
-                                       pixman_format_, {source, row_bytes}, row_change);
-        // A new pixel format at the same size also replaces the picture.
-        change.resized = change.resized || row_change.resized;
-    }
+    Invalid invalid = copy_plane_to_surface(
+        {pixels_, width_, height_, stride_, pixman_format_, bottom_up_}, rect, surface, change);
     sync_dmabuf(fd_.get(), DMA_BUF_SYNC_END);
-    change.damage = change.resized ? Rect{0, 0, int32_t(width_), int32_t(height_)}
-                                   : bounding_box(change.damage, rect);
     return invalid;
 }
 

@@ -7,12 +7,13 @@
 #include <span>
 #include <vector>
 
+#include "frame/cpu_frame.h"
 #include "frame/damage.h"
 #include "frame/validation.h"
 
 namespace vmcast::frame {
 
-class PixelSurface {
+class PixelSurface final : public CpuFrame {
   public:
     struct Change {
         Rect damage;          // pixels that changed, in surface coordinates
@@ -33,13 +34,12 @@ class PixelSurface {
     // sizes are kept, the rest start black. No-op when the size is unchanged.
     void resize(uint32_t width, uint32_t height, Change &change);
 
-    bool empty() const { return width_ == 0 || height_ == 0; }
-    uint32_t width() const { return width_; }
-    uint32_t height() const { return height_; }
-    uint32_t stride() const { return width_ * 4; }
+    uint32_t width() const override { return width_; }
+    uint32_t height() const override { return height_; }
+    uint32_t stride() const override { return width_ * 4; }
     // kDrmFormatXrgb8888 or kDrmFormatArgb8888, from the last pixman format received.
-    uint32_t drm_format() const { return drm_format_; }
-    const uint8_t *data() const { return pixels_.data(); }
+    uint32_t drm_format() const override { return drm_format_; }
+    const uint8_t *data() const override { return pixels_.data(); }
 
   private:
     uint32_t width_ = 0;

@@ -37,6 +37,8 @@ ConsoleListener::~ConsoleListener() {
     closed_signal_.disconnect();
     if (listener_)
         g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(listener_.get()));
+    if (map_listener_)
+        g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(map_listener_.get()));
     if (connection_)
         g_dbus_connection_close(connection_.get(), nullptr, nullptr, nullptr);
 }
@@ -126,12 +128,23 @@ void ConsoleListener::on_connection_ready(GObject *, GAsyncResult *result, gpoin
     listener->export_listener(connection);
 }
 
+bool ConsoleListener::export_interface(gpointer skeleton, GDBusConnection *connection) {
+    GError *raw_error = nullptr;
+    if (g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(skeleton), connection,
+                                         kListenerPath, &raw_error))
+        return true;
+    GErrorPtr error(raw_error);
+    g_warning("%s: cannot export the display listener: %s", log_name_.c_str(), error->message);
+    return false;
+}
+
 void ConsoleListener::export_listener(GDBusConnection *connection) {
     listener_.reset(qemu_display_listener_skeleton_new());
     QemuDisplayListener *skeleton = listener_.get();
-    // Only interfaces vmcast serves are listed; QEMU 8.1+ reads this once, at registration.
-    static const gchar *const no_extra_interfaces[] = {nullptr};
-    qemu_display_listener_set_interfaces(skeleton, no_extra_interfaces);
+    // QEMU 8.1+ reads this once, while registering, to pick the optional paths it may use.
+    static const gchar *const extra_interfaces[] = {"org.qemu.Display1.Listener.Unix.Map",
+                                                    nullptr};
+    qemu_display_listener_set_interfaces(skeleton, extra_interfaces);
     g_signal_connect(skeleton, "handle-scanout", G_CALLBACK(on_scanout), this);
     g_signal_connect(skeleton, "handle-update", G_CALLBACK(on_update), this);
     g_signal_connect(skeleton, "handle-scanout-dmabuf", G_CALLBACK(on_scanout_dmabuf), this);
@@ -140,12 +153,13 @@ void ConsoleListener::export_listener(GDBusConnection *connection) {
     g_signal_connect(skeleton, "handle-mouse-set", G_CALLBACK(on_mouse_set), this);
     g_signal_connect(skeleton, "handle-cursor-define", G_CALLBACK(on_cursor_define), this);
 
-    GError *raw_error = nullptr;
-    if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(skeleton), connection,
-                                          kListenerPath, &raw_error)) {
-        GErrorPtr error(raw_error);
-        g_warning("%s: cannot export the display listener: %s", log_name_.c_str(),
-                  error->message);
+    map_listener_.reset(qemu_display_listener_unix_map_skeleton_new());
+    g_signal_connect(map_listener_.get(), "handle-scanout-map", G_CALLBACK(on_scanout_map), this);
+    g_signal_connect(map_listener_.get(), "handle-update-map", G_CALLBACK(on_update_map), this);
+
+    // Everything is in place before QEMU can look: message processing starts only below.
+    if (!export_interface(skeleton, connection) ||
+        !export_interface(map_listener_.get(), connection)) {
         sink_.listener_closed();
         return;
     }
@@ -167,13 +181,14 @@ void ConsoleListener::on_console_size_changed(GObject *, GParamSpec *, gpointer 
     const uint32_t height = qemu_display_console_get_height(listener->console_.get());
     g_debug("%s: console size now %ux%u", listener->log_name_.c_str(), width, height);
     frame::PixelSurface &surface = *listener->surface_;
-    if (surface.empty() || width == 0 || height == 0 || width > frame::kMaxSurfaceDimension ||
+    // A shared memory surface defines its own size; a new one comes with its ScanoutMap.
+    if (listener->map_ || surface.empty() || width == 0 || height == 0 || width > frame::kMaxSurfaceDimension ||
         height > frame::kMaxSurfaceDimension)
         return;
     frame::PixelSurface::Change change;
     surface.resize(width, height, change);
     if (change.resized)
-        listener->sink_.surface_changed(listener->surface_, change);
+        listener->sink_.frame_changed(listener->surface_, change);
 }
 
 void ConsoleListener::reject(GDBusMethodInvocation *invocation, const char *method,
@@ -195,8 +210,9 @@ gboolean ConsoleListener::on_scanout(QemuDisplayListener *skeleton,
         return TRUE;
     }
     listener->dmabuf_.reset();
+    listener->map_.reset();
     qemu_display_listener_complete_scanout(skeleton, invocation);
-    listener->sink_.surface_changed(listener->surface_, change);
+    listener->sink_.frame_changed(listener->surface_, change);
     return TRUE;
 }
 
@@ -207,6 +223,7 @@ gboolean ConsoleListener::on_update(QemuDisplayListener *skeleton,
     auto *listener = static_cast<ConsoleListener *>(self);
     g_debug("%s: Update %d,%d %dx%d stride %u format 0x%08x", listener->log_name_.c_str(), x, y,
             width, height, stride, format);
+    listener->leave_map();
     frame::PixelSurface::Change change;
     if (frame::Invalid invalid = listener->surface_->apply_update(
             x, y, width, height, stride, format, bytes_of(data), change)) {
@@ -214,7 +231,7 @@ gboolean ConsoleListener::on_update(QemuDisplayListener *skeleton,
         return TRUE;
     }
     qemu_display_listener_complete_update(skeleton, invocation);
-    listener->sink_.surface_changed(listener->surface_, change);
+    listener->sink_.frame_changed(listener->surface_, change);
     return TRUE;
 }
 
@@ -245,8 +262,9 @@ gboolean ConsoleListener::on_scanout_dmabuf(QemuDisplayListener *skeleton,
         return TRUE;
     }
     listener->dmabuf_ = std::move(dmabuf);
+    listener->map_.reset();
     qemu_display_listener_complete_scanout_dmabuf(skeleton, invocation, nullptr);
-    listener->sink_.surface_changed(listener->surface_, change);
+    listener->sink_.frame_changed(listener->surface_, change);
     return TRUE;
 }
 
@@ -266,7 +284,7 @@ gboolean ConsoleListener::on_update_dmabuf(QemuDisplayListener *skeleton,
     }
     // The pixels are copied, so QEMU may reuse the buffer as soon as it hears back.
     qemu_display_listener_complete_update_dmabuf(skeleton, invocation);
-    listener->sink_.surface_changed(listener->surface_, change);
+    listener->sink_.frame_changed(listener->surface_, change);
     return TRUE;
 }
 
@@ -274,9 +292,105 @@ gboolean ConsoleListener::on_disable(QemuDisplayListener *skeleton,
                                      GDBusMethodInvocation *invocation, gpointer self) {
     auto *listener = static_cast<ConsoleListener *>(self);
     listener->dmabuf_.reset();
+    listener->map_.reset();
     qemu_display_listener_complete_disable(skeleton, invocation);
     listener->sink_.display_disabled();
     return TRUE;
+}
+
+void ConsoleListener::leave_map() {
+    if (!map_)
+        return;
+    frame::PixelSurface::Change change;
+    if (frame::Invalid invalid = map_->copy_to(*surface_, {}, change))
+        g_warning("%s: cannot keep the shared memory picture: %s", log_name_.c_str(),
+                  invalid->c_str());
+    map_.reset();
+}
+
+void ConsoleListener::show_map(const frame::Rect &rect, bool resized) {
+    frame::PixelSurface::Change change{rect, resized};
+    if (map_->drm_format() != 0) {
+        sink_.frame_changed(map_, change);
+        return;
+    }
+    if (frame::Invalid invalid = map_->copy_to(*surface_, resized ? frame::Rect{} : rect, change)) {
+        g_warning("%s: cannot convert the shared memory picture: %s", log_name_.c_str(),
+                  invalid->c_str());
+        return;
+    }
+    sink_.frame_changed(surface_, change);
+}
+
+gboolean ConsoleListener::on_scanout_map(QemuDisplayListenerUnixMap *skeleton,
+                                         GDBusMethodInvocation *invocation, GUnixFDList *fds,
+                                         GVariant *handle, guint offset, guint width,
+                                         guint height, guint stride, guint format,
+                                         gpointer self) {
+    // QEMU waits for this answer (1 s at most) and gives up on the map path if it fails.
+    auto *listener = static_cast<ConsoleListener *>(self);
+    g_debug("%s: ScanoutMap %ux%u stride %u offset %u format 0x%08x",
+            listener->log_name_.c_str(), width, height, stride, offset, format);
+    GError *raw_error = nullptr;
+    UniqueFd fd(fds ? g_unix_fd_list_get(fds, g_variant_get_handle(handle), &raw_error) : -1);
+    GErrorPtr fd_error(raw_error);
+    if (!fd.valid()) {
+        listener->reject(invocation, "ScanoutMap", "no shared memory file descriptor");
+        return TRUE;
+    }
+    std::string error;
+    auto map = frame::MappedFrame::map(std::move(fd), offset, width, height, stride, format, error);
+    if (!map) {
+        listener->reject(invocation, "ScanoutMap", error);
+        return TRUE;
+    }
+    listener->dmabuf_.reset();
+    listener->map_ = std::move(map);
+    qemu_display_listener_unix_map_complete_scanout_map(skeleton, invocation, nullptr);
+    listener->show_map({0, 0, int32_t(width), int32_t(height)}, true);
+    return TRUE;
+}
+
+gboolean ConsoleListener::on_update_map(QemuDisplayListenerUnixMap *skeleton,
+                                        GDBusMethodInvocation *invocation, gint x, gint y,
+                                        gint width, gint height, gpointer self) {
+    auto *listener = static_cast<ConsoleListener *>(self);
+    if (!listener->map_) {
+        listener->reject(invocation, "UpdateMap", "UpdateMap before any ScanoutMap");
+        return TRUE;
+    }
+    const frame::Rect rect{x, y, width, height};
+    const frame::MappedFrame &map = *listener->map_;
+    if (rect.empty() || frame::clip_to_surface(rect, map.width(), map.height()) != rect) {
+        listener->reject(invocation, "UpdateMap",
+                         "damage " + std::to_string(x) + "," + std::to_string(y) + " " +
+                             std::to_string(width) + "x" + std::to_string(height) +
+                             " is outside the " + std::to_string(map.width()) + "x" +
+                             std::to_string(map.height()) + " shared memory frame");
+        return TRUE;
+    }
+    std::string error;
+    if (!listener->map_->still_backed(error)) {
+        // Keep what can still be read; what QEMU took away shows black.
+        listener->reject(invocation, "UpdateMap", error);
+        listener->leave_map();
+        frame::PixelSurface::Change change{{0, 0, int32_t(listener->surface_->width()),
+                                            int32_t(listener->surface_->height())},
+                                           true};
+        listener->sink_.frame_changed(listener->surface_, change);
+        return TRUE;
+    }
+    qemu_display_listener_unix_map_complete_update_map(skeleton, invocation);
+    listener->show_map(rect, false);
+    return TRUE;
+}
+
+std::shared_ptr<const frame::PixelSurface> ConsoleListener::picture() {
+    if (map_) {
+        frame::PixelSurface::Change change;
+        map_->copy_to(*surface_, {}, change);
+    }
+    return surface_;
 }
 
 gboolean ConsoleListener::on_mouse_set(QemuDisplayListener *skeleton,

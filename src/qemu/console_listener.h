@@ -14,9 +14,11 @@
 #include "frame/pixel_surface.h"
 #include "qemu/display_sink.h"
 #include "frame/dmabuf_frame.h"
+#include "frame/mapped_frame.h"
 
 typedef struct _QemuDisplayConsole QemuDisplayConsole;
 typedef struct _QemuDisplayListener QemuDisplayListener;
+typedef struct _QemuDisplayListenerUnixMap QemuDisplayListenerUnixMap;
 
 namespace vmcast::qemu {
 
@@ -34,7 +36,9 @@ class ConsoleListener {
     // cannot be reached. Registration finishes asynchronously.
     bool start(std::string &error);
 
-    const std::shared_ptr<frame::PixelSurface> &surface() const { return surface_; }
+    // The console's current picture as vmcast's own copy (a snapshot of QEMU's shared memory
+    // when it uses that path).
+    std::shared_ptr<const frame::PixelSurface> picture();
 
   private:
     static void on_connection_ready(GObject *source, GAsyncResult *result, gpointer self);
@@ -56,6 +60,11 @@ class ConsoleListener {
     static gboolean on_disable(QemuDisplayListener *, GDBusMethodInvocation *, gpointer self);
     static gboolean on_mouse_set(QemuDisplayListener *, GDBusMethodInvocation *, gint x, gint y,
                                  gint on, gpointer self);
+    static gboolean on_scanout_map(QemuDisplayListenerUnixMap *, GDBusMethodInvocation *,
+                                   GUnixFDList *fds, GVariant *handle, guint offset, guint width,
+                                   guint height, guint stride, guint format, gpointer self);
+    static gboolean on_update_map(QemuDisplayListenerUnixMap *, GDBusMethodInvocation *, gint x,
+                                  gint y, gint width, gint height, gpointer self);
     static gboolean on_cursor_define(QemuDisplayListener *, GDBusMethodInvocation *, gint width,
                                      gint height, gint hot_x, gint hot_y, GVariant *data,
                                      gpointer self);
@@ -63,6 +72,12 @@ class ConsoleListener {
     // Answers with org.qemu.Display1.Error.Invalid and logs one warning line.
     void reject(GDBusMethodInvocation *invocation, const char *method, const std::string &reason);
     void export_listener(GDBusConnection *connection);
+    bool export_interface(gpointer skeleton, GDBusConnection *connection);
+    // Leaves QEMU's shared memory: its picture is copied into surface_ first, so updates that
+    // follow apply on top of it.
+    void leave_map();
+    // Shows the shared memory in place when the compositor can read its format, else a copy.
+    void show_map(const frame::Rect &rect, bool resized);
 
     GDBusConnection *bus_;
     std::string bus_name_;
@@ -72,11 +87,14 @@ class ConsoleListener {
     std::shared_ptr<frame::PixelSurface> surface_ = std::make_shared<frame::PixelSurface>();
     // The DMA-BUF QEMU scans out, when it uses that path (gl=on), read on the CPU.
     std::unique_ptr<frame::DmabufFrame> dmabuf_;
+    // QEMU's shared memory surface, when it uses that path (Listener.Unix.Map, QEMU 9.2+).
+    std::shared_ptr<frame::MappedFrame> map_;
 
     GObjectPtr<GCancellable> cancellable_{g_cancellable_new()};
     GObjectPtr<QemuDisplayConsole> console_;
     GObjectPtr<GDBusConnection> connection_;
     GObjectPtr<QemuDisplayListener> listener_;
+    GObjectPtr<QemuDisplayListenerUnixMap> map_listener_;
     SignalConnection width_notify_;
     SignalConnection height_notify_;
     SignalConnection closed_signal_;

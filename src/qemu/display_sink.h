@@ -5,6 +5,7 @@
 #include <memory>
 #include <span>
 
+#include "frame/cpu_frame.h"
 #include "frame/pixel_surface.h"
 
 namespace vmcast::qemu {
@@ -12,8 +13,9 @@ namespace vmcast::qemu {
 class DisplaySink {
   public:
     virtual ~DisplaySink() = default;
-    virtual void surface_changed(const std::shared_ptr<const frame::PixelSurface> &surface,
-                                 const frame::PixelSurface::Change &change) = 0;
+    // The console's picture: vmcast's own copy, or QEMU's shared memory mapped in place.
+    virtual void frame_changed(const std::shared_ptr<const frame::CpuFrame> &frame,
+                               const frame::PixelSurface::Change &change) = 0;
     // width x height native-endian ARGB32 words.
     virtual void cursor_defined(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
                                 std::span<const uint8_t> argb) = 0;
