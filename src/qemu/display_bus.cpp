@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/unique_fd.h"
+#include "qemu/qmp_client.h"
+
 namespace vmcast::qemu {
 namespace {
 
 constexpr int kCallTimeoutMs = 5000;
+constexpr guint kHandshakeTimeoutSeconds = 10;
 constexpr const char *kQemuBusName = "org.qemu";
 constexpr const char *kDisplayRoot = "/org/qemu/Display1";
 constexpr const char *kConsolePathPrefix = "/org/qemu/Display1/Console_";
@@ -25,16 +29,24 @@ uint32_t uint_property(GVariant *properties, const char *name) {
     return value;
 }
 
-// Reads VM and consoles from one QEMU's ObjectManager (GetManagedObjects).
+// A p2p connection has QEMU itself at the other end and no message bus to ask.
+bool is_peer_to_peer(GDBusConnection *connection) {
+    return g_dbus_connection_get_unique_name(connection) == nullptr;
+}
+
+// Reads VM and consoles from one QEMU's ObjectManager (GetManagedObjects). bus_name is empty
+// on a p2p connection.
 bool read_vm(GDBusConnection *bus, const std::string &bus_name, VmInfo &vm, std::string &error) {
     GError *raw_error = nullptr;
     GVariantPtr reply(g_dbus_connection_call_sync(
-        bus, bus_name.c_str(), kDisplayRoot, "org.freedesktop.DBus.ObjectManager",
-        "GetManagedObjects", nullptr, G_VARIANT_TYPE("(a{oa{sa{sv}}})"),
-        G_DBUS_CALL_FLAGS_NO_AUTO_START, kCallTimeoutMs, nullptr, &raw_error));
+        bus, bus_name.empty() ? nullptr : bus_name.c_str(), kDisplayRoot,
+        "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", nullptr,
+        G_VARIANT_TYPE("(a{oa{sa{sv}}})"), G_DBUS_CALL_FLAGS_NO_AUTO_START, kCallTimeoutMs, nullptr,
+        &raw_error));
     GErrorPtr call_error(raw_error);
     if (!reply) {
-        error = "cannot read the display objects of " + bus_name + ": " + call_error->message;
+        error = "cannot read the display objects of " + (bus_name.empty() ? "QEMU" : bus_name) +
+                ": " + call_error->message;
         return false;
     }
     vm.bus_name = bus_name;
@@ -44,8 +56,8 @@ bool read_vm(GDBusConnection *bus, const std::string &bus_name, VmInfo &vm, std:
     GVariant *interfaces = nullptr;
     while (g_variant_iter_loop(objects, "{&o@a{sa{sv}}}", &path, &interfaces)) {
         if (g_str_equal(path, "/org/qemu/Display1/VM")) {
-            GVariantPtr properties(g_variant_lookup_value(interfaces, "org.qemu.Display1.VM",
-                                                          G_VARIANT_TYPE_VARDICT));
+            GVariantPtr properties(
+                g_variant_lookup_value(interfaces, "org.qemu.Display1.VM", G_VARIANT_TYPE_VARDICT));
             vm.name = string_property(properties.get(), "Name");
             vm.uuid = string_property(properties.get(), "UUID");
             continue;
@@ -76,6 +88,23 @@ bool read_vm(GDBusConnection *bus, const std::string &bus_name, VmInfo &vm, std:
     return true;
 }
 
+struct Handshake {
+    GDBusConnection *connection = nullptr;
+    GError *error = nullptr;
+    bool finished = false;
+};
+
+void on_handshake_finished(GObject *, GAsyncResult *result, gpointer data) {
+    auto *handshake = static_cast<Handshake *>(data);
+    handshake->connection = g_dbus_connection_new_finish(result, &handshake->error);
+    handshake->finished = true;
+}
+
+gboolean on_handshake_timeout(gpointer cancellable) {
+    g_cancellable_cancel(G_CANCELLABLE(cancellable));
+    return G_SOURCE_REMOVE;
+}
+
 } // namespace
 
 GObjectPtr<GDBusConnection> open_bus(const std::string &address, std::string &error) {
@@ -102,7 +131,56 @@ GObjectPtr<GDBusConnection> open_bus(const std::string &address, std::string &er
     return GObjectPtr<GDBusConnection>(bus);
 }
 
+GObjectPtr<GDBusConnection> open_p2p(const std::string &qmp_socket, std::string &error) {
+    UniqueFd our_end = add_dbus_display_client(qmp_socket, error);
+    if (!our_end.valid())
+        return nullptr;
+    GError *raw_error = nullptr;
+    GObjectPtr<GSocket> socket(g_socket_new_from_fd(our_end.get(), &raw_error));
+    GErrorPtr socket_error(raw_error);
+    if (!socket) {
+        error = std::string("cannot wrap the D-Bus socket: ") + socket_error->message;
+        return nullptr;
+    }
+    our_end.release(); // the GSocket owns it now
+    GObjectPtr<GSocketConnection> stream(
+        g_socket_connection_factory_create_connection(socket.get()));
+
+    // QEMU runs its side of the handshake on its own schedule; ours runs asynchronously and
+    // is waited for here with a time limit, so a stuck QEMU gives an error instead of a hang.
+    // It runs on the default main context on purpose: the connection delivers its "closed"
+    // signal to the context it was created on, and the daemon's loop runs that one.
+    GObjectPtr<GCancellable> cancellable(g_cancellable_new());
+    Handshake handshake;
+    g_dbus_connection_new(G_IO_STREAM(stream.get()), nullptr,
+                          G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, nullptr, cancellable.get(),
+                          on_handshake_finished, &handshake);
+    GSourcePtr timeout(g_timeout_source_new_seconds(kHandshakeTimeoutSeconds));
+    g_source_set_callback(timeout.get(), on_handshake_timeout, cancellable.get(), nullptr);
+    g_source_attach(timeout.get(), nullptr);
+    while (!handshake.finished)
+        g_main_context_iteration(nullptr, TRUE);
+    GErrorPtr handshake_error(handshake.error);
+    if (!handshake.connection) {
+        if (g_error_matches(handshake_error.get(), G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            error = "QEMU did not finish the D-Bus handshake within " +
+                    std::to_string(kHandshakeTimeoutSeconds) + " s";
+        else
+            error = std::string("D-Bus handshake with QEMU failed: ") + handshake_error->message;
+        return nullptr;
+    }
+    // vmcast decides itself when to stop; QEMU going away must not kill the process.
+    g_dbus_connection_set_exit_on_close(handshake.connection, FALSE);
+    return GObjectPtr<GDBusConnection>(handshake.connection);
+}
+
 std::vector<VmInfo> list_vms(GDBusConnection *bus, std::string &error) {
+    if (is_peer_to_peer(bus)) {
+        VmInfo vm;
+        if (!read_vm(bus, "", vm, error))
+            return {};
+        return {vm};
+    }
     GError *raw_error = nullptr;
     GVariantPtr reply(g_dbus_connection_call_sync(
         bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
@@ -144,6 +222,8 @@ VmInfo choose_vm(GDBusConnection *bus, const std::string &wanted_name, std::stri
                 "-display dbus on this bus?)";
         return {};
     }
+    const std::string place =
+        is_peer_to_peer(bus) ? "at the other end of the QMP socket" : "on this bus";
     std::string names;
     for (const VmInfo &vm : vms)
         names += (names.empty() ? "'" : ", '") + vm.name + "'";
@@ -157,7 +237,7 @@ VmInfo choose_vm(GDBusConnection *bus, const std::string &wanted_name, std::stri
         if (vm.name == wanted_name)
             return vm;
     }
-    error = "no VM named '" + wanted_name + "' on this bus (found " + names + ")";
+    error = "no VM named '" + wanted_name + "' " + place + " (found " + names + ")";
     return {};
 }
 

@@ -1,5 +1,6 @@
 // Finding VMs that publish their display on D-Bus: the session bus, or a bus address such as
-// libvirt's private per-VM bus. Each QEMU owns (or queues for) the name org.qemu.
+// libvirt's private per-VM bus, where each QEMU owns (or queues for) the name org.qemu; or a
+// peer-to-peer connection to one QEMU (-display dbus,p2p=yes), handed over through QMP.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +27,7 @@ struct ConsoleInfo {
 };
 
 struct VmInfo {
-    std::string bus_name; // the unique name of QEMU's connection
+    std::string bus_name; // the unique name of QEMU's connection; empty on a p2p connection
     std::string name;
     std::string uuid;
     std::vector<ConsoleInfo> consoles;
@@ -36,7 +37,14 @@ struct VmInfo {
 // in error on failure.
 GObjectPtr<GDBusConnection> open_bus(const std::string &address, std::string &error);
 
-// Every VM queued on org.qemu, in queue order. Empty with error set when the bus cannot say.
+// Gives QEMU a peer-to-peer D-Bus client through its QMP monitor socket and completes the
+// D-Bus handshake, within a time limit. The connection has no bus names; it closes when QEMU
+// exits or another client takes its place with add_client. nullptr and a one-line reason in
+// error on failure.
+GObjectPtr<GDBusConnection> open_p2p(const std::string &qmp_socket, std::string &error);
+
+// Every VM queued on org.qemu, in queue order; on a p2p connection, the VM at the other end.
+// Empty with error set when the bus or QEMU cannot say.
 std::vector<VmInfo> list_vms(GDBusConnection *bus, std::string &error);
 
 // The VM to work with: the one named wanted_name, or the only one when wanted_name is empty.

@@ -1,0 +1,51 @@
+// A small QMP client on QEMU's monitor socket, used at startup to hand QEMU a D-Bus display
+// client socket (-display dbus,p2p=yes). It is synchronous because vmcast's main loop is not
+// running yet then, and every wait is bounded by one deadline: a monitor that never answers
+// must give an error, not a hang.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/unique_fd.h"
+
+namespace vmcast::qemu {
+
+// A command's arguments; every command vmcast sends takes only string arguments.
+using QmpArguments = std::vector<std::pair<std::string, std::string>>;
+
+class QmpClient {
+  public:
+    // Connects to the monitor at socket_path, reads QEMU's greeting and leaves capabilities
+    // negotiation mode. Everything this client does, from now on, ends within timeout.
+    // nullptr and a one-line reason in error on failure.
+    static std::unique_ptr<QmpClient> connect(const std::string &socket_path,
+                                              std::chrono::seconds timeout, std::string &error);
+
+    // Runs command and waits for its answer. When fd_to_pass is valid it travels with the
+    // command (SCM_RIGHTS), as getfd expects. false and QEMU's reason in error on failure.
+    bool execute(const std::string &command, const QmpArguments &arguments, int fd_to_pass,
+                 std::string &error);
+
+  private:
+    QmpClient(UniqueFd socket, std::string socket_path, std::chrono::seconds timeout);
+
+    bool send_all(const std::string &text, int fd_to_pass, std::string &error);
+    bool read_line(std::string &line, std::string &error);
+
+    UniqueFd socket_;
+    std::string socket_path_;
+    std::chrono::seconds timeout_;
+    std::chrono::steady_clock::time_point deadline_;
+    std::string received_; // bytes read past the last complete line
+};
+
+// p2p mode: gives QEMU one end of a new socket pair as a D-Bus display client (QMP getfd, then
+// add_client with protocol @dbus-display) and returns the other end, on which QEMU now waits
+// for a D-Bus handshake. An invalid fd and a one-line reason in error on failure.
+UniqueFd add_dbus_display_client(const std::string &qmp_socket, std::string &error);
+
+} // namespace vmcast::qemu
