@@ -12,7 +12,9 @@ int fail(const std::string &message) {
 
 int run_list(const Options &options) {
     std::string error;
-    GObjectPtr<GDBusConnection> bus = qemu::open_bus(options.address, error);
+    GObjectPtr<GDBusConnection> bus = options.qmp_socket.empty()
+                                          ? qemu::open_bus(options.address, error)
+                                          : qemu::open_p2p(options.qmp_socket, error);
     if (!bus)
         return fail(error);
     std::vector<qemu::VmInfo> vms = qemu::list_vms(bus.get(), error);
@@ -24,15 +26,16 @@ int run_list(const Options &options) {
     for (const qemu::VmInfo &vm : vms) {
         if (!options.vm_name.empty() && vm.name != options.vm_name)
             continue;
-        printf("VM '%s' uuid %s (bus name %s)\n", vm.name.c_str(), vm.uuid.c_str(),
-               vm.bus_name.c_str());
+        const std::string reached_at = vm.bus_name.empty()
+                                           ? "p2p through QMP socket " + options.qmp_socket
+                                           : "bus name " + vm.bus_name;
+        printf("VM '%s' uuid %s (%s)\n", vm.name.c_str(), vm.uuid.c_str(), reached_at.c_str());
         for (const qemu::ConsoleInfo &console : vm.consoles) {
             printf("  console %u: %s %s %ux%u at %s", console.index, console.label.c_str(),
                    console.type.c_str(), console.width, console.height,
                    console.device_address.c_str());
             if (console.graphic())
-                printf(", node vmcast.%s.%u", qemu::node_safe_name(vm.name).c_str(),
-                       console.index);
+                printf(", node vmcast.%s.%u", qemu::node_safe_name(vm.name).c_str(), console.index);
             printf("\n");
         }
     }

@@ -18,8 +18,9 @@ constexpr const char *kSummary =
     "  run                     stream every graphic console as a PipeWire video node\n"
     "                          (vmcast.<vm>.<console>) until SIGINT or SIGTERM\n"
     "\n"
-    "QEMU must run with -display dbus (on the session bus, or on the bus given\n"
-    "with --address, such as libvirt's per-VM bus).";
+    "QEMU must run with -display dbus: on the session bus, on the bus given with\n"
+    "--address (such as libvirt's per-VM bus), or with -display dbus,p2p=yes and\n"
+    "a QMP socket given with --qmp (vmcast then connects to QEMU directly).";
 
 bool fail_usage(const char *message, int &exit_code) {
     fprintf(stderr, "vmcast: %s (see vmcast --help)\n", message);
@@ -31,6 +32,7 @@ bool fail_usage(const char *message, int &exit_code) {
 
 bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
     gchar *address = nullptr;
+    gchar *qmp_socket = nullptr;
     gchar *vm_name = nullptr;
     gint console = 0;
     gint max_fps = int(options.max_fps);
@@ -39,13 +41,14 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
     const GOptionEntry entries[] = {
         {"address", 'a', 0, G_OPTION_ARG_STRING, &address,
          "D-Bus address of the VM's bus (default: the session bus)", "ADDRESS"},
+        {"qmp", 0, 0, G_OPTION_ARG_FILENAME, &qmp_socket,
+         "QMP socket of a QEMU with -display dbus,p2p=yes: connect to it without a bus", "SOCKET"},
         {"vm", 0, 0, G_OPTION_ARG_STRING, &vm_name, "the VM to use when several are on the bus",
          "NAME"},
         {"console", 'c', 0, G_OPTION_ARG_INT, &console, "console index for screenshot", "N"},
         {"max-fps", 0, 0, G_OPTION_ARG_INT, &max_fps, "most frames a second a stream sends (60)",
          "FPS"},
-        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "log what vmcast does in detail",
-         nullptr},
+        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "log what vmcast does in detail", nullptr},
         {"version", 0, 0, G_OPTION_ARG_NONE, &version, "print the version and exit", nullptr},
         {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
     };
@@ -60,7 +63,7 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
     GError *raw_error = nullptr;
     const bool parsed = g_option_context_parse(context.get(), &argc, &argv, &raw_error);
     GErrorPtr error(raw_error);
-    GCharPtr address_owner(address), vm_owner(vm_name);
+    GCharPtr address_owner(address), qmp_owner(qmp_socket), vm_owner(vm_name);
     if (!parsed)
         return fail_usage(error->message, exit_code);
     if (version) {
@@ -87,11 +90,17 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
     } else {
         return fail_usage("unknown command (list, screenshot or run)", exit_code);
     }
+    if (address && qmp_socket)
+        return fail_usage("--address and --qmp exclude each other: a bus, or p2p through QMP",
+                          exit_code);
+    if (qmp_socket && !*qmp_socket)
+        return fail_usage("--qmp needs the path of QEMU's QMP socket", exit_code);
     if (console < 0)
         return fail_usage("--console must be 0 or more", exit_code);
     if (max_fps < 1 || max_fps > 1000)
         return fail_usage("--max-fps must be between 1 and 1000", exit_code);
     options.address = address ? address : "";
+    options.qmp_socket = qmp_socket ? qmp_socket : "";
     options.vm_name = vm_name ? vm_name : "";
     options.console = uint32_t(console);
     options.max_fps = uint32_t(max_fps);

@@ -11,6 +11,7 @@ enum class Command { List, Screenshot, Run };
 struct Options {
     Command command = Command::Run;
     std::string address;    // D-Bus address; empty means the session bus
+    std::string qmp_socket; // --qmp: QEMU's QMP socket, for a p2p connection instead of a bus
     std::string vm_name;    // --vm
     uint32_t console = 0;   // --console (screenshot)
     std::string output_png; // screenshot FILE.png

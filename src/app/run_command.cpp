@@ -35,6 +35,14 @@ void on_vm_vanished(GDBusConnection *, const gchar *, gpointer data) {
     daemon->stop(1);
 }
 
+void on_p2p_connection_closed(GDBusConnection *, gboolean, GError *, gpointer data) {
+    auto *daemon = static_cast<Daemon *>(data);
+    g_warning("VM '%s' closed the p2p display connection (QEMU exited, or another client "
+              "took its place with add_client)",
+              daemon->vm_name.c_str());
+    daemon->stop(1);
+}
+
 } // namespace
 
 int run_daemon(const Options &options) {
@@ -50,7 +58,9 @@ int run_daemon(const Options &options) {
         pipewire::PipeWireContext::connect(nullptr, error);
     if (!pipewire)
         return fail(error);
-    GObjectPtr<GDBusConnection> bus = qemu::open_bus(options.address, error);
+    GObjectPtr<GDBusConnection> bus = options.qmp_socket.empty()
+                                          ? qemu::open_bus(options.address, error)
+                                          : qemu::open_p2p(options.qmp_socket, error);
     if (!bus)
         return fail(error);
     qemu::VmInfo vm = qemu::choose_vm(bus.get(), options.vm_name, error);
@@ -80,15 +90,23 @@ int run_daemon(const Options &options) {
     if (sessions.empty())
         return fail("VM '" + vm.name + "' has no graphic console");
 
-    const guint watch = g_bus_watch_name_on_connection(bus.get(), vm.bus_name.c_str(),
-                                                       G_BUS_NAME_WATCHER_FLAGS_NONE, nullptr,
-                                                       on_vm_vanished, &daemon, nullptr);
+    // The VM goes away with its bus name, or on a p2p connection with the connection itself.
+    guint name_watch = 0;
+    SignalConnection p2p_closed;
+    if (vm.bus_name.empty())
+        p2p_closed =
+            SignalConnection(bus.get(), "closed", G_CALLBACK(on_p2p_connection_closed), &daemon);
+    else
+        name_watch = g_bus_watch_name_on_connection(bus.get(), vm.bus_name.c_str(),
+                                                    G_BUS_NAME_WATCHER_FLAGS_NONE, nullptr,
+                                                    on_vm_vanished, &daemon, nullptr);
     const guint sigint = g_unix_signal_add(SIGINT, on_stop_signal, &daemon);
     const guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, &daemon);
     g_main_loop_run(loop.get());
     g_source_remove(sigint);
     g_source_remove(sigterm);
-    g_bus_unwatch_name(watch);
+    if (name_watch)
+        g_bus_unwatch_name(name_watch);
     return daemon.exit_status;
 }
 

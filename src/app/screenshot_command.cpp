@@ -45,7 +45,9 @@ class FirstFrameSink final : public qemu::DisplaySink {
 
 int run_screenshot(const Options &options) {
     std::string error;
-    GObjectPtr<GDBusConnection> bus = qemu::open_bus(options.address, error);
+    GObjectPtr<GDBusConnection> bus = options.qmp_socket.empty()
+                                          ? qemu::open_bus(options.address, error)
+                                          : qemu::open_p2p(options.qmp_socket, error);
     if (!bus)
         return fail(error);
     qemu::VmInfo vm = qemu::choose_vm(bus.get(), options.vm_name, error);
