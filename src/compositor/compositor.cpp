@@ -48,7 +48,12 @@ GSource *attach_wayland_source(wl_display *display, GMainContext *context) {
     return source;
 }
 
+wlr_log_importance wlroots_log_level = WLR_ERROR;
+
 void log_wlroots_line(wlr_log_importance importance, const char *format, va_list args) {
+    // wlroots leaves filtering to the callback.
+    if (importance > wlroots_log_level)
+        return;
     char line[1024];
     vsnprintf(line, sizeof(line), format, args);
     GLogLevelFlags level = G_LOG_LEVEL_DEBUG;
@@ -63,7 +68,8 @@ void log_wlroots_line(wlr_log_importance importance, const char *format, va_list
 
 void route_wlroots_log(bool verbose) {
     // wlroots' debug level logs every frame tick of every output; info is what helps a person.
-    wlr_log_init(verbose ? WLR_INFO : WLR_ERROR, log_wlroots_line);
+    wlroots_log_level = verbose ? WLR_INFO : WLR_ERROR;
+    wlr_log_init(wlroots_log_level, log_wlroots_line);
 }
 
 std::unique_ptr<Compositor> Compositor::create(GMainContext *context, std::string &error) {

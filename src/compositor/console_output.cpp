@@ -189,7 +189,10 @@ void ConsoleOutput::place_cursor() {
     wlr_scene_node_set_enabled(&cursor_node_->node, cursor_.visible);
 }
 
-void ConsoleOutput::request_full_frame() { wlr_output_damage_add_whole(scene_output_->damage); }
+void ConsoleOutput::request_full_frame() {
+    g_debug("output %s: full frame requested", output_->name);
+    wlr_output_damage_add_whole(scene_output_->damage);
+}
 
 void ConsoleOutput::resize_output(uint32_t width, uint32_t height) {
     wlr_output_set_custom_mode(output_, int32_t(width), int32_t(height), refresh_hz_ * 1000);
@@ -208,11 +211,8 @@ void ConsoleOutput::damage(const frame::Rect &rect) {
 }
 
 void ConsoleOutput::on_frame() {
-    // The headless output ticks whether or not anything changed; a still screen costs no
-    // render attempt.
-    if (!output_->needs_frame && !pixman_region32_not_empty(&scene_output_->damage->current))
-        return;
-    wlr_scene_output_commit(scene_output_);
+    if (!wlr_scene_output_commit(scene_output_))
+        g_debug("output %s: commit failed", output_->name);
 }
 
 void ConsoleOutput::on_precommit() {

@@ -1,11 +1,13 @@
-// A single-plane DMA-BUF from QEMU (ScanoutDMABUF), mapped and read on the CPU. This is the
-// path for renderers without EGL import, and it only exists for LINEAR or implicit (INVALID)
-// modifiers, whose memory layout is plain rows.
+// A DMA-BUF from QEMU (ScanoutDMABUF, or ScanoutDMABUF2 with several planes and a visible part
+// of a larger backing buffer), mapped and read on the CPU. This is the path for renderers
+// without EGL import, and it only exists for LINEAR or implicit (INVALID) modifiers, whose
+// memory is plain rows.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/unique_fd.h"
 #include "frame/damage.h"
@@ -14,32 +16,67 @@
 
 namespace vmcast::frame {
 
+namespace drm_fourcc {
+inline constexpr uint32_t xrgb8888 = 0x34325258; // XR24
+inline constexpr uint32_t argb8888 = 0x34325241; // AR24
+inline constexpr uint32_t xbgr8888 = 0x34324258; // XB24
+inline constexpr uint32_t abgr8888 = 0x34324241; // AB24
+inline constexpr uint32_t nv12 = 0x3231564e;     // NV12
+inline constexpr uint32_t yuyv = 0x56595559;     // YUYV
+} // namespace drm_fourcc
+
+// LINEAR and INVALID (implicit, which QEMU uses for linear udmabufs) are plain rows the CPU
+// can read; any other modifier is a GPU tiling.
+bool cpu_can_read_modifier(uint64_t modifier);
+
+struct DmabufPlane {
+    UniqueFd fd;
+    uint32_t offset = 0;
+    uint32_t stride = 0;
+};
+
+struct DmabufLayout {
+    uint32_t fourcc = 0;
+    uint64_t modifier = 0;
+    uint32_t backing_width = 0;
+    uint32_t backing_height = 0;
+    Rect visible;           // the part shown, inside the backing buffer
+    bool bottom_up = false; // QEMU's y0_top: rows stored last-first
+};
+
 class DmabufFrame {
   public:
-    // Checks the arguments against the fd and maps it read-only. nullptr and a one-line reason
-    // in error when the format, modifier or sizes are unusable or the fd cannot be mapped.
-    static std::unique_ptr<DmabufFrame> map(UniqueFd fd, uint32_t width, uint32_t height,
-                                            uint32_t stride, uint32_t fourcc, uint64_t modifier,
-                                            bool y0_top, std::string &error);
+    // Checks every plane against its fd and maps it read-only. nullptr and a one-line reason
+    // in error when the format, modifier, plane count or sizes are unusable, or mapping fails.
+    static std::unique_ptr<DmabufFrame> map(std::vector<DmabufPlane> planes,
+                                            const DmabufLayout &layout, std::string &error);
     DmabufFrame(const DmabufFrame &) = delete;
     DmabufFrame &operator=(const DmabufFrame &) = delete;
     ~DmabufFrame();
 
-    // Copies the rectangle (the whole buffer when empty) into the surface, flipping rows when
-    // the buffer is stored bottom-up. The surface takes the buffer's size.
+    uint32_t width() const { return uint32_t(layout_.visible.width); }
+    uint32_t height() const { return uint32_t(layout_.visible.height); }
+
+    // Converts the rectangle of the visible part (all of it when empty) into surface, which
+    // takes the visible size.
     Invalid copy_to(PixelSurface &surface, Rect rect, PixelSurface::Change &change) const;
 
   private:
-    DmabufFrame() = default;
+    struct MappedPlane {
+        UniqueFd fd;
+        void *mapping = nullptr;
+        size_t length = 0;
+        const uint8_t *pixels = nullptr; // the plane's first byte
+        uint32_t stride = 0;
+    };
 
-    UniqueFd fd_;
-    const uint8_t *pixels_ = nullptr;
-    size_t mapped_size_ = 0;
-    uint32_t width_ = 0;
-    uint32_t height_ = 0;
-    uint32_t stride_ = 0;
-    uint32_t pixman_format_ = 0;
-    bool bottom_up_ = false;
+    DmabufFrame() = default;
+    Invalid copy_rgb(PixelSurface &surface, const Rect &rect, PixelSurface::Change &change) const;
+    Invalid copy_yuv(PixelSurface &surface, const Rect &rect, PixelSurface::Change &change) const;
+
+    std::vector<MappedPlane> planes_;
+    DmabufLayout layout_;
+    uint32_t rgb_pixman_format_ = 0; // 0 for YUV formats
 };
 
 } // namespace vmcast::frame

@@ -57,7 +57,8 @@ void make_opaque(uint8_t *pixels, size_t stride, const frame::Rect &rect) {
 
 ConsoleStream::ConsoleStream(PipeWireContext &pipewire, const StreamIdentity &identity,
                              uint32_t width, uint32_t height, uint32_t max_fps)
-    : identity_(identity), width_(width), height_(height), max_fps_(max_fps) {
+    : pipewire_(pipewire), identity_(identity), width_(width), height_(height),
+      max_fps_(max_fps) {
     pw_properties *props = pw_properties_new(
         PW_KEY_MEDIA_CLASS, "Video/Source", PW_KEY_MEDIA_TYPE, "Video", PW_KEY_MEDIA_CATEGORY,
         "Source", PW_KEY_MEDIA_ROLE, "Screen", PW_KEY_NODE_NAME, identity.node_name.c_str(),
@@ -113,6 +114,8 @@ void ConsoleStream::connect() {
 }
 
 ConsoleStream::~ConsoleStream() {
+    if (watched_node_id_ != SPA_ID_INVALID)
+        pipewire_.links().unwatch(watched_node_id_);
     spa_hook_remove(&stream_listener_);
     pw_stream_destroy(stream_);
 }
@@ -142,12 +145,50 @@ void ConsoleStream::on_state_changed(pw_stream_state old_state, pw_stream_state 
         return;
     }
     g_debug("%s: stream %s", identity_.node_name.c_str(), pw_stream_state_as_string(state));
-    if (state == PW_STREAM_STATE_PAUSED && pw_stream_get_node_id(stream_) != SPA_ID_INVALID)
-        g_info("%s: PipeWire node %u", identity_.node_name.c_str(), pw_stream_get_node_id(stream_));
+    const uint32_t node_id = pw_stream_get_node_id(stream_);
+    if (state == PW_STREAM_STATE_PAUSED && node_id != SPA_ID_INVALID &&
+        node_id != watched_node_id_) {
+        g_info("%s: PipeWire node %u", identity_.node_name.c_str(), node_id);
+        if (watched_node_id_ != SPA_ID_INVALID)
+            pipewire_.links().unwatch(watched_node_id_);
+        watched_node_id_ = node_id;
+        // A consumer joining a stream that already runs gets no state change here; the
+        // running consumers lose nothing by one whole frame.
+        pipewire_.links().watch(node_id, [this] { request_frame_for_new_consumer(); });
+    }
     if (state == PW_STREAM_STATE_STREAMING && frame_request_callback_)
         frame_request_callback_();
     if (old_state == PW_STREAM_STATE_STREAMING && state == PW_STREAM_STATE_PAUSED)
         reclaim_buffers();
+}
+
+void ConsoleStream::request_frame_for_new_consumer() {
+    // PipeWire reports the link active before the consumer's node runs, and a buffer that
+    // arrives before that is lost to it. There is no later event to wait for, so the whole
+    // picture is sent a few times over the first second; running consumers just see a frame
+    // with no changes.
+    const bool timer_running = new_consumer_sends_left_ > 0;
+    new_consumer_sends_left_ = std::size(kNewConsumerDelaysMs);
+    if (!timer_running)
+        arm_new_consumer_timer();
+}
+
+void ConsoleStream::arm_new_consumer_timer() {
+    const size_t attempt = std::size(kNewConsumerDelaysMs) - new_consumer_sends_left_;
+    new_consumer_timer_.reset(g_timeout_source_new(kNewConsumerDelaysMs[attempt]));
+    g_source_set_callback(
+        new_consumer_timer_.get(),
+        [](gpointer data) -> gboolean {
+            auto *stream = static_cast<ConsoleStream *>(data);
+            stream->new_consumer_timer_.reset();
+            if (stream->state_ == PW_STREAM_STATE_STREAMING && stream->frame_request_callback_)
+                stream->frame_request_callback_();
+            if (--stream->new_consumer_sends_left_ > 0)
+                stream->arm_new_consumer_timer();
+            return G_SOURCE_REMOVE;
+        },
+        this, nullptr);
+    g_source_attach(new_consumer_timer_.get(), nullptr);
 }
 
 void ConsoleStream::reclaim_buffers() {
@@ -245,8 +286,13 @@ void ConsoleStream::push_frame(const FrameReader &frame, const frame::DamageRegi
     for (BufferSlot *slot : slots_)
         slot->stale.add(damage);
     if (!negotiated_ || state_ != PW_STREAM_STATE_STREAMING || frame.width() != width_ ||
-        frame.height() != height_)
+        frame.height() != height_) {
+        g_debug("%s: %ux%u frame not sent (%s, stream %s, offering %ux%u)",
+                identity_.node_name.c_str(), frame.width(), frame.height(),
+                negotiated_ ? "negotiated" : "not negotiated", pw_stream_state_as_string(state_),
+                width_, height_);
         return;
+    }
     pw_buffer *buffer = nullptr;
     if (!idle_buffers_.empty()) {
         buffer = idle_buffers_.back();
@@ -262,6 +308,8 @@ void ConsoleStream::push_frame(const FrameReader &frame, const frame::DamageRegi
     fill_buffer(buffer, frame, damage);
     pw_stream_queue_buffer(stream_, buffer);
     pw_stream_trigger_process(stream_);
+    g_debug("%s: frame %llu queued", identity_.node_name.c_str(),
+            static_cast<unsigned long long>(sequence_ - 1));
 }
 
 void ConsoleStream::schedule_retry() {

@@ -59,13 +59,17 @@ class ConsoleStream {
     // reconnects when some never will.
     void reclaim_buffers();
     void schedule_retry();
+    void request_frame_for_new_consumer();
+    void arm_new_consumer_timer();
     void fill_buffer(pw_buffer *buffer, const FrameReader &frame, const frame::DamageRegion &damage);
     void on_state_changed(pw_stream_state old_state, pw_stream_state state, const char *error);
     void on_param_changed(uint32_t id, const spa_pod *param);
     void on_add_buffer(pw_buffer *buffer);
     void on_remove_buffer(pw_buffer *buffer);
 
+    PipeWireContext &pipewire_;
     StreamIdentity identity_;
+    uint32_t watched_node_id_ = SPA_ID_INVALID; // whose new consumers get a whole picture
     uint32_t width_;
     uint32_t height_;
     uint32_t max_fps_;
@@ -85,6 +89,9 @@ class ConsoleStream {
     static constexpr guint kMaxRetryDelayMs = 1000;
     guint retry_delay_ms_ = kFirstRetryDelayMs;
     GSourcePtr retry_timer_;
+    static constexpr guint kNewConsumerDelaysMs[] = {50, 200, 750};
+    size_t new_consumer_sends_left_ = 0;
+    GSourcePtr new_consumer_timer_;
 };
 
 } // namespace vmcast::pipewire

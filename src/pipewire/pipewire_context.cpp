@@ -62,12 +62,14 @@ std::unique_ptr<PipeWireContext> PipeWireContext::connect(GMainContext *context,
                 strerror(errno);
         return nullptr;
     }
+    pipewire->links_ = std::make_unique<LinkWatch>(pipewire->core_);
     pipewire->loop_source_.reset(attach_loop_source(pipewire->loop_, context));
     return pipewire;
 }
 
 PipeWireContext::~PipeWireContext() {
     loop_source_.reset();
+    links_.reset();
     if (core_)
         pw_core_disconnect(core_);
     if (context_)

@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "common/glib_ptr.h"
+#include "pipewire/link_watch.h"
 
 struct pw_loop;
 struct pw_context;
@@ -25,6 +26,7 @@ class PipeWireContext {
     ~PipeWireContext();
 
     pw_core *core() const { return core_; }
+    LinkWatch &links() { return *links_; }
 
   private:
     PipeWireContext() = default;
@@ -32,6 +34,7 @@ class PipeWireContext {
     pw_loop *loop_ = nullptr;
     pw_context *context_ = nullptr;
     pw_core *core_ = nullptr;
+    std::unique_ptr<LinkWatch> links_;
     GSourcePtr loop_source_;
 };
 

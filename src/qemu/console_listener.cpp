@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/unique_fd.h"
+#include "frame/placeholder.h"
 #include "qemu-display1.h"
 #include "frame/dmabuf_frame.h"
 
@@ -39,6 +40,8 @@ ConsoleListener::~ConsoleListener() {
         g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(listener_.get()));
     if (map_listener_)
         g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(map_listener_.get()));
+    if (dmabuf2_listener_)
+        g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(dmabuf2_listener_.get()));
     if (connection_)
         g_dbus_connection_close(connection_.get(), nullptr, nullptr, nullptr);
 }
@@ -142,8 +145,9 @@ void ConsoleListener::export_listener(GDBusConnection *connection) {
     listener_.reset(qemu_display_listener_skeleton_new());
     QemuDisplayListener *skeleton = listener_.get();
     // QEMU 8.1+ reads this once, while registering, to pick the optional paths it may use.
-    static const gchar *const extra_interfaces[] = {"org.qemu.Display1.Listener.Unix.Map",
-                                                    nullptr};
+    static const gchar *const extra_interfaces[] = {
+        "org.qemu.Display1.Listener.Unix.Map", "org.qemu.Display1.Listener.Unix.ScanoutDMABUF2",
+        nullptr};
     qemu_display_listener_set_interfaces(skeleton, extra_interfaces);
     g_signal_connect(skeleton, "handle-scanout", G_CALLBACK(on_scanout), this);
     g_signal_connect(skeleton, "handle-update", G_CALLBACK(on_update), this);
@@ -157,9 +161,14 @@ void ConsoleListener::export_listener(GDBusConnection *connection) {
     g_signal_connect(map_listener_.get(), "handle-scanout-map", G_CALLBACK(on_scanout_map), this);
     g_signal_connect(map_listener_.get(), "handle-update-map", G_CALLBACK(on_update_map), this);
 
+    dmabuf2_listener_.reset(qemu_display_listener_unix_scanout_dmabuf2_skeleton_new());
+    g_signal_connect(dmabuf2_listener_.get(), "handle-scanout-dmabuf2",
+                     G_CALLBACK(on_scanout_dmabuf2), this);
+
     // Everything is in place before QEMU can look: message processing starts only below.
     if (!export_interface(skeleton, connection) ||
-        !export_interface(map_listener_.get(), connection)) {
+        !export_interface(map_listener_.get(), connection) ||
+        !export_interface(dmabuf2_listener_.get(), connection)) {
         sink_.listener_closed();
         return;
     }
@@ -191,6 +200,25 @@ void ConsoleListener::on_console_size_changed(GObject *, GParamSpec *, gpointer 
         listener->sink_.frame_changed(listener->surface_, change);
 }
 
+bool ConsoleListener::follow_console_size(const frame::Rect &update,
+                                          frame::PixelSurface::Change &change) {
+    frame::PixelSurface &surface = *surface_;
+    if (surface.empty() || !console_ ||
+        frame::clip_to_surface(update, surface.width(), surface.height()) == update)
+        return false;
+    // The update reaches past the picture: QEMU switched surfaces without a Scanout (7.2's
+    // VGA text mode). The console's size property may have arrived before the picture it
+    // belongs to; when the update fits that size, it is the new size.
+    const uint32_t width = qemu_display_console_get_width(console_.get());
+    const uint32_t height = qemu_display_console_get_height(console_.get());
+    if (width == 0 || height == 0 || width > frame::kMaxSurfaceDimension ||
+        height > frame::kMaxSurfaceDimension ||
+        frame::clip_to_surface(update, width, height) != update)
+        return false;
+    surface.resize(width, height, change);
+    return change.resized;
+}
+
 void ConsoleListener::reject(GDBusMethodInvocation *invocation, const char *method,
                              const std::string &reason) {
     g_warning("%s: rejected %s from QEMU: %s", log_name_.c_str(), method, reason.c_str());
@@ -211,6 +239,7 @@ gboolean ConsoleListener::on_scanout(QemuDisplayListener *skeleton,
     }
     listener->dmabuf_.reset();
     listener->map_.reset();
+    listener->showing_placeholder_ = false;
     qemu_display_listener_complete_scanout(skeleton, invocation);
     listener->sink_.frame_changed(listener->surface_, change);
     return TRUE;
@@ -225,14 +254,59 @@ gboolean ConsoleListener::on_update(QemuDisplayListener *skeleton,
             width, height, stride, format);
     listener->leave_map();
     frame::PixelSurface::Change change;
+    const bool resized_before_update =
+        listener->follow_console_size({x, y, width, height}, change);
     if (frame::Invalid invalid = listener->surface_->apply_update(
             x, y, width, height, stride, format, bytes_of(data), change)) {
         listener->reject(invocation, "Update", *invalid);
         return TRUE;
     }
     qemu_display_listener_complete_update(skeleton, invocation);
+    if (resized_before_update)
+        change = {{0, 0, int32_t(listener->surface_->width()),
+                   int32_t(listener->surface_->height())},
+                  true};
     listener->sink_.frame_changed(listener->surface_, change);
     return TRUE;
+}
+
+bool ConsoleListener::show_dmabuf(GDBusMethodInvocation *invocation, const char *method,
+                                  std::vector<frame::DmabufPlane> planes,
+                                  const frame::DmabufLayout &layout) {
+    frame::PixelSurface::Change change;
+    if (!frame::cpu_can_read_modifier(layout.modifier) && !layout.visible.empty() &&
+        uint32_t(layout.visible.width) <= frame::kMaxSurfaceDimension &&
+        uint32_t(layout.visible.height) <= frame::kMaxSurfaceDimension) {
+        if (!warned_about_tiling_)
+            g_warning("%s: QEMU sends tiled DMA-BUFs (modifier 0x%llx), which only a GPU can "
+                      "read; showing a placeholder. Give vmcast a render node, or run QEMU "
+                      "with gl=off.",
+                      log_name_.c_str(), static_cast<unsigned long long>(layout.modifier));
+        warned_about_tiling_ = true;
+        showing_placeholder_ = true;
+        dmabuf_.reset();
+        map_.reset();
+        frame::show_placeholder(*surface_, uint32_t(layout.visible.width),
+                                uint32_t(layout.visible.height), change);
+        sink_.frame_changed(surface_, change);
+        return true;
+    }
+    std::string error;
+    auto dmabuf = frame::DmabufFrame::map(std::move(planes), layout, error);
+    if (!dmabuf) {
+        reject(invocation, method, error);
+        return false;
+    }
+    if (frame::Invalid invalid = dmabuf->copy_to(*surface_, {}, change)) {
+        reject(invocation, method, *invalid);
+        return false;
+    }
+    dmabuf_ = std::move(dmabuf);
+    map_.reset();
+    showing_placeholder_ = false;
+    warned_about_tiling_ = false;
+    sink_.frame_changed(surface_, change);
+    return true;
 }
 
 gboolean ConsoleListener::on_scanout_dmabuf(QemuDisplayListener *skeleton,
@@ -241,30 +315,75 @@ gboolean ConsoleListener::on_scanout_dmabuf(QemuDisplayListener *skeleton,
                                             guint stride, guint fourcc, guint64 modifier,
                                             gboolean y0_top, gpointer self) {
     auto *listener = static_cast<ConsoleListener *>(self);
-    const gint32 index = g_variant_get_handle(handle);
+    g_debug("%s: ScanoutDMABUF %ux%u stride %u fourcc 0x%08x modifier 0x%llx",
+            listener->log_name_.c_str(), width, height, stride, fourcc,
+            static_cast<unsigned long long>(modifier));
     GError *raw_error = nullptr;
-    UniqueFd fd(fds ? g_unix_fd_list_get(fds, index, &raw_error) : -1);
+    UniqueFd fd(fds ? g_unix_fd_list_get(fds, g_variant_get_handle(handle), &raw_error) : -1);
     GErrorPtr fd_error(raw_error);
     if (!fd.valid()) {
         listener->reject(invocation, "ScanoutDMABUF", "no DMA-BUF file descriptor in the message");
         return TRUE;
     }
-    std::string error;
-    auto dmabuf = frame::DmabufFrame::map(std::move(fd), width, height, stride, fourcc, modifier,
-                                   y0_top, error);
-    if (!dmabuf) {
-        listener->reject(invocation, "ScanoutDMABUF", error);
+    // Up to QEMU 8.0 width and height are the buffer's, from 8.1 the visible part's, which
+    // then starts at the buffer's origin (8.1 dropped x and y): both show the same pixels.
+    std::vector<frame::DmabufPlane> planes;
+    planes.push_back({std::move(fd), 0, stride});
+    const frame::DmabufLayout layout{fourcc,    modifier, width, height,
+                                     {0, 0, int32_t(width), int32_t(height)}, y0_top != 0};
+    if (listener->show_dmabuf(invocation, "ScanoutDMABUF", std::move(planes), layout))
+        qemu_display_listener_complete_scanout_dmabuf(skeleton, invocation, nullptr);
+    return TRUE;
+}
+
+gboolean ConsoleListener::on_scanout_dmabuf2(
+    QemuDisplayListenerUnixScanoutDMABUF2 *skeleton, GDBusMethodInvocation *invocation,
+    GUnixFDList *fds, GVariant *handles, guint x, guint y, guint width, guint height,
+    GVariant *offsets, GVariant *strides, guint plane_count, guint fourcc, guint backing_width,
+    guint backing_height, guint64 modifier, gboolean y0_top, gpointer self) {
+    auto *listener = static_cast<ConsoleListener *>(self);
+    g_debug("%s: ScanoutDMABUF2 %ux%u+%u+%u of %ux%u, %u planes, fourcc 0x%08x",
+            listener->log_name_.c_str(), width, height, x, y, backing_width, backing_height,
+            plane_count, fourcc);
+    if (plane_count == 0 || plane_count > frame::kMaxPlanes ||
+        g_variant_n_children(handles) != plane_count ||
+        g_variant_n_children(offsets) != plane_count ||
+        g_variant_n_children(strides) != plane_count) {
+        listener->reject(invocation, "ScanoutDMABUF2",
+                         "plane count " + std::to_string(plane_count) +
+                             " is not between 1 and 4 or does not match the fd, offset and "
+                             "stride arrays");
         return TRUE;
     }
-    frame::PixelSurface::Change change;
-    if (frame::Invalid invalid = dmabuf->copy_to(*listener->surface_, {}, change)) {
-        listener->reject(invocation, "ScanoutDMABUF", *invalid);
+    std::vector<frame::DmabufPlane> planes;
+    for (guint i = 0; i < plane_count; i++) {
+        gint32 handle = 0;
+        guint32 offset = 0, stride = 0;
+        g_variant_get_child(handles, i, "h", &handle);
+        g_variant_get_child(offsets, i, "u", &offset);
+        g_variant_get_child(strides, i, "u", &stride);
+        GError *raw_error = nullptr;
+        UniqueFd fd(fds ? g_unix_fd_list_get(fds, handle, &raw_error) : -1);
+        GErrorPtr fd_error(raw_error);
+        if (!fd.valid()) {
+            listener->reject(invocation, "ScanoutDMABUF2",
+                             "no file descriptor for DMA-BUF plane " + std::to_string(i));
+            return TRUE;
+        }
+        planes.push_back({std::move(fd), offset, stride});
+    }
+    if (x > frame::kMaxSurfaceDimension || y > frame::kMaxSurfaceDimension ||
+        width > frame::kMaxSurfaceDimension || height > frame::kMaxSurfaceDimension) {
+        listener->reject(invocation, "ScanoutDMABUF2", "visible part out of range");
         return TRUE;
     }
-    listener->dmabuf_ = std::move(dmabuf);
-    listener->map_.reset();
-    qemu_display_listener_complete_scanout_dmabuf(skeleton, invocation, nullptr);
-    listener->sink_.frame_changed(listener->surface_, change);
+    const frame::DmabufLayout layout{
+        fourcc,         modifier,
+        backing_width,  backing_height,
+        {int32_t(x), int32_t(y), int32_t(width), int32_t(height)}, y0_top != 0};
+    if (listener->show_dmabuf(invocation, "ScanoutDMABUF2", std::move(planes), layout))
+        qemu_display_listener_unix_scanout_dmabuf2_complete_scanout_dmabuf2(skeleton, invocation,
+                                                                          nullptr);
     return TRUE;
 }
 
@@ -272,6 +391,11 @@ gboolean ConsoleListener::on_update_dmabuf(QemuDisplayListener *skeleton,
                                            GDBusMethodInvocation *invocation, gint x, gint y,
                                            gint width, gint height, gpointer self) {
     auto *listener = static_cast<ConsoleListener *>(self);
+    if (listener->showing_placeholder_) {
+        // Nothing to read, but QEMU holds the guest's GL work until it hears back.
+        qemu_display_listener_complete_update_dmabuf(skeleton, invocation);
+        return TRUE;
+    }
     if (!listener->dmabuf_) {
         listener->reject(invocation, "UpdateDMABUF", "UpdateDMABUF before any ScanoutDMABUF");
         return TRUE;
@@ -293,6 +417,7 @@ gboolean ConsoleListener::on_disable(QemuDisplayListener *skeleton,
     auto *listener = static_cast<ConsoleListener *>(self);
     listener->dmabuf_.reset();
     listener->map_.reset();
+    listener->showing_placeholder_ = false;
     qemu_display_listener_complete_disable(skeleton, invocation);
     listener->sink_.display_disabled();
     return TRUE;
@@ -345,6 +470,7 @@ gboolean ConsoleListener::on_scanout_map(QemuDisplayListenerUnixMap *skeleton,
         return TRUE;
     }
     listener->dmabuf_.reset();
+    listener->showing_placeholder_ = false;
     listener->map_ = std::move(map);
     qemu_display_listener_unix_map_complete_scanout_map(skeleton, invocation, nullptr);
     listener->show_map({0, 0, int32_t(width), int32_t(height)}, true);

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <gio/gio.h>
 
@@ -19,6 +20,7 @@
 typedef struct _QemuDisplayConsole QemuDisplayConsole;
 typedef struct _QemuDisplayListener QemuDisplayListener;
 typedef struct _QemuDisplayListenerUnixMap QemuDisplayListenerUnixMap;
+typedef struct _QemuDisplayListenerUnixScanoutDMABUF2 QemuDisplayListenerUnixScanoutDMABUF2;
 
 namespace vmcast::qemu {
 
@@ -55,6 +57,13 @@ class ConsoleListener {
                                       GUnixFDList *fds, GVariant *handle, guint width,
                                       guint height, guint stride, guint fourcc, guint64 modifier,
                                       gboolean y0_top, gpointer self);
+    static gboolean on_scanout_dmabuf2(QemuDisplayListenerUnixScanoutDMABUF2 *,
+                                       GDBusMethodInvocation *, GUnixFDList *fds,
+                                       GVariant *handles, guint x, guint y, guint width,
+                                       guint height, GVariant *offsets, GVariant *strides,
+                                       guint plane_count, guint fourcc, guint backing_width,
+                                       guint backing_height, guint64 modifier, gboolean y0_top,
+                                       gpointer self);
     static gboolean on_update_dmabuf(QemuDisplayListener *, GDBusMethodInvocation *, gint x,
                                      gint y, gint width, gint height, gpointer self);
     static gboolean on_disable(QemuDisplayListener *, GDBusMethodInvocation *, gpointer self);
@@ -72,6 +81,12 @@ class ConsoleListener {
     // Answers with org.qemu.Display1.Error.Invalid and logs one warning line.
     void reject(GDBusMethodInvocation *invocation, const char *method, const std::string &reason);
     void export_listener(GDBusConnection *connection);
+    // Takes the console's announced size when an update reaches past the picture and fits
+    // that size; true when the picture was resized.
+    bool follow_console_size(const frame::Rect &update, frame::PixelSurface::Change &change);
+    // Maps a DMA-BUF and shows it; false after answering the invocation with the reason.
+    bool show_dmabuf(GDBusMethodInvocation *invocation, const char *method,
+                     std::vector<frame::DmabufPlane> planes, const frame::DmabufLayout &layout);
     bool export_interface(gpointer skeleton, GDBusConnection *connection);
     // Leaves QEMU's shared memory: its picture is copied into surface_ first, so updates that
     // follow apply on top of it.
@@ -87,6 +102,9 @@ class ConsoleListener {
     std::shared_ptr<frame::PixelSurface> surface_ = std::make_shared<frame::PixelSurface>();
     // The DMA-BUF QEMU scans out, when it uses that path (gl=on), read on the CPU.
     std::unique_ptr<frame::DmabufFrame> dmabuf_;
+    // A tiled DMA-BUF is on screen, shown as a placeholder; warned about once.
+    bool showing_placeholder_ = false;
+    bool warned_about_tiling_ = false;
     // QEMU's shared memory surface, when it uses that path (Listener.Unix.Map, QEMU 9.2+).
     std::shared_ptr<frame::MappedFrame> map_;
 
@@ -95,6 +113,7 @@ class ConsoleListener {
     GObjectPtr<GDBusConnection> connection_;
     GObjectPtr<QemuDisplayListener> listener_;
     GObjectPtr<QemuDisplayListenerUnixMap> map_listener_;
+    GObjectPtr<QemuDisplayListenerUnixScanoutDMABUF2> dmabuf2_listener_;
     SignalConnection width_notify_;
     SignalConnection height_notify_;
     SignalConnection closed_signal_;

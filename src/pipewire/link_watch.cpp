@@ -1,0 +1,95 @@
+#include "pipewire/link_watch.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include <glib.h>
+#include <pipewire/keys.h>
+#include <pipewire/type.h>
+#include <spa/utils/dict.h>
+
+namespace vmcast::pipewire {
+
+struct LinkWatch::PendingLink {
+    LinkWatch *watch = nullptr;
+    uint32_t node_id = 0;
+    pw_link *proxy = nullptr;
+    spa_hook listener{};
+    bool reported = false; // freed when the link goes away, not from its own callback
+
+    ~PendingLink() {
+        spa_hook_remove(&listener);
+        pw_proxy_destroy(reinterpret_cast<pw_proxy *>(proxy));
+    }
+};
+
+LinkWatch::LinkWatch(pw_core *core) {
+    registry_ = pw_core_get_registry(core, PW_VERSION_REGISTRY, 0);
+    static const pw_registry_events events = {
+        .version = PW_VERSION_REGISTRY_EVENTS,
+        .global =
+            [](void *data, uint32_t id, uint32_t, const char *type, uint32_t,
+               const spa_dict *props) { static_cast<LinkWatch *>(data)->on_global(id, type, props); },
+        .global_remove =
+            [](void *data, uint32_t id) { static_cast<LinkWatch *>(data)->pending_links_.erase(id); },
+    };
+    pw_registry_add_listener(registry_, &registry_listener_, &events, this);
+}
+
+LinkWatch::~LinkWatch() {
+    pending_links_.clear();
+    spa_hook_remove(&registry_listener_);
+    pw_proxy_destroy(reinterpret_cast<pw_proxy *>(registry_));
+}
+
+void LinkWatch::watch(uint32_t node_id, std::function<void()> on_active) {
+    watched_nodes_[node_id] = std::move(on_active);
+}
+
+void LinkWatch::unwatch(uint32_t node_id) {
+    watched_nodes_.erase(node_id);
+    std::erase_if(pending_links_, [node_id](const auto &entry) {
+        return entry.second->node_id == node_id;
+    });
+}
+
+void LinkWatch::on_global(uint32_t id, const char *type, const spa_dict *props) {
+    if (!props || strcmp(type, PW_TYPE_INTERFACE_Link) != 0)
+        return;
+    const char *output_node = spa_dict_lookup(props, PW_KEY_LINK_OUTPUT_NODE);
+    if (!output_node)
+        return;
+    const uint32_t node_id = uint32_t(strtoul(output_node, nullptr, 10));
+    if (!watched_nodes_.contains(node_id))
+        return;
+    auto link = std::make_unique<PendingLink>();
+    link->watch = this;
+    link->node_id = node_id;
+    link->proxy = static_cast<pw_link *>(
+        pw_registry_bind(registry_, id, PW_TYPE_INTERFACE_Link, PW_VERSION_LINK, 0));
+    if (!link->proxy)
+        return;
+    static const pw_link_events events = {
+        .version = PW_VERSION_LINK_EVENTS,
+        .info =
+            [](void *data, const pw_link_info *info) {
+                auto *pending = static_cast<PendingLink *>(data);
+                pending->watch->on_link_info(pending, info);
+            },
+    };
+    pw_link_add_listener(link->proxy, &link->listener, &events, link.get());
+    pending_links_[id] = std::move(link);
+}
+
+void LinkWatch::on_link_info(PendingLink *link, const pw_link_info *info) {
+    if (info->state != PW_LINK_STATE_ACTIVE || link->reported)
+        return;
+    link->reported = true;
+    auto watched = watched_nodes_.find(link->node_id);
+    if (watched != watched_nodes_.end()) {
+        g_debug("link %u out of node %u is active", info->id, watched->first);
+        watched->second();
+    }
+}
+
+} // namespace vmcast::pipewire

@@ -1,0 +1,78 @@
+"""Consumers coming and going: one that joins a still screen while another is watching gets
+the picture at once; one that keeps every buffer and leaves does not starve the next; many
+connects and disconnects leave vmcast's file descriptors where they were."""
+from __future__ import annotations
+
+import os
+import time
+
+from peer_streaming import streamed_peer
+from vmcast_testlib import compare, read_vmcast_frame, wait_for
+from vmcast_testlib.consumer import FrameConsumer
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_second_consumer_of_a_still_screen_gets_the_picture(session, artifacts, tmp_path):
+    with streamed_peer(session, artifacts, tmp_path, name="second") as run:
+        result, picture = run.send("scanout width=80 height=60 pattern=gradient")
+        assert result["ok"], result
+        run.wait_picture(picture, what="picture for the first consumer")
+        expected = read_vmcast_frame(picture)
+        with FrameConsumer(session, "vmcast.second.0", tmp_path / "second.frame") as second:
+            second.wait_pictures(1, timeout=5)
+            assert compare(second.latest_image(), expected).equal
+        # The first consumer keeps working.
+        result, picture = run.send("update x=0 y=0 width=10 height=10 pattern=solid:ff00ff")
+        assert result["ok"], result
+        run.wait_picture(picture, what="picture after the second consumer left")
+
+
+def test_consumer_keeping_every_buffer_does_not_starve_the_next(session, artifacts, tmp_path):
+    with streamed_peer(session, artifacts, tmp_path, name="hoard") as run:
+        run.consumer.stop()
+        result, _ = run.send("scanout width=64 height=48 pattern=gradient")
+        assert result["ok"], result
+        with FrameConsumer(session, "vmcast.hoard.0", tmp_path / "hoard.frame",
+                           extra_args=["--hold-buffers"]) as hoarder:
+            hoarder.wait_pictures(1, timeout=10)
+            for i in range(12):
+                # One frame each: updates within one output tick would merge into one frame.
+                run.peer.command(f"update x={i} y=0 width=4 height=4 pattern=solid:{i:02x}0000")
+                time.sleep(0.05)
+            wait_for(lambda: len(hoarder.pictures) >= 8, timeout=10,
+                     what="the hoarding consumer holding 8 buffers")
+            run.assert_alive()
+        # vmcast gives up the lost buffers by connecting its stream again (a new node id).
+        wait_for(lambda: "reconnecting the stream" in run.vmcast_log(), timeout=10,
+                 what="vmcast reconnecting its stream")
+        wait_for(lambda: run.vmcast_log().count("PipeWire node") >= 2, timeout=10,
+                 what="the stream's new node")
+        result, picture = run.send("update x=20 y=20 width=8 height=8 pattern=solid:00ffff")
+        assert result["ok"], result
+        with FrameConsumer(session, "vmcast.hoard.0", tmp_path / "after.frame") as after:
+            after.wait_pictures(1, timeout=15)
+            assert compare(after.latest_image(), read_vmcast_frame(picture)).equal
+        run.assert_alive()
+
+
+def test_many_consumers_connect_and_disconnect(session, artifacts, tmp_path):
+    with streamed_peer(session, artifacts, tmp_path, name="churn") as run:
+        run.consumer.stop()
+        result, picture = run.send("scanout width=64 height=48 pattern=checker")
+        assert result["ok"], result
+        expected = read_vmcast_frame(picture)
+        fds_before = None
+        for i in range(30):
+            with FrameConsumer(session, "vmcast.churn.0", tmp_path / "churn.frame") as consumer:
+                consumer.wait_pictures(1, timeout=10)
+                assert compare(consumer.latest_image(), expected).equal, f"consumer {i}"
+            if i == 4:  # after the first few, everything lazily created exists
+                fds_before = open_fds(run.vmcast.pid)
+        run.assert_alive()
+        # Buffers and link proxies go away asynchronously, once PipeWire confirms.
+        wait_for(lambda: open_fds(run.vmcast.pid) <= fds_before, timeout=10,
+                 what=f"vmcast's file descriptors back to {fds_before} "
+                      f"(now {open_fds(run.vmcast.pid)})")
