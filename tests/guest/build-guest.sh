@@ -1,9 +1,11 @@
 #!/bin/sh
 # Build the vmcast test guest: OUTDIR/vmlinuz (the host's newest Debian kernel) and
-# OUTDIR/initrd.img (gzip'd newc cpio: static busybox + tests/guest/init + a test pattern).
+# OUTDIR/initrd.img (gzip'd newc cpio: static busybox + tests/guest/init + a test pattern + the
+# kernel's USB HID modules).
 # Also writes OUTDIR/pattern.ppm, the picture `vmcast.mode=pattern` draws, for pixel comparisons.
 #
-# Needs: linux-image-amd64 (/boot/vmlinuz-*), busybox-static (/bin/busybox), cpio, gzip, python3.
+# Needs: linux-image-amd64 (/boot/vmlinuz-* and /lib/modules), busybox-static (/bin/busybox),
+# kmod (modprobe), cpio, gzip, python3.
 # Does not need root: no device nodes are created (init mounts devtmpfs itself).
 set -eu
 
@@ -47,6 +49,33 @@ for applet in $("$root/bin/busybox" --list); do
 done
 ln -sf bin "$root/sbin"
 install -m 0755 "$srcdir/init" "$root/init"
+
+# vmcast.mode=input needs a USB tablet, and Debian builds xHCI, USB HID and evdev as modules:
+# copy those of the copied kernel, dependencies first, with the order init loads them in.
+kernel_version=${kernel##*/vmlinuz-}
+modprobe=$(command -v modprobe || echo /sbin/modprobe)
+mkdir -p "$root/lib/modules"
+if [ -r "/lib/modules/$kernel_version/modules.dep" ]; then
+    for module in xhci-pci usbhid hid-generic evdev; do
+        "$modprobe" -S "$kernel_version" --show-depends "$module"
+    done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' >"$work/module-files"
+    while read -r file; do
+        name=$(basename "$file")
+        name=${name%%.ko*}
+        case "$file" in   # busybox insmod takes plain .ko files only
+            *.ko) cp "$file" "$root/lib/modules/$name.ko" ;;
+            *.ko.xz) xz -dc "$file" >"$root/lib/modules/$name.ko" ;;
+            *.ko.zst) zstd -dcq "$file" >"$root/lib/modules/$name.ko" ;;
+            *.ko.gz) gzip -dc "$file" >"$root/lib/modules/$name.ko" ;;
+            *) echo "build-guest.sh: cannot unpack module $file" >&2; exit 1 ;;
+        esac
+        echo "$name" >>"$root/lib/modules/load-order"
+    done <"$work/module-files"
+else
+    echo "build-guest.sh: warning: no /lib/modules/$kernel_version: vmcast.mode=input will" \
+        "have no USB tablet" >&2
+fi
+
 "$python" "$srcdir/make-pattern.py" "$root/pattern.fb" "$work/pattern.ppm"
 
 # Owner 0:0 in the archive whoever builds it; sorted names keep the archive stable.
