@@ -62,6 +62,10 @@ void ConsoleSession::mouse_moved(int32_t x, int32_t y, bool visible) {
 
 void ConsoleSession::display_disabled() { output_.show_nothing(); }
 
+void ConsoleSession::after_next_render(std::function<void()> done) {
+    output_.after_next_commit(std::move(done));
+}
+
 void ConsoleSession::listener_closed() {
     if (on_closed_)
         on_closed_();

@@ -28,6 +28,7 @@ class ConsoleSession final : public qemu::DisplaySink {
                         std::span<const uint8_t> argb) override;
     void mouse_moved(int32_t x, int32_t y, bool visible) override;
     void display_disabled() override;
+    void after_next_render(std::function<void()> done) override;
     void listener_closed() override;
 
   private:

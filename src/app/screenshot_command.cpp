@@ -23,6 +23,7 @@ class FirstFrameSink final : public qemu::DisplaySink {
     void cursor_defined(uint32_t, uint32_t, int32_t, int32_t, std::span<const uint8_t>) override {}
     void mouse_moved(int32_t, int32_t, bool) override {}
     void display_disabled() override { finish("the console's display is disabled"); }
+    void after_next_render(std::function<void()> done) override { done(); }
     void listener_closed() override { finish("QEMU closed the display connection"); }
 
     void finish(const std::string &error) {

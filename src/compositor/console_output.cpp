@@ -1,6 +1,7 @@
 #include "compositor/console_output.h"
 
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "compositor/memory_buffer.h"
@@ -228,12 +229,20 @@ void ConsoleOutput::on_precommit() {
     }
 }
 
+void ConsoleOutput::after_next_commit(std::function<void()> done) {
+    after_commit_.push_back(std::move(done));
+}
+
 void ConsoleOutput::on_commit(wlr_output_event_commit *event) {
-    if (!(event->committed & WLR_OUTPUT_STATE_BUFFER) || !event->buffer || !frame_callback_)
+    if (!(event->committed & WLR_OUTPUT_STATE_BUFFER) || !event->buffer)
         return;
-    CommittedBufferReader reader(compositor_.renderer(), event->buffer);
-    frame_callback_(reader, pending_damage_);
+    if (frame_callback_) {
+        CommittedBufferReader reader(compositor_.renderer(), event->buffer);
+        frame_callback_(reader, pending_damage_);
+    }
     pending_damage_.clear();
+    for (std::function<void()> &done : std::exchange(after_commit_, {}))
+        done();
 }
 
 } // namespace vmcast::compositor

@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/frame_reader.h"
 #include "compositor/compositor.h"
@@ -54,6 +55,8 @@ class ConsoleOutput {
     // Renders and commits the whole output again soon, even if nothing changed (a consumer
     // joined, or its buffers were renegotiated).
     void request_full_frame();
+    // Runs done after the next commit of a rendered frame.
+    void after_next_commit(std::function<void()> done);
 
     uint32_t width() const { return width_; }
     uint32_t height() const { return height_; }
@@ -84,6 +87,7 @@ class ConsoleOutput {
 
     frame::DamageRegion pending_damage_;
     FrameCallback frame_callback_;
+    std::vector<std::function<void()>> after_commit_;
     SizeCallback size_callback_;
     WlListener<void> frame_listener_;
     WlListener<void> precommit_listener_;

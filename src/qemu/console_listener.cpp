@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "common/unique_fd.h"
 #include "frame/placeholder.h"
@@ -34,6 +35,7 @@ ConsoleListener::ConsoleListener(GDBusConnection *bus, const std::string &bus_na
       log_name_(std::move(log_name)) {}
 
 ConsoleListener::~ConsoleListener() {
+    answer_pending_updates();
     g_cancellable_cancel(cancellable_.get());
     closed_signal_.disconnect();
     if (listener_)
@@ -217,6 +219,32 @@ bool ConsoleListener::follow_console_size(const frame::Rect &update,
         return false;
     surface.resize(width, height, change);
     return change.resized;
+}
+
+void ConsoleListener::answer_after_render(GDBusMethodInvocation *invocation) {
+    pending_update_answers_.push_back(invocation);
+    if (pending_update_answers_.size() > 1)
+        return;
+    std::weak_ptr<bool> alive = alive_;
+    sink_.after_next_render([this, alive] {
+        if (!alive.expired())
+            answer_pending_updates();
+    });
+    update_answer_limit_.reset(g_timeout_source_new(kUpdateAnswerLimitMs));
+    g_source_set_callback(
+        update_answer_limit_.get(),
+        [](gpointer self) -> gboolean {
+            static_cast<ConsoleListener *>(self)->answer_pending_updates();
+            return G_SOURCE_REMOVE;
+        },
+        this, nullptr);
+    g_source_attach(update_answer_limit_.get(), nullptr);
+}
+
+void ConsoleListener::answer_pending_updates() {
+    update_answer_limit_.reset();
+    for (GDBusMethodInvocation *invocation : std::exchange(pending_update_answers_, {}))
+        g_dbus_method_invocation_return_value(invocation, nullptr);
 }
 
 void ConsoleListener::reject(GDBusMethodInvocation *invocation, const char *method,
@@ -406,9 +434,8 @@ gboolean ConsoleListener::on_update_dmabuf(QemuDisplayListener *skeleton,
         listener->reject(invocation, "UpdateDMABUF", *invalid);
         return TRUE;
     }
-    // The pixels are copied, so QEMU may reuse the buffer as soon as it hears back.
-    qemu_display_listener_complete_update_dmabuf(skeleton, invocation);
     listener->sink_.frame_changed(listener->surface_, change);
+    listener->answer_after_render(invocation);
     return TRUE;
 }
 

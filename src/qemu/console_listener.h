@@ -78,6 +78,10 @@ class ConsoleListener {
                                      gint height, gint hot_x, gint hot_y, GVariant *data,
                                      gpointer self);
 
+    // Holds an UpdateDMABUF answer until its frame is rendered (QEMU holds the guest's GL
+    // work until then), or kUpdateAnswerLimitMs at most.
+    void answer_after_render(GDBusMethodInvocation *invocation);
+    void answer_pending_updates();
     // Answers with org.qemu.Display1.Error.Invalid and logs one warning line.
     void reject(GDBusMethodInvocation *invocation, const char *method, const std::string &reason);
     void export_listener(GDBusConnection *connection);
@@ -117,6 +121,12 @@ class ConsoleListener {
     SignalConnection width_notify_;
     SignalConnection height_notify_;
     SignalConnection closed_signal_;
+
+    static constexpr guint kUpdateAnswerLimitMs = 100;
+    std::vector<GDBusMethodInvocation *> pending_update_answers_;
+    GSourcePtr update_answer_limit_;
+    // Lets a render callback that outlives this listener see that it is gone.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 } // namespace vmcast::qemu

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 
@@ -21,6 +22,8 @@ class DisplaySink {
                                 std::span<const uint8_t> argb) = 0;
     virtual void mouse_moved(int32_t x, int32_t y, bool visible) = 0;
     virtual void display_disabled() = 0;
+    // Runs done once the changes reported so far are rendered.
+    virtual void after_next_render(std::function<void()> done) = 0;
     // The listener connection is gone (QEMU quit or dropped us).
     virtual void listener_closed() = 0;
 };
