@@ -22,6 +22,12 @@ class FirstFrameSink final : public qemu::DisplaySink {
     }
     void cursor_defined(uint32_t, uint32_t, int32_t, int32_t, std::span<const uint8_t>) override {}
     void mouse_moved(int32_t, int32_t, bool) override {}
+    // A screenshot needs the pixels in memory.
+    bool show_dmabuf_on_gpu(const std::vector<frame::DmabufPlane> &,
+                            const frame::DmabufLayout &) override {
+        return false;
+    }
+    void dmabuf_damaged(const frame::Rect &) override {}
     void display_disabled() override { finish("the console's display is disabled"); }
     void after_next_render(std::function<void()> done) override { done(); }
     void listener_closed() override { finish("QEMU closed the display connection"); }

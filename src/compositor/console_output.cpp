@@ -90,7 +90,8 @@ class CommittedBufferReader final : public FrameReader {
 ConsoleOutput::ConsoleOutput(Compositor &compositor, const std::string &name,
                              const std::string &description, uint32_t width, uint32_t height,
                              int refresh_hz)
-    : compositor_(compositor), width_(width), height_(height), refresh_hz_(refresh_hz) {
+    : compositor_(compositor), dmabuf_imports_(compositor.renderer()), width_(width),
+      height_(height), refresh_hz_(refresh_hz) {
     output_ = wlr_headless_add_output(compositor.backend(), width, height);
     wlr_output_init_render(output_, compositor.allocator(), compositor.renderer());
     wlr_output_set_name(output_, name.c_str());
@@ -131,14 +132,10 @@ void ConsoleOutput::show_frame(const std::shared_ptr<const frame::CpuFrame> &fra
                               console_node_->buffer->width == int(frame->width()) &&
                               console_node_->buffer->height == int(frame->height());
     if (change.resized || !node_matches) {
-        if (console_node_)
-            wlr_scene_node_destroy(&console_node_->node);
         wlr_buffer *buffer = create_frame_buffer(frame);
-        console_node_ = wlr_scene_buffer_create(&scene_->node, buffer);
+        show_buffer(buffer);
         shown_frame_ = frame.get();
         wlr_buffer_drop(buffer);
-        if (cursor_node_)
-            wlr_scene_node_raise_to_top(&cursor_node_->node);
         return; // a new node damages its whole area
     }
 
@@ -153,6 +150,46 @@ void ConsoleOutput::show_frame(const std::shared_ptr<const frame::CpuFrame> &fra
                                  uint32_t(rect.y), origin);
     }
     damage(rect);
+}
+
+void ConsoleOutput::show_buffer(wlr_buffer *buffer) {
+    if (console_node_)
+        wlr_scene_node_destroy(&console_node_->node);
+    console_node_ = wlr_scene_buffer_create(&scene_->node, buffer);
+    shown_frame_ = nullptr;
+    if (cursor_node_)
+        wlr_scene_node_raise_to_top(&cursor_node_->node);
+}
+
+bool ConsoleOutput::show_dmabuf(const std::vector<frame::DmabufPlane> &planes,
+                                const frame::DmabufLayout &layout) {
+    if (compositor_.renders_on_cpu())
+        return false;
+    wlr_buffer *buffer = dmabuf_imports_.import(planes, layout);
+    if (!buffer)
+        return false;
+    const frame::Rect &visible = layout.visible;
+    if (uint32_t(visible.width) != width_ || uint32_t(visible.height) != height_)
+        resize_output(uint32_t(visible.width), uint32_t(visible.height));
+    show_buffer(buffer);
+    // The source box is in the buffer's own rows; a bottom-up buffer stores the visible part's
+    // last row first, so its box starts that far from the buffer's end.
+    const int32_t stored_y = layout.bottom_up ? int32_t(layout.backing_height) - visible.y -
+                                                    visible.height
+                                              : visible.y;
+    const wlr_fbox source = {double(visible.x), double(stored_y), double(visible.width),
+                             double(visible.height)};
+    wlr_scene_buffer_set_source_box(console_node_, &source);
+    wlr_scene_buffer_set_dest_size(console_node_, visible.width, visible.height);
+    if (layout.bottom_up)
+        wlr_scene_buffer_set_transform(console_node_, WL_OUTPUT_TRANSFORM_FLIPPED_180);
+    return true;
+}
+
+void ConsoleOutput::damage_dmabuf(const frame::Rect &rect) {
+    // The node shows the picture top row first at the output's origin, so picture and output
+    // coordinates agree.
+    damage(frame::clip_to_surface(rect, width_, height_));
 }
 
 void ConsoleOutput::show_nothing() {

@@ -12,8 +12,10 @@
 
 #include "common/frame_reader.h"
 #include "compositor/compositor.h"
+#include "compositor/dmabuf_import.h"
 #include "compositor/wl_listener.h"
 #include "frame/damage.h"
+#include "frame/dmabuf_frame.h"
 #include "frame/cpu_frame.h"
 #include "frame/pixel_surface.h"
 
@@ -22,6 +24,7 @@ struct wlr_scene;
 struct wlr_scene_output;
 struct wlr_scene_buffer;
 struct wlr_output_event_commit;
+struct wlr_buffer;
 
 namespace vmcast::compositor {
 
@@ -46,6 +49,12 @@ class ConsoleOutput {
     // different frame object).
     void show_frame(const std::shared_ptr<const frame::CpuFrame> &frame,
                     const frame::PixelSurface::Change &change);
+    // Shows a DMA-BUF through the GPU: false when this renderer cannot import it, and the
+    // caller reads it on the CPU instead. Later changes come through damage_dmabuf().
+    bool show_dmabuf(const std::vector<frame::DmabufPlane> &planes,
+                     const frame::DmabufLayout &layout);
+    // rect: changed pixels of the DMA-BUF shown, in picture coordinates (top row first).
+    void damage_dmabuf(const frame::Rect &rect);
     // A validated cursor image: width x height native-endian ARGB32 words.
     void define_cursor(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
                        std::span<const uint8_t> argb);
@@ -63,6 +72,8 @@ class ConsoleOutput {
 
   private:
     void resize_output(uint32_t width, uint32_t height);
+    // Replaces the console's node with one showing buffer.
+    void show_buffer(wlr_buffer *buffer);
     void damage(const frame::Rect &rect);
     void place_cursor();
     void on_frame();
@@ -74,7 +85,8 @@ class ConsoleOutput {
     wlr_scene *scene_ = nullptr;
     wlr_scene_output *scene_output_ = nullptr;
     wlr_scene_buffer *console_node_ = nullptr;
-    const frame::CpuFrame *shown_frame_ = nullptr; // what console_node_ shows
+    const frame::CpuFrame *shown_frame_ = nullptr; // what console_node_ shows, if in memory
+    DmabufImports dmabuf_imports_;
     wlr_scene_buffer *cursor_node_ = nullptr;
     uint32_t width_;
     uint32_t height_;

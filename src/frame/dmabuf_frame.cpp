@@ -89,22 +89,41 @@ bool cpu_can_read_modifier(uint64_t modifier) {
     return modifier == kModifierLinear || modifier == kModifierInvalid;
 }
 
+Invalid check_dmabuf(const std::vector<DmabufPlane> &planes, const DmabufLayout &layout) {
+    const FourccLayout *format = find_layout(layout.fourcc);
+    if (!format)
+        return "unsupported DMA-BUF format " + hex(layout.fourcc);
+    if (planes.empty() || planes.size() > kMaxPlanes)
+        return "DMA-BUF plane count " + std::to_string(planes.size()) + " is not between 1 and " +
+               std::to_string(kMaxPlanes);
+    if (planes.size() != format->plane_count)
+        return std::string("DMA-BUF format ") + format->name + " has " +
+               std::to_string(format->plane_count) + " plane(s), not " +
+               std::to_string(planes.size());
+    const Rect &visible = layout.visible;
+    if (visible.empty() ||
+        clip_to_surface(visible, layout.backing_width, layout.backing_height) != visible)
+        return "visible part " + describe(visible) + " is not inside the " +
+               std::to_string(layout.backing_width) + "x" +
+               std::to_string(layout.backing_height) + " DMA-BUF";
+    for (size_t i = 0; i < planes.size(); i++) {
+        const PlaneShape shape =
+            plane_shape(layout.fourcc, i, layout.backing_width, layout.backing_height);
+        const off_t fd_size = lseek(planes[i].fd.get(), 0, SEEK_END);
+        if (fd_size < 0)
+            return "cannot size DMA-BUF plane " + std::to_string(i) + ": " + strerror(errno);
+        if (Invalid invalid = check_plane_in_fd(shape.width, shape.height, shape.row_bytes,
+                                                planes[i].stride, planes[i].offset,
+                                                uint64_t(fd_size)))
+            return "DMA-BUF plane " + std::to_string(i) + ": " + *invalid;
+    }
+    return std::nullopt;
+}
+
 std::unique_ptr<DmabufFrame> DmabufFrame::map(std::vector<DmabufPlane> planes,
                                               const DmabufLayout &layout, std::string &error) {
-    const FourccLayout *format = find_layout(layout.fourcc);
-    if (!format) {
-        error = "unsupported DMA-BUF format " + hex(layout.fourcc);
-        return nullptr;
-    }
-    if (planes.empty() || planes.size() > kMaxPlanes) {
-        error = "DMA-BUF plane count " + std::to_string(planes.size()) +
-                " is not between 1 and " + std::to_string(kMaxPlanes);
-        return nullptr;
-    }
-    if (planes.size() != format->plane_count) {
-        error = std::string("DMA-BUF format ") + format->name + " has " +
-                std::to_string(format->plane_count) + " plane(s), not " +
-                std::to_string(planes.size());
+    if (Invalid invalid = check_dmabuf(planes, layout)) {
+        error = *invalid;
         return nullptr;
     }
     if (!cpu_can_read_modifier(layout.modifier)) {
@@ -112,33 +131,14 @@ std::unique_ptr<DmabufFrame> DmabufFrame::map(std::vector<DmabufPlane> planes,
                 " is tiled; it can only be read through the GPU";
         return nullptr;
     }
-    const Rect &visible = layout.visible;
-    if (visible.empty() ||
-        clip_to_surface(visible, layout.backing_width, layout.backing_height) != visible) {
-        error = "visible part " + describe(visible) + " is not inside the " +
-                std::to_string(layout.backing_width) + "x" +
-                std::to_string(layout.backing_height) + " DMA-BUF";
-        return nullptr;
-    }
-
     std::unique_ptr<DmabufFrame> frame(new DmabufFrame());
     frame->layout_ = layout;
-    frame->rgb_pixman_format_ = format->pixman_format;
+    frame->rgb_pixman_format_ = find_layout(layout.fourcc)->pixman_format;
     const uint64_t page_size = uint64_t(sysconf(_SC_PAGESIZE));
     for (size_t i = 0; i < planes.size(); i++) {
         DmabufPlane &plane = planes[i];
         const PlaneShape shape =
             plane_shape(layout.fourcc, i, layout.backing_width, layout.backing_height);
-        const off_t fd_size = lseek(plane.fd.get(), 0, SEEK_END);
-        if (fd_size < 0) {
-            error = "cannot size DMA-BUF plane " + std::to_string(i) + ": " + strerror(errno);
-            return nullptr;
-        }
-        if (Invalid invalid = check_plane_in_fd(shape.width, shape.height, shape.row_bytes,
-                                                plane.stride, plane.offset, uint64_t(fd_size))) {
-            error = "DMA-BUF plane " + std::to_string(i) + ": " + *invalid;
-            return nullptr;
-        }
         // mmap offsets must be page-aligned; the plane starts inside the first page.
         const uint64_t mapping_offset = plane.offset - plane.offset % page_size;
         const size_t length = size_t(plane.offset - mapping_offset +

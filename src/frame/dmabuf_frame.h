@@ -44,6 +44,10 @@ struct DmabufLayout {
     bool bottom_up = false; // QEMU's y0_top: rows stored last-first
 };
 
+// Checks format, plane count, visible part and every plane against its fd, whatever the
+// modifier (a tiled plane is at least as large as its rows). A one-line reason, or nullopt.
+Invalid check_dmabuf(const std::vector<DmabufPlane> &planes, const DmabufLayout &layout);
+
 class DmabufFrame {
   public:
     // Checks every plane against its fd and maps it read-only. nullptr and a one-line reason

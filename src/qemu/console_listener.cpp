@@ -268,6 +268,7 @@ gboolean ConsoleListener::on_scanout(QemuDisplayListener *skeleton,
     listener->dmabuf_.reset();
     listener->map_.reset();
     listener->showing_placeholder_ = false;
+    listener->dmabuf_on_gpu_ = false;
     qemu_display_listener_complete_scanout(skeleton, invocation);
     listener->sink_.frame_changed(listener->surface_, change);
     return TRUE;
@@ -281,6 +282,7 @@ gboolean ConsoleListener::on_update(QemuDisplayListener *skeleton,
     g_debug("%s: Update %d,%d %dx%d stride %u format 0x%08x", listener->log_name_.c_str(), x, y,
             width, height, stride, format);
     listener->leave_map();
+    listener->dmabuf_on_gpu_ = false;
     frame::PixelSurface::Change change;
     const bool resized_before_update =
         listener->follow_console_size({x, y, width, height}, change);
@@ -301,19 +303,28 @@ gboolean ConsoleListener::on_update(QemuDisplayListener *skeleton,
 bool ConsoleListener::show_dmabuf(GDBusMethodInvocation *invocation, const char *method,
                                   std::vector<frame::DmabufPlane> planes,
                                   const frame::DmabufLayout &layout) {
+    if (frame::Invalid invalid = frame::check_dmabuf(planes, layout)) {
+        reject(invocation, method, *invalid);
+        return false;
+    }
+    dmabuf_.reset();
+    map_.reset();
+    showing_placeholder_ = false;
+    dmabuf_on_gpu_ = sink_.show_dmabuf_on_gpu(planes, layout);
+    if (dmabuf_on_gpu_) {
+        gpu_dmabuf_visible_ = {0, 0, layout.visible.width, layout.visible.height};
+        warned_about_tiling_ = false;
+        return true;
+    }
     frame::PixelSurface::Change change;
-    if (!frame::cpu_can_read_modifier(layout.modifier) && !layout.visible.empty() &&
-        uint32_t(layout.visible.width) <= frame::kMaxSurfaceDimension &&
-        uint32_t(layout.visible.height) <= frame::kMaxSurfaceDimension) {
+    if (!frame::cpu_can_read_modifier(layout.modifier)) {
         if (!warned_about_tiling_)
-            g_warning("%s: QEMU sends tiled DMA-BUFs (modifier 0x%llx), which only a GPU can "
-                      "read; showing a placeholder. Give vmcast a render node, or run QEMU "
-                      "with gl=off.",
+            g_warning("%s: QEMU sends tiled DMA-BUFs (modifier 0x%llx) that this renderer "
+                      "cannot import; showing a placeholder. Give vmcast a GPU render node, or "
+                      "run QEMU with gl=off.",
                       log_name_.c_str(), static_cast<unsigned long long>(layout.modifier));
         warned_about_tiling_ = true;
         showing_placeholder_ = true;
-        dmabuf_.reset();
-        map_.reset();
         frame::show_placeholder(*surface_, uint32_t(layout.visible.width),
                                 uint32_t(layout.visible.height), change);
         sink_.frame_changed(surface_, change);
@@ -330,8 +341,6 @@ bool ConsoleListener::show_dmabuf(GDBusMethodInvocation *invocation, const char 
         return false;
     }
     dmabuf_ = std::move(dmabuf);
-    map_.reset();
-    showing_placeholder_ = false;
     warned_about_tiling_ = false;
     sink_.frame_changed(surface_, change);
     return true;
@@ -424,6 +433,18 @@ gboolean ConsoleListener::on_update_dmabuf(QemuDisplayListener *skeleton,
         qemu_display_listener_complete_update_dmabuf(skeleton, invocation);
         return TRUE;
     }
+    if (listener->dmabuf_on_gpu_) {
+        const frame::Rect rect{x, y, width, height};
+        const frame::Rect &visible = listener->gpu_dmabuf_visible_;
+        if (rect.empty() || frame::clip_to_surface(rect, uint32_t(visible.width),
+                                                   uint32_t(visible.height)) != rect) {
+            listener->reject(invocation, "UpdateDMABUF", "damage outside the DMA-BUF");
+            return TRUE;
+        }
+        listener->sink_.dmabuf_damaged(rect);
+        listener->answer_after_render(invocation);
+        return TRUE;
+    }
     if (!listener->dmabuf_) {
         listener->reject(invocation, "UpdateDMABUF", "UpdateDMABUF before any ScanoutDMABUF");
         return TRUE;
@@ -445,6 +466,7 @@ gboolean ConsoleListener::on_disable(QemuDisplayListener *skeleton,
     listener->dmabuf_.reset();
     listener->map_.reset();
     listener->showing_placeholder_ = false;
+    listener->dmabuf_on_gpu_ = false;
     qemu_display_listener_complete_disable(skeleton, invocation);
     listener->sink_.display_disabled();
     return TRUE;
@@ -498,6 +520,7 @@ gboolean ConsoleListener::on_scanout_map(QemuDisplayListenerUnixMap *skeleton,
     }
     listener->dmabuf_.reset();
     listener->showing_placeholder_ = false;
+    listener->dmabuf_on_gpu_ = false;
     listener->map_ = std::move(map);
     qemu_display_listener_unix_map_complete_scanout_map(skeleton, invocation, nullptr);
     listener->show_map({0, 0, int32_t(width), int32_t(height)}, true);

@@ -106,6 +106,9 @@ class ConsoleListener {
     std::shared_ptr<frame::PixelSurface> surface_ = std::make_shared<frame::PixelSurface>();
     // The DMA-BUF QEMU scans out, when it uses that path (gl=on), read on the CPU.
     std::unique_ptr<frame::DmabufFrame> dmabuf_;
+    // The DMA-BUF on screen is shown by the GPU (imported through EGL), not read by vmcast.
+    bool dmabuf_on_gpu_ = false;
+    frame::Rect gpu_dmabuf_visible_;
     // A tiled DMA-BUF is on screen, shown as a placeholder; warned about once.
     bool showing_placeholder_ = false;
     bool warned_about_tiling_ = false;
