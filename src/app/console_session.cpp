@@ -32,23 +32,35 @@ ConsoleSession::ConsoleSession(compositor::Compositor &compositor,
                                pipewire::PipeWireContext &pipewire, GDBusConnection *bus,
                                const qemu::VmInfo &vm, const qemu::ConsoleInfo &console,
                                uint32_t max_fps, std::function<void()> on_closed)
-    : output_(compositor, node_name_for(vm, console), description_for(vm, console),
+    : pipewire_(pipewire), identity_(identity_for(vm, console)), max_fps_(max_fps),
+      output_(compositor, node_name_for(vm, console), description_for(vm, console),
               usable_or(console.width, kDefaultWidth), usable_or(console.height, kDefaultHeight),
               int(max_fps)),
-      stream_(pipewire, identity_for(vm, console), output_.width(), output_.height(), max_fps),
       listener_(bus, vm.bus_name, console.index, *this, node_name_for(vm, console)),
       on_closed_(std::move(on_closed)) {
     output_.set_frame_callback([this](const FrameReader &frame, const frame::DamageRegion &damage) {
-        stream_.push_frame(frame, damage);
+        if (stream_)
+            stream_->push_frame(frame, damage);
     });
-    output_.set_size_callback(
-        [this](uint32_t width, uint32_t height) { stream_.resize(width, height); });
-    stream_.set_frame_request_callback([this] { output_.request_full_frame(); });
+    output_.set_size_callback([this](uint32_t width, uint32_t height) {
+        if (stream_)
+            stream_->resize(width, height);
+    });
+}
+
+void ConsoleSession::start_stream() {
+    stream_ = std::make_unique<pipewire::ConsoleStream>(pipewire_, identity_, output_.width(),
+                                                        output_.height(), max_fps_);
+    stream_->set_frame_request_callback([this] { output_.request_full_frame(); });
+    g_info("console %u is now PipeWire node %s (%ux%u)", identity_.console_index,
+           identity_.node_name.c_str(), output_.width(), output_.height());
 }
 
 void ConsoleSession::frame_changed(const std::shared_ptr<const frame::CpuFrame> &frame,
                                    const frame::PixelSurface::Change &change) {
     output_.show_frame(frame, change);
+    if (!stream_ && !frame->empty())
+        start_stream();
 }
 
 void ConsoleSession::cursor_defined(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
@@ -59,6 +71,17 @@ void ConsoleSession::cursor_defined(uint32_t width, uint32_t height, int32_t hot
 void ConsoleSession::mouse_moved(int32_t x, int32_t y, bool visible) {
     output_.move_cursor(x, y, visible);
 }
+
+bool ConsoleSession::show_dmabuf_on_gpu(const std::vector<frame::DmabufPlane> &planes,
+                                        const frame::DmabufLayout &layout) {
+    if (!output_.show_dmabuf(planes, layout))
+        return false;
+    if (!stream_)
+        start_stream();
+    return true;
+}
+
+void ConsoleSession::dmabuf_damaged(const frame::Rect &rect) { output_.damage_dmabuf(rect); }
 
 void ConsoleSession::display_disabled() { output_.show_nothing(); }
 

@@ -20,21 +20,32 @@ class ConsoleSession final : public qemu::DisplaySink {
                    uint32_t max_fps, std::function<void()> on_closed);
 
     bool start(std::string &error) { return listener_.start(error); }
-    const std::string &node_name() const { return stream_.node_name(); }
+    const std::string &node_name() const { return identity_.node_name; }
 
     void frame_changed(const std::shared_ptr<const frame::CpuFrame> &frame,
                        const frame::PixelSurface::Change &change) override;
     void cursor_defined(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
                         std::span<const uint8_t> argb) override;
     void mouse_moved(int32_t x, int32_t y, bool visible) override;
+    bool show_dmabuf_on_gpu(const std::vector<frame::DmabufPlane> &planes,
+                            const frame::DmabufLayout &layout) override;
+    void dmabuf_damaged(const frame::Rect &rect) override;
     void display_disabled() override;
     void after_next_render(std::function<void()> done) override;
     void listener_closed() override;
 
   private:
+    // The node appears with the console's first picture, so its first offer has the right
+    // size: PipeWire 0.3.65 can hand a consumer unfilled buffers when a producer changes its
+    // formats while that consumer's first link is being negotiated.
+    void start_stream();
+
     // Destroyed in reverse order: the listener stops feeding before the output goes.
+    pipewire::PipeWireContext &pipewire_;
+    pipewire::StreamIdentity identity_;
+    uint32_t max_fps_;
     compositor::ConsoleOutput output_;
-    pipewire::ConsoleStream stream_;
+    std::unique_ptr<pipewire::ConsoleStream> stream_;
     qemu::ConsoleListener listener_;
     std::function<void()> on_closed_;
 };

@@ -84,8 +84,8 @@ int run_daemon(const Options &options) {
             });
         if (!session.start(error))
             return fail(error);
-        g_info("streaming console %u of VM '%s' as PipeWire node %s", console.index,
-               vm.name.c_str(), session.node_name().c_str());
+        g_info("streaming console %u of VM '%s' as PipeWire node %s once QEMU shows it",
+               console.index, vm.name.c_str(), session.node_name().c_str());
     }
     if (sessions.empty())
         return fail("VM '" + vm.name + "' has no graphic console");

@@ -1,7 +1,5 @@
 #include "pipewire/console_stream.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include <cerrno>
@@ -14,25 +12,18 @@
 #include <spa/param/format-utils.h>
 #include <spa/param/video/format-utils.h>
 
-#include "common/unique_fd.h"
 #include "pipewire/stream_params.h"
 
 namespace vmcast::pipewire {
 
-// The memory behind one PipeWire buffer, and the pixels it still lacks.
+// One PipeWire buffer (memory PipeWire allocated and mapped), and the pixels it still lacks.
 struct ConsoleStream::BufferSlot {
-    UniqueFd fd;
-    void *map = MAP_FAILED;
+    uint8_t *pixels = nullptr; // nullptr when PipeWire gave too little memory
     size_t size = 0;
     uint32_t width = 0;
     uint32_t height = 0;
     // Everything that changed since this buffer was last filled; all of it when new.
     frame::DamageRegion stale;
-
-    ~BufferSlot() {
-        if (map != MAP_FAILED)
-            munmap(map, size);
-    }
 };
 
 namespace {
@@ -107,7 +98,9 @@ void ConsoleStream::connect() {
     uint8_t pod_memory[4096];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
     std::vector<const spa_pod *> formats = build_enum_formats(builder, width_, height_, max_fps_);
-    const auto flags = pw_stream_flags(PW_STREAM_FLAG_DRIVER | PW_STREAM_FLAG_ALLOC_BUFFERS);
+    // PipeWire allocates the memfd buffers itself: with ALLOC_BUFFERS, 0.3.65 can hand a
+    // consumer the buffers before the producer has filled them in (seen under load).
+    const auto flags = pw_stream_flags(PW_STREAM_FLAG_DRIVER | PW_STREAM_FLAG_MAP_BUFFERS);
     if (pw_stream_connect(stream_, PW_DIRECTION_OUTPUT, PW_ID_ANY, flags, formats.data(),
                           uint32_t(formats.size())) < 0)
         g_warning("%s: cannot connect the PipeWire stream", identity_.node_name.c_str());
@@ -233,42 +226,55 @@ void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
     g_info("%s: streaming %s %ux%u", identity_.node_name.c_str(), format_name(format_), width_,
            height_);
 
-    uint8_t pod_memory[1024];
-    spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
-    std::vector<const spa_pod *> params = build_buffer_params(builder, width_, height_);
-    pw_stream_update_params(stream_, params.data(), uint32_t(params.size()));
+    announce_buffers();
     // The new buffers hold nothing yet; the next render fills them whole.
     if (frame_request_callback_)
         frame_request_callback_();
 }
 
+void ConsoleStream::announce_buffers() {
+    uint8_t pod_memory[1024];
+    spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
+    std::vector<const spa_pod *> params = build_buffer_params(builder, width_, height_);
+    pw_stream_update_params(stream_, params.data(), uint32_t(params.size()));
+}
+
+void ConsoleStream::schedule_buffers_reannounce() {
+    buffers_reannounce_.reset(g_idle_source_new());
+    g_source_set_callback(
+        buffers_reannounce_.get(),
+        [](gpointer data) -> gboolean {
+            auto *stream = static_cast<ConsoleStream *>(data);
+            stream->buffers_reannounce_.reset();
+            if (stream->negotiated_) {
+                stream->announce_buffers();
+                if (stream->frame_request_callback_)
+                    stream->frame_request_callback_();
+            }
+            return G_SOURCE_REMOVE;
+        },
+        this, nullptr);
+    g_source_attach(buffers_reannounce_.get(), nullptr);
+}
+
 void ConsoleStream::on_add_buffer(pw_buffer *buffer) {
-    spa_data &data = buffer->buffer->datas[0];
+    const spa_data &data = buffer->buffer->datas[0];
     auto slot = std::make_unique<BufferSlot>();
     slot->width = width_;
     slot->height = height_;
     slot->size = size_t(width_) * 4 * height_;
     slot->stale.add({0, 0, int32_t(width_), int32_t(height_)});
-    slot->fd.reset(memfd_create("vmcast-frame", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-    if (!slot->fd.valid() || ftruncate(slot->fd.get(), off_t(slot->size)) < 0) {
-        g_warning("%s: cannot allocate a %zu-byte frame buffer: %s", identity_.node_name.c_str(),
-                  slot->size, strerror(errno));
-        return;
+    if (data.data && data.maxsize >= slot->size) {
+        slot->pixels = static_cast<uint8_t *>(data.data);
+    } else {
+        // PipeWire 0.3.65 may allocate right after a resize from the previous size's Buffers
+        // parameters; announcing them again makes it allocate afresh.
+        g_debug("%s: PipeWire gave a %u-byte buffer where a frame needs %zu bytes; asking "
+                "again",
+                identity_.node_name.c_str(), data.maxsize, slot->size);
+        if (!buffers_reannounce_)
+            schedule_buffers_reannounce();
     }
-    // Consumers map this memory; sealing it means none of them can shrink it under another.
-    fcntl(slot->fd.get(), F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
-    slot->map = mmap(nullptr, slot->size, PROT_READ | PROT_WRITE, MAP_SHARED, slot->fd.get(), 0);
-    if (slot->map == MAP_FAILED) {
-        g_warning("%s: cannot map a frame buffer: %s", identity_.node_name.c_str(),
-                  strerror(errno));
-        return;
-    }
-    data.type = SPA_DATA_MemFd;
-    data.flags = SPA_DATA_FLAG_READABLE;
-    data.fd = slot->fd.get();
-    data.mapoffset = 0;
-    data.maxsize = uint32_t(slot->size);
-    data.data = slot->map;
     slots_.push_back(slot.get());
     buffer->user_data = slot.release();
 }
@@ -340,13 +346,13 @@ void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,
     auto *target = static_cast<BufferSlot *>(buffer->user_data);
     spa_data &data = spa->datas[0];
     const size_t stride = size_t(width_) * 4;
-    const bool usable = target && target->map != MAP_FAILED && target->width == width_ &&
+    const bool usable = target && target->pixels && target->width == width_ &&
                         target->height == height_;
     if (usable) {
         for (const frame::Rect &rect : target->stale.rects()) {
-            frame.read(rect, static_cast<uint8_t *>(target->map), stride);
+            frame.read(rect, target->pixels, stride);
             if (format_ == SPA_VIDEO_FORMAT_BGRA)
-                make_opaque(static_cast<uint8_t *>(target->map), stride, rect);
+                make_opaque(target->pixels, stride, rect);
         }
         target->stale.clear();
     }

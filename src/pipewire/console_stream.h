@@ -55,6 +55,8 @@ class ConsoleStream {
 
     void connect();
     void announce_formats();
+    void announce_buffers();
+    void schedule_buffers_reannounce();
     // After the last consumer left: keeps the buffers that came back for later frames, and
     // reconnects when some never will.
     void reclaim_buffers();
@@ -83,6 +85,7 @@ class ConsoleStream {
     std::vector<BufferSlot *> slots_; // owned by the pw_buffers' user_data
     std::vector<pw_buffer *> idle_buffers_; // dequeued while no consumer was there
     GSourcePtr reconnect_idle_;
+    GSourcePtr buffers_reannounce_;
     std::function<void()> frame_request_callback_;
 
     static constexpr guint kFirstRetryDelayMs = 5;
