@@ -1,7 +1,10 @@
 // The three things vmcast does. Each returns the process exit status.
 #pragma once
 
+#include <string>
+
 #include "app/options.h"
+#include "common/glib_ptr.h"
 
 namespace vmcast::app {
 
@@ -11,5 +14,9 @@ int run_daemon(const Options &options);
 
 // Prints "vmcast: <message>" on stderr and returns 1.
 int fail(const std::string &message);
+
+// The connection the options name: a peer-to-peer one through QMP (--qmp), the bus at
+// --address, or the session bus. nullptr and a one-line reason in error on failure.
+GObjectPtr<GDBusConnection> connect_to_display(const Options &options, std::string &error);
 
 } // namespace vmcast::app

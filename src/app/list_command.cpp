@@ -5,16 +5,9 @@
 
 namespace vmcast::app {
 
-int fail(const std::string &message) {
-    fprintf(stderr, "vmcast: %s\n", message.c_str());
-    return 1;
-}
-
 int run_list(const Options &options) {
     std::string error;
-    GObjectPtr<GDBusConnection> bus = options.qmp_socket.empty()
-                                          ? qemu::open_bus(options.address, error)
-                                          : qemu::open_p2p(options.qmp_socket, error);
+    GObjectPtr<GDBusConnection> bus = connect_to_display(options, error);
     if (!bus)
         return fail(error);
     std::vector<qemu::VmInfo> vms = qemu::list_vms(bus.get(), error);

@@ -58,9 +58,7 @@ int run_daemon(const Options &options) {
         pipewire::PipeWireContext::connect(nullptr, error);
     if (!pipewire)
         return fail(error);
-    GObjectPtr<GDBusConnection> bus = options.qmp_socket.empty()
-                                          ? qemu::open_bus(options.address, error)
-                                          : qemu::open_p2p(options.qmp_socket, error);
+    GObjectPtr<GDBusConnection> bus = connect_to_display(options, error);
     if (!bus)
         return fail(error);
     qemu::VmInfo vm = qemu::choose_vm(bus.get(), options.vm_name, error);

@@ -52,9 +52,7 @@ class FirstFrameSink final : public qemu::DisplaySink {
 
 int run_screenshot(const Options &options) {
     std::string error;
-    GObjectPtr<GDBusConnection> bus = options.qmp_socket.empty()
-                                          ? qemu::open_bus(options.address, error)
-                                          : qemu::open_p2p(options.qmp_socket, error);
+    GObjectPtr<GDBusConnection> bus = connect_to_display(options, error);
     if (!bus)
         return fail(error);
     qemu::VmInfo vm = qemu::choose_vm(bus.get(), options.vm_name, error);
