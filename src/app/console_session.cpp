@@ -81,9 +81,13 @@ bool ConsoleSession::show_dmabuf_on_gpu(const std::vector<frame::DmabufPlane> &p
     return true;
 }
 
-void ConsoleSession::dmabuf_damaged(const frame::Rect &rect) { output_.damage_dmabuf(rect); }
+void ConsoleSession::dmabuf_damaged(const frame::Rect &rect) {
+    output_.damage_dmabuf(rect);
+}
 
-void ConsoleSession::display_disabled() { output_.show_nothing(); }
+void ConsoleSession::display_disabled() {
+    output_.show_nothing();
+}
 
 void ConsoleSession::after_next_render(std::function<void()> done) {
     output_.after_next_commit(std::move(done));

@@ -34,8 +34,8 @@ GLogWriterOutput write_line(GLogLevelFlags level, const GLogField *fields, gsize
         else if (strcmp(fields[i].key, "MESSAGE") == 0 && fields[i].length < 0)
             message = static_cast<const char *>(fields[i].value);
     }
-    const bool important = level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL |
-                                     G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE);
+    const bool important = level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING |
+                                    G_LOG_LEVEL_MESSAGE);
     const bool app_info = (level & G_LOG_LEVEL_INFO) && strcmp(domain, "vmcast") == 0;
     if (!verbose_logging && !important && !app_info)
         return G_LOG_WRITER_HANDLED;

@@ -50,8 +50,7 @@ class SignalConnection {
   public:
     SignalConnection() = default;
     SignalConnection(gpointer instance, const char *signal, GCallback callback, gpointer data)
-        : instance_(instance),
-          handler_(g_signal_connect(instance, signal, callback, data)) {}
+        : instance_(instance), handler_(g_signal_connect(instance, signal, callback, data)) {}
     SignalConnection(const SignalConnection &) = delete;
     SignalConnection &operator=(const SignalConnection &) = delete;
     SignalConnection(SignalConnection &&other) noexcept

@@ -174,9 +174,8 @@ bool ConsoleOutput::show_dmabuf(const std::vector<frame::DmabufPlane> &planes,
     show_buffer(buffer);
     // The source box is in the buffer's own rows; a bottom-up buffer stores the visible part's
     // last row first, so its box starts that far from the buffer's end.
-    const int32_t stored_y = layout.bottom_up ? int32_t(layout.backing_height) - visible.y -
-                                                    visible.height
-                                              : visible.y;
+    const int32_t stored_y =
+        layout.bottom_up ? int32_t(layout.backing_height) - visible.y - visible.height : visible.y;
     const wlr_fbox source = {double(visible.x), double(stored_y), double(visible.width),
                              double(visible.height)};
     wlr_scene_buffer_set_source_box(console_node_, &source);

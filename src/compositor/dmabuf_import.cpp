@@ -67,7 +67,13 @@ DmabufImports::~DmabufImports() {
 wlr_buffer *DmabufImports::import(const std::vector<frame::DmabufPlane> &planes,
                                   const frame::DmabufLayout &layout) {
     // The same DMA-BUF comes back as a new fd each time; its inode says it is the same.
-    Identity identity{{}, {}, {}, {}, layout.fourcc, layout.modifier, layout.backing_width,
+    Identity identity{{},
+                      {},
+                      {},
+                      {},
+                      layout.fourcc,
+                      layout.modifier,
+                      layout.backing_width,
                       layout.backing_height};
     for (const frame::DmabufPlane &plane : planes) {
         struct stat file {};

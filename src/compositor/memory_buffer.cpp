@@ -18,10 +18,12 @@ FrameBuffer *frame_buffer_from(wlr_buffer *buffer) {
     return reinterpret_cast<FrameBuffer *>(buffer);
 }
 
-void frame_buffer_destroy(wlr_buffer *buffer) { delete frame_buffer_from(buffer); }
+void frame_buffer_destroy(wlr_buffer *buffer) {
+    delete frame_buffer_from(buffer);
+}
 
-bool frame_buffer_begin_access(wlr_buffer *buffer, uint32_t flags, void **data,
-                                 uint32_t *format, size_t *stride) {
+bool frame_buffer_begin_access(wlr_buffer *buffer, uint32_t flags, void **data, uint32_t *format,
+                               size_t *stride) {
     const frame::CpuFrame &frame = *frame_buffer_from(buffer)->frame;
     if ((flags & WLR_BUFFER_DATA_PTR_ACCESS_WRITE) || frame.empty() ||
         int(frame.width()) != buffer->width || int(frame.height()) != buffer->height)
@@ -51,10 +53,12 @@ CursorBuffer *cursor_buffer_from(wlr_buffer *buffer) {
     return reinterpret_cast<CursorBuffer *>(buffer);
 }
 
-void cursor_buffer_destroy(wlr_buffer *buffer) { delete cursor_buffer_from(buffer); }
+void cursor_buffer_destroy(wlr_buffer *buffer) {
+    delete cursor_buffer_from(buffer);
+}
 
-bool cursor_buffer_begin_access(wlr_buffer *buffer, uint32_t flags, void **data,
-                                uint32_t *format, size_t *stride) {
+bool cursor_buffer_begin_access(wlr_buffer *buffer, uint32_t flags, void **data, uint32_t *format,
+                                size_t *stride) {
     if (flags & WLR_BUFFER_DATA_PTR_ACCESS_WRITE)
         return false;
     CursorBuffer *self = cursor_buffer_from(buffer);
@@ -93,7 +97,9 @@ wlr_buffer *create_cursor_buffer(uint32_t width, uint32_t height, std::span<cons
         uint32_t word;
         std::memcpy(&word, argb.data() + i * 4, 4);
         const uint32_t alpha = word >> 24;
-        const auto premultiply = [alpha](uint32_t channel) { return (channel * alpha + 127) / 255; };
+        const auto premultiply = [alpha](uint32_t channel) {
+            return (channel * alpha + 127) / 255;
+        };
         const uint32_t red = premultiply((word >> 16) & 0xff);
         const uint32_t green = premultiply((word >> 8) & 0xff);
         const uint32_t blue = premultiply(word & 0xff);

@@ -40,8 +40,8 @@ template <typename EventData> class WlListener {
     };
 
     static void notify(wl_listener *listener, void *data) {
-        auto *link = reinterpret_cast<Link *>(reinterpret_cast<char *>(listener) -
-                                              offsetof(Link, listener));
+        auto *link =
+            reinterpret_cast<Link *>(reinterpret_cast<char *>(listener) - offsetof(Link, listener));
         link->self->callback_(static_cast<EventData *>(data));
     }
 

@@ -104,17 +104,17 @@ Invalid check_dmabuf(const std::vector<DmabufPlane> &planes, const DmabufLayout 
     if (visible.empty() ||
         clip_to_surface(visible, layout.backing_width, layout.backing_height) != visible)
         return "visible part " + describe(visible) + " is not inside the " +
-               std::to_string(layout.backing_width) + "x" +
-               std::to_string(layout.backing_height) + " DMA-BUF";
+               std::to_string(layout.backing_width) + "x" + std::to_string(layout.backing_height) +
+               " DMA-BUF";
     for (size_t i = 0; i < planes.size(); i++) {
         const PlaneShape shape =
             plane_shape(layout.fourcc, i, layout.backing_width, layout.backing_height);
         const off_t fd_size = lseek(planes[i].fd.get(), 0, SEEK_END);
         if (fd_size < 0)
             return "cannot size DMA-BUF plane " + std::to_string(i) + ": " + strerror(errno);
-        if (Invalid invalid = check_plane_in_fd(shape.width, shape.height, shape.row_bytes,
-                                                planes[i].stride, planes[i].offset,
-                                                uint64_t(fd_size)))
+        if (Invalid invalid =
+                check_plane_in_fd(shape.width, shape.height, shape.row_bytes, planes[i].stride,
+                                  planes[i].offset, uint64_t(fd_size)))
             return "DMA-BUF plane " + std::to_string(i) + ": " + *invalid;
     }
     return std::nullopt;
@@ -142,10 +142,9 @@ std::unique_ptr<DmabufFrame> DmabufFrame::map(std::vector<DmabufPlane> planes,
         // mmap offsets must be page-aligned; the plane starts inside the first page.
         const uint64_t mapping_offset = plane.offset - plane.offset % page_size;
         const size_t length = size_t(plane.offset - mapping_offset +
-                                     uint64_t(plane.stride) * (shape.height - 1) +
-                                     shape.row_bytes);
-        void *mapping = mmap(nullptr, length, PROT_READ, MAP_SHARED, plane.fd.get(),
-                             off_t(mapping_offset));
+                                     uint64_t(plane.stride) * (shape.height - 1) + shape.row_bytes);
+        void *mapping =
+            mmap(nullptr, length, PROT_READ, MAP_SHARED, plane.fd.get(), off_t(mapping_offset));
         if (mapping == MAP_FAILED) {
             error = "cannot map DMA-BUF plane " + std::to_string(i) + ": " + strerror(errno);
             return nullptr;
@@ -173,8 +172,8 @@ Invalid DmabufFrame::copy_to(PixelSurface &surface, Rect rect, PixelSurface::Cha
                std::to_string(height()) + " DMA-BUF";
     for (const MappedPlane &plane : planes_)
         sync_dmabuf(plane.fd.get(), DMA_BUF_SYNC_START);
-    Invalid invalid = rgb_pixman_format_ ? copy_rgb(surface, rect, change)
-                                         : copy_yuv(surface, rect, change);
+    Invalid invalid =
+        rgb_pixman_format_ ? copy_rgb(surface, rect, change) : copy_yuv(surface, rect, change);
     for (const MappedPlane &plane : planes_)
         sync_dmabuf(plane.fd.get(), DMA_BUF_SYNC_END);
     return invalid;
@@ -185,10 +184,9 @@ Invalid DmabufFrame::copy_rgb(PixelSurface &surface, const Rect &rect,
     // The visible part as its own plane; bottom-up buffers store its last row first.
     const Rect &visible = layout_.visible;
     const MappedPlane &plane = planes_[0];
-    const uint32_t first_stored_row = layout_.bottom_up
-                                          ? layout_.backing_height - uint32_t(visible.y) -
-                                                uint32_t(visible.height)
-                                          : uint32_t(visible.y);
+    const uint32_t first_stored_row =
+        layout_.bottom_up ? layout_.backing_height - uint32_t(visible.y) - uint32_t(visible.height)
+                          : uint32_t(visible.y);
     const PlaneView view{plane.pixels + size_t(first_stored_row) * plane.stride +
                              size_t(visible.x) * 4,
                          width(),
@@ -216,8 +214,8 @@ Invalid DmabufFrame::copy_yuv(PixelSurface &surface, const Rect &rect,
         const Rect source{int32_t(backing_x), int32_t(stored_row), rect.width, 1};
         if (layout_.fourcc == drm_fourcc::nv12)
             convert_nv12_to_bgra(planes_[0].pixels, planes_[0].stride, planes_[1].pixels,
-                                 planes_[1].stride, layout_.backing_width,
-                                 layout_.backing_height, source, row.data(), 0);
+                                 planes_[1].stride, layout_.backing_width, layout_.backing_height,
+                                 source, row.data(), 0);
         else
             convert_yuyv_to_bgra(planes_[0].pixels, planes_[0].stride, layout_.backing_width,
                                  layout_.backing_height, source, row.data(), 0);

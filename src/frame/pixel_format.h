@@ -46,7 +46,7 @@ const PixelFormat *find_pixman_format(uint32_t pixman_code);
 // Output pixels are 4 bytes B, G, R, A; formats without alpha get A = 0xff. Channels narrower
 // than 8 bits are widened by bit replication, as pixman does, so results equal QEMU's own
 // screendump. No checks: callers validate sizes first (validation.h).
-void convert_to_bgra(const PixelFormat &format, const uint8_t *src, size_t src_stride,
-                     uint8_t *dst, size_t dst_stride, uint32_t width, uint32_t height);
+void convert_to_bgra(const PixelFormat &format, const uint8_t *src, size_t src_stride, uint8_t *dst,
+                     size_t dst_stride, uint32_t width, uint32_t height);
 
 } // namespace vmcast::frame

@@ -15,9 +15,8 @@ Invalid copy_plane_to_surface(const PlaneView &plane, Rect rect, PixelSurface &s
         rect = {0, 0, int32_t(plane.width), int32_t(plane.height)};
     if (clip_to_surface(rect, plane.width, plane.height) != rect)
         return "damage " + std::to_string(rect.x) + "," + std::to_string(rect.y) + " " +
-               std::to_string(rect.width) + "x" + std::to_string(rect.height) +
-               " is outside the " + std::to_string(plane.width) + "x" +
-               std::to_string(plane.height) + " frame";
+               std::to_string(rect.width) + "x" + std::to_string(rect.height) + " is outside the " +
+               std::to_string(plane.width) + "x" + std::to_string(plane.height) + " frame";
     change = {};
     if (surface.width() != plane.width || surface.height() != plane.height)
         surface.resize(plane.width, plane.height, change);

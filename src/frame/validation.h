@@ -27,8 +27,7 @@ Invalid check_update(int32_t x, int32_t y, int32_t width, int32_t height, uint32
 
 // CursorDefine: width x height ARGB32 pixels (4 bytes each, no padding), hot spot inside
 // the image or on its right/bottom edge.
-Invalid check_cursor(int32_t width, int32_t height, int32_t hot_x, int32_t hot_y,
-                     size_t data_size);
+Invalid check_cursor(int32_t width, int32_t height, int32_t hot_x, int32_t hot_y, size_t data_size);
 
 // One plane of pixels inside a file (a memfd map or a linear DMA-BUF): height rows of
 // row_bytes each, stride bytes apart, starting at offset, all within fd_size bytes.

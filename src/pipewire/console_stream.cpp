@@ -48,14 +48,13 @@ void make_opaque(uint8_t *pixels, size_t stride, const frame::Rect &rect) {
 
 ConsoleStream::ConsoleStream(PipeWireContext &pipewire, const StreamIdentity &identity,
                              uint32_t width, uint32_t height, uint32_t max_fps)
-    : pipewire_(pipewire), identity_(identity), width_(width), height_(height),
-      max_fps_(max_fps) {
+    : pipewire_(pipewire), identity_(identity), width_(width), height_(height), max_fps_(max_fps) {
     pw_properties *props = pw_properties_new(
         PW_KEY_MEDIA_CLASS, "Video/Source", PW_KEY_MEDIA_TYPE, "Video", PW_KEY_MEDIA_CATEGORY,
         "Source", PW_KEY_MEDIA_ROLE, "Screen", PW_KEY_NODE_NAME, identity.node_name.c_str(),
         PW_KEY_NODE_DESCRIPTION, identity.description.c_str(), PW_KEY_MEDIA_NAME,
-        identity.description.c_str(), "vmcast.vm.name", identity.vm_name.c_str(),
-        "vmcast.vm.uuid", identity.vm_uuid.c_str(), nullptr);
+        identity.description.c_str(), "vmcast.vm.name", identity.vm_name.c_str(), "vmcast.vm.uuid",
+        identity.vm_uuid.c_str(), nullptr);
     pw_properties_setf(props, "vmcast.console.index", "%u", identity.console_index);
     stream_ = pw_stream_new(pipewire.core(), identity.node_name.c_str(), props);
 
@@ -346,8 +345,8 @@ void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,
     auto *target = static_cast<BufferSlot *>(buffer->user_data);
     spa_data &data = spa->datas[0];
     const size_t stride = size_t(width_) * 4;
-    const bool usable = target && target->pixels && target->width == width_ &&
-                        target->height == height_;
+    const bool usable =
+        target && target->pixels && target->width == width_ && target->height == height_;
     if (usable) {
         for (const frame::Rect &rect : target->stale.rects()) {
             frame.read(rect, target->pixels, stride);
@@ -375,8 +374,8 @@ void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,
         size_t used = 0;
         if (capacity > 0) {
             for (const frame::Rect &rect : damage.rects_limited(capacity)) {
-                regions[used++].region = SPA_REGION(rect.x, rect.y, uint32_t(rect.width),
-                                                    uint32_t(rect.height));
+                regions[used++].region =
+                    SPA_REGION(rect.x, rect.y, uint32_t(rect.width), uint32_t(rect.height));
             }
         }
         if (used < capacity)

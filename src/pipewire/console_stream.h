@@ -63,7 +63,8 @@ class ConsoleStream {
     void schedule_retry();
     void request_frame_for_new_consumer();
     void arm_new_consumer_timer();
-    void fill_buffer(pw_buffer *buffer, const FrameReader &frame, const frame::DamageRegion &damage);
+    void fill_buffer(pw_buffer *buffer, const FrameReader &frame,
+                     const frame::DamageRegion &damage);
     void on_state_changed(pw_stream_state old_state, pw_stream_state state, const char *error);
     void on_param_changed(uint32_t id, const spa_pod *param);
     void on_add_buffer(pw_buffer *buffer);
@@ -82,7 +83,7 @@ class ConsoleStream {
     bool negotiated_ = false;
     spa_video_format format_ = SPA_VIDEO_FORMAT_UNKNOWN;
     uint64_t sequence_ = 0;
-    std::vector<BufferSlot *> slots_; // owned by the pw_buffers' user_data
+    std::vector<BufferSlot *> slots_;       // owned by the pw_buffers' user_data
     std::vector<pw_buffer *> idle_buffers_; // dequeued while no consumer was there
     GSourcePtr reconnect_idle_;
     GSourcePtr buffers_reannounce_;

@@ -29,9 +29,13 @@ LinkWatch::LinkWatch(pw_core *core) {
         .version = PW_VERSION_REGISTRY_EVENTS,
         .global =
             [](void *data, uint32_t id, uint32_t, const char *type, uint32_t,
-               const spa_dict *props) { static_cast<LinkWatch *>(data)->on_global(id, type, props); },
+               const spa_dict *props) {
+                static_cast<LinkWatch *>(data)->on_global(id, type, props);
+            },
         .global_remove =
-            [](void *data, uint32_t id) { static_cast<LinkWatch *>(data)->pending_links_.erase(id); },
+            [](void *data, uint32_t id) {
+                static_cast<LinkWatch *>(data)->pending_links_.erase(id);
+            },
     };
     pw_registry_add_listener(registry_, &registry_listener_, &events, this);
 }
@@ -48,9 +52,8 @@ void LinkWatch::watch(uint32_t node_id, std::function<void()> on_active) {
 
 void LinkWatch::unwatch(uint32_t node_id) {
     watched_nodes_.erase(node_id);
-    std::erase_if(pending_links_, [node_id](const auto &entry) {
-        return entry.second->node_id == node_id;
-    });
+    std::erase_if(pending_links_,
+                  [node_id](const auto &entry) { return entry.second->node_id == node_id; });
 }
 
 void LinkWatch::on_global(uint32_t id, const char *type, const spa_dict *props) {

@@ -16,8 +16,7 @@ inline constexpr uint32_t kDefaultBufferCount = 8;
 inline constexpr uint32_t kMinBufferCount = 4;
 
 // Pixel formats in order of preference: BGRx first, the one every screen consumer takes.
-inline constexpr spa_video_format kStreamFormats[] = {SPA_VIDEO_FORMAT_BGRx,
-                                                      SPA_VIDEO_FORMAT_BGRA};
+inline constexpr spa_video_format kStreamFormats[] = {SPA_VIDEO_FORMAT_BGRx, SPA_VIDEO_FORMAT_BGRA};
 
 const char *format_name(spa_video_format format);
 

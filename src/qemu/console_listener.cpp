@@ -7,9 +7,7 @@
 #include <utility>
 
 #include "common/unique_fd.h"
-#include "frame/placeholder.h"
 #include "qemu-display1.h"
-#include "frame/dmabuf_frame.h"
 
 namespace vmcast::qemu {
 namespace {
@@ -53,8 +51,8 @@ bool ConsoleListener::start(std::string &error) {
     GError *raw_error = nullptr;
     // A peer-to-peer connection to QEMU (p2p mode) has no bus names.
     const char *name = bus_name_.empty() ? nullptr : bus_name_.c_str();
-    console_.reset(qemu_display_console_proxy_new_sync(
-        bus_, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, name, path.c_str(), nullptr, &raw_error));
+    console_.reset(qemu_display_console_proxy_new_sync(bus_, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                                       name, path.c_str(), nullptr, &raw_error));
     GErrorPtr proxy_error(raw_error);
     if (!console_) {
         error = "cannot reach console " + path + ": " + proxy_error->message;
@@ -81,7 +79,8 @@ bool ConsoleListener::start(std::string &error) {
         return false;
     }
     our_end.release(); // the GSocket owns it now
-    GObjectPtr<GSocketConnection> stream(g_socket_connection_factory_create_connection(socket.get()));
+    GObjectPtr<GSocketConnection> stream(
+        g_socket_connection_factory_create_connection(socket.get()));
 
     // QEMU answers RegisterListener and then authenticates and reads our properties
     // synchronously in its main loop, so both run concurrently here: the handshake on GDBus's
@@ -97,9 +96,8 @@ bool ConsoleListener::start(std::string &error) {
         error = std::string("cannot pass the listener socket: ") + append_error->message;
         return false;
     }
-    qemu_display_console_call_register_listener(console_.get(), g_variant_new_handle(0),
-                                                fds.get(), cancellable_.get(), on_registered,
-                                                this);
+    qemu_display_console_call_register_listener(console_.get(), g_variant_new_handle(0), fds.get(),
+                                                cancellable_.get(), on_registered, this);
     return true;
 }
 
@@ -174,8 +172,7 @@ void ConsoleListener::export_listener(GDBusConnection *connection) {
         sink_.listener_closed();
         return;
     }
-    closed_signal_ =
-        SignalConnection(connection, "closed", G_CALLBACK(on_connection_closed), this);
+    closed_signal_ = SignalConnection(connection, "closed", G_CALLBACK(on_connection_closed), this);
     g_dbus_connection_start_message_processing(connection);
     g_debug("%s: display listener registered", log_name_.c_str());
 }
@@ -193,8 +190,8 @@ void ConsoleListener::on_console_size_changed(GObject *, GParamSpec *, gpointer 
     g_debug("%s: console size now %ux%u", listener->log_name_.c_str(), width, height);
     frame::PixelSurface &surface = *listener->surface_;
     // A shared memory surface defines its own size; a new one comes with its ScanoutMap.
-    if (listener->map_ || surface.empty() || width == 0 || height == 0 || width > frame::kMaxSurfaceDimension ||
-        height > frame::kMaxSurfaceDimension)
+    if (listener->map_ || surface.empty() || width == 0 || height == 0 ||
+        width > frame::kMaxSurfaceDimension || height > frame::kMaxSurfaceDimension)
         return;
     frame::PixelSurface::Change change;
     surface.resize(width, height, change);
@@ -257,8 +254,8 @@ gboolean ConsoleListener::on_scanout(QemuDisplayListener *skeleton,
                                      GDBusMethodInvocation *invocation, guint width, guint height,
                                      guint stride, guint format, GVariant *data, gpointer self) {
     auto *listener = static_cast<ConsoleListener *>(self);
-    g_debug("%s: Scanout %ux%u stride %u format 0x%08x", listener->log_name_.c_str(), width,
-            height, stride, format);
+    g_debug("%s: Scanout %ux%u stride %u format 0x%08x", listener->log_name_.c_str(), width, height,
+            stride, format);
     frame::PixelSurface::Change change;
     if (frame::Invalid invalid = listener->surface_->apply_scanout(width, height, stride, format,
                                                                    bytes_of(data), change)) {
@@ -284,179 +281,18 @@ gboolean ConsoleListener::on_update(QemuDisplayListener *skeleton,
     listener->leave_map();
     listener->dmabuf_on_gpu_ = false;
     frame::PixelSurface::Change change;
-    const bool resized_before_update =
-        listener->follow_console_size({x, y, width, height}, change);
-    if (frame::Invalid invalid = listener->surface_->apply_update(
-            x, y, width, height, stride, format, bytes_of(data), change)) {
+    const bool resized_before_update = listener->follow_console_size({x, y, width, height}, change);
+    if (frame::Invalid invalid = listener->surface_->apply_update(x, y, width, height, stride,
+                                                                  format, bytes_of(data), change)) {
         listener->reject(invocation, "Update", *invalid);
         return TRUE;
     }
     qemu_display_listener_complete_update(skeleton, invocation);
     if (resized_before_update)
-        change = {{0, 0, int32_t(listener->surface_->width()),
-                   int32_t(listener->surface_->height())},
-                  true};
+        change = {
+            {0, 0, int32_t(listener->surface_->width()), int32_t(listener->surface_->height())},
+            true};
     listener->sink_.frame_changed(listener->surface_, change);
-    return TRUE;
-}
-
-bool ConsoleListener::show_dmabuf(GDBusMethodInvocation *invocation, const char *method,
-                                  std::vector<frame::DmabufPlane> planes,
-                                  const frame::DmabufLayout &layout) {
-    if (frame::Invalid invalid = frame::check_dmabuf(planes, layout)) {
-        reject(invocation, method, *invalid);
-        return false;
-    }
-    dmabuf_.reset();
-    map_.reset();
-    showing_placeholder_ = false;
-    dmabuf_on_gpu_ = sink_.show_dmabuf_on_gpu(planes, layout);
-    if (dmabuf_on_gpu_) {
-        gpu_dmabuf_visible_ = {0, 0, layout.visible.width, layout.visible.height};
-        warned_about_tiling_ = false;
-        return true;
-    }
-    frame::PixelSurface::Change change;
-    if (!frame::cpu_can_read_modifier(layout.modifier)) {
-        if (!warned_about_tiling_)
-            g_warning("%s: QEMU sends tiled DMA-BUFs (modifier 0x%llx) that this renderer "
-                      "cannot import; showing a placeholder. Give vmcast a GPU render node, or "
-                      "run QEMU with gl=off.",
-                      log_name_.c_str(), static_cast<unsigned long long>(layout.modifier));
-        warned_about_tiling_ = true;
-        showing_placeholder_ = true;
-        frame::show_placeholder(*surface_, uint32_t(layout.visible.width),
-                                uint32_t(layout.visible.height), change);
-        sink_.frame_changed(surface_, change);
-        return true;
-    }
-    std::string error;
-    auto dmabuf = frame::DmabufFrame::map(std::move(planes), layout, error);
-    if (!dmabuf) {
-        reject(invocation, method, error);
-        return false;
-    }
-    if (frame::Invalid invalid = dmabuf->copy_to(*surface_, {}, change)) {
-        reject(invocation, method, *invalid);
-        return false;
-    }
-    dmabuf_ = std::move(dmabuf);
-    warned_about_tiling_ = false;
-    sink_.frame_changed(surface_, change);
-    return true;
-}
-
-gboolean ConsoleListener::on_scanout_dmabuf(QemuDisplayListener *skeleton,
-                                            GDBusMethodInvocation *invocation, GUnixFDList *fds,
-                                            GVariant *handle, guint width, guint height,
-                                            guint stride, guint fourcc, guint64 modifier,
-                                            gboolean y0_top, gpointer self) {
-    auto *listener = static_cast<ConsoleListener *>(self);
-    g_debug("%s: ScanoutDMABUF %ux%u stride %u fourcc 0x%08x modifier 0x%llx",
-            listener->log_name_.c_str(), width, height, stride, fourcc,
-            static_cast<unsigned long long>(modifier));
-    GError *raw_error = nullptr;
-    UniqueFd fd(fds ? g_unix_fd_list_get(fds, g_variant_get_handle(handle), &raw_error) : -1);
-    GErrorPtr fd_error(raw_error);
-    if (!fd.valid()) {
-        listener->reject(invocation, "ScanoutDMABUF", "no DMA-BUF file descriptor in the message");
-        return TRUE;
-    }
-    // Up to QEMU 8.0 width and height are the buffer's, from 8.1 the visible part's, which
-    // then starts at the buffer's origin (8.1 dropped x and y): both show the same pixels.
-    std::vector<frame::DmabufPlane> planes;
-    planes.push_back({std::move(fd), 0, stride});
-    const frame::DmabufLayout layout{fourcc,    modifier, width, height,
-                                     {0, 0, int32_t(width), int32_t(height)}, y0_top != 0};
-    if (listener->show_dmabuf(invocation, "ScanoutDMABUF", std::move(planes), layout))
-        qemu_display_listener_complete_scanout_dmabuf(skeleton, invocation, nullptr);
-    return TRUE;
-}
-
-gboolean ConsoleListener::on_scanout_dmabuf2(
-    QemuDisplayListenerUnixScanoutDMABUF2 *skeleton, GDBusMethodInvocation *invocation,
-    GUnixFDList *fds, GVariant *handles, guint x, guint y, guint width, guint height,
-    GVariant *offsets, GVariant *strides, guint plane_count, guint fourcc, guint backing_width,
-    guint backing_height, guint64 modifier, gboolean y0_top, gpointer self) {
-    auto *listener = static_cast<ConsoleListener *>(self);
-    g_debug("%s: ScanoutDMABUF2 %ux%u+%u+%u of %ux%u, %u planes, fourcc 0x%08x",
-            listener->log_name_.c_str(), width, height, x, y, backing_width, backing_height,
-            plane_count, fourcc);
-    if (plane_count == 0 || plane_count > frame::kMaxPlanes ||
-        g_variant_n_children(handles) != plane_count ||
-        g_variant_n_children(offsets) != plane_count ||
-        g_variant_n_children(strides) != plane_count) {
-        listener->reject(invocation, "ScanoutDMABUF2",
-                         "plane count " + std::to_string(plane_count) +
-                             " is not between 1 and 4 or does not match the fd, offset and "
-                             "stride arrays");
-        return TRUE;
-    }
-    std::vector<frame::DmabufPlane> planes;
-    for (guint i = 0; i < plane_count; i++) {
-        gint32 handle = 0;
-        guint32 offset = 0, stride = 0;
-        g_variant_get_child(handles, i, "h", &handle);
-        g_variant_get_child(offsets, i, "u", &offset);
-        g_variant_get_child(strides, i, "u", &stride);
-        GError *raw_error = nullptr;
-        UniqueFd fd(fds ? g_unix_fd_list_get(fds, handle, &raw_error) : -1);
-        GErrorPtr fd_error(raw_error);
-        if (!fd.valid()) {
-            listener->reject(invocation, "ScanoutDMABUF2",
-                             "no file descriptor for DMA-BUF plane " + std::to_string(i));
-            return TRUE;
-        }
-        planes.push_back({std::move(fd), offset, stride});
-    }
-    if (x > frame::kMaxSurfaceDimension || y > frame::kMaxSurfaceDimension ||
-        width > frame::kMaxSurfaceDimension || height > frame::kMaxSurfaceDimension) {
-        listener->reject(invocation, "ScanoutDMABUF2", "visible part out of range");
-        return TRUE;
-    }
-    const frame::DmabufLayout layout{
-        fourcc,         modifier,
-        backing_width,  backing_height,
-        {int32_t(x), int32_t(y), int32_t(width), int32_t(height)}, y0_top != 0};
-    if (listener->show_dmabuf(invocation, "ScanoutDMABUF2", std::move(planes), layout))
-        qemu_display_listener_unix_scanout_dmabuf2_complete_scanout_dmabuf2(skeleton, invocation,
-                                                                          nullptr);
-    return TRUE;
-}
-
-gboolean ConsoleListener::on_update_dmabuf(QemuDisplayListener *skeleton,
-                                           GDBusMethodInvocation *invocation, gint x, gint y,
-                                           gint width, gint height, gpointer self) {
-    auto *listener = static_cast<ConsoleListener *>(self);
-    if (listener->showing_placeholder_) {
-        // Nothing to read, but QEMU holds the guest's GL work until it hears back.
-        qemu_display_listener_complete_update_dmabuf(skeleton, invocation);
-        return TRUE;
-    }
-    if (listener->dmabuf_on_gpu_) {
-        const frame::Rect rect{x, y, width, height};
-        const frame::Rect &visible = listener->gpu_dmabuf_visible_;
-        if (rect.empty() || frame::clip_to_surface(rect, uint32_t(visible.width),
-                                                   uint32_t(visible.height)) != rect) {
-            listener->reject(invocation, "UpdateDMABUF", "damage outside the DMA-BUF");
-            return TRUE;
-        }
-        listener->sink_.dmabuf_damaged(rect);
-        listener->answer_after_render(invocation);
-        return TRUE;
-    }
-    if (!listener->dmabuf_) {
-        listener->reject(invocation, "UpdateDMABUF", "UpdateDMABUF before any ScanoutDMABUF");
-        return TRUE;
-    }
-    frame::PixelSurface::Change change;
-    if (frame::Invalid invalid =
-            listener->dmabuf_->copy_to(*listener->surface_, {x, y, width, height}, change)) {
-        listener->reject(invocation, "UpdateDMABUF", *invalid);
-        return TRUE;
-    }
-    listener->sink_.frame_changed(listener->surface_, change);
-    listener->answer_after_render(invocation);
     return TRUE;
 }
 
@@ -469,95 +305,6 @@ gboolean ConsoleListener::on_disable(QemuDisplayListener *skeleton,
     listener->dmabuf_on_gpu_ = false;
     qemu_display_listener_complete_disable(skeleton, invocation);
     listener->sink_.display_disabled();
-    return TRUE;
-}
-
-void ConsoleListener::leave_map() {
-    if (!map_)
-        return;
-    frame::PixelSurface::Change change;
-    if (frame::Invalid invalid = map_->copy_to(*surface_, {}, change))
-        g_warning("%s: cannot keep the shared memory picture: %s", log_name_.c_str(),
-                  invalid->c_str());
-    map_.reset();
-}
-
-void ConsoleListener::show_map(const frame::Rect &rect, bool resized) {
-    frame::PixelSurface::Change change{rect, resized};
-    if (map_->drm_format() != 0) {
-        sink_.frame_changed(map_, change);
-        return;
-    }
-    if (frame::Invalid invalid = map_->copy_to(*surface_, resized ? frame::Rect{} : rect, change)) {
-        g_warning("%s: cannot convert the shared memory picture: %s", log_name_.c_str(),
-                  invalid->c_str());
-        return;
-    }
-    sink_.frame_changed(surface_, change);
-}
-
-gboolean ConsoleListener::on_scanout_map(QemuDisplayListenerUnixMap *skeleton,
-                                         GDBusMethodInvocation *invocation, GUnixFDList *fds,
-                                         GVariant *handle, guint offset, guint width,
-                                         guint height, guint stride, guint format,
-                                         gpointer self) {
-    // QEMU waits for this answer (1 s at most) and gives up on the map path if it fails.
-    auto *listener = static_cast<ConsoleListener *>(self);
-    g_debug("%s: ScanoutMap %ux%u stride %u offset %u format 0x%08x",
-            listener->log_name_.c_str(), width, height, stride, offset, format);
-    GError *raw_error = nullptr;
-    UniqueFd fd(fds ? g_unix_fd_list_get(fds, g_variant_get_handle(handle), &raw_error) : -1);
-    GErrorPtr fd_error(raw_error);
-    if (!fd.valid()) {
-        listener->reject(invocation, "ScanoutMap", "no shared memory file descriptor");
-        return TRUE;
-    }
-    std::string error;
-    auto map = frame::MappedFrame::map(std::move(fd), offset, width, height, stride, format, error);
-    if (!map) {
-        listener->reject(invocation, "ScanoutMap", error);
-        return TRUE;
-    }
-    listener->dmabuf_.reset();
-    listener->showing_placeholder_ = false;
-    listener->dmabuf_on_gpu_ = false;
-    listener->map_ = std::move(map);
-    qemu_display_listener_unix_map_complete_scanout_map(skeleton, invocation, nullptr);
-    listener->show_map({0, 0, int32_t(width), int32_t(height)}, true);
-    return TRUE;
-}
-
-gboolean ConsoleListener::on_update_map(QemuDisplayListenerUnixMap *skeleton,
-                                        GDBusMethodInvocation *invocation, gint x, gint y,
-                                        gint width, gint height, gpointer self) {
-    auto *listener = static_cast<ConsoleListener *>(self);
-    if (!listener->map_) {
-        listener->reject(invocation, "UpdateMap", "UpdateMap before any ScanoutMap");
-        return TRUE;
-    }
-    const frame::Rect rect{x, y, width, height};
-    const frame::MappedFrame &map = *listener->map_;
-    if (rect.empty() || frame::clip_to_surface(rect, map.width(), map.height()) != rect) {
-        listener->reject(invocation, "UpdateMap",
-                         "damage " + std::to_string(x) + "," + std::to_string(y) + " " +
-                             std::to_string(width) + "x" + std::to_string(height) +
-                             " is outside the " + std::to_string(map.width()) + "x" +
-                             std::to_string(map.height()) + " shared memory frame");
-        return TRUE;
-    }
-    std::string error;
-    if (!listener->map_->still_backed(error)) {
-        // Keep what can still be read; what QEMU took away shows black.
-        listener->reject(invocation, "UpdateMap", error);
-        listener->leave_map();
-        frame::PixelSurface::Change change{{0, 0, int32_t(listener->surface_->width()),
-                                            int32_t(listener->surface_->height())},
-                                           true};
-        listener->sink_.frame_changed(listener->surface_, change);
-        return TRUE;
-    }
-    qemu_display_listener_unix_map_complete_update_map(skeleton, invocation);
-    listener->show_map(rect, false);
     return TRUE;
 }
 

@@ -51,21 +51,20 @@ class ConsoleListener {
                                guint height, guint stride, guint format, GVariant *data,
                                gpointer self);
     static gboolean on_update(QemuDisplayListener *, GDBusMethodInvocation *, gint x, gint y,
-                              gint width, gint height, guint stride, guint format,
-                              GVariant *data, gpointer self);
+                              gint width, gint height, guint stride, guint format, GVariant *data,
+                              gpointer self);
     static gboolean on_scanout_dmabuf(QemuDisplayListener *, GDBusMethodInvocation *,
-                                      GUnixFDList *fds, GVariant *handle, guint width,
-                                      guint height, guint stride, guint fourcc, guint64 modifier,
-                                      gboolean y0_top, gpointer self);
+                                      GUnixFDList *fds, GVariant *handle, guint width, guint height,
+                                      guint stride, guint fourcc, guint64 modifier, gboolean y0_top,
+                                      gpointer self);
     static gboolean on_scanout_dmabuf2(QemuDisplayListenerUnixScanoutDMABUF2 *,
-                                       GDBusMethodInvocation *, GUnixFDList *fds,
-                                       GVariant *handles, guint x, guint y, guint width,
-                                       guint height, GVariant *offsets, GVariant *strides,
-                                       guint plane_count, guint fourcc, guint backing_width,
-                                       guint backing_height, guint64 modifier, gboolean y0_top,
-                                       gpointer self);
-    static gboolean on_update_dmabuf(QemuDisplayListener *, GDBusMethodInvocation *, gint x,
-                                     gint y, gint width, gint height, gpointer self);
+                                       GDBusMethodInvocation *, GUnixFDList *fds, GVariant *handles,
+                                       guint x, guint y, guint width, guint height,
+                                       GVariant *offsets, GVariant *strides, guint plane_count,
+                                       guint fourcc, guint backing_width, guint backing_height,
+                                       guint64 modifier, gboolean y0_top, gpointer self);
+    static gboolean on_update_dmabuf(QemuDisplayListener *, GDBusMethodInvocation *, gint x, gint y,
+                                     gint width, gint height, gpointer self);
     static gboolean on_disable(QemuDisplayListener *, GDBusMethodInvocation *, gpointer self);
     static gboolean on_mouse_set(QemuDisplayListener *, GDBusMethodInvocation *, gint x, gint y,
                                  gint on, gpointer self);
