@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include <pipewire/pipewire.h>
@@ -34,13 +35,23 @@ int64_t monotonic_ns() {
     return int64_t(now.tv_sec) * 1000000000 + now.tv_nsec;
 }
 
-// The composited picture has no meaningful alpha: consumers that asked for BGRA get opaque
-// pixels.
-void make_opaque(uint8_t *pixels, size_t stride, const frame::Rect &rect) {
+// The composited picture comes as B,G,R,X bytes. Consumers that asked for an RGB order get
+// red and blue swapped, and those that asked for alpha get opaque pixels: the picture has no
+// meaningful alpha.
+void match_consumer_format(uint8_t *pixels, size_t stride, const frame::Rect &rect,
+                           spa_video_format format) {
+    const bool swap_red_blue = format == SPA_VIDEO_FORMAT_RGBx || format == SPA_VIDEO_FORMAT_RGBA;
+    const bool opaque = format == SPA_VIDEO_FORMAT_BGRA || format == SPA_VIDEO_FORMAT_RGBA;
+    if (!swap_red_blue && !opaque)
+        return;
     for (int32_t row = 0; row < rect.height; row++) {
         uint8_t *pixel = pixels + size_t(rect.y + row) * stride + size_t(rect.x) * 4;
-        for (int32_t column = 0; column < rect.width; column++, pixel += 4)
-            pixel[3] = 0xff;
+        for (int32_t column = 0; column < rect.width; column++, pixel += 4) {
+            if (swap_red_blue)
+                std::swap(pixel[0], pixel[2]);
+            if (opaque)
+                pixel[3] = 0xff;
+        }
     }
 }
 
@@ -350,8 +361,7 @@ void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,
     if (usable) {
         for (const frame::Rect &rect : target->stale.rects()) {
             frame.read(rect, target->pixels, stride);
-            if (format_ == SPA_VIDEO_FORMAT_BGRA)
-                make_opaque(target->pixels, stride, rect);
+            match_consumer_format(target->pixels, stride, rect, format_);
         }
         target->stale.clear();
     }

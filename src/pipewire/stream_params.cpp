@@ -16,6 +16,10 @@ const char *format_name(spa_video_format format) {
         return "BGRx";
     case SPA_VIDEO_FORMAT_BGRA:
         return "BGRA";
+    case SPA_VIDEO_FORMAT_RGBx:
+        return "RGBx";
+    case SPA_VIDEO_FORMAT_RGBA:
+        return "RGBA";
     default:
         return "unsupported";
     }

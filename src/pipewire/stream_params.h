@@ -15,8 +15,10 @@ inline constexpr uint32_t kMaxDamageRects = 16;
 inline constexpr uint32_t kDefaultBufferCount = 8;
 inline constexpr uint32_t kMinBufferCount = 4;
 
-// Pixel formats in order of preference: BGRx first, the one every screen consumer takes.
-inline constexpr spa_video_format kStreamFormats[] = {SPA_VIDEO_FORMAT_BGRx, SPA_VIDEO_FORMAT_BGRA};
+// Pixel formats in order of preference: BGRx first, the one every screen consumer takes (the
+// composited picture's own byte order); RGB orders for consumers that take nothing else.
+inline constexpr spa_video_format kStreamFormats[] = {SPA_VIDEO_FORMAT_BGRx, SPA_VIDEO_FORMAT_BGRA,
+                                                      SPA_VIDEO_FORMAT_RGBx, SPA_VIDEO_FORMAT_RGBA};
 
 const char *format_name(spa_video_format format);
 

@@ -15,7 +15,7 @@ OPAQUE_FORMATS = ["x8r8g8b8", "b8g8r8x8", "x8b8g8r8", "r8g8b8x8", "r8g8b8", "b8g
 ALPHA_FORMATS = ["a8r8g8b8", "b8g8r8a8", "a8b8g8r8", "r8g8b8a8"]
 
 
-@pytest.mark.parametrize("consumer_format", ["BGRx", "BGRA"])
+@pytest.mark.parametrize("consumer_format", ["BGRx", "BGRA", "RGBx", "RGBA"])
 def test_every_pixman_format_reaches_the_consumer_exactly(session, artifacts, tmp_path,
                                                           consumer_format):
     with streamed_peer(session, artifacts, tmp_path, name="formats", fmt=consumer_format) as run:

@@ -89,7 +89,7 @@ def _split_channels(data: bytes, width: int, height: int, order: str) -> Image:
 
 def read_vmcast_frame(path: str | os.PathLike) -> Image:
     """A frame dumped by vmcast-frame-consumer: the ASCII line
-    `VMCASTFRAME <width> <height> <BGRx|BGRA> <seq>\\n`, then width*height*4 bytes.
+    `VMCASTFRAME <width> <height> <BGRx|BGRA|RGBx|RGBA> <seq>\\n`, then width*height*4 bytes.
     Returns the picture as RGB; img.header has width, height, format and seq."""
     with open(path, "rb") as f:
         data = f.read()
@@ -97,7 +97,7 @@ def read_vmcast_frame(path: str | os.PathLike) -> Image:
     if nl < 0 or not data.startswith(b"VMCASTFRAME "):
         raise ValueError(f"{path}: not a VMCASTFRAME file")
     parts = data[:nl].decode("ascii").split()
-    if len(parts) != 5 or parts[3] not in ("BGRx", "BGRA"):
+    if len(parts) != 5 or parts[3] not in ("BGRx", "BGRA", "RGBx", "RGBA"):
         raise ValueError(f"{path}: bad VMCASTFRAME header {data[:nl]!r}")
     header = {"width": int(parts[1]), "height": int(parts[2]), "format": parts[3],
               "seq": int(parts[4])}
