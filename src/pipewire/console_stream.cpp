@@ -378,6 +378,10 @@ void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,
         header->dts_offset = 0;
         header->seq = sequence_++;
     }
+    // The whole frame is the picture; consumers that crop by this meta see all of it.
+    if (auto *crop = static_cast<spa_meta_region *>(
+            spa_buffer_find_meta_data(spa, SPA_META_VideoCrop, sizeof(spa_meta_region))))
+        crop->region = SPA_REGION(0, 0, width_, height_);
     if (spa_meta *meta = spa_buffer_find_meta(spa, SPA_META_VideoDamage)) {
         const size_t capacity = meta->size / sizeof(spa_meta_region);
         auto *regions = static_cast<spa_meta_region *>(meta->data);

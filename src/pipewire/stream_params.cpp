@@ -58,6 +58,10 @@ std::vector<const spa_pod *> build_buffer_params(spa_pod_builder &builder, uint3
     params.push_back(static_cast<const spa_pod *>(spa_pod_builder_add_object(
         &builder, SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta, SPA_PARAM_META_type,
         SPA_POD_Id(SPA_META_Header), SPA_PARAM_META_size, SPA_POD_Int(sizeof(spa_meta_header)))));
+    params.push_back(static_cast<const spa_pod *>(
+        spa_pod_builder_add_object(&builder, SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
+                                   SPA_PARAM_META_type, SPA_POD_Id(SPA_META_VideoCrop),
+                                   SPA_PARAM_META_size, SPA_POD_Int(sizeof(spa_meta_region)))));
     params.push_back(static_cast<const spa_pod *>(spa_pod_builder_add_object(
         &builder, SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta, SPA_PARAM_META_type,
         SPA_POD_Id(SPA_META_VideoDamage), SPA_PARAM_META_size,

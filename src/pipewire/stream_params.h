@@ -26,7 +26,8 @@ const char *format_name(spa_video_format format);
 std::vector<const spa_pod *> build_enum_formats(spa_pod_builder &builder, uint32_t width,
                                                 uint32_t height, uint32_t max_fps);
 
-// Buffers (memfd, tight stride) and the Header and VideoDamage metadata for a chosen format.
+// Buffers (shared memory, tight stride) and the Header, VideoCrop and VideoDamage metadata for
+// a chosen format.
 std::vector<const spa_pod *> build_buffer_params(spa_pod_builder &builder, uint32_t width,
                                                  uint32_t height);
 

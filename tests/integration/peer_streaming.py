@@ -72,12 +72,13 @@ class StreamedPeer:
 
 
 @contextmanager
-def streamed_peer(session, artifacts, tmp_path, *, name="peer", version="7.2", fmt="BGRx"):
+def streamed_peer(session, artifacts, tmp_path, *, name="peer", version="7.2", fmt="BGRx",
+                  vmcast_args=()):
     vmcast_bin = os.environ.get("VMCAST_BIN")
     if not vmcast_bin or not os.environ.get("VMCAST_FAKE_QEMU_BIN"):
         pytest.skip("VMCAST_BIN or VMCAST_FAKE_QEMU_BIN not set")
     with FakeQemu(session.env, name=name, version=version) as peer:
-        vmcast = session.spawn([vmcast_bin, "run", "--verbose"], name="vmcast")
+        vmcast = session.spawn([vmcast_bin, "run", "--verbose", *vmcast_args], name="vmcast")
         peer.wait_listener(timeout=20)
         dump = tmp_path / "latest.frame"
         with FrameConsumer(session, f"vmcast.{name}.0", dump, fmt=fmt) as consumer:

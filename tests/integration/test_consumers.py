@@ -65,7 +65,7 @@ def test_many_consumers_connect_and_disconnect(session, artifacts, tmp_path):
         assert result["ok"], result
         expected = read_vmcast_frame(picture)
         fds_before = None
-        for i in range(30):
+        for i in range(100):
             with FrameConsumer(session, "vmcast.churn.0", tmp_path / "churn.frame") as consumer:
                 consumer.wait_pictures(1, timeout=10)
                 assert compare(consumer.latest_image(), expected).equal, f"consumer {i}"
@@ -76,3 +76,60 @@ def test_many_consumers_connect_and_disconnect(session, artifacts, tmp_path):
         wait_for(lambda: open_fds(run.vmcast.pid) <= fds_before, timeout=10,
                  what=f"vmcast's file descriptors back to {fds_before} "
                       f"(now {open_fds(run.vmcast.pid)})")
+
+
+def test_metadata_describes_each_frame(session, artifacts, tmp_path):
+    with streamed_peer(session, artifacts, tmp_path, name="meta") as run:
+        result, picture = run.send("scanout width=96 height=64 pattern=gradient")
+        assert result["ok"], result
+        run.wait_picture(picture, what="first picture")
+        result, picture = run.send("update x=10 y=20 width=16 height=8 pattern=solid:ff0000")
+        assert result["ok"], result
+        run.wait_picture(picture, what="picture after a small update")
+        frames = list(run.consumer.pictures)
+        last = frames[-1]
+        assert last["crop"] == [0, 0, 96, 64], last
+        # The damage of the small update covers it and not much more.
+        damage = last["damage"]
+        assert damage, last
+        covered = sum(w * h for _, _, w, h in damage)
+        assert all(x <= 10 and y <= 20 and x + w >= 26 and y + h >= 28
+                   for x, y, w, h in damage[:1]), damage
+        assert covered < 96 * 64 // 4, damage
+        seqs = [f["seq"] for f in frames]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), seqs
+        pts = [f["pts"] for f in frames]
+        assert pts == sorted(pts) and all(p > 0 for p in pts), pts
+
+
+def test_dmabuf_first_consumer_falls_back_to_shared_memory(session, artifacts, tmp_path):
+    with streamed_peer(session, artifacts, tmp_path, name="dmafirst") as run:
+        run.consumer.stop()
+        result, picture = run.send("scanout width=64 height=48 pattern=checker")
+        assert result["ok"], result
+        with FrameConsumer(session, "vmcast.dmafirst.0", tmp_path / "dma.frame",
+                           extra_args=["--dmabuf-first"]) as consumer:
+            consumer.wait_pictures(1, timeout=10)
+            assert consumer.formats[-1]["modifier"] is None, consumer.formats
+            assert consumer.pictures[-1]["data_type"] in ("MemPtr", "MemFd")
+            assert compare(consumer.latest_image(), read_vmcast_frame(picture)).equal
+
+
+def test_frames_are_paced_and_the_last_state_is_delivered(session, artifacts, tmp_path):
+    vmcast_args = ["--max-fps", "10"]
+    with streamed_peer(session, artifacts, tmp_path, name="paced",
+                       vmcast_args=vmcast_args) as run:
+        result, _ = run.send("scanout width=64 height=48 pattern=solid:000000")
+        assert result["ok"], result
+        run.consumer.wait_pictures(1, timeout=10)
+        start = len(run.consumer.pictures)
+        began = time.monotonic()
+        for i in range(40):  # far faster than 10 frames a second
+            run.peer.command(f"update x={i} y=0 width=2 height=2 pattern=solid:{i * 6:02x}ff00",
+                             timeout=10)
+        result, last = run.send("update x=60 y=40 width=4 height=4 pattern=solid:0000ff")
+        assert result["ok"], result
+        run.wait_picture(last, what="the final state after a burst")
+        elapsed = time.monotonic() - began
+        sent = len(run.consumer.pictures) - start
+        assert sent <= 10 * elapsed + 3, f"{sent} frames in {elapsed:.2f} s at --max-fps 10"
