@@ -134,11 +134,11 @@ def test_tablet_click_reaches_the_guest(send_input_bin, guest, make_session):
     out = send_input(session, send_input_bin, "--click", "512,384")
     assert "mouse absolute" in out, out
     events = wait_for(lambda: (lambda e: e if len(e) >= 2 else None)(left_button_events(qemu)),
-                      60, 0.5, what="the click (BTN_LEFT press and release) in the guest")
+                      120, 0.5, what="the click (BTN_LEFT press and release) in the guest")
     assert events == [1, 0], events
 
     # Far outside the console: clamped to its last pixel, so QEMU takes it ("Invalid mouse
     # position" would make the tool fail).
     send_input(session, send_input_bin, "--click", "100000,100000")
-    wait_for(lambda: len(left_button_events(qemu)) >= 4, 60, 0.5, what="the second click")
+    wait_for(lambda: len(left_button_events(qemu)) >= 4, 120, 0.5, what="the second click")
     assert left_button_events(qemu) == [1, 0, 1, 0]
