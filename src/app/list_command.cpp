@@ -1,6 +1,10 @@
 #include <cstdio>
 
+#include <map>
+
 #include "app/commands.h"
+#include "pipewire/node_directory.h"
+#include "pipewire/pipewire_context.h"
 #include "qemu/display_bus.h"
 
 namespace vmcast::app {
@@ -16,6 +20,11 @@ int run_list(const Options &options) {
     if (vms.empty())
         return fail("no VM found: nothing owns org.qemu on this bus (is QEMU running with "
                     "-display dbus on this bus?)");
+    // Node ids are shown when PipeWire is reachable; the list is useful without them.
+    std::map<std::string, uint32_t> nodes;
+    std::string pipewire_error;
+    if (auto pipewire = pipewire::PipeWireContext::connect(nullptr, pipewire_error))
+        nodes = pipewire::list_nodes(*pipewire);
     for (const qemu::VmInfo &vm : vms) {
         if (!options.vm_name.empty() && vm.name != options.vm_name)
             continue;
@@ -27,8 +36,15 @@ int run_list(const Options &options) {
             printf("  console %u: %s %s %ux%u at %s", console.index, console.label.c_str(),
                    console.type.c_str(), console.width, console.height,
                    console.device_address.c_str());
-            if (console.graphic())
-                printf(", node vmcast.%s.%u", qemu::node_safe_name(vm.name).c_str(), console.index);
+            if (console.graphic()) {
+                const std::string node =
+                    "vmcast." + qemu::node_safe_name(vm.name) + "." + std::to_string(console.index);
+                const auto found = nodes.find(node);
+                if (found != nodes.end())
+                    printf(", node %s (id %u)", node.c_str(), found->second);
+                else
+                    printf(", node %s (not streaming)", node.c_str());
+            }
             printf("\n");
         }
     }

@@ -133,3 +133,19 @@ def test_frames_are_paced_and_the_last_state_is_delivered(session, artifacts, tm
         elapsed = time.monotonic() - began
         sent = len(run.consumer.pictures) - start
         assert sent <= 10 * elapsed + 3, f"{sent} frames in {elapsed:.2f} s at --max-fps 10"
+
+
+def test_list_shows_each_console_node_and_its_id(session, artifacts, tmp_path):
+    with streamed_peer(session, artifacts, tmp_path, name="listed") as run:
+        result, picture = run.send("scanout width=40 height=30 pattern=gradient")
+        assert result["ok"], result
+        run.wait_picture(picture, what="a picture, so the node exists")
+        node = session.find_node("vmcast.listed.0")
+        assert node is not None
+        props = node["info"]["props"]
+        assert props.get("vmcast.vm.name") == "listed", props
+        assert str(props.get("vmcast.console.index")) == "0", props
+        assert props.get("media.role") == "Screen", props
+        listing = session.run([os.environ["VMCAST_BIN"], "list"], timeout=30)
+        assert listing.returncode == 0, listing.stderr
+        assert f"node vmcast.listed.0 (id {node['id']})" in listing.stdout, listing.stdout
