@@ -31,8 +31,10 @@ uint32_t usable_or(uint32_t size, uint32_t fallback) {
 ConsoleSession::ConsoleSession(compositor::Compositor &compositor,
                                pipewire::PipeWireContext &pipewire, GDBusConnection *bus,
                                const qemu::VmInfo &vm, const qemu::ConsoleInfo &console,
-                               uint32_t max_fps, std::function<void()> on_closed)
+                               uint32_t max_fps, pipewire::CursorMode cursor_mode,
+                               std::function<void()> on_closed)
     : pipewire_(pipewire), identity_(identity_for(vm, console)), max_fps_(max_fps),
+      cursor_mode_(cursor_mode),
       output_(compositor, node_name_for(vm, console), description_for(vm, console),
               usable_or(console.width, kDefaultWidth), usable_or(console.height, kDefaultHeight),
               int(max_fps)),
@@ -49,9 +51,12 @@ ConsoleSession::ConsoleSession(compositor::Compositor &compositor,
 }
 
 void ConsoleSession::start_stream() {
-    stream_ = std::make_unique<pipewire::ConsoleStream>(pipewire_, identity_, output_.width(),
-                                                        output_.height(), max_fps_);
+    stream_ = std::make_unique<pipewire::ConsoleStream>(
+        pipewire_, identity_, output_.width(), output_.height(), max_fps_, cursor_mode_, cursor_);
     stream_->set_frame_request_callback([this] { output_.request_full_frame(); });
+    stream_->set_cursor_drawing_callback([this](bool draw) { output_.set_cursor_drawn(draw); });
+    output_.set_cursor_drawn(cursor_mode_ == pipewire::CursorMode::Auto ||
+                             cursor_mode_ == pipewire::CursorMode::Embedded);
     g_info("console %u is now PipeWire node %s (%ux%u)", identity_.console_index,
            identity_.node_name.c_str(), output_.width(), output_.height());
 }
@@ -66,10 +71,16 @@ void ConsoleSession::frame_changed(const std::shared_ptr<const frame::CpuFrame> 
 void ConsoleSession::cursor_defined(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
                                     std::span<const uint8_t> argb) {
     output_.define_cursor(width, height, hot_x, hot_y, argb);
+    cursor_.set_image(width, height, hot_x, hot_y, argb);
+    if (stream_)
+        stream_->cursor_changed();
 }
 
 void ConsoleSession::mouse_moved(int32_t x, int32_t y, bool visible) {
     output_.move_cursor(x, y, visible);
+    cursor_.set_position(x, y, visible);
+    if (stream_)
+        stream_->cursor_changed();
 }
 
 bool ConsoleSession::show_dmabuf_on_gpu(const std::vector<frame::DmabufPlane> &planes,

@@ -17,7 +17,8 @@ class ConsoleSession final : public qemu::DisplaySink {
   public:
     ConsoleSession(compositor::Compositor &compositor, pipewire::PipeWireContext &pipewire,
                    GDBusConnection *bus, const qemu::VmInfo &vm, const qemu::ConsoleInfo &console,
-                   uint32_t max_fps, std::function<void()> on_closed);
+                   uint32_t max_fps, pipewire::CursorMode cursor_mode,
+                   std::function<void()> on_closed);
 
     bool start(std::string &error) { return listener_.start(error); }
     const std::string &node_name() const { return identity_.node_name; }
@@ -44,6 +45,8 @@ class ConsoleSession final : public qemu::DisplaySink {
     pipewire::PipeWireContext &pipewire_;
     pipewire::StreamIdentity identity_;
     uint32_t max_fps_;
+    pipewire::CursorMode cursor_mode_;
+    pipewire::CursorState cursor_;
     compositor::ConsoleOutput output_;
     std::unique_ptr<pipewire::ConsoleStream> stream_;
     qemu::ConsoleListener listener_;

@@ -36,6 +36,7 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
     gchar *vm_name = nullptr;
     gint console = 0;
     gint max_fps = int(options.max_fps);
+    gchar *cursor = nullptr;
     gboolean verbose = FALSE;
     gboolean version = FALSE;
     const GOptionEntry entries[] = {
@@ -48,6 +49,10 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
         {"console", 'c', 0, G_OPTION_ARG_INT, &console, "console index for screenshot", "N"},
         {"max-fps", 0, 0, G_OPTION_ARG_INT, &max_fps, "most frames a second a stream sends (60)",
          "FPS"},
+        {"cursor", 0, 0, G_OPTION_ARG_STRING, &cursor,
+         "QEMU's pointer in the streams: auto (metadata for consumers that ask for it, drawn "
+         "into the frames for the others), embedded, metadata or hidden",
+         "MODE"},
         {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "log what vmcast does in detail", nullptr},
         {"version", 0, 0, G_OPTION_ARG_NONE, &version, "print the version and exit", nullptr},
         {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
@@ -104,6 +109,17 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
     options.vm_name = vm_name ? vm_name : "";
     options.console = uint32_t(console);
     options.max_fps = uint32_t(max_fps);
+    const std::string cursor_mode = cursor ? cursor : "auto";
+    if (cursor_mode == "auto")
+        options.cursor_mode = pipewire::CursorMode::Auto;
+    else if (cursor_mode == "embedded")
+        options.cursor_mode = pipewire::CursorMode::Embedded;
+    else if (cursor_mode == "metadata")
+        options.cursor_mode = pipewire::CursorMode::Metadata;
+    else if (cursor_mode == "hidden")
+        options.cursor_mode = pipewire::CursorMode::Hidden;
+    else
+        return fail_usage("--cursor must be auto, embedded, metadata or hidden", exit_code);
     options.verbose = verbose;
     return true;
 }

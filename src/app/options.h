@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "pipewire/cursor_meta.h"
+
 namespace vmcast::app {
 
 enum class Command { List, Screenshot, Run };
@@ -16,6 +18,7 @@ struct Options {
     uint32_t console = 0;   // --console (screenshot)
     std::string output_png; // screenshot FILE.png
     uint32_t max_fps = 60;  // --max-fps
+    pipewire::CursorMode cursor_mode = pipewire::CursorMode::Auto; // --cursor
     bool verbose = false;
 };
 

@@ -76,7 +76,8 @@ int run_daemon(const Options &options) {
         if (!console.graphic())
             continue;
         ConsoleSession &session = sessions.emplace_back(
-            *compositor, *pipewire, bus.get(), vm, console, options.max_fps, [&daemon, console] {
+            *compositor, *pipewire, bus.get(), vm, console, options.max_fps, options.cursor_mode,
+            [&daemon, console] {
                 g_warning("console %u lost its display connection", console.index);
                 daemon.stop(1);
             });

@@ -218,12 +218,17 @@ void ConsoleOutput::move_cursor(int32_t x, int32_t y, bool visible) {
     place_cursor();
 }
 
+void ConsoleOutput::set_cursor_drawn(bool drawn) {
+    cursor_.drawn = drawn;
+    place_cursor();
+}
+
 void ConsoleOutput::place_cursor() {
     if (!cursor_node_)
         return;
     wlr_scene_node_set_position(&cursor_node_->node, cursor_.x - cursor_.hot_x,
                                 cursor_.y - cursor_.hot_y);
-    wlr_scene_node_set_enabled(&cursor_node_->node, cursor_.visible);
+    wlr_scene_node_set_enabled(&cursor_node_->node, cursor_.visible && cursor_.drawn);
 }
 
 void ConsoleOutput::request_full_frame() {

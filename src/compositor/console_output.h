@@ -59,6 +59,8 @@ class ConsoleOutput {
     void define_cursor(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
                        std::span<const uint8_t> argb);
     void move_cursor(int32_t x, int32_t y, bool visible);
+    // Whether the pointer is drawn into the frames (not when consumers get it as metadata).
+    void set_cursor_drawn(bool drawn);
     // The console's display is off: show black until the next picture.
     void show_nothing();
     // Renders and commits the whole output again soon, even if nothing changed (a consumer
@@ -95,6 +97,7 @@ class ConsoleOutput {
     struct Cursor {
         int32_t x = 0, y = 0, hot_x = 0, hot_y = 0;
         bool visible = false;
+        bool drawn = true;
     } cursor_;
 
     frame::DamageRegion pending_damage_;

@@ -58,8 +58,10 @@ void match_consumer_format(uint8_t *pixels, size_t stride, const frame::Rect &re
 } // namespace
 
 ConsoleStream::ConsoleStream(PipeWireContext &pipewire, const StreamIdentity &identity,
-                             uint32_t width, uint32_t height, uint32_t max_fps)
-    : pipewire_(pipewire), identity_(identity), width_(width), height_(height), max_fps_(max_fps) {
+                             uint32_t width, uint32_t height, uint32_t max_fps,
+                             CursorMode cursor_mode, const CursorState &cursor)
+    : pipewire_(pipewire), identity_(identity), width_(width), height_(height), max_fps_(max_fps),
+      cursor_mode_(cursor_mode), cursor_(cursor) {
     pw_properties *props = pw_properties_new(
         PW_KEY_MEDIA_CLASS, "Video/Source", PW_KEY_MEDIA_TYPE, "Video", PW_KEY_MEDIA_CATEGORY,
         "Source", PW_KEY_MEDIA_ROLE, "Screen", PW_KEY_NODE_NAME, identity.node_name.c_str(),
@@ -245,7 +247,10 @@ void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
 void ConsoleStream::announce_buffers() {
     uint8_t pod_memory[1024];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
-    std::vector<const spa_pod *> params = build_buffer_params(builder, width_, height_);
+    const bool offer_cursor_meta =
+        cursor_mode_ == CursorMode::Auto || cursor_mode_ == CursorMode::Metadata;
+    std::vector<const spa_pod *> params =
+        build_buffer_params(builder, width_, height_, offer_cursor_meta);
     pw_stream_update_params(stream_, params.data(), uint32_t(params.size()));
 }
 
@@ -287,6 +292,10 @@ void ConsoleStream::on_add_buffer(pw_buffer *buffer) {
     }
     slots_.push_back(slot.get());
     buffer->user_data = slot.release();
+    // All buffers of one negotiation carry the same metadata.
+    const bool has_cursor_meta = spa_buffer_find_meta(buffer->buffer, SPA_META_Cursor) != nullptr;
+    if (slots_.size() == 1 || has_cursor_meta != cursor_as_meta_)
+        update_cursor_drawing(has_cursor_meta);
 }
 
 void ConsoleStream::on_remove_buffer(pw_buffer *buffer) {
@@ -295,6 +304,15 @@ void ConsoleStream::on_remove_buffer(pw_buffer *buffer) {
     std::erase(slots_, slot);
     delete slot;
     buffer->user_data = nullptr;
+}
+
+pw_buffer *ConsoleStream::take_buffer() {
+    if (!idle_buffers_.empty()) {
+        pw_buffer *buffer = idle_buffers_.back();
+        idle_buffers_.pop_back();
+        return buffer;
+    }
+    return pw_stream_dequeue_buffer(stream_);
 }
 
 void ConsoleStream::push_frame(const FrameReader &frame, const frame::DamageRegion &damage) {
@@ -309,13 +327,7 @@ void ConsoleStream::push_frame(const FrameReader &frame, const frame::DamageRegi
                 width_, height_);
         return;
     }
-    pw_buffer *buffer = nullptr;
-    if (!idle_buffers_.empty()) {
-        buffer = idle_buffers_.back();
-        idle_buffers_.pop_back();
-    } else {
-        buffer = pw_stream_dequeue_buffer(stream_);
-    }
+    pw_buffer *buffer = take_buffer();
     if (!buffer) {
         schedule_retry();
         return;
@@ -350,11 +362,27 @@ void ConsoleStream::schedule_retry() {
     g_source_attach(retry_timer_.get(), nullptr);
 }
 
+void ConsoleStream::cursor_changed() {
+    if (!cursor_as_meta_ || !negotiated_ || state_ != PW_STREAM_STATE_STREAMING)
+        return;
+    // Without a free buffer the next frame carries the cursor.
+    pw_buffer *buffer = take_buffer();
+    if (!buffer)
+        return;
+    spa_data &data = buffer->buffer->datas[0];
+    data.chunk->offset = 0;
+    data.chunk->stride = int32_t(width_ * 4);
+    data.chunk->size = 0;
+    data.chunk->flags = SPA_CHUNK_FLAG_CORRUPTED;
+    fill_metadata(*buffer->buffer, frame::DamageRegion(), false);
+    pw_stream_queue_buffer(stream_, buffer);
+    pw_stream_trigger_process(stream_);
+}
+
 void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,
                                 const frame::DamageRegion &damage) {
-    spa_buffer *spa = buffer->buffer;
     auto *target = static_cast<BufferSlot *>(buffer->user_data);
-    spa_data &data = spa->datas[0];
+    spa_data &data = buffer->buffer->datas[0];
     const size_t stride = size_t(width_) * 4;
     const bool usable =
         target && target->pixels && target->width == width_ && target->height == height_;
@@ -369,10 +397,17 @@ void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,
     data.chunk->stride = int32_t(stride);
     data.chunk->size = usable ? uint32_t(target->size) : 0;
     data.chunk->flags = usable ? SPA_CHUNK_FLAG_NONE : SPA_CHUNK_FLAG_CORRUPTED;
+    fill_metadata(*buffer->buffer, damage, usable);
+}
 
+void ConsoleStream::fill_metadata(spa_buffer &buffer, const frame::DamageRegion &damage,
+                                  bool picture) {
+    // A cursor-only buffer is no picture, but nothing in it is broken either: consumers drop
+    // whole buffers whose header says CORRUPTED, cursor included.
     if (auto *header = static_cast<spa_meta_header *>(
-            spa_buffer_find_meta_data(spa, SPA_META_Header, sizeof(spa_meta_header)))) {
-        header->flags = usable ? 0 : SPA_META_HEADER_FLAG_CORRUPTED;
+            spa_buffer_find_meta_data(&buffer, SPA_META_Header, sizeof(spa_meta_header)))) {
+        const bool cursor_only = !picture && buffer.datas[0].chunk->size == 0 && cursor_as_meta_;
+        header->flags = picture || cursor_only ? 0 : SPA_META_HEADER_FLAG_CORRUPTED;
         header->offset = 0;
         header->pts = monotonic_ns();
         header->dts_offset = 0;
@@ -380,9 +415,9 @@ void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,
     }
     // The whole frame is the picture; consumers that crop by this meta see all of it.
     if (auto *crop = static_cast<spa_meta_region *>(
-            spa_buffer_find_meta_data(spa, SPA_META_VideoCrop, sizeof(spa_meta_region))))
+            spa_buffer_find_meta_data(&buffer, SPA_META_VideoCrop, sizeof(spa_meta_region))))
         crop->region = SPA_REGION(0, 0, width_, height_);
-    if (spa_meta *meta = spa_buffer_find_meta(spa, SPA_META_VideoDamage)) {
+    if (spa_meta *meta = spa_buffer_find_meta(&buffer, SPA_META_VideoDamage)) {
         const size_t capacity = meta->size / sizeof(spa_meta_region);
         auto *regions = static_cast<spa_meta_region *>(meta->data);
         size_t used = 0;
@@ -395,6 +430,18 @@ void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,
         if (used < capacity)
             regions[used].region = SPA_REGION(0, 0, 0, 0);
     }
+    if (cursor_as_meta_)
+        cursor_.write_meta(buffer);
+}
+
+void ConsoleStream::update_cursor_drawing(bool buffers_have_cursor_meta) {
+    const bool as_meta = cursor_mode_ == CursorMode::Metadata ||
+                         (cursor_mode_ == CursorMode::Auto && buffers_have_cursor_meta);
+    const bool draw = cursor_mode_ == CursorMode::Embedded ||
+                      (cursor_mode_ == CursorMode::Auto && !buffers_have_cursor_meta);
+    cursor_as_meta_ = as_meta;
+    if (cursor_drawing_callback_)
+        cursor_drawing_callback_(draw);
 }
 
 } // namespace vmcast::pipewire

@@ -16,6 +16,7 @@
 #include "common/frame_reader.h"
 #include "common/glib_ptr.h"
 #include "frame/damage.h"
+#include "pipewire/cursor_meta.h"
 #include "pipewire/pipewire_context.h"
 
 namespace vmcast::pipewire {
@@ -30,8 +31,10 @@ struct StreamIdentity {
 
 class ConsoleStream {
   public:
+    // cursor is read for every buffer that carries the pointer as metadata.
     ConsoleStream(PipeWireContext &pipewire, const StreamIdentity &identity, uint32_t width,
-                  uint32_t height, uint32_t max_fps);
+                  uint32_t height, uint32_t max_fps, CursorMode cursor_mode,
+                  const CursorState &cursor);
     ConsoleStream(const ConsoleStream &) = delete;
     ConsoleStream &operator=(const ConsoleStream &) = delete;
     ~ConsoleStream();
@@ -41,6 +44,15 @@ class ConsoleStream {
     void set_frame_request_callback(std::function<void()> callback) {
         frame_request_callback_ = std::move(callback);
     }
+
+    // Called with whether the pointer must be drawn into the frames, whenever that changes
+    // (in CursorMode::Auto it depends on what the consumers asked for).
+    void set_cursor_drawing_callback(std::function<void(bool draw)> callback) {
+        cursor_drawing_callback_ = std::move(callback);
+    }
+    // The pointer moved or changed shape: consumers that take it as metadata get a buffer with
+    // no picture (size 0, chunk flag CORRUPTED) and the cursor.
+    void cursor_changed();
 
     // The console changed size: offer formats of the new size.
     void resize(uint32_t width, uint32_t height);
@@ -65,6 +77,9 @@ class ConsoleStream {
     void arm_new_consumer_timer();
     void fill_buffer(pw_buffer *buffer, const FrameReader &frame,
                      const frame::DamageRegion &damage);
+    void fill_metadata(spa_buffer &buffer, const frame::DamageRegion &damage, bool picture);
+    pw_buffer *take_buffer();
+    void update_cursor_drawing(bool buffers_have_cursor_meta);
     void on_state_changed(pw_stream_state old_state, pw_stream_state state, const char *error);
     void on_param_changed(uint32_t id, const spa_pod *param);
     void on_add_buffer(pw_buffer *buffer);
@@ -83,6 +98,10 @@ class ConsoleStream {
     bool negotiated_ = false;
     spa_video_format format_ = SPA_VIDEO_FORMAT_UNKNOWN;
     uint64_t sequence_ = 0;
+    CursorMode cursor_mode_;
+    const CursorState &cursor_;
+    bool cursor_as_meta_ = false; // the buffers carry SPA_META_Cursor and the frames no pointer
+    std::function<void(bool)> cursor_drawing_callback_;
     std::vector<BufferSlot *> slots_;       // owned by the pw_buffers' user_data
     std::vector<pw_buffer *> idle_buffers_; // dequeued while no consumer was there
     GSourcePtr reconnect_idle_;

@@ -1,5 +1,7 @@
 #include "pipewire/stream_params.h"
 
+#include "pipewire/cursor_meta.h"
+
 #include <spa/buffer/buffer.h>
 #include <spa/buffer/meta.h>
 #include <spa/param/buffers.h>
@@ -45,7 +47,7 @@ std::vector<const spa_pod *> build_enum_formats(spa_pod_builder &builder, uint32
 }
 
 std::vector<const spa_pod *> build_buffer_params(spa_pod_builder &builder, uint32_t width,
-                                                 uint32_t height) {
+                                                 uint32_t height, bool cursor_meta) {
     const int32_t stride = int32_t(width) * 4;
     const int32_t size = stride * int32_t(height);
     std::vector<const spa_pod *> params;
@@ -67,6 +69,11 @@ std::vector<const spa_pod *> build_buffer_params(spa_pod_builder &builder, uint3
         SPA_POD_Id(SPA_META_VideoDamage), SPA_PARAM_META_size,
         SPA_POD_CHOICE_RANGE_Int(sizeof(spa_meta_region) * kMaxDamageRects, sizeof(spa_meta_region),
                                  sizeof(spa_meta_region) * kMaxDamageRects))));
+    if (cursor_meta)
+        params.push_back(static_cast<const spa_pod *>(spa_pod_builder_add_object(
+            &builder, SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta, SPA_PARAM_META_type,
+            SPA_POD_Id(SPA_META_Cursor), SPA_PARAM_META_size,
+            SPA_POD_Int(int32_t(cursor_meta_bytes())))));
     return params;
 }
 

@@ -28,7 +28,8 @@ std::vector<const spa_pod *> build_enum_formats(spa_pod_builder &builder, uint32
 
 // Buffers (shared memory, tight stride) and the Header, VideoCrop and VideoDamage metadata for
 // a chosen format.
+// With cursor_meta, also SPA_META_Cursor (consumers that ask for it get the pointer apart).
 std::vector<const spa_pod *> build_buffer_params(spa_pod_builder &builder, uint32_t width,
-                                                 uint32_t height);
+                                                 uint32_t height, bool cursor_meta);
 
 } // namespace vmcast::pipewire

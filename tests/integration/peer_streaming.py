@@ -73,7 +73,7 @@ class StreamedPeer:
 
 @contextmanager
 def streamed_peer(session, artifacts, tmp_path, *, name="peer", version="7.2", fmt="BGRx",
-                  vmcast_args=()):
+                  vmcast_args=(), consumer_args=()):
     vmcast_bin = os.environ.get("VMCAST_BIN")
     if not vmcast_bin or not os.environ.get("VMCAST_FAKE_QEMU_BIN"):
         pytest.skip("VMCAST_BIN or VMCAST_FAKE_QEMU_BIN not set")
@@ -81,5 +81,6 @@ def streamed_peer(session, artifacts, tmp_path, *, name="peer", version="7.2", f
         vmcast = session.spawn([vmcast_bin, "run", "--verbose", *vmcast_args], name="vmcast")
         peer.wait_listener(timeout=20)
         dump = tmp_path / "latest.frame"
-        with FrameConsumer(session, f"vmcast.{name}.0", dump, fmt=fmt) as consumer:
+        with FrameConsumer(session, f"vmcast.{name}.0", dump, fmt=fmt,
+                           extra_args=list(consumer_args)) as consumer:
             yield StreamedPeer(session, peer, vmcast, consumer, tmp_path, artifacts)
