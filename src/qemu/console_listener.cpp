@@ -190,8 +190,10 @@ void ConsoleListener::on_console_size_changed(GObject *, GParamSpec *, gpointer 
     g_debug("%s: console size now %ux%u", listener->log_name_.c_str(), width, height);
     frame::PixelSurface &surface = *listener->surface_;
     // A shared memory surface defines its own size; a new one comes with its ScanoutMap.
-    if (listener->map_ || surface.empty() || width == 0 || height == 0 ||
-        width > frame::kMaxSurfaceDimension || height > frame::kMaxSurfaceDimension)
+    // Growing waits for an update that needs the room (follow_console_size): the size alone
+    // may belong to a picture vmcast refused, and must not cost memory.
+    if (listener->map_ || listener->dmabuf_on_gpu_ || surface.empty() || width == 0 ||
+        height == 0 || width > surface.width() || height > surface.height())
         return;
     frame::PixelSurface::Change change;
     surface.resize(width, height, change);
