@@ -11,6 +11,8 @@
 #include <string>
 #include <utility>
 
+#include "common/unique_fd.h"
+
 namespace fakeqemu {
 
 template <typename T> struct GObjectDeleter {
@@ -22,33 +24,8 @@ template <typename T> struct GObjectDeleter {
 // Owns one reference to a GObject.
 template <typename T> using GObjPtr = std::unique_ptr<T, GObjectDeleter<T>>;
 
-// Owns a file descriptor.
-class UniqueFd {
-  public:
-    UniqueFd() = default;
-    explicit UniqueFd(int fd) : fd_(fd) {}
-    UniqueFd(const UniqueFd &) = delete;
-    UniqueFd &operator=(const UniqueFd &) = delete;
-    UniqueFd(UniqueFd &&o) noexcept : fd_(o.release()) {}
-    UniqueFd &operator=(UniqueFd &&o) noexcept {
-        if (this != &o)
-            reset(o.release());
-        return *this;
-    }
-    ~UniqueFd() { reset(); }
-
-    int get() const { return fd_; }
-    bool valid() const { return fd_ >= 0; }
-    int release() { return std::exchange(fd_, -1); }
-    void reset(int fd = -1) {
-        if (fd_ >= 0)
-            close(fd_);
-        fd_ = fd;
-    }
-
-  private:
-    int fd_ = -1;
-};
+// The project's owning fd type.
+using vmcast::UniqueFd;
 
 // A command failed before anything was sent; name is a D-Bus style error name.
 struct CommandError : std::runtime_error {
