@@ -1,5 +1,7 @@
 #include "app/console_session.h"
 
+#include "frame/copy_stats.h"
+
 namespace vmcast::app {
 namespace {
 
@@ -63,6 +65,7 @@ void ConsoleSession::start_stream() {
 
 void ConsoleSession::frame_changed(const std::shared_ptr<const frame::CpuFrame> &frame,
                                    const frame::PixelSurface::Change &change) {
+    frame::copy_stats().damaged_bytes += change.damage.area() * 4;
     output_.show_frame(frame, change);
     if (!stream_ && !frame->empty())
         start_stream();
@@ -87,12 +90,14 @@ bool ConsoleSession::show_dmabuf_on_gpu(const std::vector<frame::DmabufPlane> &p
                                         const frame::DmabufLayout &layout) {
     if (!output_.show_dmabuf(planes, layout))
         return false;
+    frame::copy_stats().damaged_bytes += layout.visible.area() * 4;
     if (!stream_)
         start_stream();
     return true;
 }
 
 void ConsoleSession::dmabuf_damaged(const frame::Rect &rect) {
+    frame::copy_stats().damaged_bytes += rect.area() * 4;
     output_.damage_dmabuf(rect);
 }
 

@@ -6,6 +6,7 @@
 #include "app/commands.h"
 #include "app/console_session.h"
 #include "compositor/compositor.h"
+#include "frame/copy_stats.h"
 #include "pipewire/pipewire_context.h"
 #include "qemu/display_bus.h"
 
@@ -106,6 +107,8 @@ int run_daemon(const Options &options) {
     g_source_remove(sigterm);
     if (name_watch)
         g_bus_unwatch_name(name_watch);
+    if (frame::copy_stats().damaged_bytes > 0)
+        g_message("frame path: %s", frame::copy_stats().summary().c_str());
     return daemon.exit_status;
 }
 

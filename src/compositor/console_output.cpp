@@ -6,6 +6,7 @@
 
 #include "compositor/memory_buffer.h"
 #include "compositor/wlr.h"
+#include "frame/copy_stats.h"
 
 namespace vmcast::compositor {
 namespace {
@@ -277,6 +278,9 @@ void ConsoleOutput::after_next_commit(std::function<void()> done) {
 void ConsoleOutput::on_commit(wlr_output_event_commit *event) {
     if (!(event->committed & WLR_OUTPUT_STATE_BUFFER) || !event->buffer)
         return;
+    // Counted as the frame's damage: wlroots may repaint more when a swapchain buffer is older
+    // than one frame, which the damage of a fixed region does not change.
+    frame::copy_stats().composited_bytes += pending_damage_.area() * 4;
     if (frame_callback_) {
         CommittedBufferReader reader(compositor_.renderer(), event->buffer);
         frame_callback_(reader, pending_damage_);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "frame/copy_stats.h"
 #include "frame/pixel_format.h"
 
 namespace vmcast::frame {
@@ -57,6 +58,7 @@ Invalid PixelSurface::apply_scanout(uint32_t width, uint32_t height, uint32_t st
     convert_to_bgra(format, data.data(), stride, pixels_.data(), this->stride(), width, height);
 
     change.resized = !same_size || format.converted_drm_format != drm_format_;
+    copy_stats().converted_bytes += uint64_t(width) * height * 4;
     change.damage = {0, 0, int32_t(width), int32_t(height)};
     drm_format_ = format.converted_drm_format;
     return std::nullopt;
@@ -86,6 +88,7 @@ Invalid PixelSurface::apply_update(int32_t x, int32_t y, int32_t width, int32_t 
     uint8_t *destination = pixels_.data() + size_t(y) * this->stride() + size_t(x) * 4;
     convert_to_bgra(format, data.data(), stride, destination, this->stride(), uint32_t(width),
                     uint32_t(height));
+    copy_stats().converted_bytes += uint64_t(width) * uint64_t(height) * 4;
     // A consumer reallocates its buffer on resize, so all of it needs repainting.
     change.damage =
         change.resized ? Rect{0, 0, int32_t(width_), int32_t(height_)} : Rect{x, y, width, height};

@@ -13,6 +13,7 @@
 #include <spa/param/format-utils.h>
 #include <spa/param/video/format-utils.h>
 
+#include "frame/copy_stats.h"
 #include "pipewire/stream_params.h"
 
 namespace vmcast::pipewire {
@@ -335,6 +336,7 @@ void ConsoleStream::push_frame(const FrameReader &frame, const frame::DamageRegi
     retry_delay_ms_ = kFirstRetryDelayMs;
     fill_buffer(buffer, frame, damage);
     pw_stream_queue_buffer(stream_, buffer);
+    frame::copy_stats().buffers_queued++;
     pw_stream_trigger_process(stream_);
     g_debug("%s: frame %llu queued", identity_.node_name.c_str(),
             static_cast<unsigned long long>(sequence_ - 1));
@@ -389,6 +391,7 @@ void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,
     if (usable) {
         for (const frame::Rect &rect : target->stale.rects()) {
             frame.read(rect, target->pixels, stride);
+            frame::copy_stats().exported_bytes += rect.area() * 4;
             match_consumer_format(target->pixels, stride, rect, format_);
         }
         target->stale.clear();
