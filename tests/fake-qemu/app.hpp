@@ -225,6 +225,10 @@ void cmd_update_map(App &app, const CommandPtr &cmd);
 void cmd_truncate_map(App &app, const CommandPtr &cmd);
 void replay_map(Console &con, const ListenerPtr &listener, std::vector<std::string> &sent);
 
+// commands_stream.cpp
+// Paced or flat-out Update/UpdateMap ticks with a seq stamp in the pixels (for bench/).
+void cmd_stream(App &app, const CommandPtr &cmd);
+
 // commands_misc.cpp
 void cmd_set_size(App &app, const CommandPtr &cmd);
 void cmd_set_absolute(App &app, const CommandPtr &cmd);
