@@ -3,9 +3,11 @@
 #include <getopt.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
 
 #include "consumer_params.hpp"
 #include "json_line.hpp"
@@ -17,7 +19,8 @@ namespace {
 void print_usage(FILE *out) {
     std::fputs("usage: vmcast-frame-consumer --target NODE [--format BGRx|BGRA|RGBx|RGBA|any]\n"
                "         [--dump-latest PATH] [--frames N] [--timeout SECONDS]\n"
-               "         [--no-cursor-meta] [--hold-buffers] [--dmabuf-first]\n",
+               "         [--no-cursor-meta] [--hold-buffers] [--dmabuf-first]\n"
+               "         [--stamp-at X,Y] [--quiet-frames]\n",
                out);
 }
 
@@ -27,10 +30,35 @@ void print_usage(FILE *out) {
     std::exit(kExitError);
 }
 
+// Parses "X,Y": two unsigned decimal numbers, no signs or spaces.
+std::optional<StampPosition> parse_stamp_position(std::string_view text) {
+    StampPosition position;
+    const char *end = text.data() + text.size();
+    const auto [after_x, x_error] = std::from_chars(text.data(), end, position.x);
+    if (x_error != std::errc() || after_x == end || *after_x != ',')
+        return std::nullopt;
+    const auto [after_y, y_error] = std::from_chars(after_x + 1, end, position.y);
+    if (y_error != std::errc() || after_y != end)
+        return std::nullopt;
+    return position;
+}
+
 } // namespace
 
 Options parse_options(int argc, char **argv) {
-    enum { kTarget = 1, kFormat, kDump, kFrames, kTimeout, kNoCursor, kHold, kDmabuf, kHelp };
+    enum {
+        kTarget = 1,
+        kFormat,
+        kDump,
+        kFrames,
+        kTimeout,
+        kNoCursor,
+        kHold,
+        kDmabuf,
+        kStampAt,
+        kQuietFrames,
+        kHelp
+    };
     static const option long_options[] = {
         {"target", required_argument, nullptr, kTarget},
         {"format", required_argument, nullptr, kFormat},
@@ -40,6 +68,8 @@ Options parse_options(int argc, char **argv) {
         {"no-cursor-meta", no_argument, nullptr, kNoCursor},
         {"hold-buffers", no_argument, nullptr, kHold},
         {"dmabuf-first", no_argument, nullptr, kDmabuf},
+        {"stamp-at", required_argument, nullptr, kStampAt},
+        {"quiet-frames", no_argument, nullptr, kQuietFrames},
         {"help", no_argument, nullptr, kHelp},
         {nullptr, 0, nullptr, 0},
     };
@@ -76,6 +106,14 @@ Options parse_options(int argc, char **argv) {
             break;
         case kDmabuf:
             options.dmabuf_first = true;
+            break;
+        case kStampAt:
+            options.stamp_at = parse_stamp_position(optarg);
+            if (!options.stamp_at)
+                fail_usage(std::string("invalid --stamp-at value (want X,Y): ") + optarg);
+            break;
+        case kQuietFrames:
+            options.quiet_frames = true;
             break;
         case kHelp:
             print_usage(stdout);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,12 @@ namespace vmcast_tools {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitTimeout = 1;
 inline constexpr int kExitError = 2;
+
+// Top-left pixel of the 4-pixel sequence stamp a benchmark peer draws into its pictures.
+struct StampPosition {
+    uint32_t x = 0;
+    uint32_t y = 0;
+};
 
 struct Options {
     std::string target;
@@ -21,6 +28,8 @@ struct Options {
     bool cursor_meta = true;
     bool hold_buffers = false;
     bool dmabuf_first = false;
+    std::optional<StampPosition> stamp_at; // --stamp-at: read the stamp and time every frame
+    bool quiet_frames = false;             // compact frame lines for high frame rates
 };
 
 // Parses argv; on a usage error prints an "error" JSON line and exits with kExitError.

@@ -25,12 +25,14 @@ JsonArray region_json(const spa_region &region) {
 }
 
 // Damage rectangles up to the first invalid (zero-sized) entry, which marks the end of the list.
+// Also sums their areas into `damage_px`, which stays unset without the meta.
 std::string damage_json(const spa_buffer &buffer, const std::optional<NegotiatedFormat> &format,
-                        std::vector<std::string> &problems) {
+                        std::vector<std::string> &problems, std::optional<uint64_t> &damage_px) {
     spa_meta *meta = spa_buffer_find_meta(&buffer, SPA_META_VideoDamage);
     if (!meta)
         return "null";
     JsonArray rects;
+    uint64_t area = 0;
     spa_meta_region *region;
     spa_meta_for_each(region, meta) {
         if (!spa_meta_region_is_valid(region))
@@ -38,7 +40,9 @@ std::string damage_json(const spa_buffer &buffer, const std::optional<Negotiated
         if (format && !region_inside(region->region, format->width, format->height))
             problems.push_back("damage rectangle outside the frame");
         rects.add_raw(region_json(region->region).str());
+        area += uint64_t{region->region.size.width} * region->region.size.height;
     }
+    damage_px = area;
     return rects.str();
 }
 
@@ -215,10 +219,26 @@ InspectedBuffer inspect_buffer(const spa_buffer &buffer, const uint8_t *mapped_d
         result.picture = validate_picture(*data, mapped_data, format, result.problems);
     }
     frame.add("picture", result.picture.has_value());
-    frame.add_raw("damage", damage_json(buffer, format, result.problems));
+    frame.add_raw("damage", damage_json(buffer, format, result.problems, result.damage_px));
     frame.add_raw("crop", crop_json(buffer, format, result.problems));
     frame.add_raw("cursor", cursor_json(buffer, result.problems));
     return result;
+}
+
+std::optional<uint32_t> read_stamp(const PictureView &picture, uint32_t x, uint32_t y) {
+    constexpr uint32_t kStampPixels = 4;
+    // validate_picture checked the whole width x height picture against the chunk and the
+    // mapping, so staying inside the picture keeps every read inside the chunk.
+    if (uint64_t{x} + kStampPixels > picture.width || y >= picture.height)
+        return std::nullopt;
+    const uint8_t *pixel =
+        picture.first_row + size_t{y} * picture.stride + size_t{x} * kBytesPerPixel;
+    // The peer writes R=G=B, and G is byte 1 in BGRx, BGRA, RGBx and RGBA alike: no format
+    // lookup is needed.
+    uint32_t stamp = 0;
+    for (uint32_t i = 0; i < kStampPixels; ++i)
+        stamp |= uint32_t{pixel[i * kBytesPerPixel + 1]} << (8 * i);
+    return stamp;
 }
 
 bool write_frame_dump(const std::string &path, const PictureView &picture, const char *format_name,

@@ -8,6 +8,7 @@
 #include <concepts>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -91,6 +92,11 @@ class JsonObject {
         return add(key, std::string_view(text));
     }
     JsonObject &add(std::string_view key, std::nullptr_t) { return add_raw(key, "null"); }
+    // An absent value is written as null.
+    template <std::integral T>
+    JsonObject &add(std::string_view key, const std::optional<T> &value) {
+        return value ? add(key, *value) : add(key, nullptr);
+    }
     JsonObject &add(std::string_view key, const JsonArray &array) {
         return add_raw(key, array.str());
     }

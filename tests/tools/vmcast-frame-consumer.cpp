@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,12 @@ void sync_dma_buf(int fd, uint64_t flags) {
         if (ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync) == 0 || (errno != EINTR && errno != EAGAIN))
             return;
     }
+}
+
+uint64_t monotonic_ns() {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return uint64_t(now.tv_sec) * 1'000'000'000 + uint64_t(now.tv_nsec);
 }
 
 class FrameConsumer {
@@ -385,11 +392,14 @@ class FrameConsumer {
             pw_buffer *buffer = pw_stream_dequeue_buffer(self->stream_.get());
             if (!buffer)
                 break;
-            self->handle_buffer(*buffer);
+            // Taken before any of the consumer's own work, so a benchmark's send-to-receive
+            // latency does not include it.
+            const uint64_t received_ns = monotonic_ns();
+            self->handle_buffer(*buffer, received_ns);
         }
     }
 
-    void handle_buffer(pw_buffer &buffer) {
+    void handle_buffer(pw_buffer &buffer, uint64_t received_ns) {
         const spa_buffer &spa = *buffer.buffer;
         const auto *mapping = static_cast<const DmaBufMapping *>(buffer.user_data);
         const uint8_t *mapped = nullptr;
@@ -401,6 +411,9 @@ class FrameConsumer {
         if (mapping)
             sync_dma_buf(mapping->fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
         InspectedBuffer inspected = inspect_buffer(spa, mapped, format_, frames_);
+        std::optional<uint32_t> stamp;
+        if (inspected.picture && options_.stamp_at)
+            stamp = read_stamp(*inspected.picture, options_.stamp_at->x, options_.stamp_at->y);
         // Dump before printing the frame line: a test that saw the line finds the file updated.
         if (inspected.picture && !options_.dump_path.empty()) {
             std::string error;
@@ -412,7 +425,19 @@ class FrameConsumer {
         if (mapping)
             sync_dma_buf(mapping->fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 
-        emit_line(inspected.frame_event);
+        if (options_.quiet_frames) {
+            emit_line(json_event("frame")
+                          .add("index", frames_)
+                          .add("seq", inspected.header_seq)
+                          .add("t_ns", received_ns)
+                          .add("stamp", stamp)
+                          .add("picture", inspected.picture.has_value())
+                          .add("damage_px", inspected.damage_px));
+        } else {
+            if (options_.stamp_at)
+                inspected.frame_event.add("t_ns", received_ns).add("stamp", stamp);
+            emit_line(inspected.frame_event);
+        }
         for (const std::string &reason : inspected.problems) {
             JsonObject event = json_event("bad-buffer");
             event.add("index", frames_).add("reason", reason);
