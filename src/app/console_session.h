@@ -20,7 +20,7 @@ class ConsoleSession final : public qemu::DisplaySink {
                    uint32_t max_fps, pipewire::CursorMode cursor_mode,
                    std::function<void()> on_closed);
 
-    bool start(std::string &error) { return listener_.start(error); }
+    void start() { listener_.start(); }
     const std::string &node_name() const { return identity_.node_name; }
 
     void frame_changed(const std::shared_ptr<const frame::CpuFrame> &frame,

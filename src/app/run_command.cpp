@@ -82,8 +82,7 @@ int run_daemon(const Options &options) {
                 g_warning("console %u lost its display connection", console.index);
                 daemon.stop(1);
             });
-        if (!session.start(error))
-            return fail(error);
+        session.start();
         g_info("streaming console %u of VM '%s' as PipeWire node %s once QEMU shows it",
                console.index, vm.name.c_str(), session.node_name().c_str());
     }

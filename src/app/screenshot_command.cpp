@@ -76,8 +76,7 @@ int run_screenshot(const Options &options) {
     FirstFrameSink sink(loop.get());
     qemu::ConsoleListener listener(bus.get(), vm.bus_name, console->index, sink,
                                    vm.name + " console " + std::to_string(console->index));
-    if (!listener.start(error))
-        return fail(error);
+    listener.start();
     GSourcePtr timeout(g_timeout_source_new_seconds(kFirstFrameTimeoutSeconds));
     g_source_set_callback(
         timeout.get(),

@@ -46,18 +46,38 @@ ConsoleListener::~ConsoleListener() {
         g_dbus_connection_close(connection_.get(), nullptr, nullptr, nullptr);
 }
 
-bool ConsoleListener::start(std::string &error) {
+void ConsoleListener::start() {
     const std::string path = "/org/qemu/Display1/Console_" + std::to_string(console_index_);
-    GError *raw_error = nullptr;
     // A peer-to-peer connection to QEMU (p2p mode) has no bus names.
     const char *name = bus_name_.empty() ? nullptr : bus_name_.c_str();
-    console_.reset(qemu_display_console_proxy_new_sync(bus_, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-                                                       name, path.c_str(), nullptr, &raw_error));
-    GErrorPtr proxy_error(raw_error);
-    if (!console_) {
-        error = "cannot reach console " + path + ": " + proxy_error->message;
-        return false;
+    // Never a synchronous call to QEMU here: while QEMU registers another console's listener it
+    // waits, in its main loop, for that listener's handshake, which needs ours to run.
+    qemu_display_console_proxy_new(bus_, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, name, path.c_str(),
+                                   cancellable_.get(), on_console_ready, this);
+}
+
+void ConsoleListener::on_console_ready(GObject *, GAsyncResult *result, gpointer self) {
+    GError *raw_error = nullptr;
+    QemuDisplayConsole *console = qemu_display_console_proxy_new_finish(result, &raw_error);
+    GErrorPtr error(raw_error);
+    if (is_cancelled(error.get()))
+        return;
+    auto *listener = static_cast<ConsoleListener *>(self);
+    if (!console) {
+        g_warning("%s: cannot reach console %u: %s", listener->log_name_.c_str(),
+                  listener->console_index_, error->message);
+        listener->sink_.listener_closed();
+        return;
     }
+    listener->console_.reset(console);
+    std::string register_error;
+    if (!listener->register_listener(register_error)) {
+        g_warning("%s: %s", listener->log_name_.c_str(), register_error.c_str());
+        listener->sink_.listener_closed();
+    }
+}
+
+bool ConsoleListener::register_listener(std::string &error) {
     // QEMU 7.2 switches VGA text mode without a new Scanout; only these properties tell.
     width_notify_ = SignalConnection(console_.get(), "notify::width",
                                      G_CALLBACK(on_console_size_changed), this);
@@ -72,6 +92,7 @@ bool ConsoleListener::start(std::string &error) {
     UniqueFd our_end(sockets[0]);
     UniqueFd qemu_end(sockets[1]);
 
+    GError *raw_error = nullptr;
     GObjectPtr<GSocket> socket(g_socket_new_from_fd(our_end.get(), &raw_error));
     GErrorPtr socket_error(raw_error);
     if (!socket) {

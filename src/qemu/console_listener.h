@@ -34,15 +34,17 @@ class ConsoleListener {
     ConsoleListener &operator=(const ConsoleListener &) = delete;
     ~ConsoleListener();
 
-    // Connects to the console and starts registration; false and error set if the console
-    // cannot be reached. Registration finishes asynchronously.
-    bool start(std::string &error);
+    // Connects to the console and registers the listener, all asynchronously: a failure is
+    // one warning and the sink's listener_closed().
+    void start();
 
     // The console's current picture as vmcast's own copy (a snapshot of QEMU's shared memory
     // when it uses that path).
     std::shared_ptr<const frame::PixelSurface> picture();
 
   private:
+    bool register_listener(std::string &error);
+    static void on_console_ready(GObject *source, GAsyncResult *result, gpointer self);
     static void on_connection_ready(GObject *source, GAsyncResult *result, gpointer self);
     static void on_registered(GObject *source, GAsyncResult *result, gpointer self);
     static void on_connection_closed(GDBusConnection *, gboolean, GError *, gpointer self);

@@ -3,10 +3,14 @@ pixman format QEMU 7.2 can send, updates, linear DMA-BUFs (top-down and bottom-u
 change without Scanout, and and the pointer's paths (test_cursor.py)."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from peer_streaming import streamed_peer
 from vmcast_testlib import read_vmcast_frame, wait_for
+from vmcast_testlib.consumer import FrameConsumer
+from vmcast_testlib.fake_qemu import FakeQemu
 
 # Formats without alpha: the picture is opaque, so the stream must equal it exactly.
 OPAQUE_FORMATS = ["x8r8g8b8", "b8g8r8x8", "x8b8g8r8", "r8g8b8x8", "r8g8b8", "b8g8r8", "r5g6b5",
@@ -132,3 +136,28 @@ def test_announced_size_alone_costs_no_memory(session, artifacts, tmp_path):
         assert result["ok"], result
         run.wait_picture(picture, timeout=5, what="picture after the announcement")
         assert all(f["width"] <= 64 for f in run.consumer.formats), run.consumer.formats
+
+def test_every_console_registers_while_qemu_blocks_on_another(session, tmp_path):
+    """QEMU handshakes with a new listener synchronously in its main loop, so vmcast must never
+    wait on QEMU while it does: a synchronous call from vmcast for the next console used to
+    deadlock both until D-Bus's 25 s call timeout, once per console."""
+    vmcast_bin = os.environ.get("VMCAST_BIN")
+    if not vmcast_bin or not os.environ.get("VMCAST_FAKE_QEMU_BIN"):
+        pytest.skip("VMCAST_BIN or VMCAST_FAKE_QEMU_BIN not set")
+    consoles = 4
+    with FakeQemu(session.env, name="heads", consoles=consoles) as peer:
+        session.spawn([vmcast_bin, "run", "--verbose"], name="vmcast")
+        # Far below the 25 s the deadlock cost for each console, far above a normal handshake.
+        for index in range(consoles):
+            peer.wait_listener(console=index, timeout=8)
+        registrations = peer.events("listener")
+        assert sorted(event["console"] for event in registrations) == list(range(consoles))
+        for event in registrations:
+            assert event["getall_us"] < 5_000_000, event
+        last = consoles - 1
+        assert peer.command(f"scanout console={last} width=64 height=48 pattern=solid:ff00ff00",
+                            timeout=15)["ok"]
+        with FrameConsumer(session, f"vmcast.heads.{last}", tmp_path / "last.frame") as consumer:
+            wait_for(lambda: bool(consumer.pictures), timeout=15,
+                     what=f"a picture from console {last}")
+            assert consumer.latest_image().pixel(10, 10) == (0, 255, 0)
