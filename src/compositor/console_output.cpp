@@ -86,18 +86,24 @@ class CommittedBufferReader final : public FrameReader {
     mutable std::vector<uint8_t> read_back_;
 };
 
+// The headless backend's own frame timer runs at the mode's refresh forever (0.15), even on a
+// still screen. A refresh of 1 mHz parks it (a tick every 1000 s); frame_clock_ paces instead.
+constexpr int32_t kParkedRefreshMhz = 1;
+
 } // namespace
 
 ConsoleOutput::ConsoleOutput(Compositor &compositor, const std::string &name,
                              const std::string &description, uint32_t width, uint32_t height,
                              int refresh_hz)
     : compositor_(compositor), dmabuf_imports_(compositor.renderer()), width_(width),
-      height_(height), refresh_hz_(refresh_hz) {
+      height_(height),
+      // A frame event ends wlroots' "frame pending" state, so the next frame may be committed.
+      frame_clock_(refresh_hz, [this] { wlr_output_send_frame(output_); }) {
     output_ = wlr_headless_add_output(compositor.backend(), width, height);
     wlr_output_init_render(output_, compositor.allocator(), compositor.renderer());
     wlr_output_set_name(output_, name.c_str());
     wlr_output_set_description(output_, description.c_str());
-    wlr_output_set_custom_mode(output_, int32_t(width), int32_t(height), refresh_hz * 1000);
+    wlr_output_set_custom_mode(output_, int32_t(width), int32_t(height), kParkedRefreshMhz);
     wlr_output_commit(output_);
     // wlroots 0.15 would otherwise scan the console buffer out directly on every frame tick,
     // committing 62.5 times a second with no rendered buffer to stream.
@@ -238,7 +244,7 @@ void ConsoleOutput::request_full_frame() {
 }
 
 void ConsoleOutput::resize_output(uint32_t width, uint32_t height) {
-    wlr_output_set_custom_mode(output_, int32_t(width), int32_t(height), refresh_hz_ * 1000);
+    wlr_output_set_custom_mode(output_, int32_t(width), int32_t(height), kParkedRefreshMhz);
     if (!wlr_output_commit(output_))
         g_warning("output %s: cannot change mode to %ux%u", output_->name, width, height);
     width_ = width;
@@ -278,6 +284,7 @@ void ConsoleOutput::after_next_commit(std::function<void()> done) {
 void ConsoleOutput::on_commit(wlr_output_event_commit *event) {
     if (!(event->committed & WLR_OUTPUT_STATE_BUFFER) || !event->buffer)
         return;
+    frame_clock_.frame_committed();
     // Counted as the frame's damage: wlroots may repaint more when a swapchain buffer is older
     // than one frame, which the damage of a fixed region does not change.
     frame::copy_stats().composited_bytes += pending_damage_.area() * 4;

@@ -13,6 +13,7 @@
 #include "common/frame_reader.h"
 #include "compositor/compositor.h"
 #include "compositor/dmabuf_import.h"
+#include "compositor/frame_clock.h"
 #include "compositor/wl_listener.h"
 #include "frame/damage.h"
 #include "frame/dmabuf_frame.h"
@@ -92,7 +93,7 @@ class ConsoleOutput {
     wlr_scene_buffer *cursor_node_ = nullptr;
     uint32_t width_;
     uint32_t height_;
-    int refresh_hz_;
+    FrameClock frame_clock_;
 
     struct Cursor {
         int32_t x = 0, y = 0, hot_x = 0, hot_y = 0;

@@ -12,6 +12,7 @@
 extern "C" {
 #include <wlr/backend.h>
 #include <wlr/backend/headless.h>
+#include <wlr/interfaces/wlr_output.h>
 #include <wlr/render/dmabuf.h>
 #include <wlr/render/allocator.h>
 #include <wlr/types/wlr_buffer.h>
