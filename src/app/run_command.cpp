@@ -30,6 +30,11 @@ gboolean on_stop_signal(gpointer data) {
     return G_SOURCE_CONTINUE;
 }
 
+gboolean on_stats_signal(gpointer) {
+    g_message("frame path so far: %s", frame::copy_stats().summary().c_str());
+    return G_SOURCE_CONTINUE;
+}
+
 void on_vm_vanished(GDBusConnection *, const gchar *, gpointer data) {
     auto *daemon = static_cast<Daemon *>(data);
     g_warning("VM '%s' left the bus", daemon->vm_name.c_str());
@@ -101,9 +106,11 @@ int run_daemon(const Options &options) {
                                                     on_vm_vanished, &daemon, nullptr);
     const guint sigint = g_unix_signal_add(SIGINT, on_stop_signal, &daemon);
     const guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, &daemon);
+    const guint sigusr1 = g_unix_signal_add(SIGUSR1, on_stats_signal, nullptr);
     g_main_loop_run(loop.get());
     g_source_remove(sigint);
     g_source_remove(sigterm);
+    g_source_remove(sigusr1);
     if (name_watch)
         g_bus_unwatch_name(name_watch);
     if (frame::copy_stats().damaged_bytes > 0)
