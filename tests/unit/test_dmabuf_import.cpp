@@ -31,8 +31,8 @@ TEST(DmabufImport, AttributesCarryEveryPlaneWithDuplicatedFds) {
     std::vector<frame::DmabufPlane> planes;
     planes.push_back(memfd_plane(64 * 48 + 64 * 24, 0, 64));
     planes.push_back(memfd_plane(64 * 48 + 64 * 24, 64 * 48, 64));
-    const frame::DmabufLayout layout{frame::drm_fourcc::nv12, 0x0100000000000001ULL, 64, 48,
-                                     {0, 0, 64, 48}, false};
+    const frame::DmabufLayout layout{
+        frame::drm_fourcc::nv12, 0x0100000000000001ULL, 64, 48, {0, 0, 64, 48}, false};
     wlr_dmabuf_attributes attributes{};
     ASSERT_TRUE(fill_dmabuf_attributes(planes, layout, attributes));
     EXPECT_EQ(attributes.width, 64);
@@ -59,24 +59,24 @@ TEST(DmabufImport, RendererWithoutDmabufImportRefusesSoTheCpuPathIsUsed) {
         DmabufImports imports(renderer);
         std::vector<frame::DmabufPlane> planes;
         planes.push_back(memfd_plane(256 * 48, 0, 256));
-        const frame::DmabufLayout layout{frame::drm_fourcc::xrgb8888, 0, 64, 48,
-                                         {0, 0, 64, 48}, false};
+        const frame::DmabufLayout layout{
+            frame::drm_fourcc::xrgb8888, 0, 64, 48, {0, 0, 64, 48}, false};
         EXPECT_EQ(imports.import(planes, layout), nullptr);
     }
     wlr_renderer_destroy(renderer);
 }
 
 TEST(DmabufCheck, PlanesMustFitTheirFdsWhateverTheModifier) {
-    const frame::DmabufLayout tiled{frame::drm_fourcc::xrgb8888, 0x0100000000000001ULL, 64, 48,
-                                    {0, 0, 64, 48}, false};
+    const frame::DmabufLayout tiled{
+        frame::drm_fourcc::xrgb8888, 0x0100000000000001ULL, 64, 48, {0, 0, 64, 48}, false};
     std::vector<frame::DmabufPlane> planes;
     planes.push_back(memfd_plane(1000, 0, 256));
     EXPECT_TRUE(frame::check_dmabuf(planes, tiled));
     planes.clear();
     planes.push_back(memfd_plane(256 * 48, 0, 256));
     EXPECT_FALSE(frame::check_dmabuf(planes, tiled));
-    const frame::DmabufLayout outside{frame::drm_fourcc::xrgb8888, 0, 64, 48, {8, 0, 64, 48},
-                                      false};
+    const frame::DmabufLayout outside{
+        frame::drm_fourcc::xrgb8888, 0, 64, 48, {8, 0, 64, 48}, false};
     EXPECT_TRUE(frame::check_dmabuf(planes, outside));
     const frame::DmabufLayout nv12{frame::drm_fourcc::nv12, 0, 64, 48, {0, 0, 64, 48}, false};
     EXPECT_TRUE(frame::check_dmabuf(planes, nv12)); // one plane for a two-plane format

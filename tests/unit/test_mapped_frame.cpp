@@ -62,8 +62,7 @@ TEST(MappedFrame, RefusesPlanesPastTheEndOfTheFile) {
     EXPECT_FALSE(MappedFrame::map(make_memfd(1000), 0, 16, 16, 64, pixman_code::x8r8g8b8, error));
     EXPECT_FALSE(error.empty());
     error.clear();
-    EXPECT_FALSE(
-        MappedFrame::map(make_memfd(4096), 4000, 16, 2, 64, pixman_code::x8r8g8b8, error));
+    EXPECT_FALSE(MappedFrame::map(make_memfd(4096), 4000, 16, 2, 64, pixman_code::x8r8g8b8, error));
     EXPECT_FALSE(error.empty());
     error.clear();
     EXPECT_FALSE(MappedFrame::map(make_memfd(4096), 0, 16, 2, 64, 0x12345678, error));
