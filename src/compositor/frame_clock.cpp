@@ -17,8 +17,8 @@ FrameClock::FrameClock(int rate_hz, std::function<void()> tick)
     : interval_us_(G_USEC_PER_SEC / std::max(rate_hz, 1)), tick_(std::move(tick)) {
     // A ready-time source: microsecond deadlines (a g_timeout rounds to milliseconds, 62.5 Hz
     // for 60) and no new source per frame.
-    static GSourceFuncs funcs = {nullptr, nullptr, &FrameClock::dispatch, nullptr, nullptr,
-                                 nullptr};
+    static GSourceFuncs funcs = {nullptr, nullptr, &FrameClock::dispatch,
+                                 nullptr, nullptr, nullptr};
     source_.reset(g_source_new(&funcs, sizeof(ClockSource)));
     reinterpret_cast<ClockSource *>(source_.get())->clock = this;
     g_source_set_name(source_.get(), "vmcast frame clock");
