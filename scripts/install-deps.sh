@@ -25,7 +25,7 @@ packages="
     dbus dbus-daemon
     gstreamer1.0-tools gstreamer1.0-pipewire gstreamer1.0-plugins-base gstreamer1.0-plugins-good
     busybox-static cpio gzip linux-image-amd64
-    python3 python3-pytest
+    python3 python3-pytest python3-matplotlib
     clang-format
 "
 # What each group is for:
@@ -43,6 +43,7 @@ packages="
 #   busybox-static .. linux-image-amd64
 #                               the test guest (tests/guest): static busybox initrd, host kernel
 #   python3 python3-pytest      integration test runner (stdlib only otherwise)
+#   python3-matplotlib          the benchmark's plot (bench/run)
 #   clang-format                source formatting check
 
 apt-get update

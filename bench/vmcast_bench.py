@@ -1,0 +1,179 @@
+"""vmcast's benchmark: the frame path against memcpy and against QEMU's own VNC server. Prints
+Markdown tables and the targets met or missed, and writes CSV files, a PNG plot and
+results.md into --out (bench/results by default). Run it through bench/run, which builds first.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+TOP = BENCH_DIR.parent
+sys.path[:0] = [str(TOP / "tests" / "integration"), str(BENCH_DIR)]
+
+import frame_path  # noqa: E402  (needs the paths above)
+import report  # noqa: E402
+import vnc_compare  # noqa: E402
+from rig import Tools  # noqa: E402
+from vmcast_testlib.env import Session  # noqa: E402
+
+README_START = "<!-- bench:start -->"
+README_END = "<!-- bench:end -->"
+
+
+def find_tools(build: Path) -> Tools:
+    tools = Tools(vmcast=str(build / "src/app/vmcast"),
+                  peer=str(build / "tests/fake-qemu/vmcast-fake-qemu"),
+                  consumer=str(build / "tests/tools/vmcast-frame-consumer"),
+                  memcpy=str(build / "bench/memcpy_baseline"),
+                  guest_dir=build / "tests/guest")
+    missing = [p for p in (tools.vmcast, tools.peer, tools.consumer, tools.memcpy,
+                           tools.guest_dir / "initrd.img") if not Path(p).exists()]
+    if missing:
+        sys.exit(f"vmcast_bench: not built: {', '.join(map(str, missing))} (run bench/run)")
+    # The test library finds the peer and consumer through these.
+    os.environ["VMCAST_FAKE_QEMU_BIN"] = tools.peer
+    os.environ["VMCAST_CONSUMER_BIN"] = tools.consumer
+    return tools
+
+
+def machine_line(tools: Tools) -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    version = subprocess.run([tools.vmcast, "--version"], capture_output=True,
+                             text=True).stdout.strip()
+    return (f"{datetime.date.today().isoformat()}, {model}, {os.cpu_count()} cores, "
+            f"Linux {platform.release()}, {version}")
+
+
+def find(rows: list[dict], **match) -> list[dict]:
+    return [r for r in rows if all(r.get(k) == v for k, v in match.items())]
+
+
+def targets(fp: list[dict], still: dict, vnc: list[dict]) -> list[tuple[str, str, bool]]:
+    """(target, what was measured, met) for each figure the issue sets."""
+    out = []
+    for row in find(fp, width=1920, region="full", path="update", rate=frame_path.FIXED_FPS):
+        cpu = row["cpu_us_per_frame"]
+        out.append(("CPU per 1080p full-frame Update ≤ 1500 µs", f"{cpu:.0f} µs", cpu <= 1500))
+    small = find(fp, region="small", rate=frame_path.FIXED_FPS)
+    worst = max(r["cpu_us_per_frame"] for r in small)
+    out.append(("CPU per 64×64 update ≤ 30 µs at any size", f"worst {worst:.1f} µs",
+                worst <= 30))
+    p99_small = max(r["latency_p99_us"] or 1e9 for r in small)
+    out.append(("latency p99 ≤ 2 ms for 64×64 damage", f"worst {p99_small:.0f} µs",
+                p99_small <= 2000))
+    for row in find(fp, width=1920, region="full", rate=frame_path.FIXED_FPS):
+        p99 = row["latency_p99_us"] or 1e9
+        out.append((f"latency p99 ≤ 3 ms for a full 1080p frame ({row['path']})",
+                    f"{p99:.0f} µs", p99 <= 3000))
+    for path, goal in (("update", 120), ("map", 240)):
+        for row in find(fp, width=1920, region="full", path=path, rate="max"):
+            fps = row["delivered_fps"]
+            out.append((f"flat out ≥ {goal} fps of full 1080p frames over {path}",
+                        f"{fps:.0f} fps", fps >= goal))
+    out.append(("still screen: no buffers queued", str(still["buffers_queued"]),
+                still["buffers_queued"] == 0))
+    cpu = still["cpu_percent_per_console"]
+    out.append(("still screen: ≤ 0.05 % of a core per console", f"{cpu:.3f} %", cpu <= 0.05))
+    if len(vnc) == 2:
+        ours = next(r for r in vnc if "vmcast" in r["path"])
+        theirs = next(r for r in vnc if "VNC" in r["path"])
+        out.append(("less host CPU per delivered frame than QEMU's VNC path (display path)",
+                    f"{ours['display_us_per_frame']:.0f} µs against "
+                    f"{theirs['display_us_per_frame']:.0f} µs",
+                    ours["display_us_per_frame"] < theirs["display_us_per_frame"]))
+    return out
+
+
+def results_markdown(machine: str, fp, still, heads, vnc, goals) -> str:
+    goal_rows = [{"t": t, "m": m, "ok": "met" if ok else "**missed**"} for t, m, ok in goals]
+    parts = [
+        f"Measured {machine}.",
+        "",
+        "Frame path (fake QEMU peer → vmcast → PipeWire consumer; `rate` 60 is a fixed rate, "
+        "`max` flat out; vmcast runs with `--max-fps 1000` here so its pacing does not hide its "
+        "cost):",
+        "",
+        report.markdown_table(fp, report.FRAME_PATH_COLUMNS),
+        "",
+        report.markdown_table([still], report.STATIC_COLUMNS),
+        "",
+        "Several consoles (1920×1080, default `--max-fps 60`):",
+        "",
+        report.markdown_table(heads, report.CONSOLE_COLUMNS),
+        "",
+        "The same guest (busybox writing random bytes to its 1024×768 framebuffer) through QEMU's "
+        "VNC server and through vmcast:",
+        "",
+        report.markdown_table(vnc, report.VNC_COLUMNS),
+        "",
+        report.markdown_table(goal_rows, [("target", lambda r: r["t"]),
+                                          ("measured", lambda r: r["m"]),
+                                          ("", lambda r: r["ok"])]),
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def update_readme(path: Path, markdown: str) -> None:
+    text = path.read_text()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        sys.exit(f"vmcast_bench: {path} has no {README_START} … {README_END} section")
+    path.write_text(text[:start + len(README_START)] + "\n" + markdown + text[end:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--build", type=Path, default=TOP / "build")
+    parser.add_argument("--out", type=Path, default=BENCH_DIR / "results")
+    parser.add_argument("--duration", type=float, default=2.0,
+                        help="seconds each frame-path stream runs")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="replace the README's benchmark section with these results")
+    args = parser.parse_args()
+    tools = find_tools(args.build.resolve())
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def log(row: dict) -> None:
+        print("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                               for k, v in row.items()), flush=True)
+
+    with Session() as session:
+        print("frame path:", flush=True)
+        fp, cdfs = frame_path.frame_path_rows(session, tools, args.duration, log)
+        print("still screen and late joiners:", flush=True)
+        still = frame_path.static_and_joiner(session, tools, log)
+        print("consoles:", flush=True)
+        heads = frame_path.consoles_rows(session, tools, args.duration, log)
+        print("QEMU VNC against vmcast, real guest:", flush=True)
+        vnc = vnc_compare.run_comparison(session, tools.guest_dir, tools.vmcast)
+        for row in vnc:
+            log(row)
+
+    machine = machine_line(tools)
+    goals = targets(fp, still, vnc)
+    markdown = results_markdown(machine, fp, still, heads, vnc, goals)
+    print("\n" + markdown)
+    (args.out / "results.md").write_text(markdown)
+    report.write_csv(args.out / "frame_path.csv", fp)
+    report.write_csv(args.out / "consoles.csv", heads)
+    report.write_csv(args.out / "still.csv", [still])
+    report.write_csv(args.out / "vnc.csv", vnc)
+    report.plot(args.out / "frame_path.png", fp, cdfs, f"vmcast frame path — {machine}")
+    print(f"wrote {args.out}/results.md, *.csv and frame_path.png")
+    if args.update_readme:
+        update_readme(TOP / "README.md", markdown)
+        print("updated the benchmark section of README.md")
+
+
+if __name__ == "__main__":
+    main()
