@@ -45,18 +45,18 @@ def memcpy_us(tools: Tools, width: int, height: int, region: str) -> float:
     return json.loads(out.stdout)["us_per_copy"]
 
 
-def stamped_latencies(consumers: list[FrameConsumer], stamps: dict[int, int],
+def stamped_latencies(consumer: FrameConsumer, stamps: dict[int, int],
                       since: int) -> tuple[list[float], int]:
-    """Latency in µs of every picture whose stamp the peer sent, and how many pictures came."""
+    """Latency in µs of every picture from frame `since` on whose stamp the peer sent, and how
+    many pictures came."""
     latencies, delivered = [], 0
-    for consumer in consumers:
-        for frame in consumer.frames[since:]:
-            if not frame.get("picture"):
-                continue
-            delivered += 1
-            sent = stamps.get(frame.get("stamp"))
-            if sent is not None and frame["t_ns"] >= sent:
-                latencies.append((frame["t_ns"] - sent) / 1000)
+    for frame in consumer.frames[since:]:
+        if not frame.get("picture"):
+            continue
+        delivered += 1
+        sent = stamps.get(frame.get("stamp"))
+        if sent is not None and frame["t_ns"] >= sent:
+            latencies.append((frame["t_ns"] - sent) / 1000)
     return latencies, delivered
 
 
@@ -85,7 +85,7 @@ def stream(rig: StreamRig, *, rate: int, duration: float, console: str = "0") ->
     latencies = []
     delivered = 0
     for consumer, mark in zip(rig.consumers, marks):
-        got, count = stamped_latencies([consumer], stamps, mark)
+        got, count = stamped_latencies(consumer, stamps, mark)
         latencies += got
         delivered += count
     sent = result["sent"] * rig.consoles  # one Update per console per tick
@@ -108,7 +108,7 @@ def stream(rig: StreamRig, *, rate: int, duration: float, console: str = "0") ->
         "composited_bytes_per_frame": counters.composited / max(sent, 1),
         "exported_bytes_per_frame": counters.exported / max(sent, 1),
         "buffers_queued": counters.buffers,
-        "rss_mib": rig.cpu().rss_kib / 1024,
+        "rss_mib": cpu.rss_kib / 1024,  # a difference keeps the later sample's RSS
         "latencies_us": latencies,
     }
 

@@ -94,6 +94,15 @@ def write_csv(path: Path, rows: Sequence[dict]) -> None:
         writer.writerows(rows)
 
 
+def _finish_axes(axes, title: str, xlabel: str, ylabel: str) -> None:
+    axes.set_xscale("log")
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8)
+
+
 def plot(path: Path, frame_rows: Sequence[dict], latencies: dict[str, list[float]],
          title: str) -> None:
     import matplotlib  # only the plot needs it (python3-matplotlib)
@@ -105,12 +114,8 @@ def plot(path: Path, frame_rows: Sequence[dict], latencies: dict[str, list[float
         ordered = sorted(v / 1000 for v in values)
         if ordered:
             cdf.plot(ordered, [(i + 1) / len(ordered) for i in range(len(ordered))], label=label)
-    cdf.set_xscale("log")
-    cdf.set_xlabel("peer send → consumer dequeue (ms)")
-    cdf.set_ylabel("fraction of frames")
-    cdf.set_title("Latency CDF, 1920×1080 at 60 fps")
-    cdf.grid(True, which="both", alpha=0.3)
-    cdf.legend(fontsize=8)
+    _finish_axes(cdf, "Latency CDF, 1920×1080 at 60 fps", "peer send → consumer dequeue (ms)",
+                 "fraction of frames")
 
     for path_name, marker in (("update", "o"), ("map", "s")):
         rows = [r for r in frame_rows if r["path"] == path_name and r["rate"] != "max"]
@@ -120,13 +125,9 @@ def plot(path: Path, frame_rows: Sequence[dict], latencies: dict[str, list[float
     memcpy = sorted({(r["damaged_bytes_per_frame"], r["memcpy_us"]) for r in frame_rows
                      if r["rate"] != "max" and r["damaged_bytes_per_frame"] > 0})
     cost.plot([m[0] for m in memcpy], [m[1] for m in memcpy], "k--", label="memcpy of the damage")
-    cost.set_xscale("log")
     cost.set_yscale("log")
-    cost.set_xlabel("damaged bytes per frame")
-    cost.set_ylabel("µs per frame")
-    cost.set_title("Cost against damaged area (60 fps runs)")
-    cost.grid(True, which="both", alpha=0.3)
-    cost.legend(fontsize=8)
+    _finish_axes(cost, "Cost against damaged area (60 fps runs)", "damaged bytes per frame",
+                 "µs per frame")
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=90)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import signal
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,17 @@ _MIB = 1024 * 1024
 _COUNTERS = re.compile(
     r"frame path so far: ([\d.]+) MiB copied for ([\d.]+) MiB of damage \(converted ([\d.]+) "
     r"MiB, composited ([\d.]+) MiB, exported ([\d.]+) MiB\), (\d+) buffers queued")
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM (vmcast and the consumers then exit cleanly), SIGKILL if that is not enough."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
 
 
 def region_stamp_position(region: str, width: int, height: int) -> tuple[int, int]:
@@ -111,20 +123,15 @@ class StreamRig:
         self.settle()
 
     def add_consumer(self, console: int, x: int = 0, y: int = 0) -> FrameConsumer:
-        consumer = FrameConsumer(self.session, f"vmcast.{self.name}.{console}", None,
-                                 extra_args=["--stamp-at", f"{x},{y}", "--quiet-frames"])
-        return consumer.__enter__()
+        return FrameConsumer(self.session, f"vmcast.{self.name}.{console}", None,
+                             extra_args=["--stamp-at", f"{x},{y}", "--quiet-frames"])
 
     def close(self) -> None:
         for consumer in self.consumers:
             consumer.stop()
         self.consumers.clear()
-        if self.vmcast is not None and self.vmcast.poll() is None:
-            self.vmcast.send_signal(signal.SIGTERM)
-            try:
-                self.vmcast.wait(timeout=10)
-            except Exception:
-                self.vmcast.kill()
+        if self.vmcast is not None:
+            stop_process(self.vmcast)
         if self.peer is not None:
             self.peer.stop()
 

@@ -13,7 +13,6 @@ import collections
 import itertools
 import json
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ if __name__ == "__main__":  # run by hand: find the test library as bench/vmcast
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 
 import procstat  # noqa: E402  (bench/ is the script's directory, on the path either way)
+from rig import stop_process  # noqa: E402
 from vmcast_testlib import Qemu, Session, guest_append, wait_for  # noqa: E402
 
 VNC_PATH = "QEMU VNC server → RFB client (raw)"
@@ -186,16 +186,6 @@ def pipewire_pid(session) -> int:
     return next(proc.pid for proc in session.procs if proc.log_name == "pipewire")
 
 
-def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
 def failure(session, what: str, counts: FrameCounts | None = None) -> RuntimeError:
     output = "\n".join(counts.other_lines) if counts else ""
     return RuntimeError(f"{what}\nconsumer stdout tail:\n{output}\n{session.describe_logs()}")
@@ -223,7 +213,7 @@ def run_vnc(session, guest_dir: Path, seconds: float, warmup: float) -> dict:
         return check_row(session, row, counts)
     finally:
         if client is not None:
-            stop(client)
+            stop_process(client)
         qemu.quit()
 
 
@@ -248,7 +238,7 @@ def run_vmcast(session, guest_dir: Path, vmcast_bin: str, seconds: float,
         raise failure(session, str(exc)) from None
     finally:
         for proc in reversed(started):
-            stop(proc)
+            stop_process(proc)
         qemu.quit()
 
 
