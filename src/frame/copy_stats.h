@@ -15,7 +15,7 @@ struct CopyStats {
     uint64_t buffers_queued = 0;   // PipeWire buffers handed to consumers
 
     uint64_t copied_bytes() const { return converted_bytes + composited_bytes + exported_bytes; }
-    // One line for people: totals and the ratio of copied to damaged bytes.
+    // One line for people: bytes copied against bytes damaged, stage by stage.
     std::string summary() const;
 };
 
