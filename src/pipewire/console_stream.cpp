@@ -132,6 +132,7 @@ void ConsoleStream::resize(uint32_t width, uint32_t height) {
     width_ = width;
     height_ = height;
     negotiated_ = false;
+    small_buffer_renegotiations_ = 0;
     g_info("%s: renegotiating for %ux%u", identity_.node_name.c_str(), width, height);
     announce_formats();
 }
@@ -255,22 +256,19 @@ void ConsoleStream::announce_buffers() {
     pw_stream_update_params(stream_, params.data(), uint32_t(params.size()));
 }
 
-void ConsoleStream::schedule_buffers_reannounce() {
-    buffers_reannounce_.reset(g_idle_source_new());
+void ConsoleStream::schedule_renegotiation() {
+    renegotiation_idle_.reset(g_idle_source_new());
     g_source_set_callback(
-        buffers_reannounce_.get(),
+        renegotiation_idle_.get(),
         [](gpointer data) -> gboolean {
             auto *stream = static_cast<ConsoleStream *>(data);
-            stream->buffers_reannounce_.reset();
-            if (stream->negotiated_) {
-                stream->announce_buffers();
-                if (stream->frame_request_callback_)
-                    stream->frame_request_callback_();
-            }
+            stream->renegotiation_idle_.reset();
+            stream->negotiated_ = false;
+            stream->announce_formats();
             return G_SOURCE_REMOVE;
         },
         this, nullptr);
-    g_source_attach(buffers_reannounce_.get(), nullptr);
+    g_source_attach(renegotiation_idle_.get(), nullptr);
 }
 
 void ConsoleStream::on_add_buffer(pw_buffer *buffer) {
@@ -284,12 +282,21 @@ void ConsoleStream::on_add_buffer(pw_buffer *buffer) {
         slot->pixels = static_cast<uint8_t *>(data.data);
     } else {
         // PipeWire 0.3.65 may allocate right after a resize from the previous size's Buffers
-        // parameters; announcing them again makes it allocate afresh.
-        g_debug("%s: PipeWire gave a %u-byte buffer where a frame needs %zu bytes; asking "
-                "again",
-                identity_.node_name.c_str(), data.maxsize, slot->size);
-        if (!buffers_reannounce_)
-            schedule_buffers_reannounce();
+        // parameter. A new Buffers parameter alone does not make its link allocate again; only
+        // a new format offer does, so the stream negotiates once more.
+        if (small_buffer_renegotiations_ < kMaxSmallBufferRenegotiations) {
+            if (!renegotiation_idle_) {
+                ++small_buffer_renegotiations_;
+                g_info("%s: PipeWire gave a %u-byte buffer where a %ux%u frame needs %zu bytes; "
+                       "negotiating again",
+                       identity_.node_name.c_str(), data.maxsize, width_, height_, slot->size);
+                schedule_renegotiation();
+            }
+        } else if (small_buffer_renegotiations_++ == kMaxSmallBufferRenegotiations) {
+            g_warning("%s: PipeWire keeps giving %u-byte buffers where a %ux%u frame needs %zu "
+                      "bytes; consumers get no picture until the size changes",
+                      identity_.node_name.c_str(), data.maxsize, width_, height_, slot->size);
+        }
     }
     slots_.push_back(slot.get());
     buffer->user_data = slot.release();

@@ -68,7 +68,7 @@ class ConsoleStream {
     void connect();
     void announce_formats();
     void announce_buffers();
-    void schedule_buffers_reannounce();
+    void schedule_renegotiation();
     // After the last consumer left: keeps the buffers that came back for later frames, and
     // reconnects when some never will.
     void reclaim_buffers();
@@ -105,7 +105,10 @@ class ConsoleStream {
     std::vector<BufferSlot *> slots_;       // owned by the pw_buffers' user_data
     std::vector<pw_buffer *> idle_buffers_; // dequeued while no consumer was there
     GSourcePtr reconnect_idle_;
-    GSourcePtr buffers_reannounce_;
+    GSourcePtr renegotiation_idle_;
+    // Renegotiations because PipeWire allocated buffers too small for the current size.
+    static constexpr int kMaxSmallBufferRenegotiations = 3;
+    int small_buffer_renegotiations_ = 0;
     std::function<void()> frame_request_callback_;
 
     static constexpr guint kFirstRetryDelayMs = 5;
