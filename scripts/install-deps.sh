@@ -27,6 +27,10 @@ packages="
     busybox-static cpio gzip linux-image-amd64
     python3 python3-pytest python3-matplotlib
     clang-format
+    libsoup-3.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+    libgstreamer-plugins-bad1.0-dev gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
+    gstreamer1.0-nice
+    chromium nodejs npm iproute2
 "
 # What each group is for:
 #   meson .. g++                build system and compilers (C++20)
@@ -45,6 +49,11 @@ packages="
 #   python3 python3-pytest      integration test runner (stdlib only otherwise)
 #   python3-matplotlib          the benchmark's plot (bench/run)
 #   clang-format                source formatting check
+#   libsoup-3.0-dev .. -nice    the web page: HTTP and WebSocket (libsoup 3), webrtcbin and its
+#                               ICE (libnice), x264enc (ugly) and vp8enc
+#   chromium nodejs npm iproute2
+#                               browser tests: Debian's Chromium driven by playwright-core (npm),
+#                               in a loopback-only network namespace (ip)
 
 apt-get update
 # shellcheck disable=SC2086 # word splitting of the list is intended

@@ -23,6 +23,11 @@ configure() { # DIR [meson options...]
     fi
 }
 
+# playwright-core for the browser tests, at the version package-lock.json pins; it drives
+# Debian's Chromium and downloads no browser.
+npm ci --prefix tests/web --no-audit --no-fund --loglevel=error ||
+    { echo "run-tests: npm ci in tests/web failed" >&2; exit 1; }
+
 status=0
 configure build-test -Dwerror=true -Dbuildtype=debugoptimized || exit 1
 ninja -C build-test || exit 1

@@ -22,6 +22,8 @@ class ConsoleSession final : public qemu::DisplaySink {
 
     void start() { listener_.start(); }
     const std::string &node_name() const { return identity_.node_name; }
+    // The whole current picture once more, e.g. for a consumer that joined a static screen.
+    void request_full_frame() { output_.request_full_frame(); }
 
     void frame_changed(const std::shared_ptr<const frame::CpuFrame> &frame,
                        const frame::PixelSurface::Change &change) override;

@@ -22,6 +22,14 @@ constexpr const char *kSummary =
     "--address (such as libvirt's per-VM bus), or with -display dbus,p2p=yes and\n"
     "a QMP socket given with --qmp (vmcast then connects to QEMU directly).";
 
+constexpr const char *kDefaultWebAddress = "127.0.0.1:8081";
+
+// --web takes an optional address, which GOption passes only to a callback.
+gboolean on_web_option(const gchar *, const gchar *value, gpointer data, GError **) {
+    *static_cast<std::string *>(data) = value && *value ? value : kDefaultWebAddress;
+    return TRUE;
+}
+
 bool fail_usage(const char *message, int &exit_code) {
     fprintf(stderr, "vmcast: %s (see vmcast --help)\n", message);
     exit_code = 2;
@@ -37,6 +45,9 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
     gint console = 0;
     gint max_fps = int(options.max_fps);
     gchar *cursor = nullptr;
+    gchar *web_token_file = nullptr;
+    gchar *web_codec = nullptr;
+    gint web_bitrate = int(options.web_bitrate_kbps);
     gboolean verbose = FALSE;
     gboolean version = FALSE;
     const GOptionEntry entries[] = {
@@ -57,18 +68,42 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
         {"version", 0, 0, G_OPTION_ARG_NONE, &version, "print the version and exit", nullptr},
         {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
     };
+    const GOptionEntry web_entries[] = {
+        {"web", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+         reinterpret_cast<gpointer>(on_web_option),
+         "run: serve a page that shows the VM over WebRTC and sends it keyboard and mouse, on "
+         "ADDR (HOST:PORT, default 127.0.0.1:8081)",
+         "[ADDR]"},
+        {"web-token-file", 0, 0, G_OPTION_ARG_FILENAME, &web_token_file,
+         "the page's access tokens: full access on the first line, view only on the second "
+         "(default: random at each start)",
+         "FILE"},
+        {"web-codec", 0, 0, G_OPTION_ARG_STRING, &web_codec,
+         "h264 (x264enc; the default where installed) or vp8", "CODEC"},
+        {"web-bitrate", 0, 0, G_OPTION_ARG_INT, &web_bitrate,
+         "the most kbit/s a console's video may use (6000); less when viewers lose packets",
+         "KBPS"},
+        {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
+    };
     struct ContextFree {
         void operator()(GOptionContext *context) const { g_option_context_free(context); }
     };
     std::unique_ptr<GOptionContext, ContextFree> context(
         g_option_context_new("COMMAND [FILE.png] - watch and share QEMU VM screens"));
     g_option_context_add_main_entries(context.get(), entries, nullptr);
+    // The callback's user data is the group's, so the web options live in their own group.
+    GOptionGroup *web_group =
+        g_option_group_new("web", "Web page options (vmcast run):", "Show the web page options",
+                           &options.web_listen, nullptr);
+    g_option_group_add_entries(web_group, web_entries);
+    g_option_context_add_group(context.get(), web_group);
     g_option_context_set_summary(context.get(), kSummary);
 
     GError *raw_error = nullptr;
     const bool parsed = g_option_context_parse(context.get(), &argc, &argv, &raw_error);
     GErrorPtr error(raw_error);
     GCharPtr address_owner(address), qmp_owner(qmp_socket), vm_owner(vm_name);
+    GCharPtr token_file_owner(web_token_file), codec_owner(web_codec);
     if (!parsed)
         return fail_usage(error->message, exit_code);
     if (version) {
@@ -120,6 +155,19 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
         options.cursor_mode = pipewire::CursorMode::Hidden;
     else
         return fail_usage("--cursor must be auto, embedded, metadata or hidden", exit_code);
+    const bool web_asked =
+        web_token_file || web_codec || web_bitrate != int(options.web_bitrate_kbps);
+    if (web_asked && options.web_listen.empty())
+        return fail_usage("--web-token-file, --web-codec and --web-bitrate need --web", exit_code);
+    if (!options.web_listen.empty() && options.command != Command::Run)
+        return fail_usage("--web goes with run", exit_code);
+    options.web_token_file = web_token_file ? web_token_file : "";
+    options.web_codec = web_codec ? web_codec : "";
+    if (!options.web_codec.empty() && options.web_codec != "h264" && options.web_codec != "vp8")
+        return fail_usage("--web-codec must be h264 or vp8", exit_code);
+    if (web_bitrate < 100 || web_bitrate > 100000)
+        return fail_usage("--web-bitrate must be between 100 and 100000 kbit/s", exit_code);
+    options.web_bitrate_kbps = uint32_t(web_bitrate);
     options.verbose = verbose;
     return true;
 }

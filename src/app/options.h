@@ -19,6 +19,11 @@ struct Options {
     std::string output_png; // screenshot FILE.png
     uint32_t max_fps = 60;  // --max-fps
     pipewire::CursorMode cursor_mode = pipewire::CursorMode::Auto; // --cursor
+    // --web [ADDR]: serve the page; empty when not asked for.
+    std::string web_listen;
+    std::string web_token_file;       // --web-token-file
+    std::string web_codec;            // --web-codec: h264 or vp8; empty picks
+    uint32_t web_bitrate_kbps = 6000; // --web-bitrate
     bool verbose = false;
 };
 

@@ -1,6 +1,8 @@
 #include <glib-unix.h>
 
+#include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <list>
 
 #include "app/commands.h"
@@ -9,6 +11,7 @@
 #include "frame/copy_stats.h"
 #include "pipewire/pipewire_context.h"
 #include "qemu/display_bus.h"
+#include "web/web_publisher.h"
 
 namespace vmcast::app {
 namespace {
@@ -17,9 +20,12 @@ struct Daemon {
     GMainLoop *loop = nullptr;
     int exit_status = 0;
     std::string vm_name;
+    std::string stop_reason = "vmcast stopped";
 
-    void stop(int status) {
+    void stop(int status, std::string reason = {}) {
         exit_status = status;
+        if (!reason.empty())
+            stop_reason = std::move(reason);
         g_main_loop_quit(loop);
     }
 };
@@ -38,7 +44,7 @@ gboolean on_stats_signal(gpointer) {
 void on_vm_vanished(GDBusConnection *, const gchar *, gpointer data) {
     auto *daemon = static_cast<Daemon *>(data);
     g_warning("VM '%s' left the bus", daemon->vm_name.c_str());
-    daemon->stop(1);
+    daemon->stop(1, "the VM '" + daemon->vm_name + "' stopped");
 }
 
 void on_p2p_connection_closed(GDBusConnection *, gboolean, GError *, gpointer data) {
@@ -46,7 +52,48 @@ void on_p2p_connection_closed(GDBusConnection *, gboolean, GError *, gpointer da
     g_warning("VM '%s' closed the p2p display connection (QEMU exited, or another client "
               "took its place with add_client)",
               daemon->vm_name.c_str());
-    daemon->stop(1);
+    daemon->stop(1, "the VM '" + daemon->vm_name + "' closed its display connection");
+}
+
+std::unique_ptr<web::WebPublisher> start_web(const Options &options, GDBusConnection *bus,
+                                             const qemu::VmInfo &vm,
+                                             std::list<ConsoleSession> &sessions,
+                                             std::string &error) {
+    web::WebOptions web_options;
+    web_options.listen = options.web_listen;
+    if (!options.web_token_file.empty() &&
+        !web::AccessTokens::load(options.web_token_file, web_options.tokens, error))
+        return nullptr;
+    if (!options.web_codec.empty())
+        web_options.codec = options.web_codec == "vp8" ? web::Codec::VP8 : web::Codec::H264;
+    web_options.bitrate_kbps = options.web_bitrate_kbps;
+    std::vector<web::WebConsole> consoles;
+    auto session = sessions.begin();
+    for (const qemu::ConsoleInfo &console : vm.consoles) {
+        if (!console.graphic())
+            continue;
+        ConsoleSession *streamed = &*session++;
+        consoles.push_back({console.index, console.label, streamed->node_name(),
+                            [streamed] { streamed->request_full_frame(); }});
+    }
+    auto publisher = std::make_unique<web::WebPublisher>(std::move(web_options), bus, vm.bus_name,
+                                                         vm.name, std::move(consoles));
+    if (!publisher->start(error))
+        return nullptr;
+    // On stdout, for people and scripts: the addresses to open.
+    printf("vmcast: watch VM '%s' at %s\n", vm.name.c_str(),
+           publisher->url(web::Access::Full).c_str());
+    printf("vmcast: view only: %s\n", publisher->url(web::Access::View).c_str());
+    fflush(stdout);
+    return publisher;
+}
+
+// Lets the event loop send what is queued (the pages' goodbyes) for at most a moment.
+void flush_pending_io(std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end)
+        if (!g_main_context_iteration(nullptr, FALSE))
+            g_usleep(5000);
 }
 
 } // namespace
@@ -93,6 +140,10 @@ int run_daemon(const Options &options) {
     }
     if (sessions.empty())
         return fail("VM '" + vm.name + "' has no graphic console");
+    // Declared after the sessions: its viewers consume their nodes and send to their consoles.
+    std::unique_ptr<web::WebPublisher> web;
+    if (!options.web_listen.empty() && !(web = start_web(options, bus.get(), vm, sessions, error)))
+        return fail(error);
 
     // The VM goes away with its bus name, or on a p2p connection with the connection itself.
     guint name_watch = 0;
@@ -113,6 +164,10 @@ int run_daemon(const Options &options) {
     g_source_remove(sigusr1);
     if (name_watch)
         g_bus_unwatch_name(name_watch);
+    if (web) {
+        web->close_all(daemon.stop_reason);
+        flush_pending_io(std::chrono::milliseconds(200));
+    }
     if (frame::copy_stats().damaged_bytes > 0)
         g_message("frame path: %s", frame::copy_stats().summary().c_str());
     return daemon.exit_status;

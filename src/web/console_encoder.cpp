@@ -1,0 +1,200 @@
+#include "web/console_encoder.h"
+
+#include <gst/video/video.h>
+
+#include "common/glib_ptr.h"
+
+namespace vmcast::web {
+namespace {
+
+struct GstObjectUnref {
+    void operator()(gpointer object) const { gst_object_unref(object); }
+};
+template <typename T> using GstPtr = std::unique_ptr<T, GstObjectUnref>;
+
+bool element_exists(const char *factory) {
+    GstPtr<GstElementFactory> found(gst_element_factory_find(factory));
+    return bool(found);
+}
+
+// Latency matters more than compression: no B-frames, no lookahead, one frame in flight. The
+// constrained baseline profile is what every browser decodes. Keyframes come on request (a
+// new viewer, a browser's PLI), plus every 10 s so a lost one does not freeze a viewer for long.
+std::string pipeline_description(const std::string &node_name, Codec codec, uint32_t kbps) {
+    // pipewiresrc copies each frame out of vmcast's PipeWire buffer, so a slow encoder never
+    // holds the buffers that other consumers of the node need.
+    std::string description = "pipewiresrc name=source always-copy=true target-object=\"" +
+                              node_name +
+                              "\" ! queue max-size-buffers=1 leaky=downstream ! videoconvert ! "
+                              "video/x-raw,format=I420 ! ";
+    if (codec == Codec::H264)
+        description += "x264enc name=encoder tune=zerolatency speed-preset=ultrafast bframes=0 "
+                       "rc-lookahead=0 sliced-threads=true key-int-max=600 bitrate=" +
+                       std::to_string(kbps) +
+                       " ! video/x-h264,profile=constrained-baseline ! "
+                       "rtph264pay config-interval=-1 aggregate-mode=zero-latency mtu=1200 ! "
+                       "application/x-rtp,media=video,encoding-name=H264,payload=96,"
+                       "clock-rate=90000 ! ";
+    else
+        description += "vp8enc name=encoder deadline=1 cpu-used=8 lag-in-frames=0 "
+                       "end-usage=cbr error-resilient=default keyframe-max-dist=600 "
+                       "target-bitrate=" +
+                       std::to_string(kbps * 1000) +
+                       " ! rtpvp8pay picture-id-mode=15-bit mtu=1200 ! "
+                       "application/x-rtp,media=video,encoding-name=VP8,payload=96,"
+                       "clock-rate=90000 ! ";
+    description += "tee name=viewers allow-not-linked=true";
+    return description;
+}
+
+} // namespace
+
+struct ConsoleEncoder::Branch {
+    GstElement *queue = nullptr;  // owned by the pipeline
+    GstElement *webrtc = nullptr; // owned by the pipeline
+    GstPad *tee_pad = nullptr;    // a request pad of the tee
+};
+
+const char *codec_name(Codec codec) {
+    return codec == Codec::H264 ? "H.264" : "VP8";
+}
+
+Codec preferred_codec() {
+    return element_exists("x264enc") ? Codec::H264 : Codec::VP8;
+}
+
+std::unique_ptr<ConsoleEncoder> ConsoleEncoder::create(const std::string &node_name, Codec codec,
+                                                       uint32_t bitrate_kbps, std::string &error) {
+    const char *needed[] = {"pipewiresrc", "videoconvert", "webrtcbin",
+                            codec == Codec::H264 ? "x264enc" : "vp8enc",
+                            codec == Codec::H264 ? "rtph264pay" : "rtpvp8pay"};
+    for (const char *factory : needed) {
+        if (!element_exists(factory)) {
+            error = std::string("the GStreamer element ") + factory +
+                    " is missing (scripts/install-deps.sh installs it)";
+            return nullptr;
+        }
+    }
+    GError *raw_error = nullptr;
+    GstElement *pipeline =
+        gst_parse_launch(pipeline_description(node_name, codec, bitrate_kbps).c_str(), &raw_error);
+    GErrorPtr parse_error(raw_error);
+    if (!pipeline || parse_error) {
+        if (pipeline)
+            gst_object_unref(pipeline);
+        error = std::string("cannot build the encoder pipeline: ") +
+                (parse_error ? parse_error->message : "unknown error");
+        return nullptr;
+    }
+    gst_element_set_name(pipeline, ("web-" + node_name).c_str());
+    return std::unique_ptr<ConsoleEncoder>(
+        new ConsoleEncoder(node_name, codec, pipeline, bitrate_kbps));
+}
+
+ConsoleEncoder::ConsoleEncoder(std::string node_name, Codec codec, GstElement *pipeline,
+                               uint32_t bitrate_kbps)
+    : node_name_(std::move(node_name)), codec_(codec), pipeline_(pipeline),
+      tee_(gst_bin_get_by_name(GST_BIN(pipeline), "viewers")),
+      encoder_(gst_bin_get_by_name(GST_BIN(pipeline), "encoder")), bitrate_kbps_(bitrate_kbps) {
+    // The pipeline holds both elements for as long as it lives.
+    gst_object_unref(tee_);
+    gst_object_unref(encoder_);
+    GstPtr<GstBus> bus(gst_element_get_bus(pipeline_));
+    bus_watch_ = gst_bus_add_watch(bus.get(), on_bus_message, this);
+}
+
+ConsoleEncoder::~ConsoleEncoder() {
+    gst_element_set_state(pipeline_, GST_STATE_NULL);
+    if (bus_watch_)
+        g_source_remove(bus_watch_);
+    gst_object_unref(pipeline_);
+}
+
+void ConsoleEncoder::set_playing(bool playing) {
+    const GstStateChangeReturn result =
+        gst_element_set_state(pipeline_, playing ? GST_STATE_PLAYING : GST_STATE_NULL);
+    g_debug("%s: encoder %s (%s)", node_name_.c_str(), playing ? "starting" : "stopped",
+            gst_element_state_change_return_get_name(result));
+}
+
+ConsoleEncoder::Branch *ConsoleEncoder::attach(GstElement *webrtc) {
+    auto *branch = new Branch;
+    // A viewer that falls behind loses old frames instead of delaying the others.
+    branch->queue = gst_element_factory_make("queue", nullptr);
+    g_object_set(branch->queue, "max-size-buffers", 64u, "max-size-bytes", 0u, "max-size-time",
+                 guint64(0), "leaky", 2 /* downstream */, nullptr);
+    branch->webrtc = webrtc;
+    gst_bin_add_many(GST_BIN(pipeline_), branch->queue, webrtc, nullptr);
+    GstPtr<GstPad> queue_src(gst_element_get_static_pad(branch->queue, "src"));
+    GstPtr<GstPad> webrtc_sink(gst_element_request_pad_simple(webrtc, "sink_%u"));
+    if (gst_pad_link(queue_src.get(), webrtc_sink.get()) != GST_PAD_LINK_OK)
+        g_warning("%s: cannot link a viewer's webrtcbin", node_name_.c_str());
+    branch->tee_pad = gst_element_request_pad_simple(tee_, "src_%u");
+    GstPtr<GstPad> queue_sink(gst_element_get_static_pad(branch->queue, "sink"));
+    gst_pad_link(branch->tee_pad, queue_sink.get());
+    gst_element_sync_state_with_parent(branch->queue);
+    gst_element_sync_state_with_parent(webrtc);
+    if (++branches_ == 1)
+        set_playing(true);
+    return branch;
+}
+
+void ConsoleEncoder::detach(Branch *branch) {
+    // Unlinked first, so no buffer is on its way into the branch when it stops.
+    GstPtr<GstPad> queue_sink(gst_element_get_static_pad(branch->queue, "sink"));
+    gst_pad_unlink(branch->tee_pad, queue_sink.get());
+    gst_element_release_request_pad(tee_, branch->tee_pad);
+    gst_object_unref(branch->tee_pad);
+    for (GstElement *element : {branch->webrtc, branch->queue}) {
+        gst_element_set_state(element, GST_STATE_NULL);
+        gst_bin_remove(GST_BIN(pipeline_), element);
+    }
+    delete branch;
+    if (--branches_ == 0)
+        set_playing(false);
+}
+
+void ConsoleEncoder::request_keyframe() {
+    GstPtr<GstPad> encoder_src(gst_element_get_static_pad(encoder_, "src"));
+    gst_pad_send_event(encoder_src.get(),
+                       gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+}
+
+void ConsoleEncoder::set_bitrate(uint32_t kbps) {
+    if (kbps == bitrate_kbps_)
+        return;
+    bitrate_kbps_ = kbps;
+    if (codec_ == Codec::H264)
+        g_object_set(encoder_, "bitrate", guint(kbps), nullptr);
+    else
+        g_object_set(encoder_, "target-bitrate", gint(kbps * 1000), nullptr);
+    g_debug("%s: encoder bitrate %u kbit/s", node_name_.c_str(), kbps);
+}
+
+gboolean ConsoleEncoder::on_bus_message(GstBus *, GstMessage *message, gpointer data) {
+    auto *self = static_cast<ConsoleEncoder *>(data);
+    if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR) {
+        GError *raw_error = nullptr;
+        gchar *debug = nullptr;
+        gst_message_parse_error(message, &raw_error, &debug);
+        GErrorPtr error(raw_error);
+        GCharPtr debug_owner(debug);
+        g_warning("%s: encoder pipeline error from %s: %s", self->node_name_.c_str(),
+                  GST_OBJECT_NAME(GST_MESSAGE_SRC(message)), error->message);
+        g_debug("%s: %s", self->node_name_.c_str(), debug ? debug : "");
+        // The callback may destroy the encoder; it runs after this watch returns.
+        std::string reason = error->message;
+        self->lifeline_.post([self, reason] {
+            if (self->on_failure_)
+                self->on_failure_(reason);
+        });
+    } else if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_WARNING) {
+        GError *raw_error = nullptr;
+        gst_message_parse_warning(message, &raw_error, nullptr);
+        GErrorPtr error(raw_error);
+        g_info("%s: encoder warning: %s", self->node_name_.c_str(), error->message);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+} // namespace vmcast::web

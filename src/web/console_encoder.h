@@ -1,0 +1,70 @@
+// One console's encoder, shared by all its web viewers: a GStreamer pipeline that consumes the
+// console's PipeWire node like any other consumer, encodes it once (H.264 with x264enc, VP8 with
+// vp8enc where x264enc is missing or unwanted), payloads it into RTP and feeds a tee. Each viewer
+// adds its own webrtcbin behind the tee.
+#pragma once
+
+#include <gst/gst.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "web/main_thread.h"
+
+namespace vmcast::web {
+
+enum class Codec { H264, VP8 };
+
+const char *codec_name(Codec codec);
+// H.264 when x264enc is installed, VP8 otherwise. GStreamer must be initialised.
+Codec preferred_codec();
+
+class ConsoleEncoder {
+  public:
+    struct Branch; // one viewer's queue and webrtcbin behind the tee
+
+    // error is empty unless the pipeline failed; then it says why.
+    using FailureCallback = std::function<void(const std::string &error)>;
+
+    // The pipeline for node_name, not yet playing. nullptr and a reason in error when a
+    // GStreamer element is missing.
+    static std::unique_ptr<ConsoleEncoder> create(const std::string &node_name, Codec codec,
+                                                  uint32_t bitrate_kbps, std::string &error);
+    ConsoleEncoder(const ConsoleEncoder &) = delete;
+    ConsoleEncoder &operator=(const ConsoleEncoder &) = delete;
+    ~ConsoleEncoder();
+
+    void set_failure_callback(FailureCallback callback) { on_failure_ = std::move(callback); }
+
+    // Puts webrtc (a webrtcbin not yet in any bin) behind the tee, and starts the pipeline with
+    // the first viewer. The branch belongs to the encoder until detach().
+    Branch *attach(GstElement *webrtc);
+    // Unlinks the branch without stopping the others, and stops the pipeline after the last.
+    void detach(Branch *branch);
+
+    // The next encoded frame is a keyframe (a viewer joined or lost packets).
+    void request_keyframe();
+    void set_bitrate(uint32_t kbps);
+    uint32_t bitrate_kbps() const { return bitrate_kbps_; }
+    Codec codec() const { return codec_; }
+    const std::string &node_name() const { return node_name_; }
+
+  private:
+    ConsoleEncoder(std::string node_name, Codec codec, GstElement *pipeline, uint32_t bitrate_kbps);
+    static gboolean on_bus_message(GstBus *, GstMessage *message, gpointer self);
+    void set_playing(bool playing);
+
+    std::string node_name_;
+    Codec codec_;
+    GstElement *pipeline_; // owned
+    GstElement *tee_;      // owned by the pipeline
+    GstElement *encoder_;  // owned by the pipeline
+    uint32_t bitrate_kbps_;
+    guint bus_watch_ = 0;
+    size_t branches_ = 0;
+    FailureCallback on_failure_;
+    Lifeline lifeline_;
+};
+
+} // namespace vmcast::web

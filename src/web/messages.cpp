@@ -1,0 +1,203 @@
+#include "web/messages.h"
+
+#include <json-glib/json-glib.h>
+
+#include <cmath>
+#include <optional>
+
+#include "common/glib_ptr.h"
+#include "qemu/keymap.h"
+
+namespace vmcast::web {
+namespace {
+
+constexpr int64_t kMaxMotion = 10000; // pixels in one relative event
+constexpr int64_t kMaxWheelSteps = 100;
+constexpr int64_t kMaxCoordinate = 65535;
+constexpr uint32_t kMaxMlineIndex = 15;
+
+// The top-level object of text and its "type" member, or an error.
+class ParsedMessage {
+  public:
+    bool parse(std::string_view text, size_t max_bytes, std::string &error) {
+        if (text.size() > max_bytes) {
+            error = "message of " + std::to_string(text.size()) + " bytes (at most " +
+                    std::to_string(max_bytes) + ")";
+            return false;
+        }
+        GError *raw_error = nullptr;
+        if (!json_parser_load_from_data(parser_.get(), text.data(), gssize(text.size()),
+                                        &raw_error)) {
+            GErrorPtr owned(raw_error);
+            error = std::string("malformed JSON: ") + owned->message;
+            return false;
+        }
+        JsonNode *root = json_parser_get_root(parser_.get());
+        if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+            error = "a message must be a JSON object";
+            return false;
+        }
+        object_ = json_node_get_object(root);
+        const auto type = string("type");
+        if (!type) {
+            error = "a message needs a string \"type\"";
+            return false;
+        }
+        type_ = *type;
+        return true;
+    }
+
+    const std::string &type() const { return type_; }
+
+    std::optional<std::string> string(const char *name) const {
+        JsonNode *node = json_object_get_member(object_, name);
+        if (!node || !JSON_NODE_HOLDS_VALUE(node) ||
+            json_node_get_value_type(node) != G_TYPE_STRING)
+            return std::nullopt;
+        return std::string(json_node_get_string(node));
+    }
+
+    // An integral number within [min, max].
+    std::optional<int64_t> integer(const char *name, int64_t min, int64_t max) const {
+        JsonNode *node = json_object_get_member(object_, name);
+        if (!node || !JSON_NODE_HOLDS_VALUE(node))
+            return std::nullopt;
+        int64_t value = 0;
+        const GType type = json_node_get_value_type(node);
+        if (type == G_TYPE_INT64) {
+            value = json_node_get_int(node);
+        } else if (type == G_TYPE_DOUBLE) {
+            const double number = json_node_get_double(node);
+            if (!std::isfinite(number) || number != std::floor(number) || std::fabs(number) > 1e15)
+                return std::nullopt;
+            value = int64_t(number);
+        } else {
+            return std::nullopt;
+        }
+        if (value < min || value > max)
+            return std::nullopt;
+        return value;
+    }
+
+    std::optional<bool> boolean(const char *name) const {
+        JsonNode *node = json_object_get_member(object_, name);
+        if (!node || !JSON_NODE_HOLDS_VALUE(node) ||
+            json_node_get_value_type(node) != G_TYPE_BOOLEAN)
+            return std::nullopt;
+        return bool(json_node_get_boolean(node));
+    }
+
+  private:
+    GObjectPtr<JsonParser> parser_{json_parser_new_immutable()};
+    JsonObject *object_ = nullptr;
+    std::string type_;
+};
+
+bool missing(const char *what, std::string &error) {
+    error = what;
+    return false;
+}
+
+} // namespace
+
+bool parse_signalling(std::string_view text, SignallingMessage &message, std::string &error) {
+    ParsedMessage json;
+    if (!json.parse(text, kMaxSignallingMessageBytes, error))
+        return false;
+    if (json.type() == "answer") {
+        auto sdp = json.string("sdp");
+        if (!sdp || sdp->empty())
+            return missing("an answer needs a non-empty string \"sdp\"", error);
+        message = SdpAnswer{std::move(*sdp)};
+        return true;
+    }
+    if (json.type() == "ice") {
+        auto candidate = json.string("candidate");
+        auto index = json.integer("sdpMLineIndex", 0, kMaxMlineIndex);
+        if (!candidate || !index || candidate->size() > 1024)
+            return missing("an ice message needs a string \"candidate\" (at most 1024 bytes) "
+                           "and \"sdpMLineIndex\" 0 to 15",
+                           error);
+        message = RemoteCandidate{std::move(*candidate), uint32_t(*index)};
+        return true;
+    }
+    error = "unknown message type \"" + json.type().substr(0, 32) + "\"";
+    return false;
+}
+
+bool parse_input(std::string_view text, InputMessage &message, std::string &error) {
+    ParsedMessage json;
+    if (!json.parse(text, kMaxInputMessageBytes, error))
+        return false;
+    const std::string &type = json.type();
+    if (type == "key") {
+        auto code = json.string("code");
+        auto down = json.boolean("down");
+        if (!code || !down)
+            return missing("a key message needs a string \"code\" and a boolean \"down\"", error);
+        auto qnum = qemu::qnum_from_browser_code(*code);
+        if (!qnum) {
+            error = "unknown key code \"" + code->substr(0, 32) + "\"";
+            return false;
+        }
+        message = KeyEvent{*qnum, *down};
+        return true;
+    }
+    if (type == "move") {
+        auto x = json.integer("x", 0, kMaxCoordinate);
+        auto y = json.integer("y", 0, kMaxCoordinate);
+        if (!x || !y)
+            return missing("a move message needs integers \"x\" and \"y\" from 0 to 65535", error);
+        message = PointerPosition{int32_t(*x), int32_t(*y)};
+        return true;
+    }
+    if (type == "motion") {
+        auto dx = json.integer("dx", -kMaxMotion, kMaxMotion);
+        auto dy = json.integer("dy", -kMaxMotion, kMaxMotion);
+        if (!dx || !dy)
+            return missing("a motion message needs integers \"dx\" and \"dy\" within ±10000",
+                           error);
+        message = PointerMotion{int32_t(*dx), int32_t(*dy)};
+        return true;
+    }
+    if (type == "button") {
+        auto button = json.integer("button", 0, 8);
+        auto down = json.boolean("down");
+        if (!button || !down)
+            return missing("a button message needs \"button\" 0 to 8 and a boolean \"down\"",
+                           error);
+        message = ButtonEvent{uint32_t(*button), *down};
+        return true;
+    }
+    if (type == "wheel") {
+        auto dx = json.integer("dx", -kMaxWheelSteps, kMaxWheelSteps);
+        auto dy = json.integer("dy", -kMaxWheelSteps, kMaxWheelSteps);
+        if (!dx || !dy)
+            return missing("a wheel message needs integer steps \"dx\" and \"dy\" within ±100",
+                           error);
+        message = WheelEvent{int32_t(*dy), int32_t(*dx)};
+        return true;
+    }
+    if (type == "release") {
+        message = ReleaseAll{};
+        return true;
+    }
+    error = "unknown input type \"" + type.substr(0, 32) + "\"";
+    return false;
+}
+
+std::string error_message_json(std::string_view message) {
+    GObjectPtr<JsonBuilder> builder(json_builder_new());
+    json_builder_begin_object(builder.get());
+    json_builder_set_member_name(builder.get(), "type");
+    json_builder_add_string_value(builder.get(), "error");
+    json_builder_set_member_name(builder.get(), "message");
+    json_builder_add_string_value(builder.get(), std::string(message).c_str());
+    json_builder_end_object(builder.get());
+    JsonNode *root = json_builder_get_root(builder.get());
+    GCharPtr text(json_to_string(root, FALSE));
+    json_node_unref(root);
+    return text.get();
+}
+
+} // namespace vmcast::web

@@ -1,0 +1,57 @@
+// The JSON messages a browser sends vmcast: signalling on the WebSocket, input on the "input"
+// data channel. Everything is untrusted: each parser checks size, types and ranges and gives a
+// one-line reason for what it refuses.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace vmcast::web {
+
+// Larger messages are refused before parsing (an SDP answer is 2 to 6 KiB).
+constexpr size_t kMaxSignallingMessageBytes = 64 * 1024;
+constexpr size_t kMaxInputMessageBytes = 1024;
+
+struct SdpAnswer {
+    std::string sdp;
+};
+struct RemoteCandidate {
+    std::string candidate; // empty: the browser has no more candidates
+    uint32_t mline_index = 0;
+};
+using SignallingMessage = std::variant<SdpAnswer, RemoteCandidate>;
+
+struct KeyEvent {
+    uint32_t qnum = 0;
+    bool down = false;
+};
+struct PointerPosition { // console pixels
+    int32_t x = 0;
+    int32_t y = 0;
+};
+struct PointerMotion {
+    int32_t dx = 0;
+    int32_t dy = 0;
+};
+struct ButtonEvent {
+    uint32_t button = 0; // org.qemu.Display1.Mouse numbering, 0 to 8
+    bool down = false;
+};
+struct WheelEvent {
+    int32_t vertical_steps = 0;   // positive: down
+    int32_t horizontal_steps = 0; // positive: right
+};
+struct ReleaseAll {}; // the page lost focus
+using InputMessage =
+    std::variant<KeyEvent, PointerPosition, PointerMotion, ButtonEvent, WheelEvent, ReleaseAll>;
+
+// true and the message, or false and why not in error.
+bool parse_signalling(std::string_view text, SignallingMessage &message, std::string &error);
+bool parse_input(std::string_view text, InputMessage &message, std::string &error);
+
+// {"type":"error","message":...}, for telling a browser what was refused.
+std::string error_message_json(std::string_view message);
+
+} // namespace vmcast::web

@@ -1,0 +1,323 @@
+// vmcast's page: one console of a VM over WebRTC, with keyboard and mouse going back to it.
+// Signalling is JSON on a WebSocket (the server offers, the page answers); input is JSON on the
+// "input" data channel, keys as KeyboardEvent.code (physical keys: the guest's layout decides
+// what they type).
+'use strict';
+
+const params = new URLSearchParams(location.search);
+const token = params.get('token') || '';
+let consoleIndex = params.get('console') || '';
+
+const stage = document.getElementById('stage');
+const video = document.getElementById('screen');
+const statusText = document.getElementById('status');
+const notice = document.getElementById('notice');
+const picker = document.getElementById('console-picker');
+const pickerLabel = document.getElementById('picker-label');
+
+// What the page knows, also read by vmcast's browser tests.
+const state = {
+  phase: 'connecting', access: '', absolute: false, vm: '', codec: '',
+  framesDecoded: 0, fps: 0, kbps: 0, latencyMs: 0, errors: [], ended: '',
+};
+window.vmcast = { state, captureFrame };
+
+let socket = null;
+let peer = null;
+let channel = null;
+let reconnectDelay = 500;
+let reconnectTimer = null;
+let statsTimer = null;
+const heldKeys = new Set();
+const heldButtons = new Set();
+
+function showNotice(text) {
+  notice.textContent = text;
+  notice.hidden = !text;
+}
+
+function setPhase(phase, detail) {
+  state.phase = phase;
+  statusText.textContent = detail || phase;
+}
+
+function send(message) {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+}
+
+function sendInput(message) {
+  if (state.access !== 'full' || !channel || channel.readyState !== 'open') return;
+  channel.send(JSON.stringify(message));
+}
+
+function socketUrl(path) {
+  const url = new URL(path, location.href);
+  url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.searchParams.set('token', token);
+  if (consoleIndex !== '') url.searchParams.set('console', consoleIndex);
+  return url;
+}
+
+async function connect() {
+  reconnectTimer = null;
+  setPhase('connecting', 'connecting…');
+  // The WebSocket handshake hides why it was refused; a plain request says it.
+  let check;
+  try {
+    const url = socketUrl('/ws');
+    url.protocol = location.protocol;
+    check = await fetch(url, { cache: 'no-store' });
+  } catch (error) {
+    scheduleReconnect('vmcast is not reachable');
+    return;
+  }
+  if (check.status === 403 || check.status === 404) {
+    const reason = (await check.text()).trim();
+    setPhase('refused', reason);
+    showNotice(`vmcast refused this page: ${reason}. Open the address vmcast printed.`);
+    return;
+  }
+  socket = new WebSocket(socketUrl('/ws'));
+  socket.onmessage = (event) => {
+    let message;
+    try { message = JSON.parse(event.data); } catch { return; }
+    handleMessage(message).catch((error) => console.warn('vmcast:', error));
+  };
+  socket.onclose = () => {
+    socket = null;
+    teardown();
+    scheduleReconnect(state.ended || 'connection to vmcast lost');
+  };
+}
+
+function scheduleReconnect(reason) {
+  if (reconnectTimer) return;
+  setPhase('reconnecting', `${reason}; trying again…`);
+  if (state.ended) showNotice(`${state.ended}. This page reconnects when vmcast is back.`);
+  reconnectTimer = setTimeout(connect, reconnectDelay);
+  reconnectDelay = Math.min(reconnectDelay * 2, 5000);
+}
+
+function teardown() {
+  releaseEverything();
+  if (statsTimer) clearInterval(statsTimer);
+  statsTimer = null;
+  if (peer) peer.close();
+  peer = null;
+  channel = null;
+}
+
+async function handleMessage(message) {
+  switch (message.type) {
+  case 'hello':
+    state.access = message.access;
+    state.absolute = !!message.absolute;
+    state.vm = message.vm;
+    state.codec = message.codec;
+    document.title = `${message.vm} · vmcast`;
+    fillPicker(message.consoles, message.console);
+    startPeer();
+    break;
+  case 'offer':
+    await peer.setRemoteDescription({ type: 'offer', sdp: message.sdp });
+    await peer.setLocalDescription(await peer.createAnswer());
+    send({ type: 'answer', sdp: peer.localDescription.sdp });
+    break;
+  case 'ice':
+    if (peer) await peer.addIceCandidate({ candidate: message.candidate,
+      sdpMLineIndex: message.sdpMLineIndex });
+    break;
+  case 'mouse':
+    state.absolute = !!message.absolute;
+    if (state.absolute && document.pointerLockElement) document.exitPointerLock();
+    break;
+  case 'error':
+    state.errors.push(message.message);
+    console.warn('vmcast refused:', message.message);
+    break;
+  case 'bye':
+    state.ended = message.reason;
+    showNotice(message.reason);
+    break;
+  }
+}
+
+function startPeer() {
+  teardown();
+  state.ended = '';
+  peer = new RTCPeerConnection({ iceServers: [] });
+  peer.ontrack = (event) => {
+    // Show frames as they come: a remote screen wants no playout buffer.
+    if ('jitterBufferTarget' in event.receiver) event.receiver.jitterBufferTarget = 0;
+    video.srcObject = event.streams[0] || new MediaStream([event.track]);
+    video.play().catch(() => {});
+  };
+  peer.ondatachannel = (event) => {
+    if (event.channel.label === 'input') channel = event.channel;
+  };
+  peer.onicecandidate = (event) => {
+    if (event.candidate)
+      send({ type: 'ice', candidate: event.candidate.candidate,
+        sdpMLineIndex: event.candidate.sdpMLineIndex });
+  };
+  peer.onconnectionstatechange = () => {
+    if (peer.connectionState === 'connected') {
+      reconnectDelay = 500;
+      showNotice('');
+      setPhase('connected', 'connected');
+    } else if (peer.connectionState === 'failed' && socket) {
+      socket.close();
+    }
+  };
+  statsTimer = setInterval(updateStats, 1000);
+}
+
+function fillPicker(consoles, current) {
+  picker.replaceChildren(...consoles.map((c) => {
+    const option = document.createElement('option');
+    option.value = String(c.index);
+    option.textContent = `${c.index}: ${c.label}`;
+    option.selected = c.index === current;
+    return option;
+  }));
+  pickerLabel.hidden = consoles.length < 2;
+}
+
+picker.addEventListener('change', () => {
+  consoleIndex = picker.value;
+  const url = new URL(location.href);
+  url.searchParams.set('console', consoleIndex);
+  history.replaceState(null, '', url);
+  if (socket) socket.close();
+});
+
+let lastStats = null;
+async function updateStats() {
+  if (!peer) return;
+  const report = await peer.getStats();
+  let inbound = null;
+  let pair = null;
+  report.forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') inbound = s;
+    if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
+  });
+  if (!inbound) return;
+  const now = { time: inbound.timestamp, bytes: inbound.bytesReceived,
+    delay: inbound.jitterBufferDelay || 0, emitted: inbound.jitterBufferEmittedCount || 0 };
+  state.framesDecoded = inbound.framesDecoded || 0;
+  state.fps = inbound.framesPerSecond || 0;
+  if (lastStats) {
+    const seconds = (now.time - lastStats.time) / 1000;
+    state.kbps = seconds > 0 ? Math.round((now.bytes - lastStats.bytes) * 8 / 1000 / seconds) : 0;
+    const frames = now.emitted - lastStats.emitted;
+    const buffered = frames > 0 ? (now.delay - lastStats.delay) / frames : 0;
+    const network = pair && pair.currentRoundTripTime ? pair.currentRoundTripTime / 2 : 0;
+    state.latencyMs = Math.round((buffered + network) * 1000);
+  }
+  lastStats = now;
+  if (state.phase === 'connected') {
+    const size = video.videoWidth ? `${video.videoWidth}×${video.videoHeight}` : '';
+    const mode = state.access === 'full' ? '' : ' · view only';
+    statusText.textContent = `${state.vm} · connected · ${size} ${state.codec} · ` +
+      `${Math.round(state.fps)} fps · ${state.latencyMs} ms · ${state.kbps} kbit/s${mode}`;
+  }
+}
+
+// The decoded picture as RGBA, for tests and screenshots.
+function captureFrame() {
+  const canvas = document.createElement('canvas');
+  canvas.width = video.videoWidth;
+  canvas.height = video.videoHeight;
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  context.drawImage(video, 0, 0);
+  return canvas.toDataURL('image/png');
+}
+
+// Keyboard: physical keys; the same key held down repeats in the guest as it would locally.
+function onKey(event, down) {
+  if (state.access !== 'full' || !channel) return;
+  if (!event.code) return; // composed input without a key (IME): nothing to press
+  event.preventDefault();
+  if (down) heldKeys.add(event.code); else heldKeys.delete(event.code);
+  sendInput({ type: 'key', code: event.code, down });
+}
+window.addEventListener('keydown', (event) => onKey(event, true));
+window.addEventListener('keyup', (event) => onKey(event, false));
+
+function releaseEverything() {
+  if (heldKeys.size || heldButtons.size) sendInput({ type: 'release' });
+  heldKeys.clear();
+  heldButtons.clear();
+}
+window.addEventListener('blur', releaseEverything);
+document.addEventListener('visibilitychange', () => { if (document.hidden) releaseEverything(); });
+
+// Mouse: console pixels from where the picture is drawn inside the video element.
+function consolePoint(event) {
+  const box = video.getBoundingClientRect();
+  const width = video.videoWidth;
+  const height = video.videoHeight;
+  if (!width || !height) return null;
+  const scale = Math.min(box.width / width, box.height / height);
+  const left = box.left + (box.width - width * scale) / 2;
+  const top = box.top + (box.height - height * scale) / 2;
+  const x = Math.floor((event.clientX - left) / scale);
+  const y = Math.floor((event.clientY - top) / scale);
+  if (x < 0 || y < 0 || x >= width || y >= height) return null;
+  return { x, y };
+}
+
+// Browser buttons 0 1 2 3 4 are QEMU's left, middle, right, side and extra (5, 6).
+const qemuButton = [0, 1, 2, 5, 6];
+
+video.addEventListener('mousemove', (event) => {
+  if (state.access !== 'full') return;
+  if (state.absolute) {
+    const point = consolePoint(event);
+    if (point) sendInput({ type: 'move', x: point.x, y: point.y });
+  } else if (document.pointerLockElement === video) {
+    sendInput({ type: 'motion', dx: Math.round(event.movementX),
+      dy: Math.round(event.movementY) });
+  }
+});
+video.addEventListener('mousedown', (event) => {
+  if (state.access !== 'full' || event.button >= qemuButton.length) return;
+  event.preventDefault();
+  stage.focus();
+  if (!state.absolute && document.pointerLockElement !== video) {
+    // A relative mouse needs the pointer captured; the first click only captures it.
+    video.requestPointerLock();
+    return;
+  }
+  if (state.absolute) {
+    const point = consolePoint(event);
+    if (point) sendInput({ type: 'move', x: point.x, y: point.y });
+  }
+  heldButtons.add(event.button);
+  sendInput({ type: 'button', button: qemuButton[event.button], down: true });
+});
+window.addEventListener('mouseup', (event) => {
+  if (!heldButtons.delete(event.button)) return;
+  sendInput({ type: 'button', button: qemuButton[event.button], down: false });
+});
+video.addEventListener('contextmenu', (event) => event.preventDefault());
+
+// Wheel: one guest step per notch (100 pixels or 3 lines of scrolling).
+let wheelX = 0;
+let wheelY = 0;
+video.addEventListener('wheel', (event) => {
+  if (state.access !== 'full') return;
+  event.preventDefault();
+  const unit = event.deltaMode === WheelEvent.DOM_DELTA_LINE ? 3 :
+    event.deltaMode === WheelEvent.DOM_DELTA_PAGE ? 1 : 100;
+  wheelX += event.deltaX / unit;
+  wheelY += event.deltaY / unit;
+  const dx = Math.trunc(wheelX);
+  const dy = Math.trunc(wheelY);
+  if (!dx && !dy) return;
+  wheelX -= dx;
+  wheelY -= dy;
+  sendInput({ type: 'wheel', dx, dy });
+}, { passive: false });
+
+connect();

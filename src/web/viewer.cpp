@@ -1,0 +1,353 @@
+#include "web/viewer.h"
+
+#include <gst/sdp/sdp.h>
+#include <json-glib/json-glib.h>
+#define GST_USE_UNSTABLE_API // webrtc's headers warn without it
+#include <gst/webrtc/webrtc.h>
+
+#include <algorithm>
+
+#include "web/messages.h"
+
+namespace vmcast::web {
+namespace {
+
+using ViewerCallback = ThreadCallback<Viewer>;
+
+constexpr guint kStatsIntervalMs = 1000;
+constexpr uint32_t kMinBitrateKbps = 300;
+constexpr uint32_t kMaxBitrateKbps = 20000;
+
+std::string json_object_text(std::initializer_list<std::pair<const char *, std::string>> strings,
+                             const char *int_name = nullptr, int64_t int_value = 0) {
+    GObjectPtr<JsonBuilder> builder(json_builder_new());
+    json_builder_begin_object(builder.get());
+    for (const auto &[name, value] : strings) {
+        json_builder_set_member_name(builder.get(), name);
+        json_builder_add_string_value(builder.get(), value.c_str());
+    }
+    if (int_name) {
+        json_builder_set_member_name(builder.get(), int_name);
+        json_builder_add_int_value(builder.get(), int_value);
+    }
+    json_builder_end_object(builder.get());
+    JsonNode *root = json_builder_get_root(builder.get());
+    GCharPtr text(json_to_string(root, FALSE));
+    json_node_unref(root);
+    return text.get();
+}
+
+gpointer thread_callback(Viewer *viewer, const Lifeline &lifeline) {
+    return new ViewerCallback{lifeline.handle(), viewer};
+}
+
+} // namespace
+
+Viewer::Viewer(uint64_t id, GObjectPtr<SoupWebsocketConnection> socket, ConsoleEncoder &encoder,
+               std::unique_ptr<qemu::InputClient> input, std::string ice_address, Hooks hooks)
+    : id_(id), socket_(std::move(socket)), encoder_(encoder), input_(std::move(input)),
+      ice_address_(std::move(ice_address)), hooks_(std::move(hooks)),
+      // Browsers send an event per key, button and mouse move: 1000 a second is far beyond a
+      // person, and keeps a flood from turning into D-Bus traffic.
+      input_limit_(1000, 2000), error_limit_(5, 20),
+      bitrate_estimate_kbps_(encoder.bitrate_kbps()) {
+    soup_websocket_connection_set_max_incoming_payload_size(socket_.get(),
+                                                            kMaxSignallingMessageBytes);
+    soup_websocket_connection_set_keepalive_interval(socket_.get(), 15);
+    socket_message_ =
+        SignalConnection(socket_.get(), "message", G_CALLBACK(on_socket_message), this);
+    socket_closed_ = SignalConnection(socket_.get(), "closed", G_CALLBACK(on_socket_closed), this);
+}
+
+Viewer::~Viewer() {
+    if (branch_)
+        encoder_.detach(branch_);
+    if (soup_websocket_connection_get_state(socket_.get()) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close(socket_.get(), SOUP_WEBSOCKET_CLOSE_GOING_AWAY, nullptr);
+}
+
+void Viewer::start(const std::string &hello_json) {
+    send_text(hello_json);
+    webrtc_ = gst_element_factory_make("webrtcbin", ("viewer-" + std::to_string(id_)).c_str());
+    gst_util_set_object_arg(G_OBJECT(webrtc_), "bundle-policy", "max-bundle");
+    g_signal_connect_data(webrtc_, "on-ice-candidate", G_CALLBACK(on_ice_candidate),
+                          thread_callback(this, lifeline_), ViewerCallback::destroy,
+                          GConnectFlags(0));
+    g_signal_connect_data(webrtc_, "notify::connection-state", G_CALLBACK(on_connection_state),
+                          thread_callback(this, lifeline_), ViewerCallback::destroy,
+                          GConnectFlags(0));
+    if (!ice_address_.empty()) {
+        // libnice gathers every interface but loopback by default: naming the address vmcast
+        // serves on keeps the media on the same network as the page (and makes loopback work).
+        GObject *ice = nullptr;
+        g_object_get(webrtc_, "ice-agent", &ice, nullptr);
+        gboolean added = FALSE;
+        g_signal_emit_by_name(ice, "add-local-ip-address", ice_address_.c_str(), &added);
+        g_object_unref(ice);
+        if (!added)
+            g_warning("viewer %lu: ICE cannot use %s", id_, ice_address_.c_str());
+    }
+    branch_ = encoder_.attach(webrtc_);
+
+    GstWebRTCRTPTransceiver *transceiver = nullptr;
+    g_signal_emit_by_name(webrtc_, "get-transceiver", 0, &transceiver);
+    if (transceiver) {
+        g_object_set(transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
+                     "do-nack", TRUE, nullptr);
+        gst_object_unref(transceiver);
+    }
+    // In the first offer, so no second negotiation is needed; ordered, for key order.
+    GstWebRTCDataChannel *channel = nullptr;
+    g_signal_emit_by_name(webrtc_, "create-data-channel", "input", nullptr, &channel);
+    if (channel) {
+        data_channel_.reset(G_OBJECT(channel));
+        g_signal_connect_data(channel, "on-message-string", G_CALLBACK(on_data_channel_message),
+                              thread_callback(this, lifeline_), ViewerCallback::destroy,
+                              GConnectFlags(0));
+    } else {
+        g_warning("viewer %lu: webrtcbin made no data channel; input will not work", id_);
+    }
+    create_offer();
+}
+
+void Viewer::create_offer() {
+    GstPromise *promise = gst_promise_new_with_change_func(
+        [](GstPromise *promise, gpointer data) {
+            auto *callback = static_cast<ViewerCallback *>(data);
+            Viewer *viewer = callback->owner;
+            gst_promise_ref(promise);
+            callback->lifeline.post([viewer, promise] {
+                viewer->offer_created(promise);
+                gst_promise_unref(promise);
+            });
+        },
+        thread_callback(this, lifeline_), ViewerCallback::destroy_notify);
+    g_signal_emit_by_name(webrtc_, "create-offer", nullptr, promise);
+}
+
+void Viewer::offer_created(GstPromise *promise) {
+    const GstStructure *reply = gst_promise_get_reply(promise);
+    GstWebRTCSessionDescription *offer = nullptr;
+    if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED || !reply ||
+        !gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr)) {
+        close("vmcast could not create a WebRTC offer");
+        return;
+    }
+    g_signal_emit_by_name(webrtc_, "set-local-description", offer, nullptr);
+    GCharPtr sdp(gst_sdp_message_as_text(offer->sdp));
+    gst_webrtc_session_description_free(offer);
+    send_text(json_object_text({{"type", "offer"}, {"sdp", sdp.get()}}));
+}
+
+void Viewer::send_text(const std::string &text) {
+    if (soup_websocket_connection_get_state(socket_.get()) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_send_text(socket_.get(), text.c_str());
+}
+
+void Viewer::close(const std::string &reason) {
+    g_info("viewer %lu: closing: %s", id_, reason.c_str());
+    if (soup_websocket_connection_get_state(socket_.get()) == SOUP_WEBSOCKET_STATE_OPEN) {
+        send_text(json_object_text({{"type", "bye"}, {"reason", reason}}));
+        soup_websocket_connection_close(socket_.get(), SOUP_WEBSOCKET_CLOSE_NORMAL,
+                                        reason.substr(0, 120).c_str());
+    }
+}
+
+void Viewer::refuse(const std::string &what) {
+    g_debug("viewer %lu: refused: %s", id_, what.c_str());
+    if (error_limit_.allow())
+        send_text(error_message_json(what));
+}
+
+void Viewer::on_socket_message(SoupWebsocketConnection *, gint type, GBytes *message,
+                               gpointer data) {
+    auto *self = static_cast<Viewer *>(data);
+    if (type != SOUP_WEBSOCKET_DATA_TEXT) {
+        self->refuse("signalling messages are JSON text");
+        return;
+    }
+    gsize size = 0;
+    const auto *bytes = static_cast<const char *>(g_bytes_get_data(message, &size));
+    self->handle_signalling(std::string_view(bytes, size));
+}
+
+void Viewer::on_socket_closed(SoupWebsocketConnection *, gpointer data) {
+    auto *self = static_cast<Viewer *>(data);
+    // The hook destroys the viewer, which must not happen inside the socket's own signal.
+    self->lifeline_.post([self] { self->hooks_.closed(*self); });
+}
+
+void Viewer::handle_signalling(std::string_view text) {
+    SignallingMessage message;
+    std::string error;
+    if (!parse_signalling(text, message, error)) {
+        refuse(error);
+        return;
+    }
+    if (const auto *answer = std::get_if<SdpAnswer>(&message)) {
+        GstSDPMessage *sdp = nullptr;
+        gst_sdp_message_new_from_text(answer->sdp.c_str(), &sdp);
+        if (!sdp || gst_sdp_message_medias_len(sdp) == 0) {
+            if (sdp)
+                gst_sdp_message_free(sdp);
+            refuse("the answer's SDP has no media");
+            return;
+        }
+        GstWebRTCSessionDescription *description =
+            gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+        g_signal_emit_by_name(webrtc_, "set-remote-description", description, nullptr);
+        gst_webrtc_session_description_free(description);
+    } else if (const auto *candidate = std::get_if<RemoteCandidate>(&message)) {
+        if (!candidate->candidate.empty())
+            g_signal_emit_by_name(webrtc_, "add-ice-candidate", candidate->mline_index,
+                                  candidate->candidate.c_str());
+    }
+}
+
+void Viewer::on_ice_candidate(GstElement *, guint mline, gchar *candidate, gpointer data) {
+    auto *callback = static_cast<ViewerCallback *>(data);
+    Viewer *viewer = callback->owner;
+    callback->lifeline.post([viewer, mline, text = std::string(candidate)] {
+        viewer->send_text(
+            json_object_text({{"type", "ice"}, {"candidate", text}}, "sdpMLineIndex", mline));
+    });
+}
+
+void Viewer::on_connection_state(GObject *webrtc, GParamSpec *, gpointer data) {
+    auto *callback = static_cast<ViewerCallback *>(data);
+    Viewer *viewer = callback->owner;
+    GstWebRTCPeerConnectionState state = GST_WEBRTC_PEER_CONNECTION_STATE_NEW;
+    g_object_get(webrtc, "connection-state", &state, nullptr);
+    callback->lifeline.post([viewer, state] {
+        if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && !viewer->connected_) {
+            viewer->connected_ = true;
+            g_info("viewer %lu: connected", viewer->id_);
+            // The picture starts with a keyframe, and a static screen still sends one frame.
+            viewer->encoder_.request_keyframe();
+            viewer->hooks_.picture_needed();
+            viewer->stats_timer_.reset(g_timeout_source_new(kStatsIntervalMs));
+            g_source_set_callback(
+                viewer->stats_timer_.get(),
+                [](gpointer self) -> gboolean {
+                    static_cast<Viewer *>(self)->poll_stats();
+                    return G_SOURCE_CONTINUE;
+                },
+                viewer, nullptr);
+            g_source_attach(viewer->stats_timer_.get(), nullptr);
+        } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
+            viewer->close("the WebRTC connection failed (no network path between browser and "
+                          "vmcast?)");
+        }
+    });
+}
+
+void Viewer::on_data_channel_message(GObject *, gchar *text, gpointer data) {
+    auto *callback = static_cast<ViewerCallback *>(data);
+    Viewer *viewer = callback->owner;
+    callback->lifeline.post(
+        [viewer, message = std::string(text ? text : "")] { viewer->handle_input(message); });
+}
+
+void Viewer::handle_input(const std::string &text) {
+    if (!input_) {
+        refuse("this viewer may only watch: input needs the full-access token");
+        return;
+    }
+    if (!input_limit_.allow()) {
+        if (input_limit_.dropped() % 1000 == 1)
+            g_warning("viewer %lu: input flood; dropped %lu events so far", id_,
+                      input_limit_.dropped());
+        return;
+    }
+    InputMessage message;
+    std::string error;
+    if (!parse_input(text, message, error)) {
+        refuse(error);
+        return;
+    }
+    std::visit(
+        [this](const auto &event) {
+            using Event = std::decay_t<decltype(event)>;
+            if constexpr (std::is_same_v<Event, KeyEvent>) {
+                if (event.down)
+                    input_->press_key(event.qnum);
+                else
+                    input_->release_key(event.qnum);
+            } else if constexpr (std::is_same_v<Event, PointerPosition>) {
+                input_->move_to(event.x, event.y);
+            } else if constexpr (std::is_same_v<Event, PointerMotion>) {
+                input_->move_by(event.dx, event.dy);
+            } else if constexpr (std::is_same_v<Event, ButtonEvent>) {
+                if (event.down)
+                    input_->press_button(event.button);
+                else
+                    input_->release_button(event.button);
+            } else if constexpr (std::is_same_v<Event, WheelEvent>) {
+                input_->scroll(event.vertical_steps, event.horizontal_steps);
+            } else {
+                input_->release_all();
+            }
+        },
+        message);
+}
+
+void Viewer::poll_stats() {
+    GstPromise *promise = gst_promise_new_with_change_func(
+        [](GstPromise *promise, gpointer data) {
+            auto *callback = static_cast<ViewerCallback *>(data);
+            Viewer *viewer = callback->owner;
+            const GstStructure *reply = gst_promise_get_reply(promise);
+            if (!reply)
+                return;
+            GstStructure *copy = gst_structure_copy(reply);
+            callback->lifeline.post([viewer, copy] {
+                viewer->stats_arrived(copy);
+                gst_structure_free(copy);
+            });
+        },
+        thread_callback(this, lifeline_), ViewerCallback::destroy_notify);
+    g_signal_emit_by_name(webrtc_, "get-stats", nullptr, promise);
+    gst_promise_unref(promise);
+}
+
+void Viewer::stats_arrived(const GstStructure *stats) {
+    double fraction_lost = -1;
+    uint64_t bytes_sent = 0;
+    std::pair<double *, uint64_t *> wanted(&fraction_lost, &bytes_sent);
+    gst_structure_foreach(
+        stats,
+        [](GQuark, const GValue *value, gpointer data) -> gboolean {
+            if (!GST_VALUE_HOLDS_STRUCTURE(value))
+                return TRUE;
+            const GstStructure *entry = gst_value_get_structure(value);
+            GstWebRTCStatsType type;
+            if (!gst_structure_get(entry, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type, nullptr))
+                return TRUE;
+            auto *out = static_cast<std::pair<double *, uint64_t *> *>(data);
+            if (type == GST_WEBRTC_STATS_REMOTE_INBOUND_RTP)
+                gst_structure_get_double(entry, "fraction-lost", out->first);
+            else if (type == GST_WEBRTC_STATS_OUTBOUND_RTP)
+                gst_structure_get_uint64(entry, "bytes-sent", out->second);
+            return TRUE;
+        },
+        &wanted);
+    if (fraction_lost < 0)
+        return; // no receiver report yet
+    // Loss-based control, as in RFC 3550 senders without a delay-based estimator (Debian 12
+    // has no rtpgccbwe): back off quickly on loss, probe upwards slowly without it.
+    uint32_t estimate = bitrate_estimate_kbps_;
+    if (fraction_lost > 0.10)
+        estimate = uint32_t(estimate * (1.0 - fraction_lost / 2));
+    else if (fraction_lost < 0.02)
+        estimate = uint32_t(estimate * 1.05) + 1;
+    estimate = std::clamp(estimate, kMinBitrateKbps, kMaxBitrateKbps);
+    g_debug("viewer %lu: loss %.3f, sent %lu bytes, estimate %u kbit/s", id_, fraction_lost,
+            bytes_sent - last_bytes_sent_, estimate);
+    last_bytes_sent_ = bytes_sent;
+    if (estimate != bitrate_estimate_kbps_) {
+        bitrate_estimate_kbps_ = estimate;
+        hooks_.bitrate_estimated(*this);
+    }
+}
+
+} // namespace vmcast::web

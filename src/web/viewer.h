@@ -1,0 +1,86 @@
+// One browser watching one console: its WebSocket (signalling), its webrtcbin behind the
+// console's shared encoder, its "input" data channel, and its input handle to the VM. A
+// view-only viewer has no input handle; what it sends on the data channel is refused.
+#pragma once
+
+#include <gst/gst.h>
+#include <libsoup/soup.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/glib_ptr.h"
+#include "qemu/console_input.h"
+#include "web/console_encoder.h"
+#include "web/main_thread.h"
+#include "web/rate_limiter.h"
+
+namespace vmcast::web {
+
+class Viewer {
+  public:
+    struct Hooks {
+        std::function<void(Viewer &)> closed;            // the page went away: destroy the viewer
+        std::function<void()> picture_needed;            // a fresh frame, so a static screen shows
+        std::function<void(Viewer &)> bitrate_estimated; // a new estimate from RTCP reports
+    };
+
+    // ice_address: the only local address ICE may use, or empty for every interface.
+    // input is null for a view-only viewer.
+    Viewer(uint64_t id, GObjectPtr<SoupWebsocketConnection> socket, ConsoleEncoder &encoder,
+           std::unique_ptr<qemu::InputClient> input, std::string ice_address, Hooks hooks);
+    Viewer(const Viewer &) = delete;
+    Viewer &operator=(const Viewer &) = delete;
+    ~Viewer();
+
+    // Sends the greeting the page needs before the offer, then negotiates.
+    void start(const std::string &hello_json);
+    void send_text(const std::string &text);
+    // Closes the WebSocket with a reason the page shows.
+    void close(const std::string &reason);
+
+    uint64_t id() const { return id_; }
+    ConsoleEncoder &encoder() { return encoder_; }
+    // The bitrate this viewer's network seems to carry, from its receiver reports.
+    uint32_t bitrate_estimate_kbps() const { return bitrate_estimate_kbps_; }
+
+  private:
+    static void on_socket_message(SoupWebsocketConnection *, gint type, GBytes *message,
+                                  gpointer self);
+    static void on_socket_closed(SoupWebsocketConnection *, gpointer self);
+    static void on_ice_candidate(GstElement *, guint mline, gchar *candidate, gpointer self);
+    static void on_connection_state(GObject *, GParamSpec *, gpointer self);
+    static void on_data_channel_message(GObject *, gchar *text, gpointer self);
+
+    void create_offer();
+    void offer_created(GstPromise *promise);
+    void handle_signalling(std::string_view text);
+    void handle_input(const std::string &text);
+    void refuse(const std::string &what);
+    void poll_stats();
+    void stats_arrived(const GstStructure *stats);
+
+    uint64_t id_;
+    GObjectPtr<SoupWebsocketConnection> socket_;
+    ConsoleEncoder &encoder_;
+    std::unique_ptr<qemu::InputClient> input_;
+    std::string ice_address_;
+    Hooks hooks_;
+    GstElement *webrtc_ = nullptr; // owned by the encoder's pipeline
+    ConsoleEncoder::Branch *branch_ = nullptr;
+    GObjectPtr<GObject> data_channel_;
+    SignalConnection socket_message_;
+    SignalConnection socket_closed_;
+    SignalConnection data_channel_message_;
+    bool connected_ = false;
+    RateLimiter input_limit_;
+    RateLimiter error_limit_;
+    GSourcePtr stats_timer_;
+    uint32_t bitrate_estimate_kbps_;
+    uint64_t last_bytes_sent_ = 0;
+    Lifeline lifeline_; // last: GStreamer threads' work is dropped first
+};
+
+} // namespace vmcast::web

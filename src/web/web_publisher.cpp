@@ -1,0 +1,374 @@
+#include "web/web_publisher.h"
+
+#include <json-glib/json-glib.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace vmcast::web {
+namespace {
+
+constexpr uint16_t kDefaultPort = 8081;
+constexpr const char *kResourcePrefix = "/org/vmcast/web";
+
+struct HashTableUnref {
+    void operator()(GHashTable *table) const { g_hash_table_unref(table); }
+};
+using QueryPtr = std::unique_ptr<GHashTable, HashTableUnref>;
+
+QueryPtr query_of(SoupServerMessage *message) {
+    const char *query = g_uri_get_query(soup_server_message_get_uri(message));
+    if (!query)
+        return nullptr;
+    return QueryPtr(g_uri_parse_params(query, -1, "&", G_URI_PARAMS_NONE, nullptr));
+}
+
+const char *query_value(GHashTable *query, const char *name) {
+    return query ? static_cast<const char *>(g_hash_table_lookup(query, name)) : nullptr;
+}
+
+const char *content_type_of(std::string_view path) {
+    if (path.ends_with(".js"))
+        return "text/javascript; charset=utf-8";
+    if (path.ends_with(".css"))
+        return "text/css; charset=utf-8";
+    return "text/html; charset=utf-8";
+}
+
+// Whether a browser's Origin names the host the page was loaded from: pages of other sites
+// must not open vmcast's WebSocket with a token they learnt.
+bool same_origin(const char *origin, const char *host) {
+    if (!origin)
+        return true; // not a browser; the token decides
+    if (!host)
+        return false;
+    const std::string_view presented(origin);
+    return presented == std::string("http://") + host ||
+           presented == std::string("https://") + host;
+}
+
+void refuse(SoupServerMessage *message, guint status, const char *why) {
+    soup_server_message_set_status(message, status, nullptr);
+    soup_server_message_set_response(message, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, why,
+                                     strlen(why));
+}
+
+} // namespace
+
+bool parse_listen_address(const std::string &text, std::string &host, uint16_t &port,
+                          std::string &error) {
+    std::string port_text;
+    if (text.starts_with('[')) {
+        const size_t close = text.find(']');
+        if (close == std::string::npos) {
+            error = "--web: an IPv6 address needs its closing ]";
+            return false;
+        }
+        host = text.substr(1, close - 1);
+        if (close + 1 < text.size()) {
+            if (text[close + 1] != ':') {
+                error = "--web: expected :PORT after ]";
+                return false;
+            }
+            port_text = text.substr(close + 2);
+        }
+    } else {
+        const size_t colon = text.rfind(':');
+        host = colon == std::string::npos ? text : text.substr(0, colon);
+        if (colon != std::string::npos)
+            port_text = text.substr(colon + 1);
+    }
+    if (host.empty())
+        host = "127.0.0.1";
+    port = kDefaultPort;
+    if (!port_text.empty()) {
+        unsigned value = 0;
+        const auto [end, result] =
+            std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+        if (result != std::errc() || end != port_text.data() + port_text.size() || value == 0 ||
+            value > 65535) {
+            error = "--web: the port must be a number from 1 to 65535";
+            return false;
+        }
+        port = uint16_t(value);
+    }
+    GObjectPtr<GInetAddress> address(g_inet_address_new_from_string(host.c_str()));
+    if (!address) {
+        error = "--web: '" + host + "' is not an IP address";
+        return false;
+    }
+    return true;
+}
+
+WebPublisher::WebPublisher(WebOptions options, GDBusConnection *bus, std::string bus_name,
+                           std::string vm_name, std::vector<WebConsole> consoles)
+    : options_(std::move(options)), bus_(bus), bus_name_(std::move(bus_name)),
+      vm_name_(std::move(vm_name)) {
+    for (WebConsole &console : consoles) {
+        auto state = std::make_unique<ConsoleState>();
+        state->console = std::move(console);
+        consoles_.push_back(std::move(state));
+    }
+}
+
+WebPublisher::~WebPublisher() {
+    // Viewers detach from their encoders, so they go first.
+    for (auto &console : consoles_)
+        console->viewers.clear();
+    if (server_)
+        soup_server_disconnect(server_.get());
+}
+
+bool WebPublisher::start(std::string &error) {
+    if (!parse_listen_address(options_.listen, host_, port_, error))
+        return false;
+    gst_init(nullptr, nullptr);
+    codec_ = options_.codec.value_or(preferred_codec());
+    server_.reset(soup_server_new("server-header", "vmcast", nullptr));
+    soup_server_add_handler(server_.get(), "/", on_page_request, this, nullptr);
+    soup_server_add_handler(server_.get(), "/ws", on_socket_request, this, nullptr);
+    soup_server_add_websocket_handler(server_.get(), "/ws", nullptr, nullptr, on_socket_open, this,
+                                      nullptr);
+    GObjectPtr<GSocketAddress> address(g_inet_socket_address_new_from_string(host_.c_str(), port_));
+    GError *raw_error = nullptr;
+    if (!soup_server_listen(server_.get(), address.get(), SoupServerListenOptions(0), &raw_error)) {
+        GErrorPtr listen_error(raw_error);
+        error = "cannot serve the web page on " + options_.listen + ": " + listen_error->message;
+        return false;
+    }
+    GObjectPtr<GInetAddress> inet(g_inet_address_new_from_string(host_.c_str()));
+    if (g_inet_address_get_is_loopback(inet.get()))
+        g_message("web page on loopback only (this machine); --web 0.0.0.0:%u serves other "
+                  "machines too",
+                  port_);
+    else
+        g_message("web page on %s port %u: anyone who can reach it and has the token can use "
+                  "the VM; put it behind TLS (a reverse proxy) beyond a trusted network",
+                  host_.c_str(), port_);
+    return true;
+}
+
+std::string WebPublisher::url(Access access) const {
+    GObjectPtr<GInetAddress> inet(g_inet_address_new_from_string(host_.c_str()));
+    std::string host = host_;
+    if (g_inet_address_get_is_any(inet.get()))
+        host = g_inet_address_get_family(inet.get()) == G_SOCKET_FAMILY_IPV6 ? "::1" : "127.0.0.1";
+    if (host.find(':') != std::string::npos)
+        host = "[" + host + "]";
+    const std::string &token =
+        access == Access::Full ? options_.tokens.full() : options_.tokens.view();
+    return "http://" + host + ":" + std::to_string(port_) + "/?token=" + token;
+}
+
+void WebPublisher::close_all(const std::string &reason) {
+    for (auto &console : consoles_)
+        close_all_of(*console, reason);
+}
+
+void WebPublisher::close_all_of(ConsoleState &console, const std::string &reason) {
+    for (auto &[id, viewer] : console.viewers)
+        viewer->close(reason);
+}
+
+void WebPublisher::on_page_request(SoupServer *, SoupServerMessage *message, const char *path,
+                                   GHashTable *, gpointer) {
+    const char *method = soup_server_message_get_method(message);
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        refuse(message, SOUP_STATUS_METHOD_NOT_ALLOWED, "GET only\n");
+        return;
+    }
+    const std::string_view name = strcmp(path, "/") == 0 ? "/index.html" : path;
+    if (name != "/index.html" && name != "/vmcast.js" && name != "/vmcast.css") {
+        refuse(message, SOUP_STATUS_NOT_FOUND, "not found\n");
+        return;
+    }
+    const std::string resource = std::string(kResourcePrefix) + std::string(name);
+    GBytes *bytes =
+        g_resources_lookup_data(resource.c_str(), G_RESOURCE_LOOKUP_FLAGS_NONE, nullptr);
+    if (!bytes) {
+        refuse(message, SOUP_STATUS_INTERNAL_SERVER_ERROR, "page missing from the build\n");
+        return;
+    }
+    SoupMessageHeaders *headers = soup_server_message_get_response_headers(message);
+    // The token travels in the page's URL: it must not leak to other sites or caches.
+    soup_message_headers_replace(headers, "Referrer-Policy", "no-referrer");
+    soup_message_headers_replace(headers, "Cache-Control", "no-store");
+    soup_message_headers_replace(headers, "X-Content-Type-Options", "nosniff");
+    soup_message_headers_replace(headers, "Content-Security-Policy",
+                                 "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+                                 "frame-ancestors 'none'");
+    soup_server_message_set_status(message, SOUP_STATUS_OK, nullptr);
+    soup_server_message_set_response(message, content_type_of(name), SOUP_MEMORY_COPY,
+                                     static_cast<const char *>(g_bytes_get_data(bytes, nullptr)),
+                                     g_bytes_get_size(bytes));
+    g_bytes_unref(bytes);
+}
+
+WebPublisher::ConsoleState *WebPublisher::find_console(GHashTable *query) {
+    const char *wanted = query_value(query, "console");
+    if (!wanted || !*wanted)
+        return consoles_.empty() ? nullptr : consoles_.front().get();
+    for (auto &console : consoles_)
+        if (std::to_string(console->console.index) == wanted)
+            return console.get();
+    return nullptr;
+}
+
+Access WebPublisher::admit(SoupServerMessage *message, GHashTable *query, ConsoleState *&console) {
+    SoupMessageHeaders *headers = soup_server_message_get_request_headers(message);
+    const char *origin = soup_message_headers_get_one(headers, "Origin");
+    const char *host = soup_message_headers_get_one(headers, "Host");
+    const char *token = query_value(query, "token");
+    const Access access = token ? options_.tokens.check(token) : Access::None;
+    const char *peer = soup_server_message_get_remote_host(message);
+    if (!same_origin(origin, host)) {
+        g_warning("web: refused a WebSocket from %s: Origin %s is not this page's", peer, origin);
+        refuse(message, SOUP_STATUS_FORBIDDEN, "cross-origin WebSocket refused\n");
+        return Access::None;
+    }
+    if (access == Access::None) {
+        g_warning("web: refused a WebSocket from %s: wrong or missing token", peer);
+        refuse(message, SOUP_STATUS_FORBIDDEN, "wrong or missing token\n");
+        return Access::None;
+    }
+    console = find_console(query);
+    if (!console) {
+        refuse(message, SOUP_STATUS_NOT_FOUND, "no such console\n");
+        return Access::None;
+    }
+    return access;
+}
+
+void WebPublisher::on_socket_request(SoupServer *, SoupServerMessage *message, const char *,
+                                     GHashTable *query, gpointer data) {
+    // Runs before the WebSocket handshake: a refusal here is an HTTP 403 the handshake never
+    // gets past.
+    ConsoleState *console = nullptr;
+    const Access access = static_cast<WebPublisher *>(data)->admit(message, query, console);
+    SoupMessageHeaders *headers = soup_server_message_get_request_headers(message);
+    // The page asks this way first, to learn why a WebSocket would be refused.
+    if (access != Access::None &&
+        !soup_message_headers_header_contains(headers, "Upgrade", "websocket"))
+        soup_server_message_set_status(message, SOUP_STATUS_NO_CONTENT, nullptr);
+}
+
+void WebPublisher::on_socket_open(SoupServer *, SoupServerMessage *message, const char *,
+                                  SoupWebsocketConnection *socket, gpointer data) {
+    auto *self = static_cast<WebPublisher *>(data);
+    QueryPtr query = query_of(message);
+    ConsoleState *console = nullptr;
+    const Access access = self->admit(message, query.get(), console);
+    if (access == Access::None) {
+        soup_websocket_connection_close(socket, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, nullptr);
+        return;
+    }
+    GObjectPtr<SoupWebsocketConnection> owned(SOUP_WEBSOCKET_CONNECTION(g_object_ref(socket)));
+    std::string error;
+    if (!self->ensure_encoder(*console, error)) {
+        g_warning("web: %s", error.c_str());
+        soup_websocket_connection_close(socket, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR,
+                                        error.substr(0, 120).c_str());
+        return;
+    }
+    const uint64_t id = self->next_viewer_id_++;
+    std::unique_ptr<qemu::InputClient> input;
+    if (access == Access::Full)
+        input = console->input->new_client("web viewer " + std::to_string(id));
+    Viewer::Hooks hooks{
+        .closed = [self, console](Viewer &viewer) { self->viewer_closed(*console, viewer); },
+        .picture_needed = console->console.request_picture,
+        .bitrate_estimated = [self, console](Viewer &) { self->adapt_bitrate(*console); },
+    };
+    GObjectPtr<GInetAddress> inet(g_inet_address_new_from_string(self->host_.c_str()));
+    std::string ice_address = g_inet_address_get_is_any(inet.get()) ? "" : self->host_;
+    auto viewer =
+        std::make_unique<Viewer>(id, std::move(owned), *console->encoder, std::move(input),
+                                 std::move(ice_address), std::move(hooks));
+    Viewer &started = *viewer;
+    console->viewers.emplace(id, std::move(viewer));
+    g_info("web: viewer %lu (%s) from %s watches console %u", id,
+           access == Access::Full ? "full access" : "view only",
+           soup_server_message_get_remote_host(message), console->console.index);
+    started.start(self->hello_json(*console, access));
+}
+
+bool WebPublisher::ensure_encoder(ConsoleState &console, std::string &error) {
+    if (!console.input) {
+        console.input = std::make_unique<qemu::ConsoleInput>(
+            bus_, bus_name_, console.console.index,
+            "web console " + std::to_string(console.console.index));
+        console.input->set_mouse_mode_callback(
+            [this, &console](bool absolute) { send_mouse_mode(console, absolute); });
+        console.input->start([index = console.console.index](const std::string &input_error) {
+            if (!input_error.empty())
+                g_warning("web: no input to console %u: %s", index, input_error.c_str());
+        });
+    }
+    if (console.encoder)
+        return true;
+    console.encoder =
+        ConsoleEncoder::create(console.console.node_name, codec_, options_.bitrate_kbps, error);
+    if (!console.encoder)
+        return false;
+    console.encoder->set_failure_callback([this, &console](const std::string &reason) {
+        close_all_of(console, "the video encoder failed: " + reason);
+    });
+    return true;
+}
+
+void WebPublisher::viewer_closed(ConsoleState &console, Viewer &viewer) {
+    g_info("web: viewer %lu left", viewer.id());
+    console.viewers.erase(viewer.id());
+    if (!console.viewers.empty())
+        adapt_bitrate(console);
+}
+
+void WebPublisher::adapt_bitrate(ConsoleState &console) {
+    uint32_t kbps = options_.bitrate_kbps;
+    for (const auto &[id, viewer] : console.viewers)
+        kbps = std::min(kbps, viewer->bitrate_estimate_kbps());
+    console.encoder->set_bitrate(kbps);
+}
+
+void WebPublisher::send_mouse_mode(ConsoleState &console, bool absolute) {
+    const std::string text =
+        std::string("{\"type\":\"mouse\",\"absolute\":") + (absolute ? "true" : "false") + "}";
+    for (auto &[id, viewer] : console.viewers)
+        viewer->send_text(text);
+}
+
+std::string WebPublisher::hello_json(const ConsoleState &console, Access access) const {
+    GObjectPtr<JsonBuilder> builder(json_builder_new());
+    JsonBuilder *b = builder.get();
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "type");
+    json_builder_add_string_value(b, "hello");
+    json_builder_set_member_name(b, "vm");
+    json_builder_add_string_value(b, vm_name_.c_str());
+    json_builder_set_member_name(b, "access");
+    json_builder_add_string_value(b, access == Access::Full ? "full" : "view");
+    json_builder_set_member_name(b, "console");
+    json_builder_add_int_value(b, console.console.index);
+    json_builder_set_member_name(b, "codec");
+    json_builder_add_string_value(b, codec_name(codec_));
+    json_builder_set_member_name(b, "absolute");
+    json_builder_add_boolean_value(b, console.input && console.input->mouse_is_absolute());
+    json_builder_set_member_name(b, "consoles");
+    json_builder_begin_array(b);
+    for (const auto &other : consoles_) {
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "index");
+        json_builder_add_int_value(b, other->console.index);
+        json_builder_set_member_name(b, "label");
+        json_builder_add_string_value(b, other->console.label.c_str());
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+    JsonNode *root = json_builder_get_root(b);
+    GCharPtr text(json_to_string(root, FALSE));
+    json_node_unref(root);
+    return text.get();
+}
+
+} // namespace vmcast::web

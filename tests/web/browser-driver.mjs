@@ -1,0 +1,93 @@
+// Drives Debian's Chromium (headless) for vmcast's page tests: reads one JSON command per line
+// on stdin, answers one JSON line on stdout ({"ok":true,...} or {"ok":false,"error":...}).
+//   {"cmd":"open","page":NAME,"url":URL}        a new page (own browser context) at URL
+//   {"cmd":"state","page":NAME}                  window.vmcast.state
+//   {"cmd":"frame","page":NAME}                  the decoded picture as a PNG data URL
+//   {"cmd":"type","page":NAME,"text":TEXT}       typed key by key (US layout, physical keys)
+//   {"cmd":"click","page":NAME,"x":X,"y":Y}      a left click at console pixel (x, y)
+//   {"cmd":"eval","page":NAME,"script":JS}       the value of an expression in the page
+//   {"cmd":"close","page":NAME}
+import { chromium } from 'playwright-core';
+import readline from 'node:readline';
+
+const browser = await chromium.launch({
+  executablePath: process.env.VMCAST_CHROMIUM || '/usr/bin/chromium',
+  args: [
+    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    // WebRTC between two processes of this machine: loopback candidates, no mDNS names.
+    '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+    '--autoplay-policy=no-user-gesture-required',
+    '--disable-renderer-backgrounding', '--disable-background-timer-throttling',
+    '--disable-backgrounding-occluded-windows',
+  ],
+});
+const pages = new Map();
+
+function page(name) {
+  const found = pages.get(name);
+  if (!found) throw new Error(`no page ${name}`);
+  return found;
+}
+
+async function run(command) {
+  switch (command.cmd) {
+  case 'open': {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 860 } });
+    const opened = await context.newPage();
+    opened.on('console', (m) => process.stderr.write(`[${command.page}] ${m.text()}\n`));
+    await opened.goto(command.url);
+    pages.set(command.page, opened);
+    return {};
+  }
+  case 'state':
+    return { state: await page(command.page).evaluate(() => window.vmcast.state) };
+  case 'frame':
+    return { png: await page(command.page).evaluate(() => window.vmcast.captureFrame()) };
+  case 'type': {
+    const target = page(command.page);
+    await target.focus('#stage');
+    await target.keyboard.type(command.text, { delay: 30 });
+    return {};
+  }
+  case 'click': {
+    const target = page(command.page);
+    const point = await target.evaluate(({ x, y }) => {
+      const video = document.getElementById('screen');
+      const box = video.getBoundingClientRect();
+      const scale = Math.min(box.width / video.videoWidth, box.height / video.videoHeight);
+      return {
+        x: box.left + (box.width - video.videoWidth * scale) / 2 + (x + 0.5) * scale,
+        y: box.top + (box.height - video.videoHeight * scale) / 2 + (y + 0.5) * scale,
+      };
+    }, { x: command.x, y: command.y });
+    await target.mouse.move(point.x, point.y);
+    await target.mouse.down();
+    await target.waitForTimeout(50);
+    await target.mouse.up();
+    return {};
+  }
+  case 'eval':
+    return { value: await page(command.page).evaluate(command.script) };
+  case 'close': {
+    const target = page(command.page);
+    pages.delete(command.page);
+    await target.context().close();
+    return {};
+  }
+  default:
+    throw new Error(`unknown command ${command.cmd}`);
+  }
+}
+
+const lines = readline.createInterface({ input: process.stdin });
+for await (const line of lines) {
+  let answer;
+  try {
+    answer = { ok: true, ...(await run(JSON.parse(line))) };
+  } catch (error) {
+    answer = { ok: false, error: String(error && error.message || error) };
+  }
+  process.stdout.write(JSON.stringify(answer) + '\n');
+}
+await browser.close();
