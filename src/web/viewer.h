@@ -75,7 +75,8 @@ class Viewer {
     SignalConnection socket_closed_;
     SignalConnection data_channel_message_;
     bool connected_ = false;
-    RateLimiter input_limit_;
+    RateLimiter motion_limit_;
+    RateLimiter key_limit_;
     RateLimiter error_limit_;
     GSourcePtr stats_timer_;
     uint32_t bitrate_estimate_kbps_;

@@ -81,3 +81,140 @@ def test_page_shows_the_console_and_types_into_it(session, artifacts, tmp_path, 
         printed = session.log_path(run.vmcast.log_name, "stdout").read_text()
         assert f"vmcast: watch VM 'web' at {url}\n" in printed, printed
         print(state, browser.state("full"))
+
+
+def http_status(url: str, headers: dict | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_tokens_origin_and_view_only(session, artifacts, tmp_path, web, browser):
+    port, args = web
+    base = f"http://127.0.0.1:{port}"
+    with streamed_peer(session, artifacts, tmp_path, name="access", vmcast_args=args) as run:
+        result, _ = run.send("scanout width=320 height=200 pattern=gradient")
+        assert result["ok"], result
+        wait_for(lambda: http_status(f"{base}/")[0] == 200, 20, what="the page being served")
+
+        # The signalling endpoint refuses before any WebSocket exists.
+        assert http_status(f"{base}/ws?token=wrong-token-0000000000")[0] == 403
+        assert http_status(f"{base}/ws")[0] == 403
+        assert http_status(f"{base}/ws?token={FULL_TOKEN}")[0] == 204
+        assert http_status(f"{base}/ws?token={FULL_TOKEN}&console=7")[0] == 404
+        # Another site's page must not use a token it learnt.
+        evil = {"Origin": "http://evil.example"}
+        assert http_status(f"{base}/ws?token={FULL_TOKEN}", evil)[0] == 403
+        same = {"Origin": f"http://127.0.0.1:{port}"}
+        assert http_status(f"{base}/ws?token={FULL_TOKEN}", same)[0] == 204
+
+        browser.open("wrong", f"{base}/?token=wrong-token-0000000000")
+        state = wait_for(lambda: (lambda s: s if s["phase"] == "refused" else None)(
+            browser.state("wrong")), 15, what="the page saying the token is wrong")
+        assert browser.eval("wrong", "document.getElementById('notice').hidden") is False
+
+        # A view-only viewer watches, and what it sends on the data channel is refused.
+        browser.open("view", f"{base}/?token={VIEW_TOKEN}")
+        state = browser.wait_decoding("view")
+        assert state["access"] == "view", state
+        wait_for(lambda: browser.eval("view", "!!window.vmcast.channel() && "
+                                      "window.vmcast.channel().readyState === 'open'"),
+                 15, what="the view-only page's data channel open")
+        mark = run.peer.mark()
+        browser.eval("view", "window.vmcast.channel().send("
+                             "'{\"type\":\"key\",\"code\":\"KeyA\",\"down\":true}')")
+        wait_for(lambda: any("may only watch" in e for e in browser.state("view")["errors"]),
+                 10, what="vmcast refusing the view-only viewer's input")
+        browser.call("type", page="view", text="b")
+        time.sleep(1)
+        assert key_events(run.peer, mark) == []
+
+        # A second viewer, with full access, at the same time.
+        browser.open("full", f"{base}/?token={FULL_TOKEN}")
+        browser.wait_decoding("full")
+        before = browser.state("view")["framesDecoded"]
+        result, _ = run.send("update x=0 y=0 width=100 height=100 pattern=solid:ff0000")
+        assert result["ok"], result
+        browser.wait_decoding("view", more_than=before)
+        run.assert_alive()
+
+
+def test_bad_input_is_refused_and_floods_are_dropped(session, artifacts, tmp_path, web,
+                                                     browser):
+    port, args = web
+    with streamed_peer(session, artifacts, tmp_path, name="bad", vmcast_args=args) as run:
+        result, _ = run.send("scanout width=320 height=200 pattern=gradient")
+        assert result["ok"], result
+        wait_for(lambda: http_status(f"http://127.0.0.1:{port}/")[0] == 200, 20,
+                 what="the page being served")
+        browser.open("p", f"http://127.0.0.1:{port}/?token={FULL_TOKEN}")
+        browser.wait_decoding("p")
+        wait_for(lambda: browser.eval("p", "window.vmcast.channel()?.readyState === 'open'"),
+                 15, what="the data channel open")
+        bad = ['not json', '[1,2]', '{"type":7}', '{"type":"key","code":"NoSuchKey","down":true}',
+               '{"type":"move","x":-5,"y":3}', '{"type":"button","button":99,"down":true}',
+               '{"type":"key","code":"KeyA"}', '{"type":"teleport"}',
+               '{"type":"motion","dx":1e300,"dy":0}', '"x"' * 400]
+        mark = run.peer.mark()
+        for text in bad:
+            browser.eval("p", f"window.vmcast.channel().send({json.dumps(text)})")
+        errors = wait_for(lambda: (lambda e: e if len(e) >= 5 else None)(
+            browser.state("p")["errors"]), 10, what="error replies to bad input")
+        assert any("malformed JSON" in e for e in errors), errors
+        assert any("unknown key code" in e for e in errors), errors
+        assert key_events(run.peer, mark) == []
+
+        # A flood: far more than a person makes, all at once. vmcast drops what is over its
+        # rate and stays responsive.
+        browser.eval("p", """(() => { const c = window.vmcast.channel();
+            for (let i = 0; i < 6000; i++)
+              c.send(JSON.stringify({type: 'move', x: i % 300, y: 10})); })()""")
+        wait_for(lambda: "input flood" in run.vmcast_log(), 20, what="the flood warning")
+        # Oversized signalling: the server closes that WebSocket.
+        browser.eval("p", "(() => { const ws = new WebSocket(`ws://${location.host}/ws?token="
+                          f"{FULL_TOKEN}`); ws.onopen = () => ws.send('x'.repeat(200000)); "
+                          "})()")
+        wait_for(lambda: "signalling message; closing its WebSocket" in run.vmcast_log(), 10,
+                 what="the oversized message's WebSocket closed")
+        mark = run.peer.mark()
+        frames = browser.state("p")["framesDecoded"]
+        browser.call("type", page="p", text="z")
+        wait_for(lambda: len(key_events(run.peer, mark)) >= 2, 20,
+                 what="input still reaching QEMU after the flood")
+        run.send("update x=0 y=0 width=50 height=50 pattern=solid:00ff00")
+        browser.wait_decoding("p", more_than=frames)
+        run.assert_alive()
+
+
+def test_page_reports_the_end_and_reconnects_to_a_new_vmcast(session, artifacts, tmp_path, web,
+                                                             browser):
+    port, args = web
+    with streamed_peer(session, artifacts, tmp_path, name="again", vmcast_args=args) as run:
+        result, _ = run.send("scanout width=320 height=200 pattern=gradient")
+        assert result["ok"], result
+        wait_for(lambda: http_status(f"http://127.0.0.1:{port}/")[0] == 200, 20,
+                 what="the page being served")
+        browser.open("p", f"http://127.0.0.1:{port}/?token={FULL_TOKEN}")
+        browser.wait_decoding("p")
+
+        run.vmcast.terminate()
+        run.vmcast.wait(timeout=15)
+        state = wait_for(lambda: (lambda s: s if s["ended"] else None)(browser.state("p")), 15,
+                         what="the page showing that vmcast stopped")
+        assert state["ended"] == "vmcast stopped", state
+        assert browser.eval("p", "document.getElementById('notice').textContent").startswith(
+            "vmcast stopped")
+
+        again = session.spawn([str(run.vmcast.args[0]), "run", "--verbose", *args],
+                              name="vmcast-again")
+        try:
+            state = wait_for(lambda: (lambda s: s if s["phase"] == "connected" and
+                                      s["framesDecoded"] > 0 and not s["ended"] else None)(
+                browser.state("p")), 40, 0.5, what="the page reconnecting to the new vmcast")
+            assert browser.eval("p", "document.getElementById('notice').hidden") is True
+        finally:
+            again.terminate()
+            again.wait(timeout=15)

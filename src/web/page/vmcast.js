@@ -20,7 +20,8 @@ const state = {
   phase: 'connecting', access: '', absolute: false, vm: '', codec: '',
   framesDecoded: 0, fps: 0, kbps: 0, latencyMs: 0, errors: [], ended: '',
 };
-window.vmcast = { state, captureFrame };
+// channel(): the input data channel, for tests that send what the page itself never would.
+window.vmcast = { state, captureFrame, channel: () => channel };
 
 let socket = null;
 let peer = null;

@@ -57,7 +57,7 @@ class Browser:
         return self.call("state", page=page)["state"]
 
     def eval(self, page: str, script: str):
-        return self.call("eval", page=page, script=script)["value"]
+        return self.call("eval", page=page, script=script).get("value")
 
     def frame(self, page: str) -> Image:
         data_url = self.call("frame", page=page)["png"]
