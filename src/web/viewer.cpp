@@ -282,6 +282,7 @@ void Viewer::handle_input(const std::string &text) {
         [this](const auto &event) {
             using Event = std::decay_t<decltype(event)>;
             if constexpr (std::is_same_v<Event, KeyEvent>) {
+                g_debug("viewer %lu: key 0x%x %s", id_, event.qnum, event.down ? "down" : "up");
                 if (event.down)
                     input_->press_key(event.qnum);
                 else

@@ -215,6 +215,11 @@ def test_page_reports_the_end_and_reconnects_to_a_new_vmcast(session, artifacts,
                                       s["framesDecoded"] > 0 and not s["ended"] else None)(
                 browser.state("p")), 40, 0.5, what="the page reconnecting to the new vmcast")
             assert browser.eval("p", "document.getElementById('notice').hidden") is True
+            # Input works on the new connection too.
+            mark = run.peer.mark()
+            browser.call("type", page="p", text="q")
+            wait_for(lambda: key_events(run.peer, mark) == [("press", 0x10), ("release", 0x10)],
+                     15, what="KeyQ reaching QEMU through the new connection")
         finally:
             again.terminate()
             again.wait(timeout=15)

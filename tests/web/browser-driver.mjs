@@ -3,7 +3,8 @@
 //   {"cmd":"open","page":NAME,"url":URL}        a new page (own browser context) at URL
 //   {"cmd":"state","page":NAME}                  window.vmcast.state
 //   {"cmd":"frame","page":NAME}                  the decoded picture as a PNG data URL
-//   {"cmd":"type","page":NAME,"text":TEXT}       typed key by key (US layout, physical keys)
+//   {"cmd":"type","page":NAME,"text":TEXT}       typed key by key as on a US keyboard, with
+//                                                Shift pressed and released around shifted keys
 //   {"cmd":"click","page":NAME,"x":X,"y":Y}      a left click at console pixel (x, y)
 //   {"cmd":"eval","page":NAME,"script":JS}       the value of an expression in the page
 //   {"cmd":"close","page":NAME}
@@ -23,6 +24,30 @@ const browser = await chromium.launch({
   ],
 });
 const pages = new Map();
+
+// Playwright types '$' as one key event with neither Shift nor a Shift key event; a person
+// presses Shift first. These are the keys US-layout characters need Shift on.
+const shiftedKeys = {
+  '!': 'Digit1', '@': 'Digit2', '#': 'Digit3', '$': 'Digit4', '%': 'Digit5', '^': 'Digit6',
+  '&': 'Digit7', '*': 'Digit8', '(': 'Digit9', ')': 'Digit0', '_': 'Minus', '+': 'Equal',
+  '{': 'BracketLeft', '}': 'BracketRight', '|': 'Backslash', ':': 'Semicolon', '"': 'Quote',
+  '<': 'Comma', '>': 'Period', '?': 'Slash', '~': 'Backquote',
+};
+
+async function typeLikeAPerson(target, text) {
+  for (const character of text) {
+    const shifted = shiftedKeys[character] ||
+      (character >= 'A' && character <= 'Z' ? `Key${character}` : null);
+    if (shifted) {
+      await target.keyboard.down('Shift');
+      await target.keyboard.press(shifted);
+      await target.keyboard.up('Shift');
+    } else {
+      await target.keyboard.press(character === '\n' ? 'Enter' : character);
+    }
+    await target.waitForTimeout(20);
+  }
+}
 
 function page(name) {
   const found = pages.get(name);
@@ -47,7 +72,7 @@ async function run(command) {
   case 'type': {
     const target = page(command.page);
     await target.focus('#stage');
-    await target.keyboard.type(command.text, { delay: 30 });
+    await typeLikeAPerson(target, command.text);
     return {};
   }
   case 'click': {

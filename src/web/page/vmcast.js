@@ -239,8 +239,30 @@ function onKey(event, down) {
   if (state.access !== 'full' || !channel) return;
   if (!event.code) return; // composed input without a key (IME): nothing to press
   event.preventDefault();
+  syncModifiers(event);
   if (down) heldKeys.add(event.code); else heldKeys.delete(event.code);
   sendInput({ type: 'key', code: event.code, down });
+}
+
+// Some key events say Shift or Control is down without a key event for it (on-screen
+// keyboards, automation, a modifier pressed while the page had no focus). The guest then gets
+// the modifier pressed for it, and released once events say it is up. Modifiers the user
+// really pressed are left alone, so AltGr and right-hand modifiers keep working.
+const syncedModifiers = [['shiftKey', 'ShiftLeft', 'Shift'], ['ctrlKey', 'ControlLeft', 'Control']];
+const syntheticKeys = new Set();
+function syncModifiers(event) {
+  for (const [flag, code, family] of syncedModifiers) {
+    if (event.code.startsWith(family)) continue;
+    const pressed = [...heldKeys].some((held) => held.startsWith(family));
+    if (event[flag] && !pressed) {
+      syntheticKeys.add(code);
+      heldKeys.add(code);
+      sendInput({ type: 'key', code, down: true });
+    } else if (!event[flag] && syntheticKeys.delete(code)) {
+      heldKeys.delete(code);
+      sendInput({ type: 'key', code, down: false });
+    }
+  }
 }
 window.addEventListener('keydown', (event) => onKey(event, true));
 window.addEventListener('keyup', (event) => onKey(event, false));
@@ -248,6 +270,7 @@ window.addEventListener('keyup', (event) => onKey(event, false));
 function releaseEverything() {
   if (heldKeys.size || heldButtons.size) sendInput({ type: 'release' });
   heldKeys.clear();
+  syntheticKeys.clear();
   heldButtons.clear();
 }
 window.addEventListener('blur', releaseEverything);

@@ -1,0 +1,82 @@
+"""The web page end to end with real QEMU 7.2 and the test guest (mode=web: a shell on the VGA
+console, and a USB tablet whose clicks the guest reports on its serial port), in headless
+Chromium inside a loopback-only network namespace. QMP screendump is the picture's oracle."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from test_web import FULL_TOKEN, VIEW_TOKEN, free_port, http_status
+from vmcast_testlib import Qemu, psnr, wait_for
+from vmcast_testlib.browser import Browser
+
+BOOT_TIMEOUT = 180  # TCG on two slow cores
+
+
+def left_button_events(qemu: Qemu) -> list[int]:
+    return [int(value) for value in
+            re.findall(r"VMCAST-GUEST: BTN_LEFT value=(\d+) dev=\S+ name=.*Tablet",
+                       qemu.serial_text())]
+
+
+@pytest.fixture
+def browser(artifacts):
+    with Browser(artifacts.path("browser.log")) as b:
+        yield b
+
+
+def test_browser_watches_types_and_clicks_into_a_real_vm(session, guest, vmcast_bin, artifacts,
+                                                         tmp_path, browser):
+    qemu = Qemu(session, "webvm", **guest.qemu_args("web"),
+                extra_args=["-device", "qemu-xhci", "-device", "usb-tablet"]).start()
+    log = qemu.wait_serial("VMCAST-GUEST: ready mode=web", BOOT_TIMEOUT)
+    assert "tablet=none" not in log, log[-2000:]
+
+    token_file = tmp_path / "tokens"
+    token_file.write_text(f"{FULL_TOKEN}\n{VIEW_TOKEN}\n")
+    port = free_port()
+    vmcast = session.spawn([str(vmcast_bin), "run", "--verbose", "--web", f"127.0.0.1:{port}",
+                            "--web-token-file", str(token_file)], name="vmcast")
+    wait_for(lambda: vmcast.poll() is None and
+             http_status(f"http://127.0.0.1:{port}/")[0] == 200, 30, 0.3,
+             what="vmcast serving the page")
+    browser.open("p", f"http://127.0.0.1:{port}/?token={FULL_TOKEN}")
+    browser.wait_decoding("p", timeout=60)
+
+    # The picture: with the VM paused, what the page decodes is QEMU's own screendump.
+    qemu.stop()
+    expected = qemu.screendump()
+    best = {"psnr": 0.0}
+
+    def close_enough():
+        frame = browser.frame("p")
+        best["frame"] = frame
+        best["psnr"] = psnr(frame, expected)
+        return best["psnr"] >= 30
+    try:
+        wait_for(close_enough, 30, 0.5, what="the decoded picture within 30 dB of screendump")
+    except AssertionError:
+        artifacts.save_image("screendump", expected)
+        if "frame" in best:
+            artifacts.save_image("decoded", best["frame"])
+        raise AssertionError(f"best PSNR {best['psnr']:.1f} dB") from None
+    qemu.cont()
+
+    # Keys typed into the page run in the guest's shell: `$((6*7))` needs Shift.
+    browser.call("type", page="p", text="echo VMCAST-TYPED-$((6*7)) > /dev/ttyS0\n")
+    try:
+        qemu.wait_serial("VMCAST-TYPED-42", 90)
+    except AssertionError:
+        artifacts.save_image("screen-after-typing", qemu.screendump())
+        raise
+
+    # The tablet makes QEMU's mouse absolute; a click on the page lands in the guest.
+    wait_for(lambda: browser.state("p")["absolute"], 60, 0.5,
+             what="the page learning that the mouse is absolute")
+    assert left_button_events(qemu) == []
+    browser.call("click", page="p", x=512, y=384)
+    events = wait_for(lambda: (lambda e: e if len(e) >= 2 else None)(left_button_events(qemu)),
+                      90, 0.5, what="the click (BTN_LEFT press and release) in the guest")
+    assert events == [1, 0], events
+    assert vmcast.poll() is None
