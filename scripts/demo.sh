@@ -1,7 +1,8 @@
 #!/bin/bash
 # vmcast demo: boots a tiny Linux VM (a busybox shell) under QEMU's -display dbus, streams its
-# screen with `vmcast run`, saves one frame from the PipeWire stream as a PNG, and says how to
-# watch or record the stream. Stops (and cleans up) on Ctrl-C.
+# screen with `vmcast run --web`, prints the address of the page that shows it in a browser (type
+# into the page and the keys reach the VM's shell), saves one frame from the PipeWire stream as
+# a PNG, and says how to watch or record the stream. Stops (and cleans up) on Ctrl-C.
 #
 #   scripts/demo.sh                 run until Ctrl-C
 #   DEMO_SECONDS=20 scripts/demo.sh stop by itself after 20 s
@@ -48,14 +49,17 @@ if ! { [ -n "${XDG_RUNTIME_DIR:-}" ] && [ -n "${DBUS_SESSION_BUS_ADDRESS:-}" ] &
 fi
 
 echo "demo: booting the test VM 'demo' (QEMU, -display dbus, software emulation)"
+# A USB tablet, so the page's mouse is absolute (the guest's mode=web opens it).
 qemu-system-x86_64 -accel tcg -m 256 -name demo -display dbus -vga std \
+    -device qemu-xhci -device usb-tablet \
     -kernel "$guest/vmlinuz" -initrd "$guest/initrd.img" \
-    -append "console=ttyS0 vga=0x318 vmcast.mode=shell" \
+    -append "console=ttyS0 vga=0x318 vmcast.mode=web" \
     -serial "file:$state/serial.log" -monitor none >"$state/qemu.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do "$vmcast" list >/dev/null 2>&1 && break; sleep 0.1; done
 
-"$vmcast" run --vm demo >"$state/vmcast.log" 2>&1 &
+web=${DEMO_WEB:-127.0.0.1:8081}
+"$vmcast" run --vm demo --web "$web" >"$state/vmcast.out" 2>"$state/vmcast.log" &
 pids+=($!)
 for _ in $(seq 100); do pw-cli ls Node 2>/dev/null | grep -q "node.name = \"$node\"" && break; sleep 0.1; done
 pw-cli ls Node | grep -q "node.name = \"$node\"" || { echo "demo: no node $node; see $state/vmcast.log" >&2; exit 1; }
@@ -67,9 +71,18 @@ snapshot=$state/demo-frame.png
 timeout 20 gst-launch-1.0 -q pipewiresrc target-object=$node num-buffers=1 ! video/x-raw \
     ! videoconvert ! pngenc ! filesink location="$snapshot"
 
+url=$(sed -n "s/^vmcast: watch VM 'demo' at //p" "$state/vmcast.out")
+view_url=$(sed -n 's/^vmcast: view only: //p' "$state/vmcast.out")
+[ -n "$url" ] || { echo "demo: vmcast printed no web address; see $state/vmcast.log" >&2; exit 1; }
+
 cat <<MSG
 
-vmcast is streaming the VM's screen as PipeWire node $node.
+Open this in a browser to watch the VM and type into its shell:
+  $url
+  (view only: $view_url)
+  From another machine: ssh -L 8081:127.0.0.1:8081 THIS-HOST, then open the same address there.
+
+vmcast is also streaming the VM's screen as PipeWire node $node.
   One frame from the stream:   $snapshot
   Watch it (a desktop):        XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR gst-launch-1.0 pipewiresrc target-object=$node ! video/x-raw ! videoconvert ! autovideosink
   Record it (Ctrl-C ends):     XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR gst-launch-1.0 -e pipewiresrc target-object=$node keepalive-time=100 ! video/x-raw ! videorate ! video/x-raw,framerate=30/1 ! videoconvert ! x264enc tune=zerolatency ! mp4mux ! filesink location=demo.mp4

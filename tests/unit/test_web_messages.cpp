@@ -1,0 +1,161 @@
+// What the web publisher accepts from a browser: tokens, signalling and input messages, and the
+// rate limiter that drops floods.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "web/access_tokens.h"
+#include "web/messages.h"
+#include "web/rate_limiter.h"
+#include "web/web_publisher.h"
+
+namespace vmcast::web {
+namespace {
+
+std::string write_file(const std::string &name, const std::string &text) {
+    const std::string path = testing::TempDir() + name;
+    std::ofstream(path) << text;
+    return path;
+}
+
+TEST(AccessTokens, GeneratedTokensAreDistinctAndValid) {
+    const AccessTokens a = AccessTokens::generate();
+    const AccessTokens b = AccessTokens::generate();
+    EXPECT_TRUE(valid_token(a.full()));
+    EXPECT_TRUE(valid_token(a.view()));
+    EXPECT_NE(a.full(), a.view());
+    EXPECT_NE(a.full(), b.full());
+    EXPECT_EQ(a.check(a.full()), Access::Full);
+    EXPECT_EQ(a.check(a.view()), Access::View);
+    EXPECT_EQ(a.check(b.full()), Access::None);
+    EXPECT_EQ(a.check(""), Access::None);
+    EXPECT_EQ(a.check(a.full().substr(1)), Access::None);
+    EXPECT_EQ(a.check(a.full() + "x"), Access::None);
+}
+
+TEST(AccessTokens, LoadsAFileAndRefusesBadTokens) {
+    AccessTokens tokens = AccessTokens::generate();
+    std::string error;
+    ASSERT_TRUE(AccessTokens::load(
+        write_file("both", "full-token-1234567890\nview-token-1234567890\n"), tokens, error))
+        << error;
+    EXPECT_EQ(tokens.full(), "full-token-1234567890");
+    EXPECT_EQ(tokens.view(), "view-token-1234567890");
+    ASSERT_TRUE(AccessTokens::load(write_file("one", "full-token-1234567890\n"), tokens, error));
+    EXPECT_TRUE(valid_token(tokens.view()));
+    EXPECT_FALSE(AccessTokens::load(write_file("short", "short\n"), tokens, error));
+    EXPECT_NE(error.find("16 to 256"), std::string::npos) << error;
+    EXPECT_FALSE(
+        AccessTokens::load(write_file("space", "has space in the token 123\n"), tokens, error));
+    EXPECT_FALSE(AccessTokens::load(
+        write_file("same", "same-token-1234567890\nsame-token-1234567890\n"), tokens, error));
+    EXPECT_FALSE(AccessTokens::load(testing::TempDir() + "missing", tokens, error));
+}
+
+TEST(Signalling, AcceptsAnswersAndCandidates) {
+    SignallingMessage message;
+    std::string error;
+    ASSERT_TRUE(parse_signalling(R"({"type":"answer","sdp":"v=0\r\n"})", message, error)) << error;
+    EXPECT_EQ(std::get<SdpAnswer>(message).sdp, "v=0\r\n");
+    ASSERT_TRUE(parse_signalling(
+        R"({"type":"ice","candidate":"candidate:1 1 UDP 1 127.0.0.1 9 typ host","sdpMLineIndex":1})",
+        message, error));
+    EXPECT_EQ(std::get<RemoteCandidate>(message).mline_index, 1u);
+}
+
+TEST(Signalling, RefusesWhatIsNotASignallingMessage) {
+    SignallingMessage message;
+    std::string error;
+    for (const char *bad :
+         {"", "nope", "[]", "{}", R"({"type":1})", R"({"type":"offer","sdp":"x"})",
+          R"({"type":"answer"})", R"({"type":"answer","sdp":""})",
+          R"({"type":"ice","candidate":"c","sdpMLineIndex":16})",
+          R"({"type":"ice","candidate":"c","sdpMLineIndex":1.5})",
+          R"({"type":"ice","candidate":7,"sdpMLineIndex":0})"}) {
+        EXPECT_FALSE(parse_signalling(bad, message, error)) << bad;
+        EXPECT_FALSE(error.empty()) << bad;
+    }
+    const std::string huge = R"({"type":"answer","sdp":")" + std::string(70000, 'x') + "\"}";
+    EXPECT_FALSE(parse_signalling(huge, message, error));
+    EXPECT_NE(error.find("at most"), std::string::npos) << error;
+}
+
+TEST(Input, ParsesEveryKind) {
+    InputMessage message;
+    std::string error;
+    ASSERT_TRUE(parse_input(R"({"type":"key","code":"KeyA","down":true})", message, error));
+    EXPECT_EQ(std::get<KeyEvent>(message).qnum, 0x1eu);
+    EXPECT_TRUE(std::get<KeyEvent>(message).down);
+    ASSERT_TRUE(
+        parse_input(R"({"type":"key","code":"ControlRight","down":false})", message, error));
+    EXPECT_EQ(std::get<KeyEvent>(message).qnum, 0x9du);
+    ASSERT_TRUE(parse_input(R"({"type":"move","x":1023,"y":0})", message, error));
+    EXPECT_EQ(std::get<PointerPosition>(message).x, 1023);
+    ASSERT_TRUE(parse_input(R"({"type":"motion","dx":-3,"dy":4.0})", message, error));
+    EXPECT_EQ(std::get<PointerMotion>(message).dy, 4);
+    ASSERT_TRUE(parse_input(R"({"type":"button","button":8,"down":true})", message, error));
+    EXPECT_EQ(std::get<ButtonEvent>(message).button, 8u);
+    ASSERT_TRUE(parse_input(R"({"type":"wheel","dx":0,"dy":-2})", message, error));
+    EXPECT_EQ(std::get<WheelEvent>(message).vertical_steps, -2);
+    ASSERT_TRUE(parse_input(R"({"type":"release"})", message, error));
+    EXPECT_TRUE(std::holds_alternative<ReleaseAll>(message));
+}
+
+TEST(Input, RefusesUnknownKeysAndOutOfRangeValues) {
+    InputMessage message;
+    std::string error;
+    EXPECT_FALSE(parse_input(R"({"type":"key","code":"Fn","down":true})", message, error));
+    EXPECT_NE(error.find("unknown key code"), std::string::npos) << error;
+    for (const char *bad :
+         {R"({"type":"key","code":"KeyA"})", R"({"type":"key","code":"KeyA","down":1})",
+          R"({"type":"move","x":-1,"y":0})", R"({"type":"move","x":65536,"y":0})",
+          R"({"type":"move","x":"1","y":0})", R"({"type":"motion","dx":10001,"dy":0})",
+          R"({"type":"motion","dx":1e300,"dy":0})", R"({"type":"button","button":9,"down":true})",
+          R"({"type":"wheel","dx":0,"dy":101})", R"({"type":"paste"})", "{\"type\":\"move\""}) {
+        EXPECT_FALSE(parse_input(bad, message, error)) << bad;
+    }
+    EXPECT_FALSE(parse_input(std::string(2000, ' '), message, error));
+}
+
+TEST(Input, ErrorRepliesAreJson) {
+    EXPECT_EQ(error_message_json("a \"quoted\" reason"),
+              R"({"type":"error","message":"a \"quoted\" reason"})");
+}
+
+TEST(RateLimiter, AllowsABurstThenTheRate) {
+    RateLimiter limit(10, 5);
+    int64_t now = 1'000'000;
+    int allowed = 0;
+    for (int i = 0; i < 20; ++i)
+        allowed += limit.allow_at(now);
+    EXPECT_EQ(allowed, 5);
+    EXPECT_EQ(limit.dropped(), 15u);
+    now += 500'000; // half a second: 5 more
+    allowed = 0;
+    for (int i = 0; i < 20; ++i)
+        allowed += limit.allow_at(now);
+    EXPECT_EQ(allowed, 5);
+}
+
+TEST(ListenAddress, ParsesHostsAndPorts) {
+    std::string host;
+    uint16_t port = 0;
+    std::string error;
+    ASSERT_TRUE(parse_listen_address("127.0.0.1:9000", host, port, error)) << error;
+    EXPECT_EQ(host, "127.0.0.1");
+    EXPECT_EQ(port, 9000);
+    ASSERT_TRUE(parse_listen_address("0.0.0.0", host, port, error));
+    EXPECT_EQ(port, 8081);
+    ASSERT_TRUE(parse_listen_address(":8443", host, port, error));
+    EXPECT_EQ(host, "127.0.0.1");
+    ASSERT_TRUE(parse_listen_address("[::1]:8082", host, port, error));
+    EXPECT_EQ(host, "::1");
+    EXPECT_EQ(port, 8082);
+    for (const char *bad :
+         {"localhost:80", "1.2.3.4:0", "1.2.3.4:70000", "1.2.3.4:x", "[::1", "[::1]x"})
+        EXPECT_FALSE(parse_listen_address(bad, host, port, error)) << bad;
+}
+
+} // namespace
+} // namespace vmcast::web
