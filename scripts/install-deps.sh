@@ -30,7 +30,7 @@ packages="
     libsoup-3.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
     libgstreamer-plugins-bad1.0-dev gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
     gstreamer1.0-nice
-    chromium nodejs npm iproute2
+    chromium iproute2
 "
 # What each group is for:
 #   meson .. g++                build system and compilers (C++20)
@@ -51,9 +51,15 @@ packages="
 #   clang-format                source formatting check
 #   libsoup-3.0-dev .. -nice    the web page: HTTP and WebSocket (libsoup 3), webrtcbin and its
 #                               ICE (libnice), x264enc (ugly) and vp8enc
-#   chromium nodejs npm iproute2
+#   chromium iproute2 (nodejs npm)
 #                               browser tests: Debian's Chromium driven by playwright-core (npm),
 #                               in a loopback-only network namespace (ip)
+
+# Node.js for the browser tests: Debian's, unless a node and npm are already installed (a
+# NodeSource node conflicts with Debian's npm package).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    packages="$packages nodejs npm"
+fi
 
 apt-get update
 # shellcheck disable=SC2086 # word splitting of the list is intended
