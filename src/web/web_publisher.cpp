@@ -11,17 +11,9 @@ namespace {
 constexpr uint16_t kDefaultPort = 8081;
 constexpr const char *kResourcePrefix = "/org/vmcast/web";
 
-struct HashTableUnref {
-    void operator()(GHashTable *table) const { g_hash_table_unref(table); }
-};
-using QueryPtr = std::unique_ptr<GHashTable, HashTableUnref>;
-
-QueryPtr query_of(SoupServerMessage *message) {
-    const char *query = g_uri_get_query(soup_server_message_get_uri(message));
-    if (!query)
-        return nullptr;
-    return QueryPtr(g_uri_parse_params(query, -1, "&", G_URI_PARAMS_NONE, nullptr));
-}
+// What the handler before the WebSocket handshake admitted, kept on the request for the
+// handler after it.
+constexpr const char *kAdmissionKey = "vmcast-admission";
 
 const char *query_value(GHashTable *query, const char *name) {
     return query ? static_cast<const char *>(g_hash_table_lookup(query, name)) : nullptr;
@@ -122,6 +114,9 @@ WebPublisher::~WebPublisher() {
 bool WebPublisher::start(std::string &error) {
     if (!parse_listen_address(options_.listen, host_, port_, error))
         return false;
+    inet_address_.reset(g_inet_address_new_from_string(host_.c_str()));
+    // ICE may use only the served address; with every interface served, any of them.
+    ice_address_ = g_inet_address_get_is_any(inet_address_.get()) ? "" : host_;
     gst_init(nullptr, nullptr);
     codec_ = options_.codec.value_or(preferred_codec());
     server_.reset(soup_server_new("server-header", "vmcast", nullptr));
@@ -129,15 +124,14 @@ bool WebPublisher::start(std::string &error) {
     soup_server_add_handler(server_.get(), "/ws", on_socket_request, this, nullptr);
     soup_server_add_websocket_handler(server_.get(), "/ws", nullptr, nullptr, on_socket_open, this,
                                       nullptr);
-    GObjectPtr<GSocketAddress> address(g_inet_socket_address_new_from_string(host_.c_str(), port_));
+    GObjectPtr<GSocketAddress> address(g_inet_socket_address_new(inet_address_.get(), port_));
     GError *raw_error = nullptr;
     if (!soup_server_listen(server_.get(), address.get(), SoupServerListenOptions(0), &raw_error)) {
         GErrorPtr listen_error(raw_error);
         error = "cannot serve the web page on " + options_.listen + ": " + listen_error->message;
         return false;
     }
-    GObjectPtr<GInetAddress> inet(g_inet_address_new_from_string(host_.c_str()));
-    if (g_inet_address_get_is_loopback(inet.get()))
+    if (g_inet_address_get_is_loopback(inet_address_.get()))
         g_message("web page on loopback only (this machine); --web 0.0.0.0:%u serves other "
                   "machines too",
                   port_);
@@ -149,10 +143,10 @@ bool WebPublisher::start(std::string &error) {
 }
 
 std::string WebPublisher::url(Access access) const {
-    GObjectPtr<GInetAddress> inet(g_inet_address_new_from_string(host_.c_str()));
     std::string host = host_;
-    if (g_inet_address_get_is_any(inet.get()))
-        host = g_inet_address_get_family(inet.get()) == G_SOCKET_FAMILY_IPV6 ? "::1" : "127.0.0.1";
+    if (g_inet_address_get_is_any(inet_address_.get()))
+        host = g_inet_address_get_family(inet_address_.get()) == G_SOCKET_FAMILY_IPV6 ? "::1"
+                                                                                      : "127.0.0.1";
     if (host.find(':') != std::string::npos)
         host = "[" + host + "]";
     const std::string &token =
@@ -243,25 +237,32 @@ void WebPublisher::on_socket_request(SoupServer *, SoupServerMessage *message, c
                                      GHashTable *query, gpointer data) {
     // Runs before the WebSocket handshake: a refusal here is an HTTP 403 the handshake never
     // gets past.
-    ConsoleState *console = nullptr;
-    const Access access = static_cast<WebPublisher *>(data)->admit(message, query, console);
+    auto admission = std::make_unique<Admission>();
+    admission->access =
+        static_cast<WebPublisher *>(data)->admit(message, query, admission->console);
+    if (admission->access == Access::None)
+        return;
     SoupMessageHeaders *headers = soup_server_message_get_request_headers(message);
-    // The page asks this way first, to learn why a WebSocket would be refused.
-    if (access != Access::None &&
-        !soup_message_headers_header_contains(headers, "Upgrade", "websocket"))
+    if (!soup_message_headers_header_contains(headers, "Upgrade", "websocket")) {
+        // The page asks this way first, to learn why a WebSocket would be refused.
         soup_server_message_set_status(message, SOUP_STATUS_NO_CONTENT, nullptr);
+        return;
+    }
+    g_object_set_data_full(G_OBJECT(message), kAdmissionKey, admission.release(),
+                           [](gpointer admitted) { delete static_cast<Admission *>(admitted); });
 }
 
 void WebPublisher::on_socket_open(SoupServer *, SoupServerMessage *message, const char *,
                                   SoupWebsocketConnection *socket, gpointer data) {
     auto *self = static_cast<WebPublisher *>(data);
-    QueryPtr query = query_of(message);
-    ConsoleState *console = nullptr;
-    const Access access = self->admit(message, query.get(), console);
-    if (access == Access::None) {
+    const auto *admission =
+        static_cast<const Admission *>(g_object_get_data(G_OBJECT(message), kAdmissionKey));
+    if (!admission) { // libsoup skipped the handler before the handshake: admit nobody
         soup_websocket_connection_close(socket, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, nullptr);
         return;
     }
+    const Access access = admission->access;
+    ConsoleState *console = admission->console;
     GObjectPtr<SoupWebsocketConnection> owned(SOUP_WEBSOCKET_CONNECTION(g_object_ref(socket)));
     std::string error;
     if (!self->ensure_encoder(*console, error)) {
@@ -279,11 +280,8 @@ void WebPublisher::on_socket_open(SoupServer *, SoupServerMessage *message, cons
         .picture_needed = console->console.request_picture,
         .bitrate_estimated = [self, console](Viewer &) { self->adapt_bitrate(*console); },
     };
-    GObjectPtr<GInetAddress> inet(g_inet_address_new_from_string(self->host_.c_str()));
-    std::string ice_address = g_inet_address_get_is_any(inet.get()) ? "" : self->host_;
-    auto viewer =
-        std::make_unique<Viewer>(id, std::move(owned), *console->encoder, std::move(input),
-                                 std::move(ice_address), std::move(hooks));
+    auto viewer = std::make_unique<Viewer>(id, std::move(owned), *console->encoder,
+                                           std::move(input), self->ice_address_, std::move(hooks));
     Viewer &started = *viewer;
     console->viewers.emplace(id, std::move(viewer));
     g_info("web: viewer %lu (%s) from %s watches console %u", id,

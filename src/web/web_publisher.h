@@ -63,6 +63,11 @@ class WebPublisher {
         std::map<uint64_t, std::unique_ptr<Viewer>> viewers;
     };
 
+    struct Admission {
+        Access access = Access::None;
+        ConsoleState *console = nullptr;
+    };
+
     static void on_page_request(SoupServer *, SoupServerMessage *message, const char *path,
                                 GHashTable *query, gpointer self);
     static void on_socket_request(SoupServer *, SoupServerMessage *message, const char *path,
@@ -87,6 +92,8 @@ class WebPublisher {
     std::string vm_name_;
     std::string host_;
     uint16_t port_ = 0;
+    GObjectPtr<GInetAddress> inet_address_; // host_, parsed
+    std::string ice_address_;               // the one address ICE may use, or empty for all
     GObjectPtr<SoupServer> server_;
     std::vector<std::unique_ptr<ConsoleState>> consoles_;
     uint64_t next_viewer_id_ = 1;

@@ -115,6 +115,12 @@ def test_tokens_origin_and_view_only(session, artifacts, tmp_path, web, browser)
         state = wait_for(lambda: (lambda s: s if s["phase"] == "refused" else None)(
             browser.state("wrong")), 15, what="the page saying the token is wrong")
         assert browser.eval("wrong", "document.getElementById('notice').hidden") is False
+        # A WebSocket handshake itself, with a wrong token and with the right one.
+        opens = """token => new Promise(done => { const ws = new WebSocket(
+            `ws://${location.host}/ws?token=${token}`);
+            ws.onopen = () => { ws.close(); done(true); }; ws.onclose = () => done(false); })"""
+        assert browser.eval("wrong", f"({opens})('wrong-token-0000000000')") is False
+        assert browser.eval("wrong", f"({opens})('{VIEW_TOKEN}')") is True
 
         # A view-only viewer watches, and what it sends on the data channel is refused.
         browser.open("view", f"{base}/?token={VIEW_TOKEN}")
