@@ -95,7 +95,8 @@ ConsoleEncoder::ConsoleEncoder(std::string node_name, Codec codec, GstElement *p
                                uint32_t bitrate_kbps)
     : node_name_(std::move(node_name)), codec_(codec), pipeline_(pipeline),
       tee_(gst_bin_get_by_name(GST_BIN(pipeline), "viewers")),
-      encoder_(gst_bin_get_by_name(GST_BIN(pipeline), "encoder")), bitrate_kbps_(bitrate_kbps) {
+      encoder_(gst_bin_get_by_name(GST_BIN(pipeline), "encoder")), bitrate_kbps_(bitrate_kbps),
+      max_bitrate_kbps_(bitrate_kbps) {
     // The pipeline holds both elements for as long as it lives.
     gst_object_unref(tee_);
     gst_object_unref(encoder_);

@@ -47,6 +47,8 @@ class ConsoleEncoder {
     void request_keyframe();
     void set_bitrate(uint32_t kbps);
     uint32_t bitrate_kbps() const { return bitrate_kbps_; }
+    // The bitrate the encoder was created with, which adaptation never exceeds.
+    uint32_t max_bitrate_kbps() const { return max_bitrate_kbps_; }
     Codec codec() const { return codec_; }
     const std::string &node_name() const { return node_name_; }
 
@@ -61,6 +63,7 @@ class ConsoleEncoder {
     GstElement *tee_;      // owned by the pipeline
     GstElement *encoder_;  // owned by the pipeline
     uint32_t bitrate_kbps_;
+    const uint32_t max_bitrate_kbps_;
     guint bus_watch_ = 0;
     size_t branches_ = 0;
     FailureCallback on_failure_;

@@ -16,7 +16,6 @@ using ViewerCallback = ThreadCallback<Viewer>;
 
 constexpr guint kStatsIntervalMs = 1000;
 constexpr uint32_t kMinBitrateKbps = 300;
-constexpr uint32_t kMaxBitrateKbps = 20000;
 
 std::string json_object_text(std::initializer_list<std::pair<const char *, std::string>> strings,
                              const char *int_name = nullptr, int64_t int_value = 0) {
@@ -354,7 +353,10 @@ void Viewer::stats_arrived(const GstStructure *stats) {
         estimate = uint32_t(estimate * (1.0 - fraction_lost / 2));
     else if (fraction_lost < 0.02)
         estimate = uint32_t(estimate * 1.05) + 1;
-    estimate = std::clamp(estimate, kMinBitrateKbps, kMaxBitrateKbps);
+    // Up to --web-bitrate, where the encoder started: an estimate above it would only delay
+    // the next back-off.
+    const uint32_t ceiling = encoder_.max_bitrate_kbps();
+    estimate = std::clamp(estimate, std::min(kMinBitrateKbps, ceiling), ceiling);
     g_debug("viewer %lu: loss %.3f, sent %lu bytes, estimate %u kbit/s", id_, fraction_lost,
             bytes_sent - last_bytes_sent_, estimate);
     last_bytes_sent_ = bytes_sent;
