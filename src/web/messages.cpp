@@ -186,18 +186,31 @@ bool parse_input(std::string_view text, InputMessage &message, std::string &erro
     return false;
 }
 
-std::string error_message_json(std::string_view message) {
-    GObjectPtr<JsonBuilder> builder(json_builder_new());
-    json_builder_begin_object(builder.get());
-    json_builder_set_member_name(builder.get(), "type");
-    json_builder_add_string_value(builder.get(), "error");
-    json_builder_set_member_name(builder.get(), "message");
-    json_builder_add_string_value(builder.get(), std::string(message).c_str());
-    json_builder_end_object(builder.get());
-    JsonNode *root = json_builder_get_root(builder.get());
+std::string json_text(JsonBuilder *builder) {
+    JsonNode *root = json_builder_get_root(builder);
     GCharPtr text(json_to_string(root, FALSE));
     json_node_unref(root);
     return text.get();
+}
+
+std::string json_message(std::initializer_list<std::pair<const char *, std::string_view>> strings,
+                         const char *int_name, int64_t int_value) {
+    GObjectPtr<JsonBuilder> builder(json_builder_new());
+    json_builder_begin_object(builder.get());
+    for (const auto &[name, value] : strings) {
+        json_builder_set_member_name(builder.get(), name);
+        json_builder_add_string_value(builder.get(), std::string(value).c_str());
+    }
+    if (int_name) {
+        json_builder_set_member_name(builder.get(), int_name);
+        json_builder_add_int_value(builder.get(), int_value);
+    }
+    json_builder_end_object(builder.get());
+    return json_text(builder.get());
+}
+
+std::string error_message_json(std::string_view message) {
+    return json_message({{"type", "error"}, {"message", message}});
 }
 
 } // namespace vmcast::web

@@ -4,9 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <variant>
+
+typedef struct _JsonBuilder JsonBuilder;
 
 namespace vmcast::web {
 
@@ -50,6 +53,13 @@ using InputMessage =
 // true and the message, or false and why not in error.
 bool parse_signalling(std::string_view text, SignallingMessage &message, std::string &error);
 bool parse_input(std::string_view text, InputMessage &message, std::string &error);
+
+// The builder's finished value as compact JSON text.
+std::string json_text(JsonBuilder *builder);
+// A JSON object of string members, and optionally one integer member (vmcast's messages to a
+// page are of this shape).
+std::string json_message(std::initializer_list<std::pair<const char *, std::string_view>> strings,
+                         const char *int_name = nullptr, int64_t int_value = 0);
 
 // {"type":"error","message":...}, for telling a browser what was refused.
 std::string error_message_json(std::string_view message);

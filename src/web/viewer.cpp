@@ -1,7 +1,6 @@
 #include "web/viewer.h"
 
 #include <gst/sdp/sdp.h>
-#include <json-glib/json-glib.h>
 #define GST_USE_UNSTABLE_API // webrtc's headers warn without it
 #include <gst/webrtc/webrtc.h>
 
@@ -16,25 +15,6 @@ using ViewerCallback = ThreadCallback<Viewer>;
 
 constexpr guint kStatsIntervalMs = 1000;
 constexpr uint32_t kMinBitrateKbps = 300;
-
-std::string json_object_text(std::initializer_list<std::pair<const char *, std::string>> strings,
-                             const char *int_name = nullptr, int64_t int_value = 0) {
-    GObjectPtr<JsonBuilder> builder(json_builder_new());
-    json_builder_begin_object(builder.get());
-    for (const auto &[name, value] : strings) {
-        json_builder_set_member_name(builder.get(), name);
-        json_builder_add_string_value(builder.get(), value.c_str());
-    }
-    if (int_name) {
-        json_builder_set_member_name(builder.get(), int_name);
-        json_builder_add_int_value(builder.get(), int_value);
-    }
-    json_builder_end_object(builder.get());
-    JsonNode *root = json_builder_get_root(builder.get());
-    GCharPtr text(json_to_string(root, FALSE));
-    json_node_unref(root);
-    return text.get();
-}
 
 gpointer thread_callback(Viewer *viewer, const Lifeline &lifeline) {
     return new ViewerCallback{lifeline.handle(), viewer};
@@ -135,7 +115,7 @@ void Viewer::offer_created(GstPromise *promise) {
     g_signal_emit_by_name(webrtc_, "set-local-description", offer, nullptr);
     GCharPtr sdp(gst_sdp_message_as_text(offer->sdp));
     gst_webrtc_session_description_free(offer);
-    send_text(json_object_text({{"type", "offer"}, {"sdp", sdp.get()}}));
+    send_text(json_message({{"type", "offer"}, {"sdp", sdp.get()}}));
 }
 
 void Viewer::send_text(const std::string &text) {
@@ -146,7 +126,7 @@ void Viewer::send_text(const std::string &text) {
 void Viewer::close(const std::string &reason) {
     g_info("viewer %lu: closing: %s", id_, reason.c_str());
     if (soup_websocket_connection_get_state(socket_.get()) == SOUP_WEBSOCKET_STATE_OPEN) {
-        send_text(json_object_text({{"type", "bye"}, {"reason", reason}}));
+        send_text(json_message({{"type", "bye"}, {"reason", reason}}));
         soup_websocket_connection_close(socket_.get(), SOUP_WEBSOCKET_CLOSE_NORMAL,
                                         reason.substr(0, 120).c_str());
     }
@@ -216,7 +196,7 @@ void Viewer::on_ice_candidate(GstElement *, guint mline, gchar *candidate, gpoin
     Viewer *viewer = callback->owner;
     callback->lifeline.post([viewer, mline, text = std::string(candidate)] {
         viewer->send_text(
-            json_object_text({{"type", "ice"}, {"candidate", text}}, "sdpMLineIndex", mline));
+            json_message({{"type", "ice"}, {"candidate", text}}, "sdpMLineIndex", mline));
     });
 }
 

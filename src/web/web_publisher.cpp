@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "web/messages.h"
+
 namespace vmcast::web {
 namespace {
 
@@ -363,10 +365,7 @@ std::string WebPublisher::hello_json(const ConsoleState &console, Access access)
     }
     json_builder_end_array(b);
     json_builder_end_object(b);
-    JsonNode *root = json_builder_get_root(b);
-    GCharPtr text(json_to_string(root, FALSE));
-    json_node_unref(root);
-    return text.get();
+    return json_text(b);
 }
 
 } // namespace vmcast::web
