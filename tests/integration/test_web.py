@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import socket
+from contextlib import contextmanager
 import time
 import urllib.error
 import urllib.request
@@ -49,6 +50,23 @@ def browser(artifacts):
 
 def key_events(peer, since: int) -> list[tuple[str, int]]:
     return [(e["action"], e["keycode"]) for e in peer.events("key", since=since)]
+
+
+@contextmanager
+def served_peer(session, artifacts, tmp_path, web, name: str):
+    """The fake peer showing a 320x200 gradient, streamed by a vmcast that serves the page."""
+    port, args = web
+    with streamed_peer(session, artifacts, tmp_path, name=name, vmcast_args=args) as run:
+        result, _ = run.send("scanout width=320 height=200 pattern=gradient")
+        assert result["ok"], result
+        wait_for(lambda: http_status(f"http://127.0.0.1:{port}/")[0] == 200, 20,
+                 what="the page being served")
+        yield run
+
+
+def wait_input_channel(browser, page: str) -> None:
+    wait_for(lambda: browser.eval(page, "window.vmcast.channel()?.readyState === 'open'"),
+             15, what=f"page {page}'s input data channel open")
 
 
 def test_page_shows_the_console_and_types_into_it(session, artifacts, tmp_path, web, browser):
@@ -93,12 +111,9 @@ def http_status(url: str, headers: dict | None = None) -> tuple[int, str]:
 
 
 def test_tokens_origin_and_view_only(session, artifacts, tmp_path, web, browser):
-    port, args = web
+    port, _ = web
     base = f"http://127.0.0.1:{port}"
-    with streamed_peer(session, artifacts, tmp_path, name="access", vmcast_args=args) as run:
-        result, _ = run.send("scanout width=320 height=200 pattern=gradient")
-        assert result["ok"], result
-        wait_for(lambda: http_status(f"{base}/")[0] == 200, 20, what="the page being served")
+    with served_peer(session, artifacts, tmp_path, web, "access") as run:
 
         # The signalling endpoint refuses before any WebSocket exists.
         assert http_status(f"{base}/ws?token=wrong-token-0000000000")[0] == 403
@@ -126,9 +141,7 @@ def test_tokens_origin_and_view_only(session, artifacts, tmp_path, web, browser)
         browser.open("view", f"{base}/?token={VIEW_TOKEN}")
         state = browser.wait_decoding("view")
         assert state["access"] == "view", state
-        wait_for(lambda: browser.eval("view", "!!window.vmcast.channel() && "
-                                      "window.vmcast.channel().readyState === 'open'"),
-                 15, what="the view-only page's data channel open")
+        wait_input_channel(browser, "view")
         mark = run.peer.mark()
         browser.eval("view", "window.vmcast.channel().send("
                              "'{\"type\":\"key\",\"code\":\"KeyA\",\"down\":true}')")
@@ -150,16 +163,11 @@ def test_tokens_origin_and_view_only(session, artifacts, tmp_path, web, browser)
 
 def test_bad_input_is_refused_and_floods_are_dropped(session, artifacts, tmp_path, web,
                                                      browser):
-    port, args = web
-    with streamed_peer(session, artifacts, tmp_path, name="bad", vmcast_args=args) as run:
-        result, _ = run.send("scanout width=320 height=200 pattern=gradient")
-        assert result["ok"], result
-        wait_for(lambda: http_status(f"http://127.0.0.1:{port}/")[0] == 200, 20,
-                 what="the page being served")
+    port, _ = web
+    with served_peer(session, artifacts, tmp_path, web, "bad") as run:
         browser.open("p", f"http://127.0.0.1:{port}/?token={FULL_TOKEN}")
         browser.wait_decoding("p")
-        wait_for(lambda: browser.eval("p", "window.vmcast.channel()?.readyState === 'open'"),
-                 15, what="the data channel open")
+        wait_input_channel(browser, "p")
         bad = ['not json', '[1,2]', '{"type":7}', '{"type":"key","code":"NoSuchKey","down":true}',
                '{"type":"move","x":-5,"y":3}', '{"type":"button","button":99,"down":true}',
                '{"type":"key","code":"KeyA"}', '{"type":"teleport"}',
@@ -198,11 +206,7 @@ def test_bad_input_is_refused_and_floods_are_dropped(session, artifacts, tmp_pat
 def test_page_reports_the_end_and_reconnects_to_a_new_vmcast(session, artifacts, tmp_path, web,
                                                              browser):
     port, args = web
-    with streamed_peer(session, artifacts, tmp_path, name="again", vmcast_args=args) as run:
-        result, _ = run.send("scanout width=320 height=200 pattern=gradient")
-        assert result["ok"], result
-        wait_for(lambda: http_status(f"http://127.0.0.1:{port}/")[0] == 200, 20,
-                 what="the page being served")
+    with served_peer(session, artifacts, tmp_path, web, "again") as run:
         browser.open("p", f"http://127.0.0.1:{port}/?token={FULL_TOKEN}")
         browser.wait_decoding("p")
 
