@@ -118,6 +118,18 @@ def test_typing_over_a_p2p_connection(send_input_bin, guest, make_session):
     qemu.wait_serial("P2P-TYPED-5", 60)
 
 
+def wait_for_clicks(qemu: Qemu, count: int, what: str) -> list[int]:
+    """The guest's BTN_LEFT values once there are `count`; on a time-out the error carries what
+    QEMU routes pointer events to (`info mice`) and the end of the guest's serial log."""
+    try:
+        return wait_for(lambda: (lambda e: e if len(e) >= count else None)(
+            left_button_events(qemu)), 120, 0.5, what=what)
+    except AssertionError as timeout:
+        mice = qemu.execute("human-monitor-command", {"command-line": "info mice"})
+        raise AssertionError(f"{timeout}\nQEMU's mice:\n{mice}\n"
+                             f"guest serial log (end):\n{qemu.serial_text()[-3000:]}") from None
+
+
 def test_tablet_click_reaches_the_guest(send_input_bin, guest, make_session):
     """With a USB tablet active in the guest, QEMU's mouse is absolute and a click at a console
     position arrives in the guest as a BTN_LEFT press and release."""
@@ -126,19 +138,18 @@ def test_tablet_click_reaches_the_guest(send_input_bin, guest, make_session):
                 extra_args=["-device", "qemu-xhci", "-device", "usb-tablet"]).start()
     log = qemu.wait_serial("VMCAST-GUEST: ready mode=input", BOOT_TIMEOUT)
     assert "tablet=none" not in log, f"the guest found no USB tablet:\n{log[-3000:]}"
-    # The guest reads the tablet, so Linux polls it, so QEMU makes it the active pointer.
+    # Linux polls the tablet, so QEMU makes it the active pointer; the guest is ready once it
+    # reads the tablet's events.
     wait_for(lambda: mouse_is_absolute(session, qemu), 60, 0.5,
              what="QEMU's Mouse.IsAbsolute to become true")
     assert left_button_events(qemu) == []
 
     out = send_input(session, send_input_bin, "--click", "512,384")
     assert "mouse absolute" in out, out
-    events = wait_for(lambda: (lambda e: e if len(e) >= 2 else None)(left_button_events(qemu)),
-                      120, 0.5, what="the click (BTN_LEFT press and release) in the guest")
+    events = wait_for_clicks(qemu, 2, "the click (BTN_LEFT press and release) in the guest")
     assert events == [1, 0], events
 
     # Far outside the console: clamped to its last pixel, so QEMU takes it ("Invalid mouse
     # position" would make the tool fail).
     send_input(session, send_input_bin, "--click", "100000,100000")
-    wait_for(lambda: len(left_button_events(qemu)) >= 4, 120, 0.5, what="the second click")
-    assert left_button_events(qemu) == [1, 0, 1, 0]
+    assert wait_for_clicks(qemu, 4, "the second click") == [1, 0, 1, 0]
