@@ -16,15 +16,20 @@ constexpr int64_t kMaxWheelSteps = 100;
 constexpr int64_t kMaxCoordinate = 65535;
 constexpr uint32_t kMaxMlineIndex = 15;
 
+bool within_size(std::string_view text, size_t max_bytes, std::string &error) {
+    if (text.size() <= max_bytes)
+        return true;
+    error = "message of " + std::to_string(text.size()) + " bytes (at most " +
+            std::to_string(max_bytes) + ")";
+    return false;
+}
+
 // The top-level object of text and its "type" member, or an error.
 class ParsedMessage {
   public:
     bool parse(std::string_view text, size_t max_bytes, std::string &error) {
-        if (text.size() > max_bytes) {
-            error = "message of " + std::to_string(text.size()) + " bytes (at most " +
-                    std::to_string(max_bytes) + ")";
+        if (!within_size(text, max_bytes, error))
             return false;
-        }
         GError *raw_error = nullptr;
         if (!json_parser_load_from_data(parser_.get(), text.data(), gssize(text.size()),
                                         &raw_error)) {
@@ -127,9 +132,20 @@ bool parse_signalling(std::string_view text, SignallingMessage &message, std::st
 
 bool parse_input(std::string_view text, InputMessage &message, std::string &error) {
     ParsedMessage json;
-    if (!json.parse(text, kMaxInputMessageBytes, error))
+    if (!json.parse(text, kMaxClipboardMessageBytes, error))
         return false;
     const std::string &type = json.type();
+    if (type == "clipboard") {
+        auto piece = json.string("text");
+        auto last = json.boolean("last");
+        if (!piece || !last)
+            return missing("a clipboard message needs a string \"text\" and a boolean \"last\"",
+                           error);
+        message = ClipboardPiece{std::move(*piece), *last};
+        return true;
+    }
+    if (!within_size(text, kMaxInputMessageBytes, error))
+        return false;
     if (type == "key") {
         auto code = json.string("code");
         auto down = json.boolean("down");

@@ -16,6 +16,8 @@ namespace vmcast::web {
 // Larger messages are refused before parsing (an SDP answer is 2 to 6 KiB).
 constexpr size_t kMaxSignallingMessageBytes = 64 * 1024;
 constexpr size_t kMaxInputMessageBytes = 1024;
+// A clipboard text comes in pieces, each within one SCTP message of webrtcbin's data channel.
+constexpr size_t kMaxClipboardMessageBytes = 64 * 1024;
 
 struct SdpAnswer {
     std::string sdp;
@@ -47,8 +49,12 @@ struct WheelEvent {
     int32_t horizontal_steps = 0; // positive: right
 };
 struct ReleaseAll {}; // the page lost focus
-using InputMessage =
-    std::variant<KeyEvent, PointerPosition, PointerMotion, ButtonEvent, WheelEvent, ReleaseAll>;
+struct ClipboardPiece {
+    std::string text;
+    bool last = false; // the text is complete with this piece
+};
+using InputMessage = std::variant<KeyEvent, PointerPosition, PointerMotion, ButtonEvent, WheelEvent,
+                                  ReleaseAll, ClipboardPiece>;
 
 // true and the message, or false and why not in error.
 bool parse_signalling(std::string_view text, SignallingMessage &message, std::string &error);

@@ -5,8 +5,9 @@
 #include <gst/webrtc/webrtc.h>
 
 #include <algorithm>
+#include <utility>
 
-#include "web/messages.h"
+#include "qemu/clipboard_peer.h"
 
 namespace vmcast::web {
 namespace {
@@ -29,7 +30,8 @@ Viewer::Viewer(uint64_t id, GObjectPtr<SoupWebsocketConnection> socket, ConsoleE
       // Far beyond what a person does (a fast mouse sends 250 moves a second, a typist 20
       // keys), while a flood does not turn into D-Bus traffic.
       motion_limit_(1000, 2000), key_limit_(200, 400), error_limit_(5, 20),
-      bitrate_estimate_kbps_(encoder.bitrate_kbps()) {
+      // 64 pieces a second carry about 1.5 MiB of text: a whole clipboard in under a second.
+      clipboard_limit_(64, 64), bitrate_estimate_kbps_(encoder.bitrate_kbps()) {
     soup_websocket_connection_set_max_incoming_payload_size(socket_.get(),
                                                             kMaxSignallingMessageBytes);
     soup_websocket_connection_set_keepalive_interval(socket_.get(), 15);
@@ -246,6 +248,10 @@ void Viewer::handle_input(const std::string &text) {
         refuse(error);
         return;
     }
+    if (auto *piece = std::get_if<ClipboardPiece>(&message)) {
+        add_clipboard_piece(std::move(*piece));
+        return;
+    }
     // Pointer motion has its own budget, so a flood of moves never starves a key press.
     const bool motion = std::holds_alternative<PointerPosition>(message) ||
                         std::holds_alternative<PointerMotion>(message) ||
@@ -277,11 +283,35 @@ void Viewer::handle_input(const std::string &text) {
                     input_->release_button(event.button);
             } else if constexpr (std::is_same_v<Event, WheelEvent>) {
                 input_->scroll(event.vertical_steps, event.horizontal_steps);
-            } else {
+            } else if constexpr (std::is_same_v<Event, ReleaseAll>) {
                 input_->release_all();
             }
         },
         message);
+}
+
+// Pieces arrive in order on the ordered channel, before any key the page sends after them (the
+// paste shortcut), so the VM has the text by the time the guest is asked to paste it.
+void Viewer::add_clipboard_piece(ClipboardPiece piece) {
+    const bool over_limit = !clipboard_limit_.allow();
+    const bool too_long = clipboard_text_.size() + piece.text.size() > qemu::kMaxClipboardBytes;
+    if (!clipboard_dropped_ && (over_limit || too_long)) {
+        clipboard_dropped_ = true;
+        refuse(over_limit
+                   ? "clipboard text sent too fast; this text was dropped"
+                   : "clipboard text over " + std::to_string(qemu::kMaxClipboardBytes / 1024) +
+                         " KiB; this text was dropped");
+    }
+    if (!clipboard_dropped_)
+        clipboard_text_ += piece.text;
+    if (!piece.last)
+        return;
+    std::string text = std::exchange(clipboard_text_, {});
+    if (std::exchange(clipboard_dropped_, false))
+        return;
+    std::string error;
+    if (!hooks_.clipboard_copied(std::move(text), error))
+        refuse(error);
 }
 
 void Viewer::poll_stats() {

@@ -15,6 +15,7 @@
 #include "qemu/console_input.h"
 #include "web/console_encoder.h"
 #include "web/main_thread.h"
+#include "web/messages.h"
 #include "web/rate_limiter.h"
 
 namespace vmcast::web {
@@ -25,6 +26,8 @@ class Viewer {
         std::function<void(Viewer &)> closed;            // the page went away: destroy the viewer
         std::function<void()> picture_needed;            // a fresh frame, so a static screen shows
         std::function<void(Viewer &)> bitrate_estimated; // a new estimate from RTCP reports
+        // The page copied text for the VM; false and why not in error.
+        std::function<bool(std::string text, std::string &error)> clipboard_copied;
     };
 
     // ice_address: the only local address ICE may use, or empty for every interface.
@@ -42,6 +45,8 @@ class Viewer {
     void close(const std::string &reason);
 
     uint64_t id() const { return id_; }
+    // Whether this viewer may drive the VM (and share its clipboard).
+    bool full_access() const { return bool(input_); }
     ConsoleEncoder &encoder() { return encoder_; }
     // The bitrate this viewer's network seems to carry, from its receiver reports.
     uint32_t bitrate_estimate_kbps() const { return bitrate_estimate_kbps_; }
@@ -58,6 +63,7 @@ class Viewer {
     void offer_created(GstPromise *promise);
     void handle_signalling(std::string_view text);
     void handle_input(const std::string &text);
+    void add_clipboard_piece(ClipboardPiece piece);
     void refuse(const std::string &what);
     void poll_stats();
     void stats_arrived(const GstStructure *stats);
@@ -78,6 +84,9 @@ class Viewer {
     RateLimiter motion_limit_;
     RateLimiter key_limit_;
     RateLimiter error_limit_;
+    RateLimiter clipboard_limit_;
+    std::string clipboard_text_;     // the pieces received so far
+    bool clipboard_dropped_ = false; // the text in progress was refused: skip to its end
     GSourcePtr stats_timer_;
     uint32_t bitrate_estimate_kbps_;
     uint64_t last_bytes_sent_ = 0;

@@ -41,6 +41,10 @@ bool same_origin(const char *origin, const char *host) {
            presented == std::string("https://") + host;
 }
 
+std::string clipboard_json(const std::string &text) {
+    return json_message({{"type", "clipboard"}, {"text", text}});
+}
+
 void refuse(SoupServerMessage *message, guint status, const char *why) {
     soup_server_message_set_status(message, status, nullptr);
     soup_server_message_set_response(message, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, why,
@@ -121,6 +125,11 @@ bool WebPublisher::start(std::string &error) {
     ice_address_ = g_inet_address_get_is_any(inet_address_.get()) ? "" : host_;
     gst_init(nullptr, nullptr);
     codec_ = options_.codec.value_or(preferred_codec());
+    clipboard_ = std::make_unique<qemu::ClipboardPeer>(
+        bus_, bus_name_,
+        qemu::ClipboardPeer::Hooks{
+            .guest_copied = [this](const std::string &text) { send_guest_clipboard(text); }});
+    clipboard_->start();
     server_.reset(soup_server_new("server-header", "vmcast", nullptr));
     soup_server_add_handler(server_.get(), "/", on_page_request, this, nullptr);
     soup_server_add_handler(server_.get(), "/ws", on_socket_request, this, nullptr);
@@ -174,7 +183,8 @@ void WebPublisher::on_page_request(SoupServer *, SoupServerMessage *message, con
         return;
     }
     const std::string_view name = strcmp(path, "/") == 0 ? "/index.html" : path;
-    if (name != "/index.html" && name != "/vmcast.js" && name != "/vmcast.css") {
+    if (name != "/index.html" && name != "/vmcast.js" && name != "/clipboard.js" &&
+        name != "/vmcast.css") {
         refuse(message, SOUP_STATUS_NOT_FOUND, "not found\n");
         return;
     }
@@ -281,6 +291,10 @@ void WebPublisher::on_socket_open(SoupServer *, SoupServerMessage *message, cons
         .closed = [self, console](Viewer &viewer) { self->viewer_closed(*console, viewer); },
         .picture_needed = console->console.request_picture,
         .bitrate_estimated = [self, console](Viewer &) { self->adapt_bitrate(*console); },
+        .clipboard_copied =
+            [self](std::string text, std::string &why) {
+                return self->clipboard_->offer(std::move(text), why);
+            },
     };
     auto viewer = std::make_unique<Viewer>(id, std::move(owned), *console->encoder,
                                            std::move(input), self->ice_address_, std::move(hooks));
@@ -290,6 +304,16 @@ void WebPublisher::on_socket_open(SoupServer *, SoupServerMessage *message, cons
            access == Access::Full ? "full access" : "view only",
            soup_server_message_get_remote_host(message), console->console.index);
     started.start(self->hello_json(*console, access));
+    if (started.full_access() && self->clipboard_->guest_text())
+        started.send_text(clipboard_json(*self->clipboard_->guest_text()));
+}
+
+void WebPublisher::send_guest_clipboard(const std::string &text) {
+    const std::string message = clipboard_json(text);
+    for (auto &console : consoles_)
+        for (auto &[id, viewer] : console->viewers)
+            if (viewer->full_access())
+                viewer->send_text(message);
 }
 
 bool WebPublisher::ensure_encoder(ConsoleState &console, std::string &error) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/glib_ptr.h"
+#include "qemu/clipboard_peer.h"
 #include "qemu/console_input.h"
 #include "web/access_tokens.h"
 #include "web/console_encoder.h"
@@ -84,6 +85,8 @@ class WebPublisher {
     void adapt_bitrate(ConsoleState &console);
     std::string hello_json(const ConsoleState &console, Access access) const;
     void send_mouse_mode(ConsoleState &console, bool absolute);
+    // To every full-access viewer: the text the guest copied.
+    void send_guest_clipboard(const std::string &text);
 
     WebOptions options_;
     Codec codec_ = Codec::VP8;
@@ -95,6 +98,7 @@ class WebPublisher {
     GObjectPtr<GInetAddress> inet_address_; // host_, parsed
     std::string ice_address_;               // the one address ICE may use, or empty for all
     GObjectPtr<SoupServer> server_;
+    std::unique_ptr<qemu::ClipboardPeer> clipboard_; // one for the VM, shared by all viewers
     std::vector<std::unique_ptr<ConsoleState>> consoles_;
     uint64_t next_viewer_id_ = 1;
 };

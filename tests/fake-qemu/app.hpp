@@ -112,6 +112,17 @@ struct Console {
     Frame cursor_frame; // the cursor image a correct client shows
 };
 
+struct ClipboardState {
+    GObjPtr<GDBusObjectSkeleton> object;
+    GObjPtr<QemuDisplayClipboard> iface;
+    std::string peer; // the registered client's unique name, "p2p", or empty
+    guint peer_watch = 0;
+    std::string guest_text; // what the pretend guest copied, as bytes
+    std::string guest_mime;
+    bool guest_owns = false; // the guest's grab is the current one
+    uint32_t serial = 0;
+};
+
 // One stdin command, from parsing to its result line.
 struct CommandRun {
     std::string verb;
@@ -140,6 +151,7 @@ struct App {
     GObjPtr<GDBusObjectSkeleton> vm_object;
     GObjPtr<QemuDisplayVM> vm;
     std::vector<std::unique_ptr<Console>> consoles;
+    ClipboardState clipboard;
     int next_listener_id = 1;
     std::optional<Waiter> waiter;
     std::function<void()> command_done; // resumes reading stdin
@@ -152,6 +164,12 @@ struct App {
 void create_display_objects(App &app);
 void connect_bus(App &app);
 void connect_p2p(App &app);
+
+// clipboard.cpp
+void create_clipboard(App &app);
+void cmd_clipboard_guest_copy(App &app, const CommandPtr &cmd);
+void cmd_clipboard_guest_paste(App &app, const CommandPtr &cmd);
+void cmd_clipboard_reset(App &app, const CommandPtr &cmd);
 
 // registration.cpp
 gboolean on_register_listener(QemuDisplayConsole *iface, GDBusMethodInvocation *invocation,

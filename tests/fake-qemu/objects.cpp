@@ -327,6 +327,7 @@ void create_display_objects(App &app) {
     g_dbus_object_manager_server_export(app.server.get(), app.vm_object.get());
     for (unsigned i = 0; i < app.opts.consoles; i++)
         create_console(app, i);
+    create_clipboard(app);
 }
 
 void connect_bus(App &app) {

@@ -11,62 +11,12 @@ Meson runs this file inside a network namespace that has only loopback (unshare 
 from __future__ import annotations
 
 import json
-import socket
-from contextlib import contextmanager
 import time
-import urllib.error
-import urllib.request
-
-import pytest
 
 from peer_streaming import streamed_peer
 from vmcast_testlib import psnr, read_vmcast_frame, wait_for
-from vmcast_testlib.browser import Browser
-
-FULL_TOKEN = "full-access-token-0123456789"
-VIEW_TOKEN = "view-only-token-9876543210"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def web(tmp_path):
-    """(port, vmcast arguments) for a web page with known tokens."""
-    token_file = tmp_path / "tokens"
-    token_file.write_text(f"{FULL_TOKEN}\n{VIEW_TOKEN}\n")
-    port = free_port()
-    return port, ["--web", f"127.0.0.1:{port}", "--web-token-file", str(token_file)]
-
-
-@pytest.fixture
-def browser(artifacts):
-    with Browser(artifacts.path("browser.log")) as b:
-        yield b
-
-
-def key_events(peer, since: int) -> list[tuple[str, int]]:
-    return [(e["action"], e["keycode"]) for e in peer.events("key", since=since)]
-
-
-@contextmanager
-def served_peer(session, artifacts, tmp_path, web, name: str):
-    """The fake peer showing a 320x200 gradient, streamed by a vmcast that serves the page."""
-    port, args = web
-    with streamed_peer(session, artifacts, tmp_path, name=name, vmcast_args=args) as run:
-        result, _ = run.send("scanout width=320 height=200 pattern=gradient")
-        assert result["ok"], result
-        wait_for(lambda: http_status(f"http://127.0.0.1:{port}/")[0] == 200, 20,
-                 what="the page being served")
-        yield run
-
-
-def wait_input_channel(browser, page: str) -> None:
-    wait_for(lambda: browser.eval(page, "window.vmcast.channel()?.readyState === 'open'"),
-             15, what=f"page {page}'s input data channel open")
+from web_page import (FULL_TOKEN, VIEW_TOKEN, browser, http_status, key_events,  # noqa: F401
+                      served_peer, wait_input_channel, web)
 
 
 def test_page_shows_the_console_and_types_into_it(session, artifacts, tmp_path, web, browser):
@@ -99,15 +49,6 @@ def test_page_shows_the_console_and_types_into_it(session, artifacts, tmp_path, 
         printed = session.log_path(run.vmcast.log_name, "stdout").read_text()
         assert f"vmcast: watch VM 'web' at {url}\n" in printed, printed
         print(state, browser.state("full"))
-
-
-def http_status(url: str, headers: dict | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
 
 
 def test_tokens_origin_and_view_only(session, artifacts, tmp_path, web, browser):

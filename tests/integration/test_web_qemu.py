@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from test_web import FULL_TOKEN, VIEW_TOKEN, free_port, http_status
+from web_page import FULL_TOKEN, VIEW_TOKEN, free_port, http_status
 from vmcast_testlib import Qemu, psnr, wait_for
 from vmcast_testlib.browser import Browser
 
@@ -79,4 +79,20 @@ def test_browser_watches_types_and_clicks_into_a_real_vm(session, guest, vmcast_
     events = wait_for(lambda: (lambda e: e if len(e) >= 2 else None)(left_button_events(qemu)),
                       90, 0.5, what="the click (BTN_LEFT press and release) in the guest")
     assert events == [1, 0], events
+
+    # QEMU 7.2 takes vmcast as its clipboard peer, and takes the page's text as the clipboard
+    # (the guest would need spice-vdagent to paste it; test_web_clipboard.py covers that part).
+    def vmcast_log() -> str:
+        return session.log_path("vmcast", "stderr").read_text(errors="replace")
+    wait_for(lambda: "sharing the VM's text clipboard" in vmcast_log(), 10,
+             what="vmcast registered as QEMU's clipboard peer")
+    browser.eval("p", "document.getElementById('clipboard-toggle').click()")
+    browser.eval("p", "document.getElementById('clipboard-text').value = 'to the VM'")
+    browser.eval("p", "document.getElementById('clipboard-send').click()")
+    wait_for(lambda: "offered 9 bytes to the guest" in vmcast_log(), 10,
+             what="the page's text offered to QEMU")
+    browser.call("type", page="p", text="echo VMCAST-AFTER-CLIPBOARD > /dev/ttyS0\n")
+    qemu.wait_serial("VMCAST-AFTER-CLIPBOARD", 90)
+    assert "refused vmcast's clipboard" not in vmcast_log()
+    assert browser.state("p")["errors"] == []
     assert vmcast.poll() is None

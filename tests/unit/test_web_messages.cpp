@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "qemu/clipboard_peer.h"
 #include "web/access_tokens.h"
 #include "web/messages.h"
 #include "web/rate_limiter.h"
@@ -136,6 +137,49 @@ TEST(RateLimiter, AllowsABurstThenTheRate) {
     for (int i = 0; i < 20; ++i)
         allowed += limit.allow_at(now);
     EXPECT_EQ(allowed, 5);
+}
+
+TEST(InputMessages, ClipboardPiecesMayBeLargerThanOtherInput) {
+    InputMessage message;
+    std::string error;
+    const std::string piece(60000, 'x');
+    ASSERT_TRUE(parse_input(R"({"type":"clipboard","text":")" + piece + R"(","last":false})",
+                            message, error))
+        << error;
+    ASSERT_TRUE(std::holds_alternative<ClipboardPiece>(message));
+    EXPECT_EQ(std::get<ClipboardPiece>(message).text, piece);
+    EXPECT_FALSE(std::get<ClipboardPiece>(message).last);
+    // A key message that large is refused; so is a piece over the clipboard limit.
+    const std::string padded =
+        R"({"type":"key","code":"KeyA","down":true,"pad":")" + std::string(2000, ' ') + R"("})";
+    EXPECT_FALSE(parse_input(padded, message, error));
+    EXPECT_NE(error.find("at most 1024"), std::string::npos) << error;
+    EXPECT_FALSE(parse_input(R"({"type":"clipboard","text":")" + std::string(70000, 'x') +
+                                 R"(","last":true})",
+                             message, error));
+    for (const char *bad :
+         {R"({"type":"clipboard","text":5,"last":true})", R"({"type":"clipboard","text":"a"})",
+          R"({"type":"clipboard","last":true})"}) {
+        EXPECT_FALSE(parse_input(bad, message, error)) << bad;
+        EXPECT_NE(error.find("clipboard message needs"), std::string::npos) << error;
+    }
+}
+
+TEST(ClipboardText, KeepsUtf8WithinTheLimit) {
+    std::string text, error;
+    ASSERT_TRUE(qemu::clipboard_text_from_bytes("h\xc3\xa9llo \xe2\x9c\x93\n", text, error));
+    EXPECT_EQ(text, "h\xc3\xa9llo \xe2\x9c\x93\n");
+    // One trailing NUL, as some guest agents send, is dropped; a NUL inside is refused.
+    ASSERT_TRUE(qemu::clipboard_text_from_bytes(std::string("abc\0", 4), text, error));
+    EXPECT_EQ(text, "abc");
+    EXPECT_FALSE(qemu::clipboard_text_from_bytes(std::string("a\0b", 3), text, error));
+    EXPECT_FALSE(qemu::clipboard_text_from_bytes("\xc3\x28\xff", text, error));
+    EXPECT_NE(error.find("UTF-8"), std::string::npos) << error;
+    EXPECT_TRUE(
+        qemu::clipboard_text_from_bytes(std::string(qemu::kMaxClipboardBytes, 'x'), text, error));
+    EXPECT_FALSE(qemu::clipboard_text_from_bytes(std::string(qemu::kMaxClipboardBytes + 1, 'x'),
+                                                 text, error));
+    EXPECT_NE(error.find("limit"), std::string::npos) << error;
 }
 
 TEST(ListenAddress, ParsesHostsAndPorts) {

@@ -5,6 +5,7 @@
 //   {"cmd":"frame","page":NAME}                  the decoded picture as a PNG data URL
 //   {"cmd":"type","page":NAME,"text":TEXT}       typed key by key as on a US keyboard, with
 //                                                Shift pressed and released around shifted keys
+//   {"cmd":"press","page":NAME,"keys":KEYS}      one Playwright key chord, e.g. "Control+V"
 //   {"cmd":"click","page":NAME,"x":X,"y":Y}      a left click at console pixel (x, y)
 //   {"cmd":"eval","page":NAME,"script":JS}       the value of an expression in the page
 //   {"cmd":"close","page":NAME}
@@ -58,7 +59,9 @@ function page(name) {
 async function run(command) {
   switch (command.cmd) {
   case 'open': {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 860 } });
+    // Clipboard permissions: tests put text on the system clipboard and read it back.
+    const context = await browser.newContext({ viewport: { width: 1100, height: 860 },
+      permissions: ['clipboard-read', 'clipboard-write'] });
     const opened = await context.newPage();
     opened.on('console', (m) => process.stderr.write(`[${command.page}] ${m.text()}\n`));
     await opened.goto(command.url);
@@ -73,6 +76,12 @@ async function run(command) {
     const target = page(command.page);
     await target.focus('#stage');
     await typeLikeAPerson(target, command.text);
+    return {};
+  }
+  case 'press': {
+    const target = page(command.page);
+    await target.focus('#stage');
+    await target.keyboard.press(command.keys);
     return {};
   }
   case 'click': {

@@ -19,6 +19,7 @@ const pickerLabel = document.getElementById('picker-label');
 const state = {
   phase: 'connecting', access: '', absolute: false, vm: '', codec: '',
   framesDecoded: 0, fps: 0, kbps: 0, latencyMs: 0, errors: [], ended: '',
+  vmClipboard: null, clipboardSent: 0,
 };
 // channel(): the input data channel, for tests that send what the page itself never would.
 window.vmcast = { state, captureFrame, channel: () => channel };
@@ -31,6 +32,7 @@ let reconnectTimer = null;
 let statsTimer = null;
 const heldKeys = new Set();
 const heldButtons = new Set();
+const clipboard = createClipboard({ sendInput, canSend: inputOpen, state });
 
 function showNotice(text) {
   notice.textContent = text;
@@ -46,9 +48,12 @@ function send(message) {
   if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
 }
 
+function inputOpen() {
+  return state.access === 'full' && channel !== null && channel.readyState === 'open';
+}
+
 function sendInput(message) {
-  if (state.access !== 'full' || !channel || channel.readyState !== 'open') return;
-  channel.send(JSON.stringify(message));
+  if (inputOpen()) channel.send(JSON.stringify(message));
 }
 
 function socketUrl(path) {
@@ -116,6 +121,7 @@ async function handleMessage(message) {
     state.vm = message.vm;
     state.codec = message.codec;
     document.title = `${message.vm} · vmcast`;
+    document.getElementById('clipboard-toggle').hidden = message.access !== 'full';
     fillPicker(message.consoles, message.console);
     startPeer();
     break;
@@ -131,6 +137,9 @@ async function handleMessage(message) {
   case 'mouse':
     state.absolute = !!message.absolute;
     if (state.absolute && document.pointerLockElement) document.exitPointerLock();
+    break;
+  case 'clipboard':
+    if (typeof message.text === 'string') clipboard.fromVm(message.text);
     break;
   case 'error':
     state.errors.push(message.message);
@@ -238,10 +247,15 @@ function captureFrame() {
 function onKey(event, down) {
   if (state.access !== 'full' || !channel) return;
   if (!event.code) return; // composed input without a key (IME): nothing to press
-  event.preventDefault();
+  if (clipboard.inPanel(event.target)) return; // typing into the clipboard panel
   syncModifiers(event);
   if (down) heldKeys.add(event.code); else heldKeys.delete(event.code);
-  sendInput({ type: 'key', code: event.code, down });
+  const code = event.code;
+  const press = (isDown) => sendInput({ type: 'key', code, down: isDown });
+  if (down && !event.repeat && clipboard.holdPasteShortcut(event, press)) return;
+  event.preventDefault();
+  if (!down && clipboard.holdsRelease(code)) return;
+  press(down);
 }
 
 // Some key events say Shift or Control is down without a key event for it (on-screen
@@ -268,6 +282,7 @@ window.addEventListener('keydown', (event) => onKey(event, true));
 window.addEventListener('keyup', (event) => onKey(event, false));
 
 function releaseEverything() {
+  clipboard.releaseShortcut();
   if (heldKeys.size || heldButtons.size) sendInput({ type: 'release' });
   heldKeys.clear();
   syntheticKeys.clear();
