@@ -4,10 +4,10 @@
 #define GST_USE_UNSTABLE_API // webrtc's headers warn without it
 #include <gst/webrtc/webrtc.h>
 
-#include <algorithm>
 #include <utility>
 
 #include "qemu/clipboard_peer.h"
+#include "web/bitrate_control.h"
 
 namespace vmcast::web {
 namespace {
@@ -15,7 +15,6 @@ namespace {
 using ViewerCallback = ThreadCallback<Viewer>;
 
 constexpr guint kStatsIntervalMs = 1000;
-constexpr uint32_t kMinBitrateKbps = 300;
 
 gpointer thread_callback(Viewer *viewer, const Lifeline &lifeline) {
     return new ViewerCallback{lifeline.handle(), viewer};
@@ -356,17 +355,8 @@ void Viewer::stats_arrived(const GstStructure *stats) {
         &wanted);
     if (fraction_lost < 0)
         return; // no receiver report yet
-    // Loss-based control, as in RFC 3550 senders without a delay-based estimator (Debian 12
-    // has no rtpgccbwe): back off quickly on loss, probe upwards slowly without it.
-    uint32_t estimate = bitrate_estimate_kbps_;
-    if (fraction_lost > 0.10)
-        estimate = uint32_t(estimate * (1.0 - fraction_lost / 2));
-    else if (fraction_lost < 0.02)
-        estimate = uint32_t(estimate * 1.05) + 1;
-    // Up to --web-bitrate, where the encoder started: an estimate above it would only delay
-    // the next back-off.
-    const uint32_t ceiling = encoder_.max_bitrate_kbps();
-    estimate = std::clamp(estimate, std::min(kMinBitrateKbps, ceiling), ceiling);
+    const uint32_t estimate =
+        next_bitrate_estimate(bitrate_estimate_kbps_, fraction_lost, encoder_.max_bitrate_kbps());
     g_debug("viewer %lu: loss %.3f, sent %lu bytes, estimate %u kbit/s", id_, fraction_lost,
             bytes_sent - last_bytes_sent_, estimate);
     last_bytes_sent_ = bytes_sent;

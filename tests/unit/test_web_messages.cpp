@@ -7,6 +7,7 @@
 
 #include "qemu/clipboard_peer.h"
 #include "web/access_tokens.h"
+#include "web/bitrate_control.h"
 #include "web/messages.h"
 #include "web/rate_limiter.h"
 #include "web/web_publisher.h"
@@ -180,6 +181,31 @@ TEST(ClipboardText, KeepsUtf8WithinTheLimit) {
     EXPECT_FALSE(qemu::clipboard_text_from_bytes(std::string(qemu::kMaxClipboardBytes + 1, 'x'),
                                                  text, error));
     EXPECT_NE(error.find("limit"), std::string::npos) << error;
+}
+
+TEST(BitrateEstimate, BacksOffOnLossAndProbesUpWithout) {
+    // 20% loss: down by a tenth; 5% loss: held; no loss: up by 5%.
+    EXPECT_EQ(next_bitrate_estimate(4000, 0.20, 6000), 3600u);
+    EXPECT_EQ(next_bitrate_estimate(4000, 0.05, 6000), 4000u);
+    EXPECT_EQ(next_bitrate_estimate(4000, 0.0, 6000), 4201u);
+    // Sustained heavy loss ends at the floor, a clean network climbs back to the ceiling and
+    // stays there.
+    uint32_t estimate = 6000;
+    for (int report = 0; report < 60; ++report)
+        estimate = next_bitrate_estimate(estimate, 0.5, 6000);
+    EXPECT_EQ(estimate, kMinBitrateKbps);
+    int reports = 0;
+    while (estimate < 6000 && reports < 1000) {
+        estimate = next_bitrate_estimate(estimate, 0.0, 6000);
+        ++reports;
+    }
+    EXPECT_EQ(estimate, 6000u);
+    EXPECT_GT(reports, 30); // probing is slow: about a minute from the floor
+    EXPECT_EQ(next_bitrate_estimate(6000, 0.0, 6000), 6000u);
+    // A fraction over 1 (a malformed report) counts as total loss: halved, not negative.
+    EXPECT_EQ(next_bitrate_estimate(6000, 7.0, 6000), 3000u);
+    // A ceiling under the floor wins.
+    EXPECT_EQ(next_bitrate_estimate(200, 0.5, 200), 200u);
 }
 
 TEST(ListenAddress, ParsesHostsAndPorts) {
