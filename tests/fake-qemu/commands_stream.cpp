@@ -48,6 +48,7 @@ struct Config {
     int window = 2;      // calls in flight per listener with rate=0
     int call_timeout_ms = kDefaultTimeoutMs;
     std::optional<std::string> stamps;
+    bool block_stamp = false; // stamp=blocks: a stamp for decoded video
 };
 
 class Stream : public std::enable_shared_from_this<Stream> {
@@ -262,7 +263,10 @@ void Stream::paint(Target &t, uint32_t seq) {
         const Rgba c = seq_colour(seq);
         cv.fill(t.region, cv.word(c.r, c.g, c.b));
     }
-    cv.stamp(t.region.x, t.region.y, seq);
+    if (cfg_.block_stamp)
+        cv.stamp_blocks(t.region.x, t.region.y, seq);
+    else
+        cv.stamp(t.region.x, t.region.y, seq);
 }
 
 void Stream::send(const Call &call, uint32_t seq) {
@@ -399,6 +403,10 @@ void cmd_stream(App &app, const CommandPtr &cmd) {
     cfg.window = static_cast<int>(window);
     cfg.call_timeout_ms = static_cast<int>(a.u32("call_timeout", kDefaultTimeoutMs));
     cfg.stamps = a.opt_str("stamps");
+    const std::string stamp = a.str("stamp", "pixels");
+    if (stamp != "pixels" && stamp != "blocks")
+        throw CommandError(kBadCommand, "stamp: expected pixels or blocks");
+    cfg.block_stamp = stamp == "blocks";
     const std::string path = a.str("path", "");
 
     std::vector<Console *> consoles;

@@ -111,6 +111,18 @@ void Canvas::stamp(uint32_t x, uint32_t y, uint32_t seq) {
     }
 }
 
+void Canvas::stamp_blocks(uint32_t x, uint32_t y, uint32_t seq) {
+    constexpr uint32_t kBlock = 16;
+    const uint32_t white = word(0xff, 0xff, 0xff), black = word(0, 0, 0);
+    for (uint32_t bit = 0; bit < 16; bit++) {
+        const uint32_t left = x + bit * kBlock;
+        if (left >= width || y >= height)
+            break;
+        fill(Rect{left, y, std::min(kBlock, width - left), std::min(kBlock, height - y)},
+             (seq >> bit) & 1 ? white : black);
+    }
+}
+
 void Canvas::scroll(uint64_t line) {
     const uint32_t rows = std::min(kTextLine, height);
     if (height > rows)

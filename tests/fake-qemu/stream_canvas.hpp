@@ -38,6 +38,10 @@ struct Canvas {
     void fill(const Rect &rect, uint32_t word);
     // seq in the 4 pixels from (x, y): pixel i is grey with level byte i of seq (byte 0 first).
     void stamp(uint32_t x, uint32_t y, uint32_t seq);
+    // The low 16 bits of seq as 16 blocks of 16x16 pixels in a row from (x, y), bit 0 first:
+    // white for 1, black for 0. Survives lossy video coding, for stamps read from a decoded
+    // picture. Clipped to the surface.
+    void stamp_blocks(uint32_t x, uint32_t y, uint32_t seq);
     // Moves the picture up by one text line and draws text line number `line` at the bottom.
     void scroll(uint64_t line);
     // The picture as a client shows it (for save= after a stream).

@@ -40,3 +40,24 @@ def test_streamed_updates_reach_the_consumer_with_their_stamp(session, artifacts
         assert result["ok"], result
         run.wait_picture(picture, what="picture after the stream")
         run.assert_alive()
+
+
+def block_stamp_at(image, x: int, y: int) -> int:
+    """The seq drawn by stamp=blocks: 16 blocks of 16x16 from (x, y), bit 0 first, white = 1."""
+    return sum(1 << bit for bit in range(16) if image.pixel(x + bit * 16 + 8, y + 8)[1] > 128)
+
+
+def test_block_stamps_for_video(session, artifacts, tmp_path):
+    """stamp=blocks (the web page benchmark's, read back from decoded video) reaches the consumer
+    as drawn: seq 0b1011011 after 91 frames of a scrolling screen."""
+    with streamed_peer(session, artifacts, tmp_path, name="blocks") as run:
+        assert run.peer.command("scanout width=320 height=200 pattern=gradient", timeout=15)["ok"]
+        result = run.peer.command("stream region=scroll stamp=blocks rate=0 frames=91",
+                                  timeout=30)
+        assert result["ok"] and result["sent"] == 91, result
+        wait_for(lambda: bool(run.consumer.pictures) and
+                 block_stamp_at(run.consumer.latest_image(), 0, 0) == 91, timeout=15,
+                 what="the consumer showing the block stamp of seq 91")
+        bad = run.peer.command("stream stamp=dots frames=1", timeout=15)
+        assert not bad["ok"] and "stamp: expected pixels or blocks" in bad["message"], bad
+        run.assert_alive()
