@@ -180,9 +180,10 @@ gboolean ConsoleEncoder::on_bus_message(GstBus *, GstMessage *message, gpointer 
         gst_message_parse_error(message, &raw_error, &debug);
         GErrorPtr error(raw_error);
         GCharPtr debug_owner(debug);
-        g_warning("%s: encoder pipeline error from %s: %s", self->node_name_.c_str(),
-                  GST_OBJECT_NAME(GST_MESSAGE_SRC(message)), error->message);
-        g_debug("%s: %s", self->node_name_.c_str(), debug ? debug : "");
+        // The debug text says why, e.g. "streaming stopped, reason not-negotiated (-4)".
+        g_warning("%s: encoder pipeline error from %s: %s (%s)", self->node_name_.c_str(),
+                  GST_OBJECT_NAME(GST_MESSAGE_SRC(message)), error->message,
+                  debug ? debug : "no details");
         // The callback may destroy the encoder; it runs after this watch returns.
         std::string reason = error->message;
         self->lifeline_.post([self, reason] {
