@@ -82,6 +82,15 @@ VNC_COLUMNS = [
 ]
 
 
+WEB_COLUMNS = [
+    ("measurement", lambda r: r["measurement"]),
+    ("p50", num("p50", 1)),
+    ("p95", num("p95", 1)),
+    ("unit", lambda r: r["unit"]),
+    ("n", lambda r: r["n"]),
+]
+
+
 def write_csv(path: Path, rows: Sequence[dict]) -> None:
     if not rows:
         return

@@ -19,11 +19,14 @@ sys.path[:0] = [str(TOP / "tests" / "integration"), str(BENCH_DIR)]
 import frame_path  # noqa: E402  (needs the paths above)
 import report  # noqa: E402
 import vnc_compare  # noqa: E402
+import web_latency  # noqa: E402
 from rig import Tools  # noqa: E402
 from vmcast_testlib.env import Session  # noqa: E402
 
 README_START = "<!-- bench:start -->"
 README_END = "<!-- bench:end -->"
+README_WEB_START = "<!-- web-bench:start -->"
+README_WEB_END = "<!-- web-bench:end -->"
 
 
 def find_tools(build: Path) -> Tools:
@@ -123,12 +126,21 @@ def results_markdown(machine: str, fp, still, heads, vnc, goals) -> str:
     return "\n".join(parts) + "\n"
 
 
-def update_readme(path: Path, markdown: str) -> None:
+def web_markdown(machine: str, rows: list[dict]) -> str:
+    return "\n".join([
+        f"Measured {machine}: the fake QEMU peer → vmcast → its page in headless Chromium, over "
+        "loopback (`bench/web_latency.py` says how each number is taken).",
+        "",
+        report.markdown_table(rows, report.WEB_COLUMNS),
+    ]) + "\n"
+
+
+def update_readme(path: Path, markdown: str, start_marker: str, end_marker: str) -> None:
     text = path.read_text()
-    start, end = text.find(README_START), text.find(README_END)
+    start, end = text.find(start_marker), text.find(end_marker)
     if start < 0 or end < start:
-        sys.exit(f"vmcast_bench: {path} has no {README_START} … {README_END} section")
-    path.write_text(text[:start + len(README_START)] + "\n" + markdown + text[end:])
+        sys.exit(f"vmcast_bench: {path} has no {start_marker} … {end_marker} section")
+    path.write_text(text[:start + len(start_marker)] + "\n" + markdown + text[end:])
 
 
 def main() -> None:
@@ -138,7 +150,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=2.0,
                         help="seconds each frame-path stream runs")
     parser.add_argument("--update-readme", action="store_true",
-                        help="replace the README's benchmark section with these results")
+                        help="replace the README's benchmark sections with these results")
+    parser.add_argument("--web-only", action="store_true",
+                        help="measure only the web page (latency and publisher CPU)")
     args = parser.parse_args()
     tools = find_tools(args.build.resolve())
     args.out.mkdir(parents=True, exist_ok=True)
@@ -146,6 +160,19 @@ def main() -> None:
     def log(row: dict) -> None:
         print("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                for k, v in row.items()), flush=True)
+
+    machine = machine_line(tools)
+    with Session() as session:
+        print("web page:", flush=True)
+        web = web_latency.web_rows(session, tools, log)
+    web_md = web_markdown(machine, web)
+    print("\n" + web_md)
+    (args.out / "web.md").write_text(web_md)
+    report.write_csv(args.out / "web.csv", web)
+    if args.update_readme:
+        update_readme(TOP / "README.md", web_md, README_WEB_START, README_WEB_END)
+    if args.web_only:
+        return
 
     with Session() as session:
         print("frame path:", flush=True)
@@ -159,7 +186,6 @@ def main() -> None:
         for row in vnc:
             log(row)
 
-    machine = machine_line(tools)
     goals = targets(fp, still, vnc)
     markdown = results_markdown(machine, fp, still, heads, vnc, goals)
     print("\n" + markdown)
@@ -171,7 +197,7 @@ def main() -> None:
     report.plot(args.out / "frame_path.png", fp, cdfs, f"vmcast frame path — {machine}")
     print(f"wrote {args.out}/results.md, *.csv and frame_path.png")
     if args.update_readme:
-        update_readme(TOP / "README.md", markdown)
+        update_readme(TOP / "README.md", markdown, README_START, README_END)
         print("updated the benchmark section of README.md")
 
 
