@@ -17,6 +17,12 @@ bool element_exists(const char *factory) {
     return bool(found);
 }
 
+constexpr guint kSettleCheckMs = 100;
+// A screen without new frames for this long has settled.
+constexpr int64_t kSettledAfterUs = 400 * 1000;
+// Frames this soon after a refresh are the refresh's own picture, not activity.
+constexpr int64_t kRefreshOwnFramesUs = 1000 * 1000;
+
 // Latency matters more than compression: no B-frames, no lookahead, one frame in flight. The
 // constrained baseline profile is what every browser decodes. Keyframes come on request (a
 // new viewer, a browser's PLI), plus every 10 s so a lost one does not freeze a viewer for long.
@@ -102,9 +108,46 @@ ConsoleEncoder::ConsoleEncoder(std::string node_name, Codec codec, GstElement *p
     gst_object_unref(encoder_);
     GstPtr<GstBus> bus(gst_element_get_bus(pipeline_));
     bus_watch_ = gst_bus_add_watch(bus.get(), on_bus_message, this);
+    GstPtr<GstPad> encoder_sink(gst_element_get_static_pad(encoder_, "sink"));
+    gst_pad_add_probe(
+        encoder_sink.get(), GST_PAD_PROBE_TYPE_BUFFER,
+        [](GstPad *, GstPadProbeInfo *, gpointer frames) {
+            static_cast<std::atomic<uint64_t> *>(frames)->fetch_add(1, std::memory_order_relaxed);
+            return GST_PAD_PROBE_OK;
+        },
+        &frames_in_, nullptr);
+    settle_timer_.reset(g_timeout_source_new(kSettleCheckMs));
+    g_source_set_callback(
+        settle_timer_.get(),
+        [](gpointer self) -> gboolean {
+            static_cast<ConsoleEncoder *>(self)->check_settled();
+            return G_SOURCE_CONTINUE;
+        },
+        this, nullptr);
+    g_source_attach(settle_timer_.get(), nullptr);
+}
+
+void ConsoleEncoder::check_settled() {
+    const int64_t now = g_get_monotonic_time();
+    const uint64_t frames = frames_in_.load(std::memory_order_relaxed);
+    if (frames != frames_seen_) {
+        frames_seen_ = frames;
+        last_frame_us_ = now;
+        return;
+    }
+    // Still for a while after frames that were not the last refresh's own.
+    const bool activity_since_refresh = last_frame_us_ > last_refresh_us_ + kRefreshOwnFramesUs;
+    if (branches_ == 0 || !activity_since_refresh || now - last_frame_us_ < kSettledAfterUs)
+        return;
+    last_refresh_us_ = now;
+    g_debug("%s: screen settled; refreshing viewers with a keyframe", node_name_.c_str());
+    request_keyframe();
+    if (on_settled_)
+        on_settled_();
 }
 
 ConsoleEncoder::~ConsoleEncoder() {
+    settle_timer_.reset();
     gst_element_set_state(pipeline_, GST_STATE_NULL);
     if (bus_watch_)
         g_source_remove(bus_watch_);

@@ -6,10 +6,12 @@
 
 #include <gst/gst.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "common/glib_ptr.h"
 #include "web/main_thread.h"
 
 namespace vmcast::web {
@@ -36,6 +38,10 @@ class ConsoleEncoder {
     ~ConsoleEncoder();
 
     void set_failure_callback(FailureCallback callback) { on_failure_ = std::move(callback); }
+    // Called once the screen settles after activity: the encoder then makes a keyframe of the
+    // fresh picture the callback asks for, so a viewer whose decoder lost a frame recovers
+    // although a still screen sends nothing more.
+    void set_settled_callback(std::function<void()> callback) { on_settled_ = std::move(callback); }
 
     // Puts webrtc (a webrtcbin not yet in any bin) behind the tee, and starts the pipeline with
     // the first viewer. The branch belongs to the encoder until detach().
@@ -56,6 +62,7 @@ class ConsoleEncoder {
     ConsoleEncoder(std::string node_name, Codec codec, GstElement *pipeline, uint32_t bitrate_kbps);
     static gboolean on_bus_message(GstBus *, GstMessage *message, gpointer self);
     void set_playing(bool playing);
+    void check_settled();
 
     std::string node_name_;
     Codec codec_;
@@ -67,6 +74,13 @@ class ConsoleEncoder {
     guint bus_watch_ = 0;
     size_t branches_ = 0;
     FailureCallback on_failure_;
+    std::function<void()> on_settled_;
+    // Frames into the encoder (counted on a streaming thread), as last seen by check_settled.
+    std::atomic<uint64_t> frames_in_{0};
+    uint64_t frames_seen_ = 0;
+    int64_t last_frame_us_ = 0;
+    int64_t last_refresh_us_ = 0;
+    GSourcePtr settle_timer_;
     Lifeline lifeline_;
 };
 

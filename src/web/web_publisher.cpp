@@ -337,6 +337,7 @@ bool WebPublisher::ensure_encoder(ConsoleState &console, std::string &error) {
     console.encoder->set_failure_callback([this, &console](const std::string &reason) {
         close_all_of(console, "the video encoder failed: " + reason);
     });
+    console.encoder->set_settled_callback(console.console.request_picture);
     return true;
 }
 

@@ -28,6 +28,9 @@ def test_page_shows_the_console_and_types_into_it(session, artifacts, tmp_path, 
         browser.open("full", url)
         state = browser.wait_decoding("full")
         assert state["access"] == "full" and state["phase"] == "connected", state
+        # The browser may ask for a keyframe after a loss (else a still screen stays frozen).
+        sdp = browser.eval("full", "window.vmcast.peer().remoteDescription.sdp")
+        assert "a=rtcp-fb:96 nack pli" in sdp, sdp
 
         expected = read_vmcast_frame(expected_path)
         def close_enough():

@@ -21,8 +21,9 @@ const state = {
   framesDecoded: 0, fps: 0, kbps: 0, latencyMs: 0, errors: [], ended: '',
   vmClipboard: null, clipboardSent: 0,
 };
-// channel(): the input data channel, for tests that send what the page itself never would.
-window.vmcast = { state, captureFrame, channel: () => channel };
+// channel(): the input data channel, for tests that send what the page itself never would;
+// peer(): the RTCPeerConnection, for tests that check what was negotiated.
+window.vmcast = { state, captureFrame, channel: () => channel, peer: () => peer };
 
 let socket = null;
 let peer = null;
