@@ -45,6 +45,15 @@ struct GSourceDestroy {
 // A source attached to a context, detached and released on destruction.
 using GSourcePtr = std::unique_ptr<GSource, GSourceDestroy>;
 
+// A timeout on the default main context: callback(data) every interval_ms until it returns
+// G_SOURCE_REMOVE or the returned pointer lets go of it.
+inline GSourcePtr attach_timeout(guint interval_ms, GSourceFunc callback, gpointer data) {
+    GSourcePtr source(g_timeout_source_new(interval_ms));
+    g_source_set_callback(source.get(), callback, data, nullptr);
+    g_source_attach(source.get(), nullptr);
+    return source;
+}
+
 // A g_signal_connect that is disconnected when this object goes away.
 class SignalConnection {
   public:

@@ -182,9 +182,8 @@ void ConsoleStream::request_frame_for_new_consumer() {
 
 void ConsoleStream::arm_new_consumer_timer() {
     const size_t attempt = std::size(kNewConsumerDelaysMs) - new_consumer_sends_left_;
-    new_consumer_timer_.reset(g_timeout_source_new(kNewConsumerDelaysMs[attempt]));
-    g_source_set_callback(
-        new_consumer_timer_.get(),
+    new_consumer_timer_ = attach_timeout(
+        kNewConsumerDelaysMs[attempt],
         [](gpointer data) -> gboolean {
             auto *stream = static_cast<ConsoleStream *>(data);
             stream->new_consumer_timer_.reset();
@@ -194,8 +193,7 @@ void ConsoleStream::arm_new_consumer_timer() {
                 stream->arm_new_consumer_timer();
             return G_SOURCE_REMOVE;
         },
-        this, nullptr);
-    g_source_attach(new_consumer_timer_.get(), nullptr);
+        this);
 }
 
 void ConsoleStream::reclaim_buffers() {
@@ -356,9 +354,8 @@ void ConsoleStream::schedule_retry() {
             identity_.node_name.c_str(), retry_delay_ms_);
     // The changes wait in the buffers' stale regions; a later render delivers them, so the
     // consumer ends up with the final picture even if the screen stops changing.
-    retry_timer_.reset(g_timeout_source_new(retry_delay_ms_));
-    g_source_set_callback(
-        retry_timer_.get(),
+    retry_timer_ = attach_timeout(
+        retry_delay_ms_,
         [](gpointer data) -> gboolean {
             auto *stream = static_cast<ConsoleStream *>(data);
             stream->retry_timer_.reset();
@@ -367,8 +364,7 @@ void ConsoleStream::schedule_retry() {
                 stream->frame_request_callback_();
             return G_SOURCE_REMOVE;
         },
-        this, nullptr);
-    g_source_attach(retry_timer_.get(), nullptr);
+        this);
 }
 
 void ConsoleStream::cursor_changed() {

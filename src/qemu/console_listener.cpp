@@ -250,15 +250,13 @@ void ConsoleListener::answer_after_render(GDBusMethodInvocation *invocation) {
         if (!alive.expired())
             answer_pending_updates();
     });
-    update_answer_limit_.reset(g_timeout_source_new(kUpdateAnswerLimitMs));
-    g_source_set_callback(
-        update_answer_limit_.get(),
+    update_answer_limit_ = attach_timeout(
+        kUpdateAnswerLimitMs,
         [](gpointer self) -> gboolean {
             static_cast<ConsoleListener *>(self)->answer_pending_updates();
             return G_SOURCE_REMOVE;
         },
-        this, nullptr);
-    g_source_attach(update_answer_limit_.get(), nullptr);
+        this);
 }
 
 void ConsoleListener::answer_pending_updates() {

@@ -116,15 +116,6 @@ ConsoleEncoder::ConsoleEncoder(std::string node_name, Codec codec, GstElement *p
             return GST_PAD_PROBE_OK;
         },
         &frames_in_, nullptr);
-    settle_timer_.reset(g_timeout_source_new(kSettleCheckMs));
-    g_source_set_callback(
-        settle_timer_.get(),
-        [](gpointer self) -> gboolean {
-            static_cast<ConsoleEncoder *>(self)->check_settled();
-            return G_SOURCE_CONTINUE;
-        },
-        this, nullptr);
-    g_source_attach(settle_timer_.get(), nullptr);
 }
 
 void ConsoleEncoder::check_settled() {
@@ -137,7 +128,7 @@ void ConsoleEncoder::check_settled() {
     }
     // Still for a while after frames that were not the last refresh's own.
     const bool activity_since_refresh = last_frame_us_ > last_refresh_us_ + kRefreshOwnFramesUs;
-    if (branches_ == 0 || !activity_since_refresh || now - last_frame_us_ < kSettledAfterUs)
+    if (!activity_since_refresh || now - last_frame_us_ < kSettledAfterUs)
         return;
     last_refresh_us_ = now;
     g_debug("%s: screen settled; refreshing viewers with a keyframe", node_name_.c_str());
@@ -155,6 +146,16 @@ ConsoleEncoder::~ConsoleEncoder() {
 }
 
 void ConsoleEncoder::set_playing(bool playing) {
+    // Watched only while someone watches: a stopped encoder costs no wakeups.
+    settle_timer_.reset();
+    if (playing)
+        settle_timer_ = attach_timeout(
+            kSettleCheckMs,
+            [](gpointer self) -> gboolean {
+                static_cast<ConsoleEncoder *>(self)->check_settled();
+                return G_SOURCE_CONTINUE;
+            },
+            this);
     const GstStateChangeReturn result =
         gst_element_set_state(pipeline_, playing ? GST_STATE_PLAYING : GST_STATE_NULL);
     g_debug("%s: encoder %s (%s)", node_name_.c_str(), playing ? "starting" : "stopped",

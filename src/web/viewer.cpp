@@ -213,15 +213,13 @@ void Viewer::on_connection_state(GObject *webrtc, GParamSpec *, gpointer data) {
             // The picture starts with a keyframe, and a static screen still sends one frame.
             viewer->encoder_.request_keyframe();
             viewer->hooks_.picture_needed();
-            viewer->stats_timer_.reset(g_timeout_source_new(kStatsIntervalMs));
-            g_source_set_callback(
-                viewer->stats_timer_.get(),
+            viewer->stats_timer_ = attach_timeout(
+                kStatsIntervalMs,
                 [](gpointer self) -> gboolean {
                     static_cast<Viewer *>(self)->poll_stats();
                     return G_SOURCE_CONTINUE;
                 },
-                viewer, nullptr);
-            g_source_attach(viewer->stats_timer_.get(), nullptr);
+                viewer);
         } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
             viewer->close("the WebRTC connection failed (no network path between browser and "
                           "vmcast?)");

@@ -16,7 +16,7 @@ import time
 from peer_streaming import streamed_peer
 from vmcast_testlib import psnr, read_vmcast_frame, wait_for
 from web_page import (FULL_TOKEN, VIEW_TOKEN, browser, http_status, key_events,  # noqa: F401
-                      served_peer, wait_input_channel, web)
+                      open_page, served_peer, wait_input_channel, web)
 
 
 def test_page_shows_the_console_and_types_into_it(session, artifacts, tmp_path, web, browser):
@@ -109,9 +109,7 @@ def test_bad_input_is_refused_and_floods_are_dropped(session, artifacts, tmp_pat
                                                      browser):
     port, _ = web
     with served_peer(session, artifacts, tmp_path, web, "bad") as run:
-        browser.open("p", f"http://127.0.0.1:{port}/?token={FULL_TOKEN}")
-        browser.wait_decoding("p")
-        wait_input_channel(browser, "p")
+        open_page(browser, port, "p")
         bad = ['not json', '[1,2]', '{"type":7}', '{"type":"key","code":"NoSuchKey","down":true}',
                '{"type":"move","x":-5,"y":3}', '{"type":"button","button":99,"down":true}',
                '{"type":"key","code":"KeyA"}', '{"type":"teleport"}',

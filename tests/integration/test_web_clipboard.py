@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 
 from vmcast_testlib import wait_for
-from web_page import (FULL_TOKEN, VIEW_TOKEN, browser, served_peer,  # noqa: F401
-                      wait_input_channel, web)
+from web_page import VIEW_TOKEN, browser, open_page, served_peer, web  # noqa: F401
 
 TEXT_MIME = "text/plain;charset=utf-8"
 
@@ -24,12 +23,6 @@ def guest_copies(run, text: str = "", **args) -> dict:
 
 def guest_pastes(run) -> dict:
     return run.peer.command("clipboard-guest-paste", timeout=15)
-
-
-def open_page(browser, port: int, name: str, token: str = FULL_TOKEN) -> None:
-    browser.open(name, f"http://127.0.0.1:{port}/?token={token}")
-    browser.wait_decoding(name)
-    wait_input_channel(browser, name)
 
 
 def page_clipboard(browser, page: str):

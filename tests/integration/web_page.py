@@ -59,6 +59,13 @@ def wait_input_channel(browser, page: str) -> None:
              15, what=f"page {page}'s input data channel open")
 
 
+def open_page(browser, port: int, name: str, token: str = FULL_TOKEN) -> None:
+    """Opens the page with a token, once it decodes video and its input channel is open."""
+    browser.open(name, f"http://127.0.0.1:{port}/?token={token}")
+    browser.wait_decoding(name)
+    wait_input_channel(browser, name)
+
+
 def http_status(url: str, headers: dict | None = None) -> tuple[int, str]:
     request = urllib.request.Request(url, headers=headers or {})
     try:
