@@ -114,7 +114,7 @@ class StreamRig:
         for consumer in self.consumers:
             consumer.wait_pictures(1, timeout=30)
         # vmcast sends a joining consumer the whole picture again over its first second
-        # (console_stream.h, kNewConsumerDelaysMs), and each of its 8 buffers then needs the
+        # (console_stream.h, kNewConsumerRepeatDelaysMs), and each of its 8 buffers then needs the
         # whole picture once. That is the late joiner's cost, measured on its own; the streams
         # here measure the steady state after it.
         time.sleep(1.2)

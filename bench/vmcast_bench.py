@@ -87,6 +87,9 @@ def targets(fp: list[dict], still: dict, vnc: list[dict]) -> list[tuple[str, str
                 still["buffers_queued"] == 0))
     cpu = still["cpu_percent_per_console"]
     out.append(("still screen: ≤ 0.05 % of a core per console", f"{cpu:.3f} %", cpu <= 0.05))
+    joiner = still["late_joiner_ms_max"]
+    out.append(("late joiner on a still screen: first picture ≤ 100 ms (worst of 5)",
+                f"{joiner:.1f} ms", joiner <= 100))
     if len(vnc) == 2:
         ours = next(r for r in vnc if "vmcast" in r["path"])
         theirs = next(r for r in vnc if "VNC" in r["path"])

@@ -170,20 +170,20 @@ void ConsoleStream::on_state_changed(pw_stream_state old_state, pw_stream_state 
 }
 
 void ConsoleStream::request_frame_for_new_consumer() {
-    // PipeWire reports the link active before the consumer's node runs, and a buffer that
-    // arrives before that is lost to it. There is no later event to wait for, so the whole
-    // picture is sent a few times over the first second; running consumers just see a frame
-    // with no changes.
-    const bool timer_running = new_consumer_sends_left_ > 0;
-    new_consumer_sends_left_ = std::size(kNewConsumerDelaysMs);
-    if (!timer_running)
-        arm_new_consumer_timer();
+    // The consumer's node runs, so the picture goes out now. PipeWire 0.3.65 still loses a first
+    // buffer now and then (seen under load), so it is sent again twice over the first second;
+    // running consumers just see a frame with no changes. A consumer joining while an earlier
+    // one's repeats are pending starts the repeats over.
+    if (state_ == PW_STREAM_STATE_STREAMING && frame_request_callback_)
+        frame_request_callback_();
+    new_consumer_sends_left_ = std::size(kNewConsumerRepeatDelaysMs);
+    arm_new_consumer_timer();
 }
 
 void ConsoleStream::arm_new_consumer_timer() {
-    const size_t attempt = std::size(kNewConsumerDelaysMs) - new_consumer_sends_left_;
+    const size_t repeat = std::size(kNewConsumerRepeatDelaysMs) - new_consumer_sends_left_;
     new_consumer_timer_ = attach_timeout(
-        kNewConsumerDelaysMs[attempt],
+        kNewConsumerRepeatDelaysMs[repeat],
         [](gpointer data) -> gboolean {
             auto *stream = static_cast<ConsoleStream *>(data);
             stream->new_consumer_timer_.reset();

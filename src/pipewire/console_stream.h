@@ -115,7 +115,7 @@ class ConsoleStream {
     static constexpr guint kMaxRetryDelayMs = 1000;
     guint retry_delay_ms_ = kFirstRetryDelayMs;
     GSourcePtr retry_timer_;
-    static constexpr guint kNewConsumerDelaysMs[] = {50, 200, 750};
+    static constexpr guint kNewConsumerRepeatDelaysMs[] = {250, 750};
     size_t new_consumer_sends_left_ = 0;
     GSourcePtr new_consumer_timer_;
 };

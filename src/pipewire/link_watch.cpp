@@ -5,6 +5,7 @@
 
 #include <glib.h>
 #include <pipewire/keys.h>
+#include <pipewire/node.h>
 #include <pipewire/type.h>
 #include <spa/utils/dict.h>
 
@@ -15,9 +16,15 @@ struct LinkWatch::PendingLink {
     uint32_t node_id = 0;
     pw_link *proxy = nullptr;
     spa_hook listener{};
+    pw_node *consumer = nullptr; // the node at the link's input end, bound once the link is active
+    spa_hook consumer_listener{};
     bool reported = false; // freed when the link goes away, not from its own callback
 
     ~PendingLink() {
+        if (consumer) {
+            spa_hook_remove(&consumer_listener);
+            pw_proxy_destroy(reinterpret_cast<pw_proxy *>(consumer));
+        }
         spa_hook_remove(&listener);
         pw_proxy_destroy(reinterpret_cast<pw_proxy *>(proxy));
     }
@@ -46,8 +53,8 @@ LinkWatch::~LinkWatch() {
     pw_proxy_destroy(reinterpret_cast<pw_proxy *>(registry_));
 }
 
-void LinkWatch::watch(uint32_t node_id, std::function<void()> on_active) {
-    watched_nodes_[node_id] = std::move(on_active);
+void LinkWatch::watch(uint32_t node_id, std::function<void()> on_consumer_running) {
+    watched_nodes_[node_id] = std::move(on_consumer_running);
 }
 
 void LinkWatch::unwatch(uint32_t node_id) {
@@ -85,12 +92,36 @@ void LinkWatch::on_global(uint32_t id, const char *type, const spa_dict *props) 
 }
 
 void LinkWatch::on_link_info(PendingLink *link, const pw_link_info *info) {
-    if (info->state != PW_LINK_STATE_ACTIVE || link->reported)
+    if (info->state != PW_LINK_STATE_ACTIVE || link->consumer || link->reported)
+        return;
+    // An active link does not mean the consumer's node runs yet, and a buffer queued before it
+    // does is lost to it. The consumer's node says when it runs.
+    link->consumer = static_cast<pw_node *>(pw_registry_bind(
+        registry_, info->input_node_id, PW_TYPE_INTERFACE_Node, PW_VERSION_NODE, 0));
+    if (!link->consumer) {
+        report(link);
+        return;
+    }
+    static const pw_node_events events = {
+        .version = PW_VERSION_NODE_EVENTS,
+        .info =
+            [](void *data, const pw_node_info *node_info) {
+                auto *pending = static_cast<PendingLink *>(data);
+                if (node_info->state == PW_NODE_STATE_RUNNING)
+                    pending->watch->report(pending);
+            },
+        .param = nullptr,
+    };
+    pw_node_add_listener(link->consumer, &link->consumer_listener, &events, link);
+}
+
+void LinkWatch::report(PendingLink *link) {
+    if (link->reported)
         return;
     link->reported = true;
     auto watched = watched_nodes_.find(link->node_id);
     if (watched != watched_nodes_.end()) {
-        g_debug("link %u out of node %u is active", info->id, watched->first);
+        g_debug("a consumer of node %u runs", watched->first);
         watched->second();
     }
 }

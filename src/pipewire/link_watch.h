@@ -1,6 +1,7 @@
-// Tells a stream when a consumer's link to it becomes active. PipeWire gives a producer no
-// event when a second consumer joins a running stream, so the registry is watched instead:
-// each new link out of a watched node is bound until it reports itself active.
+// Tells a stream when a new consumer of it starts running. PipeWire gives a producer no event
+// when a second consumer joins a running stream, so the registry is watched instead: each new
+// link out of a watched node is bound until it is active, then the node at its other end until
+// that node runs.
 #pragma once
 
 #include <cstdint>
@@ -21,15 +22,16 @@ class LinkWatch {
     LinkWatch &operator=(const LinkWatch &) = delete;
     ~LinkWatch();
 
-    // Calls on_active once for each link out of node_id that becomes active, until
-    // unwatch(node_id).
-    void watch(uint32_t node_id, std::function<void()> on_active);
+    // Calls on_consumer_running once for each link out of node_id whose consumer node runs,
+    // until unwatch(node_id).
+    void watch(uint32_t node_id, std::function<void()> on_consumer_running);
     void unwatch(uint32_t node_id);
 
   private:
     struct PendingLink;
     void on_global(uint32_t id, const char *type, const spa_dict *props);
     void on_link_info(PendingLink *link, const pw_link_info *info);
+    void report(PendingLink *link);
 
     pw_registry *registry_ = nullptr;
     spa_hook registry_listener_{};
