@@ -3,6 +3,7 @@
 #include <gst/video/video.h>
 
 #include "common/glib_ptr.h"
+#include "web/pipeline_runner.h"
 
 namespace vmcast::web {
 namespace {
@@ -102,25 +103,28 @@ ConsoleEncoder::ConsoleEncoder(std::string node_name, Codec codec, GstElement *p
     : node_name_(std::move(node_name)), codec_(codec), pipeline_(pipeline),
       tee_(gst_bin_get_by_name(GST_BIN(pipeline), "viewers")),
       encoder_(gst_bin_get_by_name(GST_BIN(pipeline), "encoder")), bitrate_kbps_(bitrate_kbps),
-      max_bitrate_kbps_(bitrate_kbps) {
+      max_bitrate_kbps_(bitrate_kbps),
+      runner_(std::make_unique<PipelineRunner>(pipeline, node_name_)) {
     // The pipeline holds both elements for as long as it lives.
     gst_object_unref(tee_);
     gst_object_unref(encoder_);
     GstPtr<GstBus> bus(gst_element_get_bus(pipeline_));
     bus_watch_ = gst_bus_add_watch(bus.get(), on_bus_message, this);
+    // The probe may outlive the encoder by the pipeline's asynchronous stop: it shares the count.
     GstPtr<GstPad> encoder_sink(gst_element_get_static_pad(encoder_, "sink"));
     gst_pad_add_probe(
         encoder_sink.get(), GST_PAD_PROBE_TYPE_BUFFER,
         [](GstPad *, GstPadProbeInfo *, gpointer frames) {
-            static_cast<std::atomic<uint64_t> *>(frames)->fetch_add(1, std::memory_order_relaxed);
+            (*static_cast<FrameCount *>(frames))->fetch_add(1, std::memory_order_relaxed);
             return GST_PAD_PROBE_OK;
         },
-        &frames_in_, nullptr);
+        new FrameCount(frames_in_),
+        [](gpointer frames) { delete static_cast<FrameCount *>(frames); });
 }
 
 void ConsoleEncoder::check_settled() {
     const int64_t now = g_get_monotonic_time();
-    const uint64_t frames = frames_in_.load(std::memory_order_relaxed);
+    const uint64_t frames = frames_in_->load(std::memory_order_relaxed);
     if (frames != frames_seen_) {
         frames_seen_ = frames;
         last_frame_us_ = now;
@@ -139,9 +143,9 @@ void ConsoleEncoder::check_settled() {
 
 ConsoleEncoder::~ConsoleEncoder() {
     settle_timer_.reset();
-    gst_element_set_state(pipeline_, GST_STATE_NULL);
     if (bus_watch_)
         g_source_remove(bus_watch_);
+    runner_.reset(); // stops the pipeline, now or once a change under way is done
     gst_object_unref(pipeline_);
 }
 
@@ -156,10 +160,7 @@ void ConsoleEncoder::set_playing(bool playing) {
                 return G_SOURCE_CONTINUE;
             },
             this);
-    const GstStateChangeReturn result =
-        gst_element_set_state(pipeline_, playing ? GST_STATE_PLAYING : GST_STATE_NULL);
-    g_debug("%s: encoder %s (%s)", node_name_.c_str(), playing ? "starting" : "stopped",
-            gst_element_state_change_return_get_name(result));
+    runner_->set_playing(playing);
 }
 
 ConsoleEncoder::Branch *ConsoleEncoder::attach(GstElement *webrtc) {
@@ -177,8 +178,14 @@ ConsoleEncoder::Branch *ConsoleEncoder::attach(GstElement *webrtc) {
     branch->tee_pad = gst_element_request_pad_simple(tee_, "src_%u");
     GstPtr<GstPad> queue_sink(gst_element_get_static_pad(branch->queue, "sink"));
     gst_pad_link(branch->tee_pad, queue_sink.get());
-    gst_element_sync_state_with_parent(branch->queue);
-    gst_element_sync_state_with_parent(webrtc);
+    // The branch plays at once, whatever the pipeline's state: webrtcbin makes the viewer's offer
+    // only while it plays, and the pipeline starts off this thread (pipeline_runner.h), later.
+    // Locked, so the pipeline's own changes leave the branch alone; the bin still gives it
+    // the pipeline's clock and base time.
+    for (GstElement *element : {branch->queue, webrtc}) {
+        gst_element_set_locked_state(element, TRUE);
+        gst_element_set_state(element, GST_STATE_PLAYING);
+    }
     if (++branches_ == 1)
         set_playing(true);
     return branch;

@@ -16,6 +16,8 @@
 
 namespace vmcast::web {
 
+class PipelineRunner;
+
 enum class Codec { H264, VP8 };
 
 const char *codec_name(Codec codec);
@@ -71,12 +73,14 @@ class ConsoleEncoder {
     GstElement *encoder_;  // owned by the pipeline
     uint32_t bitrate_kbps_;
     const uint32_t max_bitrate_kbps_;
+    std::unique_ptr<PipelineRunner> runner_;
     guint bus_watch_ = 0;
     size_t branches_ = 0;
     FailureCallback on_failure_;
     std::function<void()> on_settled_;
     // Frames into the encoder (counted on a streaming thread), as last seen by check_settled.
-    std::atomic<uint64_t> frames_in_{0};
+    using FrameCount = std::shared_ptr<std::atomic<uint64_t>>;
+    FrameCount frames_in_ = std::make_shared<std::atomic<uint64_t>>(0);
     uint64_t frames_seen_ = 0;
     int64_t last_frame_us_ = 0;
     int64_t last_refresh_us_ = 0;

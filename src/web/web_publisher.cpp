@@ -323,9 +323,14 @@ bool WebPublisher::ensure_encoder(ConsoleState &console, std::string &error) {
             "web console " + std::to_string(console.console.index));
         console.input->set_mouse_mode_callback(
             [this, &console](bool absolute) { send_mouse_mode(console, absolute); });
-        console.input->start([index = console.console.index](const std::string &input_error) {
-            if (!input_error.empty())
-                g_warning("web: no input to console %u: %s", index, input_error.c_str());
+        console.input->start([this, &console](const std::string &input_error) {
+            if (!input_error.empty()) {
+                g_warning("web: no input to console %u: %s", console.console.index,
+                          input_error.c_str());
+                return;
+            }
+            // Viewers that said hello before the input was ready were told "relative".
+            send_mouse_mode(console, console.input->mouse_is_absolute());
         });
     }
     if (console.encoder)
