@@ -19,6 +19,8 @@ bool element_exists(const char *factory) {
 }
 
 constexpr guint kSettleCheckMs = 100;
+// Bounds a viewer's queue where packets carry no timestamps to measure a second by.
+constexpr guint kViewerQueueBytes = 16u << 20;
 // A screen without new frames for this long has settled.
 constexpr int64_t kSettledAfterUs = 400 * 1000;
 // Frames this soon after a refresh are the refresh's own picture, not activity.
@@ -165,10 +167,12 @@ void ConsoleEncoder::set_playing(bool playing) {
 
 ConsoleEncoder::Branch *ConsoleEncoder::attach(GstElement *webrtc) {
     auto *branch = new Branch;
-    // A viewer that falls behind loses old frames instead of delaying the others.
+    // A viewer that falls behind loses old packets instead of delaying the others. The queue
+    // holds a second of video: a keyframe alone is hundreds of packets, which the encoder hands
+    // over at once, and a packet dropped here is lost for good (retransmission sits behind it).
     branch->queue = gst_element_factory_make("queue", nullptr);
-    g_object_set(branch->queue, "max-size-buffers", 64u, "max-size-bytes", 0u, "max-size-time",
-                 guint64(0), "leaky", 2 /* downstream */, nullptr);
+    g_object_set(branch->queue, "max-size-buffers", 0u, "max-size-bytes", kViewerQueueBytes,
+                 "max-size-time", guint64(GST_SECOND), "leaky", 2 /* downstream */, nullptr);
     branch->webrtc = webrtc;
     gst_bin_add_many(GST_BIN(pipeline_), branch->queue, webrtc, nullptr);
     GstPtr<GstPad> queue_src(gst_element_get_static_pad(branch->queue, "src"));
