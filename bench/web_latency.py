@@ -5,7 +5,9 @@ and vmcast's own page in headless Chromium (as in the tests) over loopback.
   full-frame damage) at 30 fps with each frame's seq drawn as 16 black or white blocks
   (`stream stamp=blocks`) and notes when each frame left it (CLOCK_MONOTONIC). The page reads
   the blocks back from every decoded frame (requestVideoFrameCallback, its presentationTime:
-  decoded and handed to the compositor). Both clocks are this machine's.
+  decoded and handed to the compositor). Both clocks are this machine's. The page shows fewer
+  frames than it decodes when its compositor is slower than the stream; the page's own
+  counters (getStats) give frames decoded, RTP packets lost and time frozen.
 - Key to pixel: a key pressed in the page (Playwright, its keydown time) reaches the peer as
   Keyboard.Press; the bench then has the peer turn the stamp area white or black, and the page
   notes the first decoded frame showing it. This includes the bench's own reaction to the
@@ -55,6 +57,14 @@ PAGE_PROBE = """(() => {
   video.requestVideoFrameCallback(onFrame);
   return true;
 })()"""
+
+
+# The page's own receive counters (RTCPeerConnection.getStats, inbound video).
+INBOUND_STATS = """(async () => { let found = {};
+  (await window.vmcast.peer().getStats()).forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') found = s; });
+  return { decoded: found.framesDecoded || 0, lost: found.packetsLost || 0,
+           received: found.packetsReceived || 0, freezes: found.totalFreezesDuration || 0 }; })()"""
 
 
 def free_port() -> int:
@@ -142,14 +152,26 @@ def web_rows(session, tools: Tools, log, codec: str = "h264") -> list[dict]:
             browser.open("p", url)
             browser.wait_decoding("p", timeout=60)
             browser.eval("p", PAGE_PROBE)
+            before = browser.eval("p", INBOUND_STATS)
             watched = busy_stream(peer, vmcast, stamps)
+            time.sleep(1)  # the last frames' way to the page
+            after = browser.eval("p", INBOUND_STATS)
             rows.append(cpu_row(f"vmcast CPU (mean), same, one viewer ({codec})", watched))
             sent = read_send_times(stamps)
             seen = browser.eval("p", "window.bench.seen")
             capture = [t - sent[seq] for seq, t in seen if seq in sent and t >= sent[seq]]
             rows.append(summary(f"capture to decoded, busy {WIDTH}×{HEIGHT} ({codec})", capture))
             rows.append({"measurement": "busy screen: frames the page decoded (n: sent)",
+                         "p50": after["decoded"] - before["decoded"], "p95": None,
+                         "n": len(sent), "unit": "frames"})
+            rows.append({"measurement": "busy screen: frames the page showed (n: sent)",
                          "p50": len(capture), "p95": None, "n": len(sent), "unit": "frames"})
+            rows.append({"measurement": "busy screen: RTP packets lost (n: received)",
+                         "p50": after["lost"] - before["lost"], "p95": None,
+                         "n": after["received"] - before["received"], "unit": "packets"})
+            rows.append({"measurement": "busy screen: page frozen (freezes, summed)",
+                         "p50": (after["freezes"] - before["freezes"]) * 1000, "p95": None,
+                         "n": 1, "unit": "ms"})
             latencies, misses = key_to_pixel(browser, peer)
             rows.append(summary(f"key to pixel, still {WIDTH}×{HEIGHT} ({codec})", latencies))
             rows.append({"measurement": "key presses with no picture within 3 s",
