@@ -22,6 +22,7 @@ pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    echo "demo stopped; its logs stay in $state (remove it when done)"
 }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
@@ -86,8 +87,8 @@ vmcast is also streaming the VM's screen as PipeWire node $node.
   One frame from the stream:   $snapshot
   Watch it (a desktop):        XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR gst-launch-1.0 pipewiresrc target-object=$node ! video/x-raw ! videoconvert ! autovideosink
   Record it (Ctrl-C ends):     XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR gst-launch-1.0 -e pipewiresrc target-object=$node keepalive-time=100 ! video/x-raw ! videorate ! video/x-raw,framerate=30/1 ! videoconvert ! x264enc tune=zerolatency ! mp4mux ! filesink location=demo.mp4
-  Its consoles:                DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS $vmcast list
-  Logs:                        $state
+  Its consoles:                XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS $vmcast list
+  Logs (kept after the demo):  $state
 Press Ctrl-C to stop.
 MSG
 
