@@ -1,6 +1,10 @@
 // Drives Debian's Chromium (headless) for vmcast's page tests: reads one JSON command per line
 // on stdin, answers one JSON line on stdout ({"ok":true,...} or {"ok":false,"error":...}).
-//   {"cmd":"open","page":NAME,"url":URL}        a new page (own browser context) at URL
+//   {"cmd":"open","page":NAME,"url":URL}        a new page (own browser context) at URL;
+//                                                "lossy":true routes its media through a
+//                                                LossyRelay (lossy-relay.mjs), loss 0 at first
+//   {"cmd":"loss","page":NAME,"fraction":F}      drop that fraction of vmcast's RTP packets to
+//                                                the page; answers the relay's counts so far
 //   {"cmd":"state","page":NAME}                  window.vmcast.state
 //   {"cmd":"frame","page":NAME}                  the decoded picture as a PNG data URL
 //   {"cmd":"type","page":NAME,"text":TEXT}       typed key by key as on a US keyboard, with
@@ -11,6 +15,8 @@
 //   {"cmd":"close","page":NAME}
 import { chromium } from 'playwright-core';
 import readline from 'node:readline';
+
+import { LossyRelay, routeThroughRelay } from './lossy-relay.mjs';
 
 const browser = await chromium.launch({
   executablePath: process.env.VMCAST_CHROMIUM || '/usr/bin/chromium',
@@ -25,6 +31,7 @@ const browser = await chromium.launch({
   ],
 });
 const pages = new Map();
+const relays = new Map();
 
 // Playwright types '$' as one key event with neither Shift nor a Shift key event; a person
 // presses Shift first. These are the keys US-layout characters need Shift on.
@@ -64,6 +71,12 @@ async function run(command) {
       permissions: ['clipboard-read', 'clipboard-write'] });
     const opened = await context.newPage();
     opened.on('console', (m) => process.stderr.write(`[${command.page}] ${m.text()}\n`));
+    if (command.lossy) {
+      const relay = new LossyRelay();
+      await relay.start();
+      await routeThroughRelay(opened, relay);
+      relays.set(command.page, relay);
+    }
     await opened.goto(command.url);
     pages.set(command.page, opened);
     return {};
@@ -103,9 +116,17 @@ async function run(command) {
   }
   case 'eval':
     return { value: await page(command.page).evaluate(command.script) };
+  case 'loss': {
+    const relay = relays.get(command.page);
+    if (!relay) throw new Error(`page ${command.page} was not opened lossy`);
+    relay.loss = command.fraction;
+    return { counts: relay.counts };
+  }
   case 'close': {
     const target = page(command.page);
     pages.delete(command.page);
+    relays.get(command.page)?.close();
+    relays.delete(command.page);
     await target.context().close();
     return {};
   }
