@@ -57,16 +57,21 @@ qemu-system-x86_64 -accel tcg -m 256 -name demo -display dbus -vga std \
     -append "console=ttyS0 vga=0x318 vmcast.mode=web" \
     -serial "file:$state/serial.log" -monitor none >"$state/qemu.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do "$vmcast" list >/dev/null 2>&1 && break; sleep 0.1; done
+# Generous waits: a first start on a busy machine (QEMU emulating the CPU, caches cold) has
+# been seen to take over 10 s before the VM's first picture.
+for _ in $(seq 600); do "$vmcast" list >/dev/null 2>&1 && break; sleep 0.1; done
 
 web=${DEMO_WEB:-127.0.0.1:8081}
 "$vmcast" run --vm demo --web "$web" >"$state/vmcast.out" 2>"$state/vmcast.log" &
 pids+=($!)
-for _ in $(seq 100); do pw-cli ls Node 2>/dev/null | grep -q "node.name = \"$node\"" && break; sleep 0.1; done
-pw-cli ls Node | grep -q "node.name = \"$node\"" || { echo "demo: no node $node; see $state/vmcast.log" >&2; exit 1; }
+# grep -c reads everything: grep -q would stop early, pw-cli would die of SIGPIPE, and with
+# pipefail the node would count as missing.
+node_exists() { pw-cli ls Node 2>/dev/null | grep -c "node.name = \"$node\"" >/dev/null; }
+for _ in $(seq 120); do node_exists && break; sleep 0.5; done
+node_exists || { echo "demo: no node $node; see $state/vmcast.log" >&2; exit 1; }
 
 echo "demo: waiting for the guest's shell (about 20 s under emulation)"
-for _ in $(seq 120); do grep -q "VMCAST-GUEST: ready" "$state/serial.log" 2>/dev/null && break; sleep 0.5; done
+for _ in $(seq 360); do grep -q "VMCAST-GUEST: ready" "$state/serial.log" 2>/dev/null && break; sleep 0.5; done
 sleep 2
 snapshot=$state/demo-frame.png
 timeout 20 gst-launch-1.0 -q pipewiresrc target-object=$node num-buffers=1 ! video/x-raw \
