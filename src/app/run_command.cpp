@@ -159,8 +159,8 @@ int run_daemon(const Options &options) {
     const guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, &daemon);
     const guint sigusr1 = g_unix_signal_add(SIGUSR1, on_stats_signal, nullptr);
     g_main_loop_run(loop.get());
-    g_source_remove(sigint);
-    g_source_remove(sigterm);
+    if (frame::copy_stats().damaged_bytes > 0)
+        g_message("frame path: %s", frame::copy_stats().summary().c_str());
     g_source_remove(sigusr1);
     if (name_watch)
         g_bus_unwatch_name(name_watch);
@@ -168,8 +168,10 @@ int run_daemon(const Options &options) {
         web->close_all(daemon.stop_reason);
         flush_pending_io(std::chrono::milliseconds(200));
     }
-    if (frame::copy_stats().damaged_bytes > 0)
-        g_message("frame path: %s", frame::copy_stats().summary().c_str());
+    // Until here a second signal (a script's kill after the terminal's Ctrl-C) only repeats the
+    // request: the goodbyes to the viewers are bounded, and then vmcast ends.
+    g_source_remove(sigint);
+    g_source_remove(sigterm);
     return daemon.exit_status;
 }
 
