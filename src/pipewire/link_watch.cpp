@@ -18,10 +18,12 @@ struct LinkWatch::PendingLink {
     spa_hook listener{};
     pw_node *consumer = nullptr; // the node at the link's input end, bound once the link is active
     spa_hook consumer_listener{};
+    spa_hook consumer_proxy_listener{};
     bool reported = false; // freed when the link goes away, not from its own callback
 
     ~PendingLink() {
         if (consumer) {
+            spa_hook_remove(&consumer_proxy_listener);
             spa_hook_remove(&consumer_listener);
             pw_proxy_destroy(reinterpret_cast<pw_proxy *>(consumer));
         }
@@ -113,6 +115,23 @@ void LinkWatch::on_link_info(PendingLink *link, const pw_link_info *info) {
         .param = nullptr,
     };
     pw_node_add_listener(link->consumer, &link->consumer_listener, &events, link);
+    // A node vmcast may not see (a sandboxed consumer) cannot be bound: then the link's being
+    // active is all there is to go by, and the stream's repeats cover the rest.
+    static const pw_proxy_events proxy_events = {
+        .version = PW_VERSION_PROXY_EVENTS,
+        .destroy = nullptr,
+        .bound = nullptr,
+        .removed = nullptr,
+        .done = nullptr,
+        .error =
+            [](void *data, int, int, const char *message) {
+                auto *pending = static_cast<PendingLink *>(data);
+                g_debug("cannot watch a consumer of node %u (%s)", pending->node_id, message);
+                pending->watch->report(pending);
+            },
+    };
+    pw_proxy_add_listener(reinterpret_cast<pw_proxy *>(link->consumer),
+                          &link->consumer_proxy_listener, &proxy_events, link);
 }
 
 void LinkWatch::report(PendingLink *link) {
