@@ -21,9 +21,13 @@ struct Daemon {
     int exit_status = 0;
     std::string vm_name;
     std::string stop_reason = "vmcast stopped";
+    bool stopping = false;
 
     void stop(int status, std::string reason = {}) {
-        exit_status = status;
+        // The first stop decides how vmcast exits: QEMU going away after Ctrl-C is no failure.
+        if (!stopping)
+            exit_status = status;
+        stopping = true;
         if (!reason.empty())
             stop_reason = std::move(reason);
         g_main_loop_quit(loop);
@@ -131,6 +135,9 @@ int run_daemon(const Options &options) {
         ConsoleSession &session = sessions.emplace_back(
             *compositor, *pipewire, bus.get(), vm, console, options.max_fps, options.cursor_mode,
             [&daemon, console] {
+                // After Ctrl-C in a terminal QEMU goes away too: no news then.
+                if (daemon.stopping)
+                    return;
                 g_warning("console %u lost its display connection", console.index);
                 daemon.stop(1);
             });
