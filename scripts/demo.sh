@@ -70,7 +70,7 @@ node_exists() { pw-cli ls Node 2>/dev/null | grep -c "node.name = \"$node\"" >/d
 for _ in $(seq 120); do node_exists && break; sleep 0.5; done
 node_exists || { echo "demo: no node $node; see $state/vmcast.log" >&2; exit 1; }
 
-echo "demo: waiting for the guest's shell (about 20 s under emulation)"
+echo "demo: waiting for the guest's shell (about 10 s under emulation)"
 for _ in $(seq 360); do grep -q "VMCAST-GUEST: ready" "$state/serial.log" 2>/dev/null && break; sleep 0.5; done
 sleep 2
 snapshot=$state/demo-frame.png
