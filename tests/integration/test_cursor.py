@@ -3,6 +3,8 @@ consumers that ask for it, with frames that do not contain it and cursor-only bu
 moves; drawn into the frames for consumers that do not; and as --cursor forces."""
 from __future__ import annotations
 
+import time
+
 from peer_streaming import streamed_peer
 from vmcast_testlib import wait_for
 
@@ -41,6 +43,9 @@ def test_cursor_as_metadata_for_consumers_that_ask(session, artifacts, tmp_path)
         assert pixel(run, 18, 8) == BLACK and pixel(run, 25, 15) == BLACK
 
         # A move alone sends a buffer with no picture: chunk size 0 and CORRUPTED, header fine.
+        # Alone: after the whole pictures a new consumer gets again up to 1 s after it joins
+        # (console_stream.h, kNewConsumerRepeatDelaysMs), one of which could carry the move.
+        time.sleep(1.2)
         assert run.peer.command("mouse-set x=40 y=30 on=1")["ok"]
         wait_for(lambda: (latest_cursor(run) or {}).get("cursor", {}).get("x") == 40, timeout=10,
                  what="cursor metadata at x=40")
