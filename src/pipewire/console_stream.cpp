@@ -163,10 +163,14 @@ void ConsoleStream::on_state_changed(pw_stream_state old_state, pw_stream_state 
         // running consumers lose nothing by one whole frame.
         pipewire_.links().watch(node_id, [this] { request_frame_for_new_consumer(); });
     }
-    if (state == PW_STREAM_STATE_STREAMING && frame_request_callback_)
-        frame_request_callback_();
+    request_frame_if_streaming();
     if (old_state == PW_STREAM_STATE_STREAMING && state == PW_STREAM_STATE_PAUSED)
         reclaim_buffers();
+}
+
+void ConsoleStream::request_frame_if_streaming() {
+    if (state_ == PW_STREAM_STATE_STREAMING && frame_request_callback_)
+        frame_request_callback_();
 }
 
 void ConsoleStream::request_frame_for_new_consumer() {
@@ -174,8 +178,7 @@ void ConsoleStream::request_frame_for_new_consumer() {
     // buffer now and then (seen under load), so it is sent again twice over the first second;
     // running consumers just see a frame with no changes. A consumer joining while an earlier
     // one's repeats are pending starts the repeats over.
-    if (state_ == PW_STREAM_STATE_STREAMING && frame_request_callback_)
-        frame_request_callback_();
+    request_frame_if_streaming();
     new_consumer_sends_left_ = std::size(kNewConsumerRepeatDelaysMs);
     arm_new_consumer_timer();
 }
@@ -187,8 +190,7 @@ void ConsoleStream::arm_new_consumer_timer() {
         [](gpointer data) -> gboolean {
             auto *stream = static_cast<ConsoleStream *>(data);
             stream->new_consumer_timer_.reset();
-            if (stream->state_ == PW_STREAM_STATE_STREAMING && stream->frame_request_callback_)
-                stream->frame_request_callback_();
+            stream->request_frame_if_streaming();
             if (--stream->new_consumer_sends_left_ > 0)
                 stream->arm_new_consumer_timer();
             return G_SOURCE_REMOVE;

@@ -73,6 +73,7 @@ class ConsoleStream {
     // reconnects when some never will.
     void reclaim_buffers();
     void schedule_retry();
+    void request_frame_if_streaming();
     void request_frame_for_new_consumer();
     void arm_new_consumer_timer();
     void fill_buffer(pw_buffer *buffer, const FrameReader &frame,
