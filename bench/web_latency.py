@@ -18,14 +18,13 @@ and vmcast's own page in headless Chromium (as in the tests) over loopback.
 """
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 
 import procstat
 from frame_path import percentile
 from rig import Tools, stop_process
-from vmcast_testlib import wait_for
+from vmcast_testlib import free_port, wait_for
 from vmcast_testlib.browser import Browser
 from vmcast_testlib.fake_qemu import FakeQemu
 
@@ -65,12 +64,6 @@ INBOUND_STATS = """(async () => { let found = {};
     if (s.type === 'inbound-rtp' && s.kind === 'video') found = s; });
   return { decoded: found.framesDecoded || 0, lost: found.packetsLost || 0,
            received: found.packetsReceived || 0, freezes: found.totalFreezesDuration || 0 }; })()"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def summary(name: str, values: list[float], unit: str = "ms") -> dict:

@@ -25,8 +25,7 @@ def test_bitrate_falls_with_loss_and_recovers(session, artifacts, tmp_path, web,
     port, args = web
     capped = (port, [*args, "--web-bitrate", str(MAX_KBPS)])
     with served_peer(session, artifacts, tmp_path, capped, "lossy") as run:
-        browser.call("open", page="p", url=f"http://127.0.0.1:{port}/?token={FULL_TOKEN}",
-                     lossy=True)
+        browser.open("p", f"http://127.0.0.1:{port}/?token={FULL_TOKEN}", lossy=True)
         browser.wait_decoding("p")
         # A busy screen for the whole test, so there are packets to lose.
         def stream():

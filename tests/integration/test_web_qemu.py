@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from web_page import FULL_TOKEN, VIEW_TOKEN, free_port, http_status
-from vmcast_testlib import Qemu, psnr, wait_for
+from web_page import FULL_TOKEN, VIEW_TOKEN, http_status
+from vmcast_testlib import Qemu, free_port, psnr, wait_for
 from vmcast_testlib.browser import Browser
 
 BOOT_TIMEOUT = 180  # TCG on two slow cores

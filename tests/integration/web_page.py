@@ -2,7 +2,6 @@
 browser, and a peer streamed by a vmcast that serves the page."""
 from __future__ import annotations
 
-import socket
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
@@ -10,17 +9,11 @@ from contextlib import contextmanager
 import pytest
 
 from peer_streaming import streamed_peer
-from vmcast_testlib import wait_for
+from vmcast_testlib import free_port, wait_for
 from vmcast_testlib.browser import Browser
 
 FULL_TOKEN = "full-access-token-0123456789"
 VIEW_TOKEN = "view-only-token-9876543210"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -50,8 +50,9 @@ class Browser:
             raise RuntimeError(f"browser {cmd}: {answer['error']}")
         return answer
 
-    def open(self, page: str, url: str) -> None:
-        self.call("open", page=page, url=url)
+    def open(self, page: str, url: str, lossy: bool = False) -> None:
+        """lossy: the page's media goes through the driver's lossy relay (the "loss" command)."""
+        self.call("open", page=page, url=url, lossy=lossy)
 
     def state(self, page: str) -> dict:
         return self.call("state", page=page)["state"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import time
 from typing import Callable, TypeVar
 
@@ -45,3 +46,10 @@ def tail(path: str | os.PathLike, max_bytes: int = 4000) -> str:
         return f"<cannot read {path}: {exc}>"
     text = data.decode("utf-8", "replace")
     return ("..." if size > max_bytes else "") + text
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
