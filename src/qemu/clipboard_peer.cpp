@@ -65,9 +65,10 @@ ClipboardPeer::ClipboardPeer(GDBusConnection *connection, std::string bus_name, 
 ClipboardPeer::~ClipboardPeer() {
     g_cancellable_cancel(cancellable_.get());
     if (registered_)
-        g_dbus_connection_call(connection_, bus_name_.empty() ? nullptr : bus_name_.c_str(),
-                               kClipboardPath, kClipboardInterface, "Unregister", nullptr, nullptr,
-                               G_DBUS_CALL_FLAGS_NONE, kCallTimeoutMs, nullptr, nullptr, nullptr);
+        // Not through call_qemu: its cancellable is cancelled, and nobody waits for the answer.
+        g_dbus_connection_call(connection_, qemu_bus_name(), kClipboardPath, kClipboardInterface,
+                               "Unregister", nullptr, nullptr, G_DBUS_CALL_FLAGS_NONE,
+                               kCallTimeoutMs, nullptr, nullptr, nullptr);
     g_signal_handlers_disconnect_by_data(skeleton_.get(), this);
     g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(skeleton_.get()));
 }
@@ -126,9 +127,9 @@ bool ClipboardPeer::offer(std::string text, std::string &error) {
 
 void ClipboardPeer::call_qemu(const char *method, GVariant *parameters,
                               const GVariantType *reply_type, GAsyncReadyCallback done) {
-    g_dbus_connection_call(connection_, bus_name_.empty() ? nullptr : bus_name_.c_str(),
-                           kClipboardPath, kClipboardInterface, method, parameters, reply_type,
-                           G_DBUS_CALL_FLAGS_NONE, kCallTimeoutMs, cancellable_.get(), done, this);
+    g_dbus_connection_call(connection_, qemu_bus_name(), kClipboardPath, kClipboardInterface,
+                           method, parameters, reply_type, G_DBUS_CALL_FLAGS_NONE, kCallTimeoutMs,
+                           cancellable_.get(), done, this);
 }
 
 bool ClipboardPeer::from_qemu(GDBusMethodInvocation *invocation) const {

@@ -65,6 +65,8 @@ class ClipboardPeer {
     static gboolean on_request(QemuDisplayClipboard *, GDBusMethodInvocation *, guint selection,
                                const gchar *const *mimes, gpointer self);
 
+    // QEMU's name for calls: nullptr on a peer-to-peer connection.
+    const char *qemu_bus_name() const { return bus_name_.empty() ? nullptr : bus_name_.c_str(); }
     // false (and the call answered with an error) when the caller is not QEMU.
     bool from_qemu(GDBusMethodInvocation *invocation) const;
     void call_qemu(const char *method, GVariant *parameters, const GVariantType *reply_type,
