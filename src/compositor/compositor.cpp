@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "compositor/export_buffers.h"
 #include "compositor/wlr.h"
 
 namespace vmcast::compositor {
@@ -104,6 +105,7 @@ std::unique_ptr<Compositor> Compositor::create(GMainContext *context, std::strin
     }
     compositor->wayland_source_.reset(attach_wayland_source(compositor->display_, context));
     g_info("compositor renders with %s", compositor->renderer_name());
+    compositor->export_allocator_ = create_export_allocator(*compositor);
     return compositor;
 }
 

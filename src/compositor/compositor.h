@@ -8,6 +8,7 @@
 
 #include <glib.h>
 
+#include "common/export_dmabuf.h"
 #include "common/glib_ptr.h"
 
 struct wl_display;
@@ -32,6 +33,9 @@ class Compositor {
     wlr_allocator *allocator() const { return allocator_; }
     bool renders_on_cpu() const { return renders_on_cpu_; }
     const char *renderer_name() const { return renders_on_cpu_ ? "pixman" : "GLES2"; }
+    // Buffers frames are rendered into for consumers that take DMA-BUFs; nullptr when the
+    // renderer cannot render into DMA-BUFs.
+    ExportDmabufAllocator *export_allocator() const { return export_allocator_.get(); }
 
   private:
     Compositor() = default;
@@ -41,6 +45,7 @@ class Compositor {
     wlr_renderer *renderer_ = nullptr;
     wlr_allocator *allocator_ = nullptr;
     bool renders_on_cpu_ = true;
+    std::unique_ptr<ExportDmabufAllocator> export_allocator_;
     GSourcePtr wayland_source_;
 };
 

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "compositor/export_buffers.h"
 #include "compositor/memory_buffer.h"
 #include "compositor/wlr.h"
 #include "frame/copy_stats.h"
@@ -15,8 +16,8 @@ namespace {
 // GPU buffers have no CPU pointer, so the renderer reads them back once per frame.
 class CommittedBufferReader final : public FrameReader {
   public:
-    CommittedBufferReader(wlr_renderer *renderer, wlr_buffer *buffer)
-        : renderer_(renderer), buffer_(buffer) {
+    CommittedBufferReader(ConsoleOutput &output, wlr_renderer *renderer, wlr_buffer *buffer)
+        : output_(output), renderer_(renderer), buffer_(buffer) {
         void *data = nullptr;
         uint32_t format = 0;
         size_t stride = 0;
@@ -52,6 +53,11 @@ class CommittedBufferReader final : public FrameReader {
         return true;
     }
 
+    bool render(const frame::DamageRegion &region, ExportDmabuf &target) const override {
+        auto *exported = dynamic_cast<WlrExportDmabuf *>(&target);
+        return exported && output_.render_into(region, exported->buffer());
+    }
+
   private:
     bool read_back() const {
         const uint32_t stride = width() * 4;
@@ -78,6 +84,7 @@ class CommittedBufferReader final : public FrameReader {
         return true;
     }
 
+    ConsoleOutput &output_;
     wlr_renderer *renderer_;
     wlr_buffer *buffer_;
     bool accessing_ = false;
@@ -254,6 +261,29 @@ void ConsoleOutput::resize_output(uint32_t width, uint32_t height) {
         size_callback_(width, height);
 }
 
+bool ConsoleOutput::render_into(const frame::DamageRegion &region, wlr_buffer *target) {
+    if (target->width != int(width_) || target->height != int(height_))
+        return false;
+    wlr_renderer *renderer = compositor_.renderer();
+    if (!wlr_renderer_begin_with_buffer(renderer, target))
+        return false;
+    // What wlr_scene_output_commit does for the output's own buffer, with this buffer's damage.
+    frame::DamageRegion damage = region;
+    damage.clip_to_surface(width_, height_);
+    for (const frame::Rect &rect : damage.rects()) {
+        wlr_box box = {rect.x, rect.y, rect.width, rect.height};
+        wlr_renderer_scissor(renderer, &box);
+        static const float black[4] = {0.0f, 0.0f, 0.0f, 1.0f};
+        wlr_renderer_clear(renderer, black);
+    }
+    wlr_scene_render_output(scene_, output_, 0, 0, damage.native());
+    wlr_renderer_scissor(renderer, nullptr);
+    // Ending unbinds the buffer, which flushes the GPU's work; the kernel's implicit fence on
+    // the DMA-BUF makes a consumer's import wait for it.
+    wlr_renderer_end(renderer);
+    return true;
+}
+
 void ConsoleOutput::damage(const frame::Rect &rect) {
     wlr_box box = {rect.x, rect.y, rect.width, rect.height};
     wlr_output_damage_add_box(scene_output_->damage, &box);
@@ -289,7 +319,7 @@ void ConsoleOutput::on_commit(wlr_output_event_commit *event) {
     // than one frame, which the damage of a fixed region does not change.
     frame::copy_stats().composited_bytes += pending_damage_.area() * 4;
     if (frame_callback_) {
-        CommittedBufferReader reader(compositor_.renderer(), event->buffer);
+        CommittedBufferReader reader(*this, compositor_.renderer(), event->buffer);
         frame_callback_(reader, pending_damage_);
     }
     pending_damage_.clear();

@@ -73,6 +73,9 @@ class ConsoleOutput {
     uint32_t width() const { return width_; }
     uint32_t height() const { return height_; }
 
+    // Renders region of the current scene into target, a buffer of the output's size.
+    bool render_into(const frame::DamageRegion &region, wlr_buffer *target);
+
   private:
     void resize_output(uint32_t width, uint32_t height);
     // Replaces the console's node with one showing buffer.

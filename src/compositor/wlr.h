@@ -15,12 +15,15 @@ extern "C" {
 #include <wlr/interfaces/wlr_output.h>
 #include <wlr/render/dmabuf.h>
 #include <wlr/render/allocator.h>
+#include <wlr/render/drm_format_set.h>
+#include <wlr/render/egl.h>
 #include <wlr/types/wlr_buffer.h>
 #include <wlr/types/wlr_output.h>
 #include <wlr/types/wlr_output_damage.h>
 #include <wlr/util/box.h>
 #include <wlr/util/log.h>
 #define static
+#include <wlr/render/gles2.h>
 #include <wlr/render/pixman.h>
 #include <wlr/render/wlr_renderer.h>
 #include <wlr/render/wlr_texture.h>

@@ -1,0 +1,197 @@
+#include "compositor/export_buffers.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include <glib.h>
+
+#include "common/unique_fd.h"
+#include "compositor/compositor.h"
+#include "compositor/wlr.h"
+
+namespace vmcast::compositor {
+
+std::unique_ptr<WlrExportDmabuf> WlrExportDmabuf::adopt(wlr_buffer *buffer) {
+    if (!buffer)
+        return nullptr;
+    std::unique_ptr<WlrExportDmabuf> exported(new WlrExportDmabuf(buffer));
+    wlr_dmabuf_attributes attributes{};
+    if (!wlr_buffer_get_dmabuf(buffer, &attributes) || attributes.n_planes < 1 ||
+        attributes.n_planes > WLR_DMABUF_MAX_PLANES)
+        return nullptr;
+    exported->width_ = uint32_t(attributes.width);
+    exported->height_ = uint32_t(attributes.height);
+    exported->modifier_ = attributes.modifier;
+    for (int plane = 0; plane < attributes.n_planes; plane++)
+        exported->planes_.push_back(
+            {attributes.fd[plane], attributes.offset[plane], attributes.stride[plane]});
+    return exported;
+}
+
+WlrExportDmabuf::~WlrExportDmabuf() {
+    wlr_buffer_drop(buffer_);
+}
+
+namespace {
+
+struct DrmFormatFree {
+    void operator()(wlr_drm_format *format) const { std::free(format); }
+};
+using DrmFormatPtr = std::unique_ptr<wlr_drm_format, DrmFormatFree>;
+
+DrmFormatPtr drm_format_with(uint32_t fourcc, std::span<const uint64_t> modifiers) {
+    auto *format = static_cast<wlr_drm_format *>(
+        std::calloc(1, sizeof(wlr_drm_format) + modifiers.size() * sizeof(uint64_t)));
+    if (!format)
+        return nullptr;
+    format->format = fourcc;
+    format->len = modifiers.size();
+    format->capacity = modifiers.size();
+    std::copy(modifiers.begin(), modifiers.end(), format->modifiers);
+    return DrmFormatPtr(format);
+}
+
+// GBM buffers in the layouts the GLES2 renderer lists as renderable (EGL's formats and
+// modifiers that are not external-only).
+class RendererDmabufAllocator final : public ExportDmabufAllocator {
+  public:
+    RendererDmabufAllocator(wlr_allocator *allocator, const wlr_drm_format_set &formats)
+        : allocator_(allocator), formats_(formats) {}
+
+    std::vector<uint64_t> render_modifiers(uint32_t fourcc) const override {
+        const wlr_drm_format *format = wlr_drm_format_set_get(&formats_, fourcc);
+        if (!format)
+            return {};
+        return {format->modifiers, format->modifiers + format->len};
+    }
+
+    std::unique_ptr<ExportDmabuf> allocate(uint32_t width, uint32_t height, uint32_t fourcc,
+                                           std::span<const uint64_t> modifiers) override {
+        DrmFormatPtr format = drm_format_with(fourcc, modifiers);
+        if (!format)
+            return nullptr;
+        return WlrExportDmabuf::adopt(
+            wlr_allocator_create_buffer(allocator_, int(width), int(height), format.get()));
+    }
+
+  private:
+    wlr_allocator *allocator_;
+    const wlr_drm_format_set &formats_;
+};
+
+// A memfd offered as a LINEAR DMA-BUF, which pixman renders into through its mapping. It lets
+// the DMA-BUF negotiation and rendering run against real PipeWire consumers where there is no
+// GPU; consumers map it like a LINEAR DMA-BUF.
+struct MemfdDmabuf {
+    wlr_buffer base; // first: wlroots finds the struct from it
+    UniqueFd fd;
+    void *pixels = MAP_FAILED;
+    size_t size = 0;
+    uint32_t fourcc = 0;
+    uint32_t stride = 0;
+};
+
+MemfdDmabuf *memfd_dmabuf_from(wlr_buffer *buffer) {
+    return reinterpret_cast<MemfdDmabuf *>(buffer);
+}
+
+void memfd_dmabuf_destroy(wlr_buffer *buffer) {
+    MemfdDmabuf *self = memfd_dmabuf_from(buffer);
+    if (self->pixels != MAP_FAILED)
+        munmap(self->pixels, self->size);
+    delete self;
+}
+
+bool memfd_dmabuf_get_dmabuf(wlr_buffer *buffer, wlr_dmabuf_attributes *attributes) {
+    MemfdDmabuf *self = memfd_dmabuf_from(buffer);
+    *attributes = {};
+    attributes->width = buffer->width;
+    attributes->height = buffer->height;
+    attributes->format = self->fourcc;
+    attributes->modifier = DRM_FORMAT_MOD_LINEAR;
+    attributes->n_planes = 1;
+    attributes->offset[0] = 0;
+    attributes->stride[0] = self->stride;
+    attributes->fd[0] = self->fd.get();
+    return true;
+}
+
+bool memfd_dmabuf_begin_access(wlr_buffer *buffer, uint32_t, void **data, uint32_t *format,
+                               size_t *stride) {
+    MemfdDmabuf *self = memfd_dmabuf_from(buffer);
+    *data = self->pixels;
+    *format = self->fourcc;
+    *stride = self->stride;
+    return true;
+}
+
+void memfd_dmabuf_end_access(wlr_buffer *) {}
+
+const wlr_buffer_impl memfd_dmabuf_impl = {
+    .destroy = memfd_dmabuf_destroy,
+    .get_dmabuf = memfd_dmabuf_get_dmabuf,
+    .get_shm = nullptr,
+    .begin_data_ptr_access = memfd_dmabuf_begin_access,
+    .end_data_ptr_access = memfd_dmabuf_end_access,
+};
+
+class MemfdDmabufAllocator final : public ExportDmabufAllocator {
+  public:
+    // LINEAR, and an X-tiled modifier that never allocates: a GPU whose EGL lists a modifier
+    // its allocator then refuses, which the stream must drop.
+    std::vector<uint64_t> render_modifiers(uint32_t fourcc) const override {
+        if (fourcc != DRM_FORMAT_XRGB8888 && fourcc != DRM_FORMAT_ARGB8888 &&
+            fourcc != DRM_FORMAT_XBGR8888 && fourcc != DRM_FORMAT_ABGR8888)
+            return {};
+        return {I915_FORMAT_MOD_X_TILED, DRM_FORMAT_MOD_LINEAR};
+    }
+
+    std::unique_ptr<ExportDmabuf> allocate(uint32_t width, uint32_t height, uint32_t fourcc,
+                                           std::span<const uint64_t> modifiers) override {
+        if (std::ranges::find(modifiers, DRM_FORMAT_MOD_LINEAR) == modifiers.end() ||
+            render_modifiers(fourcc).empty() || width == 0 || height == 0)
+            return nullptr;
+        auto buffer = std::make_unique<MemfdDmabuf>();
+        buffer->fourcc = fourcc;
+        buffer->stride = width * 4;
+        buffer->size = size_t(buffer->stride) * height;
+        buffer->fd.reset(memfd_create("vmcast-export", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+        if (!buffer->fd.valid() || ftruncate(buffer->fd.get(), off_t(buffer->size)) < 0)
+            return nullptr;
+        fcntl(buffer->fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+        buffer->pixels =
+            mmap(nullptr, buffer->size, PROT_READ | PROT_WRITE, MAP_SHARED, buffer->fd.get(), 0);
+        if (buffer->pixels == MAP_FAILED)
+            return nullptr;
+        wlr_buffer_init(&buffer->base, &memfd_dmabuf_impl, int(width), int(height));
+        return WlrExportDmabuf::adopt(&buffer.release()->base);
+    }
+};
+
+} // namespace
+
+std::unique_ptr<ExportDmabufAllocator> create_export_allocator(Compositor &compositor) {
+    const char *test_memfds = g_getenv("VMCAST_TEST_MEMFD_DMABUFS");
+    if (test_memfds && std::strcmp(test_memfds, "1") == 0 && compositor.renders_on_cpu()) {
+        g_warning("VMCAST_TEST_MEMFD_DMABUFS=1: offering memfds as LINEAR DMA-BUFs (for tests)");
+        return std::make_unique<MemfdDmabufAllocator>();
+    }
+    if (!wlr_renderer_is_gles2(compositor.renderer()) ||
+        !(compositor.allocator()->buffer_caps & WLR_BUFFER_CAP_DMABUF)) {
+        g_info("frames go to PipeWire consumers as shared memory (%s renders no DMA-BUFs)",
+               compositor.renderer_name());
+        return nullptr;
+    }
+    const wlr_egl *egl = wlr_gles2_renderer_get_egl(compositor.renderer());
+    g_info("frames go to PipeWire consumers as DMA-BUFs where they take them (%zu renderable "
+           "formats), as shared memory otherwise",
+           egl->dmabuf_render_formats.len);
+    return std::make_unique<RendererDmabufAllocator>(compositor.allocator(),
+                                                     egl->dmabuf_render_formats);
+}
+
+} // namespace vmcast::compositor
