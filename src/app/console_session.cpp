@@ -35,8 +35,8 @@ ConsoleSession::ConsoleSession(compositor::Compositor &compositor,
                                const qemu::VmInfo &vm, const qemu::ConsoleInfo &console,
                                uint32_t max_fps, pipewire::CursorMode cursor_mode,
                                std::function<void()> on_closed)
-    : pipewire_(pipewire), identity_(identity_for(vm, console)), max_fps_(max_fps),
-      cursor_mode_(cursor_mode),
+    : pipewire_(pipewire), export_dmabufs_(compositor.export_allocator()),
+      identity_(identity_for(vm, console)), max_fps_(max_fps), cursor_mode_(cursor_mode),
       output_(compositor, node_name_for(vm, console), description_for(vm, console),
               usable_or(console.width, kDefaultWidth), usable_or(console.height, kDefaultHeight),
               int(max_fps)),
@@ -53,8 +53,9 @@ ConsoleSession::ConsoleSession(compositor::Compositor &compositor,
 }
 
 void ConsoleSession::start_stream() {
-    stream_ = std::make_unique<pipewire::ConsoleStream>(
-        pipewire_, identity_, output_.width(), output_.height(), max_fps_, cursor_mode_, cursor_);
+    stream_ = std::make_unique<pipewire::ConsoleStream>(pipewire_, identity_, output_.width(),
+                                                        output_.height(), max_fps_, cursor_mode_,
+                                                        cursor_, export_dmabufs_);
     stream_->set_frame_request_callback([this] { output_.request_full_frame(); });
     stream_->set_cursor_drawing_callback([this](bool draw) { output_.set_cursor_drawn(draw); });
     output_.set_cursor_drawn(cursor_mode_ == pipewire::CursorMode::Auto ||

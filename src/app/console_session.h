@@ -45,6 +45,7 @@ class ConsoleSession final : public qemu::DisplaySink {
 
     // Destroyed in reverse order: the listener stops feeding before the output goes.
     pipewire::PipeWireContext &pipewire_;
+    ExportDmabufAllocator *export_dmabufs_; // nullptr: shared memory only
     pipewire::StreamIdentity identity_;
     uint32_t max_fps_;
     pipewire::CursorMode cursor_mode_;

@@ -18,16 +18,6 @@
 
 namespace vmcast::pipewire {
 
-// One PipeWire buffer (memory PipeWire allocated and mapped), and the pixels it still lacks.
-struct ConsoleStream::BufferSlot {
-    uint8_t *pixels = nullptr; // nullptr when PipeWire gave too little memory
-    size_t size = 0;
-    uint32_t width = 0;
-    uint32_t height = 0;
-    // Everything that changed since this buffer was last filled; all of it when new.
-    frame::DamageRegion stale;
-};
-
 namespace {
 
 int64_t monotonic_ns() {
@@ -60,9 +50,11 @@ void match_consumer_format(uint8_t *pixels, size_t stride, const frame::Rect &re
 
 ConsoleStream::ConsoleStream(PipeWireContext &pipewire, const StreamIdentity &identity,
                              uint32_t width, uint32_t height, uint32_t max_fps,
-                             CursorMode cursor_mode, const CursorState &cursor)
+                             CursorMode cursor_mode, const CursorState &cursor,
+                             ExportDmabufAllocator *dmabufs)
     : pipewire_(pipewire), identity_(identity), width_(width), height_(height), max_fps_(max_fps),
-      cursor_mode_(cursor_mode), cursor_(cursor) {
+      dmabufs_(dmabufs), allocates_buffers_(dmabufs_.available()), cursor_mode_(cursor_mode),
+      cursor_(cursor) {
     pw_properties *props = pw_properties_new(
         PW_KEY_MEDIA_CLASS, "Video/Source", PW_KEY_MEDIA_TYPE, "Video", PW_KEY_MEDIA_CATEGORY,
         "Source", PW_KEY_MEDIA_ROLE, "Screen", PW_KEY_NODE_NAME, identity.node_name.c_str(),
@@ -108,12 +100,18 @@ void ConsoleStream::connect() {
         pw_stream_disconnect(stream_);
     }
     negotiated_ = false;
-    uint8_t pod_memory[4096];
+    negotiated_dmabuf_.reset();
+    probe_dmabufs();
+    uint8_t pod_memory[kFormatPodBytes];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
-    std::vector<const spa_pod *> formats = build_enum_formats(builder, width_, height_, max_fps_);
-    // PipeWire allocates the memfd buffers itself: with ALLOC_BUFFERS, 0.3.65 can hand a
-    // consumer the buffers before the producer has filled them in (seen under load).
-    const auto flags = pw_stream_flags(PW_STREAM_FLAG_DRIVER | PW_STREAM_FLAG_MAP_BUFFERS);
+    std::vector<const spa_pod *> formats =
+        build_enum_formats(builder, width_, height_, max_fps_, dmabufs_);
+    // Without DMA-BUFs PipeWire allocates the memfd buffers itself: with ALLOC_BUFFERS, 0.3.65
+    // could hand a consumer the buffers before the producer had filled them in (seen under
+    // load with vmcast's first memfd allocation). DMA-BUFs leave no choice.
+    const auto flags =
+        pw_stream_flags(PW_STREAM_FLAG_DRIVER | (allocates_buffers_ ? PW_STREAM_FLAG_ALLOC_BUFFERS
+                                                                    : PW_STREAM_FLAG_MAP_BUFFERS));
     if (pw_stream_connect(stream_, PW_DIRECTION_OUTPUT, PW_ID_ANY, flags, formats.data(),
                           uint32_t(formats.size())) < 0)
         g_warning("%s: cannot connect the PipeWire stream", identity_.node_name.c_str());
@@ -132,15 +130,18 @@ void ConsoleStream::resize(uint32_t width, uint32_t height) {
     width_ = width;
     height_ = height;
     negotiated_ = false;
+    negotiated_dmabuf_.reset();
+    probe_dmabufs();
     small_buffer_renegotiations_ = 0;
     g_info("%s: renegotiating for %ux%u", identity_.node_name.c_str(), width, height);
     announce_formats();
 }
 
 void ConsoleStream::announce_formats() {
-    uint8_t pod_memory[4096];
+    uint8_t pod_memory[kFormatPodBytes];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
-    std::vector<const spa_pod *> formats = build_enum_formats(builder, width_, height_, max_fps_);
+    std::vector<const spa_pod *> formats =
+        build_enum_formats(builder, width_, height_, max_fps_, dmabufs_);
     pw_stream_update_params(stream_, formats.data(), uint32_t(formats.size()));
 }
 
@@ -201,14 +202,16 @@ void ConsoleStream::arm_new_consumer_timer() {
 void ConsoleStream::reclaim_buffers() {
     while (pw_buffer *buffer = pw_stream_dequeue_buffer(stream_))
         idle_buffers_.push_back(buffer);
-    if (idle_buffers_.size() >= slots_.size())
+    // With no consumer left, connecting again costs nobody anything and brings a fresh set.
+    if (idle_buffers_.size() < slots_.size()) {
+        // PipeWire 0.3.65 never gives back buffers that a departed consumer kept, and offers
+        // the same buffer set to the next consumer.
+        g_info("%s: %zu of %zu buffers were not returned by the last consumer; reconnecting the "
+               "stream",
+               identity_.node_name.c_str(), slots_.size() - idle_buffers_.size(), slots_.size());
+    } else {
         return;
-    // PipeWire 0.3.65 never gives back buffers that a departed consumer kept, and offers the
-    // same buffer set to the next consumer. With no consumer left, connecting again costs
-    // nobody anything and brings a fresh set.
-    g_info("%s: %zu of %zu buffers were not returned by the last consumer; reconnecting the "
-           "stream",
-           identity_.node_name.c_str(), slots_.size() - idle_buffers_.size(), slots_.size());
+    }
     reconnect_idle_.reset(g_idle_source_new());
     g_source_set_callback(
         reconnect_idle_.get(),
@@ -235,10 +238,30 @@ void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
         negotiated_ = false;
         return;
     }
+    const bool modifier = info.flags & SPA_VIDEO_FLAG_MODIFIER;
+    if (modifier) {
+        negotiated_dmabuf_ = dmabufs_.layout(info.format, uint64_t(info.modifier));
+        if (!negotiated_dmabuf_) {
+            // Only a consumer that ignored the offer gets here.
+            g_warning("%s: consumer chose a %s DMA-BUF modifier vmcast did not offer "
+                      "(0x%016llx)",
+                      identity_.node_name.c_str(), format_name(info.format),
+                      static_cast<unsigned long long>(info.modifier));
+            negotiated_ = false;
+            return;
+        }
+    }
     format_ = info.format;
     negotiated_ = true;
-    g_info("%s: streaming %s %ux%u", identity_.node_name.c_str(), format_name(format_), width_,
-           height_);
+    if (modifier) {
+        g_info("%s: streaming %s %ux%u as DMA-BUFs (modifier 0x%016llx)",
+               identity_.node_name.c_str(), format_name(format_), width_, height_,
+               static_cast<unsigned long long>(info.modifier));
+    } else {
+        negotiated_dmabuf_.reset();
+        g_info("%s: streaming %s %ux%u", identity_.node_name.c_str(), format_name(format_), width_,
+               height_);
+    }
 
     announce_buffers();
     // The new buffers hold nothing yet; the next render fills them whole.
@@ -246,13 +269,27 @@ void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
         frame_request_callback_();
 }
 
+void ConsoleStream::probe_dmabufs() {
+    if (!allocates_buffers_)
+        return;
+    dmabufs_.probe(width_, height_);
+    size_t offered = 0;
+    for (spa_video_format format : kStreamFormats)
+        offered += dmabufs_.modifiers(format).size();
+    g_info("%s: offering %zu DMA-BUF format and modifier pairs that allocate at %ux%u",
+           identity_.node_name.c_str(), offered, width_, height_);
+}
+
 void ConsoleStream::announce_buffers() {
     uint8_t pod_memory[1024];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
     const bool offer_cursor_meta =
         cursor_mode_ == CursorMode::Auto || cursor_mode_ == CursorMode::Metadata;
+    BufferKind kind;
+    if (negotiated_dmabuf_)
+        kind = {.dmabuf = true, .planes = negotiated_dmabuf_->planes};
     std::vector<const spa_pod *> params =
-        build_buffer_params(builder, width_, height_, offer_cursor_meta);
+        build_buffer_params(builder, width_, height_, kind, offer_cursor_meta);
     pw_stream_update_params(stream_, params.data(), uint32_t(params.size()));
 }
 
@@ -273,12 +310,14 @@ void ConsoleStream::schedule_renegotiation() {
 
 void ConsoleStream::on_add_buffer(pw_buffer *buffer) {
     const spa_data &data = buffer->buffer->datas[0];
-    auto slot = std::make_unique<BufferSlot>();
+    auto slot = std::make_unique<StreamBuffer>();
     slot->width = width_;
     slot->height = height_;
     slot->size = size_t(width_) * 4 * height_;
     slot->stale.add({0, 0, int32_t(width_), int32_t(height_)});
-    if (data.data && data.maxsize >= slot->size) {
+    if (allocates_buffers_) {
+        allocate_memory(buffer, *slot);
+    } else if (data.data && data.maxsize >= slot->size) {
         slot->pixels = static_cast<uint8_t *>(data.data);
     } else {
         // PipeWire 0.3.65 may allocate right after a resize from the previous size's Buffers
@@ -306,9 +345,33 @@ void ConsoleStream::on_add_buffer(pw_buffer *buffer) {
         update_cursor_drawing(has_cursor_meta);
 }
 
+void ConsoleStream::allocate_memory(pw_buffer *buffer, StreamBuffer &slot) {
+    spa_buffer &spa = *buffer->buffer;
+    if (negotiated_dmabuf_ && (spa.datas[0].type & (1u << SPA_DATA_DmaBuf))) {
+        std::unique_ptr<ExportDmabuf> exported = dmabufs_.allocate(*negotiated_dmabuf_);
+        if (exported && slot.attach_dmabuf(spa, std::move(exported)))
+            return;
+        // mutter does the same: the modifier is dropped and the consumer offered the rest.
+        g_warning("%s: cannot allocate a %ux%u %s DMA-BUF with modifier 0x%016llx; negotiating "
+                  "without it",
+                  identity_.node_name.c_str(), width_, height_, format_name(format_),
+                  static_cast<unsigned long long>(negotiated_dmabuf_->modifier));
+        negotiated_dmabuf_.reset();
+        if (!renegotiation_idle_)
+            schedule_renegotiation();
+        return;
+    }
+    if (!negotiated_dmabuf_ && (spa.datas[0].type & (1u << SPA_DATA_MemFd)) &&
+        slot.attach_memfd(spa.datas[0]))
+        return;
+    g_warning("%s: cannot allocate a %zu-byte shared memory buffer: consumers get no picture "
+              "from it",
+              identity_.node_name.c_str(), slot.size);
+}
+
 void ConsoleStream::on_remove_buffer(pw_buffer *buffer) {
     std::erase(idle_buffers_, buffer);
-    auto *slot = static_cast<BufferSlot *>(buffer->user_data);
+    auto *slot = static_cast<StreamBuffer *>(buffer->user_data);
     std::erase(slots_, slot);
     delete slot;
     buffer->user_data = nullptr;
@@ -325,7 +388,7 @@ pw_buffer *ConsoleStream::take_buffer() {
 
 void ConsoleStream::push_frame(const FrameReader &frame, const frame::DamageRegion &damage) {
     // Every buffer, whether with us or with a consumer, now lacks this frame's changes.
-    for (BufferSlot *slot : slots_)
+    for (StreamBuffer *slot : slots_)
         slot->stale.add(damage);
     if (!negotiated_ || state_ != PW_STREAM_STATE_STREAMING || frame.width() != width_ ||
         frame.height() != height_) {
@@ -376,11 +439,7 @@ void ConsoleStream::cursor_changed() {
     pw_buffer *buffer = take_buffer();
     if (!buffer)
         return;
-    spa_data &data = buffer->buffer->datas[0];
-    data.chunk->offset = 0;
-    data.chunk->stride = int32_t(width_ * 4);
-    data.chunk->size = 0;
-    data.chunk->flags = SPA_CHUNK_FLAG_CORRUPTED;
+    static_cast<const StreamBuffer *>(buffer->user_data)->set_chunks(*buffer->buffer, false);
     fill_metadata(*buffer->buffer, frame::DamageRegion(), false);
     pw_stream_queue_buffer(stream_, buffer);
     pw_stream_trigger_process(stream_);
@@ -388,23 +447,25 @@ void ConsoleStream::cursor_changed() {
 
 void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,
                                 const frame::DamageRegion &damage) {
-    auto *target = static_cast<BufferSlot *>(buffer->user_data);
-    spa_data &data = buffer->buffer->datas[0];
+    auto *target = static_cast<StreamBuffer *>(buffer->user_data);
     const size_t stride = size_t(width_) * 4;
-    const bool usable =
-        target && target->pixels && target->width == width_ && target->height == height_;
-    if (usable) {
+    bool usable = target->width == width_ && target->height == height_;
+    if (usable && target->dmabuf) {
+        // The renderer draws in the buffer's own byte order: nothing to convert.
+        usable = frame.render(target->stale, *target->dmabuf);
+        if (usable)
+            target->stale.clear();
+    } else if (usable && target->pixels) {
         for (const frame::Rect &rect : target->stale.rects()) {
             frame.read(rect, target->pixels, stride);
             frame::copy_stats().exported_bytes += rect.area() * 4;
             match_consumer_format(target->pixels, stride, rect, format_);
         }
         target->stale.clear();
+    } else {
+        usable = false;
     }
-    data.chunk->offset = 0;
-    data.chunk->stride = int32_t(stride);
-    data.chunk->size = usable ? uint32_t(target->size) : 0;
-    data.chunk->flags = usable ? SPA_CHUNK_FLAG_NONE : SPA_CHUNK_FLAG_CORRUPTED;
+    target->set_chunks(*buffer->buffer, usable);
     fill_metadata(*buffer->buffer, damage, usable);
 }
 

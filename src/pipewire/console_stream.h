@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,11 +14,14 @@
 #include <spa/param/video/raw.h>
 #include <spa/utils/hook.h>
 
+#include "common/export_dmabuf.h"
 #include "common/frame_reader.h"
 #include "common/glib_ptr.h"
 #include "frame/damage.h"
 #include "pipewire/cursor_meta.h"
+#include "pipewire/dmabuf_offer.h"
 #include "pipewire/pipewire_context.h"
+#include "pipewire/stream_buffer.h"
 
 namespace vmcast::pipewire {
 
@@ -31,10 +35,11 @@ struct StreamIdentity {
 
 class ConsoleStream {
   public:
-    // cursor is read for every buffer that carries the pointer as metadata.
+    // cursor is read for every buffer that carries the pointer as metadata. dmabufs, when not
+    // nullptr, makes the buffers frames are rendered into for consumers that take DMA-BUFs.
     ConsoleStream(PipeWireContext &pipewire, const StreamIdentity &identity, uint32_t width,
                   uint32_t height, uint32_t max_fps, CursorMode cursor_mode,
-                  const CursorState &cursor);
+                  const CursorState &cursor, ExportDmabufAllocator *dmabufs);
     ConsoleStream(const ConsoleStream &) = delete;
     ConsoleStream &operator=(const ConsoleStream &) = delete;
     ~ConsoleStream();
@@ -63,8 +68,6 @@ class ConsoleStream {
     bool streaming() const { return state_ == PW_STREAM_STATE_STREAMING; }
 
   private:
-    struct BufferSlot;
-
     void connect();
     void announce_formats();
     void announce_buffers();
@@ -83,6 +86,9 @@ class ConsoleStream {
     void update_cursor_drawing(bool buffers_have_cursor_meta);
     void on_state_changed(pw_stream_state old_state, pw_stream_state state, const char *error);
     void on_param_changed(uint32_t id, const spa_pod *param);
+    // Test-allocates the DMA-BUF layouts to offer at the current size.
+    void probe_dmabufs();
+    void allocate_memory(pw_buffer *buffer, StreamBuffer &slot);
     void on_add_buffer(pw_buffer *buffer);
     void on_remove_buffer(pw_buffer *buffer);
 
@@ -98,15 +104,22 @@ class ConsoleStream {
     // Set once a format of the current size is agreed; frames wait until then.
     bool negotiated_ = false;
     spa_video_format format_ = SPA_VIDEO_FORMAT_UNKNOWN;
+    DmabufOffer dmabufs_;
+    // With DMA-BUFs on offer vmcast allocates every buffer (PipeWire cannot make DMA-BUFs);
+    // otherwise PipeWire allocates and maps the shared memory.
+    bool allocates_buffers_;
+    std::optional<DmabufLayout> negotiated_dmabuf_; // the buffers are DMA-BUFs of this layout
     uint64_t sequence_ = 0;
     CursorMode cursor_mode_;
     const CursorState &cursor_;
     bool cursor_as_meta_ = false; // the buffers carry SPA_META_Cursor and the frames no pointer
     std::function<void(bool)> cursor_drawing_callback_;
-    std::vector<BufferSlot *> slots_;       // owned by the pw_buffers' user_data
+    std::vector<StreamBuffer *> slots_;     // owned by the pw_buffers' user_data
     std::vector<pw_buffer *> idle_buffers_; // dequeued while no consumer was there
     GSourcePtr reconnect_idle_;
     GSourcePtr renegotiation_idle_;
+    // Room for every EnumFormat: up to 9 objects, each with the renderer's modifiers.
+    static constexpr size_t kFormatPodBytes = 16384;
     // Renegotiations because PipeWire allocated buffers too small for the current size.
     static constexpr int kMaxSmallBufferRenegotiations = 3;
     int small_buffer_renegotiations_ = 0;

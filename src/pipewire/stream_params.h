@@ -8,6 +8,8 @@
 #include <spa/param/video/raw.h>
 #include <spa/pod/builder.h>
 
+#include "pipewire/dmabuf_offer.h"
+
 namespace vmcast::pipewire {
 
 // Most damage rectangles one frame's VideoDamage metadata carries; the rest are merged.
@@ -22,14 +24,24 @@ inline constexpr spa_video_format kStreamFormats[] = {SPA_VIDEO_FORMAT_BGRx, SPA
 
 const char *format_name(spa_video_format format);
 
-// One EnumFormat per pixel format, all of the given size, variable frame rate up to max_fps.
+// The EnumFormats, all of the given size with a variable frame rate up to max_fps: for each
+// pixel format its DMA-BUF modifiers (MANDATORY), then the same format with no modifier
+// (shared memory).
 std::vector<const spa_pod *> build_enum_formats(spa_pod_builder &builder, uint32_t width,
-                                                uint32_t height, uint32_t max_fps);
+                                                uint32_t height, uint32_t max_fps,
+                                                const DmabufOffer &dmabufs);
 
-// Buffers (shared memory, tight stride) and the Header, VideoCrop and VideoDamage metadata for
-// a chosen format.
+// How a negotiated format's buffers are made.
+struct BufferKind {
+    bool dmabuf = false; // DMA-BUFs of `planes` planes, allocated by vmcast
+    uint32_t planes = 1;
+};
+
+// Buffers (shared memory with a tight stride, or DMA-BUFs) and the Header, VideoCrop and
+// VideoDamage metadata for a chosen format.
 // With cursor_meta, also SPA_META_Cursor (consumers that ask for it get the pointer apart).
 std::vector<const spa_pod *> build_buffer_params(spa_pod_builder &builder, uint32_t width,
-                                                 uint32_t height, bool cursor_meta);
+                                                 uint32_t height, BufferKind kind,
+                                                 bool cursor_meta);
 
 } // namespace vmcast::pipewire

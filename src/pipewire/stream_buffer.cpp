@@ -1,0 +1,74 @@
+#include "pipewire/stream_buffer.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace vmcast::pipewire {
+
+StreamBuffer::~StreamBuffer() {
+    if (mapping_)
+        munmap(mapping_, size);
+}
+
+bool StreamBuffer::attach_memfd(spa_data &data) {
+    memfd_.reset(memfd_create("vmcast-frame", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (!memfd_.valid() || ftruncate(memfd_.get(), off_t(size)) < 0)
+        return false;
+    // Consumers map it too: a fixed size means none of them can be cut short.
+    fcntl(memfd_.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+    void *mapping = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd_.get(), 0);
+    if (mapping == MAP_FAILED)
+        return false;
+    mapping_ = mapping;
+    pixels = static_cast<uint8_t *>(mapping);
+    data.type = SPA_DATA_MemFd;
+    data.flags = SPA_DATA_FLAG_READABLE;
+    data.fd = memfd_.get();
+    data.mapoffset = 0;
+    data.maxsize = uint32_t(size);
+    data.data = mapping;
+    return true;
+}
+
+bool StreamBuffer::attach_dmabuf(spa_buffer &buffer, std::unique_ptr<ExportDmabuf> exported) {
+    const auto planes = exported->planes();
+    if (planes.size() > buffer.n_datas)
+        return false;
+    for (size_t i = 0; i < planes.size(); i++) {
+        spa_data &data = buffer.datas[i];
+        data.type = SPA_DATA_DmaBuf;
+        data.flags = SPA_DATA_FLAG_READABLE;
+        data.fd = planes[i].fd;
+        data.mapoffset = 0;
+        // What a consumer that maps the plane may read: all of the fd where its size is known.
+        const off_t end = lseek(planes[i].fd, 0, SEEK_END);
+        data.maxsize = end > 0 ? uint32_t(end) : planes[i].offset + planes[i].stride * height;
+        data.data = nullptr;
+    }
+    dmabuf = std::move(exported);
+    return true;
+}
+
+void StreamBuffer::set_chunks(spa_buffer &buffer, bool picture) const {
+    const uint32_t flags = picture ? SPA_CHUNK_FLAG_NONE : SPA_CHUNK_FLAG_CORRUPTED;
+    if (!dmabuf) {
+        spa_chunk &chunk = *buffer.datas[0].chunk;
+        chunk.offset = 0;
+        chunk.stride = int32_t(width * 4);
+        chunk.size = picture ? uint32_t(size) : 0;
+        chunk.flags = int32_t(flags);
+        return;
+    }
+    // Consumers that read chunk sizes take 0 for "no picture", DMA-BUFs included.
+    const auto planes = dmabuf->planes();
+    for (size_t i = 0; i < planes.size() && i < buffer.n_datas; i++) {
+        spa_chunk &chunk = *buffer.datas[i].chunk;
+        chunk.offset = planes[i].offset;
+        chunk.stride = int32_t(planes[i].stride);
+        chunk.size = picture ? planes[i].stride * height : 0;
+        chunk.flags = int32_t(flags);
+    }
+}
+
+} // namespace vmcast::pipewire
