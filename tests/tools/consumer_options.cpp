@@ -20,6 +20,7 @@ void print_usage(FILE *out) {
     std::fputs("usage: vmcast-frame-consumer --target NODE [--format BGRx|BGRA|RGBx|RGBA|any]\n"
                "         [--dump-latest PATH] [--frames N] [--timeout SECONDS]\n"
                "         [--no-cursor-meta] [--hold-buffers] [--dmabuf-first]\n"
+               "         [--modifiers HEX[,HEX...]]\n"
                "         [--stamp-at X,Y] [--quiet-frames]\n",
                out);
 }
@@ -55,6 +56,7 @@ Options parse_options(int argc, char **argv) {
         kNoCursor,
         kHold,
         kDmabuf,
+        kModifiers,
         kStampAt,
         kQuietFrames,
         kHelp
@@ -68,6 +70,7 @@ Options parse_options(int argc, char **argv) {
         {"no-cursor-meta", no_argument, nullptr, kNoCursor},
         {"hold-buffers", no_argument, nullptr, kHold},
         {"dmabuf-first", no_argument, nullptr, kDmabuf},
+        {"modifiers", required_argument, nullptr, kModifiers},
         {"stamp-at", required_argument, nullptr, kStampAt},
         {"quiet-frames", no_argument, nullptr, kQuietFrames},
         {"help", no_argument, nullptr, kHelp},
@@ -107,6 +110,25 @@ Options parse_options(int argc, char **argv) {
         case kDmabuf:
             options.dmabuf_first = true;
             break;
+        case kModifiers: {
+            // Comma-separated hexadecimal DRM modifiers; implies --dmabuf-first.
+            options.modifiers.clear();
+            options.dmabuf_first = true;
+            std::string list = optarg;
+            for (size_t start = 0; start <= list.size();) {
+                size_t comma = list.find(',', start);
+                if (comma == std::string::npos)
+                    comma = list.size();
+                const std::string item = list.substr(start, comma - start);
+                errno = 0;
+                const uint64_t modifier = std::strtoull(item.c_str(), &end, 16);
+                if (item.empty() || errno || *end)
+                    fail_usage(std::string("invalid --modifiers value: ") + optarg);
+                options.modifiers.push_back(modifier);
+                start = comma + 1;
+            }
+            break;
+        }
         case kStampAt:
             options.stamp_at = parse_stamp_position(optarg);
             if (!options.stamp_at)

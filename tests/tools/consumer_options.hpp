@@ -28,6 +28,8 @@ struct Options {
     bool cursor_meta = true;
     bool hold_buffers = false;
     bool dmabuf_first = false;
+    // Offered with DONT_FIXATE in the DMA-BUF variant (--modifiers): LINEAR and implicit.
+    std::vector<uint64_t> modifiers = {0x0 /* LINEAR */, 0x00ffffffffffffffULL /* INVALID */};
     std::optional<StampPosition> stamp_at; // --stamp-at: read the stamp and time every frame
     bool quiet_frames = false;             // compact frame lines for high frame rates
 };

@@ -29,7 +29,7 @@ constexpr int32_t cursor_meta_size(int32_t width, int32_t height) {
 }
 
 const spa_pod *build_one_enum_format(spa_pod_builder *builder, std::span<const uint32_t> formats,
-                                     bool with_modifier) {
+                                     std::span<const uint64_t> modifiers) {
     spa_pod_frame object_frame;
     spa_pod_builder_push_object(builder, &object_frame, SPA_TYPE_OBJECT_Format,
                                 SPA_PARAM_EnumFormat);
@@ -50,16 +50,16 @@ const spa_pod *build_one_enum_format(spa_pod_builder *builder, std::span<const u
         spa_pod_builder_pop(builder, &choice_frame);
     }
 
-    if (with_modifier) {
+    if (!modifiers.empty()) {
         // MANDATORY: only match producers that offer a modifier. DONT_FIXATE: let the allocating
         // producer pick the modifier (PipeWire's DMA-BUF negotiation, doc/dma-buf.dox).
         spa_pod_builder_prop(builder, SPA_FORMAT_VIDEO_modifier,
                              SPA_POD_PROP_FLAG_MANDATORY | SPA_POD_PROP_FLAG_DONT_FIXATE);
         spa_pod_frame choice_frame;
         spa_pod_builder_push_choice(builder, &choice_frame, SPA_CHOICE_Enum, 0);
-        spa_pod_builder_long(builder, static_cast<int64_t>(kDrmFormatModLinear));
-        spa_pod_builder_long(builder, static_cast<int64_t>(kDrmFormatModLinear));
-        spa_pod_builder_long(builder, static_cast<int64_t>(kDrmFormatModInvalid));
+        spa_pod_builder_long(builder, static_cast<int64_t>(modifiers[0]));
+        for (uint64_t modifier : modifiers)
+            spa_pod_builder_long(builder, static_cast<int64_t>(modifier));
         spa_pod_builder_pop(builder, &choice_frame);
     }
 
@@ -180,12 +180,13 @@ std::optional<NegotiatedFormat> parse_format(const spa_pod *param, std::string &
 }
 
 void build_enum_formats(spa_pod_builder *builder, std::span<const uint32_t> formats,
-                        bool dmabuf_first, std::vector<const spa_pod *> &params) {
+                        std::span<const uint64_t> dmabuf_modifiers,
+                        std::vector<const spa_pod *> &params) {
     // PipeWire tries the consumer's EnumFormats in order, so the DMA-BUF variant must come first
     // for the producer to see it as the preferred choice.
-    if (dmabuf_first)
-        params.push_back(build_one_enum_format(builder, formats, true));
-    params.push_back(build_one_enum_format(builder, formats, false));
+    if (!dmabuf_modifiers.empty())
+        params.push_back(build_one_enum_format(builder, formats, dmabuf_modifiers));
+    params.push_back(build_one_enum_format(builder, formats, {}));
 }
 
 void build_buffer_params(spa_pod_builder *builder, const NegotiatedFormat &format,

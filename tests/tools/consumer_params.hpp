@@ -49,10 +49,11 @@ struct NegotiatedFormat {
 // Parses a Format param. Returns an error message instead when it is not raw video or malformed.
 std::optional<NegotiatedFormat> parse_format(const spa_pod *param, std::string &error);
 
-// Appends the EnumFormat params to `params`. With `dmabuf_first`, a variant carrying a
-// MANDATORY|DONT_FIXATE modifier Enum{LINEAR, INVALID} comes first, then the memory variant.
+// Appends the EnumFormat params to `params`. With dmabuf_modifiers, a variant carrying them as
+// a MANDATORY|DONT_FIXATE modifier Enum comes first, then the memory variant.
 void build_enum_formats(spa_pod_builder *builder, std::span<const uint32_t> formats,
-                        bool dmabuf_first, std::vector<const spa_pod *> &params);
+                        std::span<const uint64_t> dmabuf_modifiers,
+                        std::vector<const spa_pod *> &params);
 
 // Appends the Buffers and Meta params that answer a negotiated Format.
 void build_buffer_params(spa_pod_builder *builder, const NegotiatedFormat &format,

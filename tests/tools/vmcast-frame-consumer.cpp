@@ -159,7 +159,10 @@ class FrameConsumer {
         uint8_t pod_buffer[4096];
         spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_buffer, sizeof(pod_buffer));
         std::vector<const spa_pod *> params;
-        build_enum_formats(&builder, options_.formats, options_.dmabuf_first, params);
+        std::span<const uint64_t> modifiers;
+        if (options_.dmabuf_first)
+            modifiers = options_.modifiers;
+        build_enum_formats(&builder, options_.formats, modifiers, params);
         const int res = pw_stream_connect(
             stream_.get(), PW_DIRECTION_INPUT, PW_ID_ANY,
             static_cast<pw_stream_flags>(PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS),

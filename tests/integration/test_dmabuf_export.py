@@ -1,0 +1,98 @@
+"""DMA-BUF export to consumers: the modifier negotiation (only modifiers that test-allocate are
+offered; a consumer without one in common gets shared memory) and frames rendered straight
+into the consumer's buffers.
+
+These machines have no GPU, so vmcast runs with VMCAST_TEST_MEMFD_DMABUFS=1: its allocator
+hands out memfds as LINEAR DMA-BUFs (pixman renders into them) and also lists an X-tiled
+modifier that never allocates. Everything else is real: PipeWire's negotiation, DmaBuf buffer
+data, and a consumer that maps the planes it is given."""
+from __future__ import annotations
+
+from peer_streaming import streamed_peer
+from vmcast_testlib import wait_for
+from vmcast_testlib.consumer import FrameConsumer
+
+MEMFD_DMABUFS = {"VMCAST_TEST_MEMFD_DMABUFS": "1"}
+LINEAR = "0"
+X_TILED = "100000000000001"  # I915_FORMAT_MOD_X_TILED
+INVALID = "ffffffffffffff"
+
+
+def dmabuf_consumer(session, tmp_path, name, modifiers, fmt="BGRx"):
+    return FrameConsumer(session, f"vmcast.{name}.0", tmp_path / f"{name}.frame", fmt=fmt,
+                         extra_args=["--modifiers", ",".join(modifiers)])
+
+
+def test_a_dmabuf_consumer_gets_frames_rendered_into_its_buffers(session, artifacts, tmp_path):
+    with streamed_peer(session, artifacts, tmp_path, name="dmabuf", with_consumer=False,
+                       vmcast_env=MEMFD_DMABUFS) as run:
+        result, picture = run.send("scanout width=64 height=48 pattern=checker")
+        assert result["ok"], result
+        with dmabuf_consumer(session, tmp_path, "dmabuf", [X_TILED, LINEAR, INVALID]) as consumer:
+            run.consumer = consumer
+            run.wait_picture(picture, what="first picture")
+            assert consumer.formats[-1]["modifier"] == 0, consumer.formats
+            assert consumer.pictures[-1]["data_type"] == "DmaBuf", consumer.pictures[-1]
+            log = run.vmcast_log()
+            # X-tiled is listed as renderable but does not allocate: only LINEAR is offered, for
+            # each of the four formats.
+            assert "offering 4 DMA-BUF format and modifier pairs that allocate at 64x48" in log
+            assert "streaming BGRx 64x48 as DMA-BUFs (modifier 0x0000000000000000)" in log
+
+            # Damage reaches the buffers rendered earlier as well (per-buffer damage history).
+            for i in range(12):
+                result, picture = run.send(f"update x={i * 4} y={i * 3} width=8 height=6 "
+                                           f"pattern=solid:{i * 20:02x}80ff")
+                assert result["ok"], result
+            run.wait_picture(picture, what="picture after updates")
+
+            # A new size is a new negotiation, and again DMA-BUFs.
+            result, picture = run.send("scanout width=80 height=40 pattern=gradient")
+            assert result["ok"], result
+            run.wait_picture(picture, what="resized picture")
+            assert consumer.pictures[-1]["data_type"] == "DmaBuf", consumer.pictures[-1]
+            consumer.assert_no_bad_buffers()
+        run.assert_alive()
+
+
+def test_an_rgb_order_consumer_gets_dmabufs_in_its_byte_order(session, artifacts, tmp_path):
+    with streamed_peer(session, artifacts, tmp_path, name="rgba", with_consumer=False,
+                       vmcast_env=MEMFD_DMABUFS) as run:
+        result, picture = run.send("scanout width=32 height=32 pattern=gradient")
+        assert result["ok"], result
+        with dmabuf_consumer(session, tmp_path, "rgba", [LINEAR], fmt="RGBA") as consumer:
+            run.consumer = consumer
+            run.wait_picture(picture, what="RGBA picture")
+            assert consumer.formats[-1]["format"] == "RGBA", consumer.formats
+            assert consumer.pictures[-1]["data_type"] == "DmaBuf", consumer.pictures[-1]
+
+
+def test_a_modifier_that_does_not_allocate_is_not_offered(session, artifacts, tmp_path):
+    with streamed_peer(session, artifacts, tmp_path, name="tiled", with_consumer=False,
+                       vmcast_env=MEMFD_DMABUFS) as run:
+        result, picture = run.send("scanout width=64 height=48 pattern=checker")
+        assert result["ok"], result
+        # X-tiled did not allocate, so vmcast does not offer it: nothing in common, and the
+        # consumer falls back to shared memory.
+        with dmabuf_consumer(session, tmp_path, "tiled", [X_TILED]) as consumer:
+            run.consumer = consumer
+            run.wait_picture(picture, what="fallback picture")
+            assert consumer.formats[-1]["modifier"] is None, consumer.formats
+            assert consumer.pictures[-1]["data_type"] in ("MemFd", "MemPtr")
+        # The next consumer renegotiates the stream from shared memory to LINEAR DMA-BUFs.
+        with dmabuf_consumer(session, tmp_path, "tiled", [LINEAR]) as consumer:
+            run.consumer = consumer
+            run.wait_picture(picture, what="picture after the drop")
+            assert consumer.pictures[-1]["data_type"] == "DmaBuf", consumer.pictures[-1]
+
+
+def test_without_a_gpu_only_shared_memory_is_offered(session, artifacts, tmp_path):
+    with streamed_peer(session, artifacts, tmp_path, name="cpuonly", with_consumer=False) as run:
+        result, picture = run.send("scanout width=64 height=48 pattern=checker")
+        assert result["ok"], result
+        with dmabuf_consumer(session, tmp_path, "cpuonly", [LINEAR, INVALID]) as consumer:
+            run.consumer = consumer
+            run.wait_picture(picture, what="shared memory picture")
+            assert consumer.formats[-1]["modifier"] is None, consumer.formats
+        wait_for(lambda: "as shared memory (pixman renders no DMA-BUFs)" in run.vmcast_log(),
+                 timeout=5, what="vmcast's log saying why")
