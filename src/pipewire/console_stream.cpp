@@ -106,9 +106,9 @@ void ConsoleStream::connect() {
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
     std::vector<const spa_pod *> formats =
         build_enum_formats(builder, width_, height_, max_fps_, dmabufs_);
-    // Without DMA-BUFs PipeWire allocates the memfd buffers itself: with ALLOC_BUFFERS, 0.3.65
-    // could hand a consumer the buffers before the producer had filled them in (seen under
-    // load with vmcast's first memfd allocation). DMA-BUFs leave no choice.
+    // Without DMA-BUFs PipeWire allocates the memfd buffers itself: buffers the producer
+    // allocates take a round trip that PipeWire 0.3.65 can cut short (ParamCacheWarmer).
+    // DMA-BUFs leave no choice.
     const auto flags =
         pw_stream_flags(PW_STREAM_FLAG_DRIVER | (allocates_buffers_ ? PW_STREAM_FLAG_ALLOC_BUFFERS
                                                                     : PW_STREAM_FLAG_MAP_BUFFERS));
@@ -118,8 +118,10 @@ void ConsoleStream::connect() {
 }
 
 ConsoleStream::~ConsoleStream() {
-    if (watched_node_id_ != SPA_ID_INVALID)
+    if (watched_node_id_ != SPA_ID_INVALID) {
         pipewire_.links().unwatch(watched_node_id_);
+        pipewire_.param_caches().unwatch(watched_node_id_);
+    }
     spa_hook_remove(&stream_listener_);
     pw_stream_destroy(stream_);
 }
@@ -143,6 +145,12 @@ void ConsoleStream::announce_formats() {
     std::vector<const spa_pod *> formats =
         build_enum_formats(builder, width_, height_, max_fps_, dmabufs_);
     pw_stream_update_params(stream_, formats.data(), uint32_t(formats.size()));
+    warm_param_caches();
+}
+
+void ConsoleStream::warm_param_caches() {
+    if (watched_node_id_ != SPA_ID_INVALID)
+        pipewire_.param_caches().warm(watched_node_id_);
 }
 
 void ConsoleStream::on_state_changed(pw_stream_state old_state, pw_stream_state state,
@@ -157,9 +165,12 @@ void ConsoleStream::on_state_changed(pw_stream_state old_state, pw_stream_state 
     if (state == PW_STREAM_STATE_PAUSED && node_id != SPA_ID_INVALID &&
         node_id != watched_node_id_) {
         g_info("%s: PipeWire node %u", identity_.node_name.c_str(), node_id);
-        if (watched_node_id_ != SPA_ID_INVALID)
+        if (watched_node_id_ != SPA_ID_INVALID) {
             pipewire_.links().unwatch(watched_node_id_);
+            pipewire_.param_caches().unwatch(watched_node_id_);
+        }
         watched_node_id_ = node_id;
+        pipewire_.param_caches().watch(node_id);
         // A consumer joining a stream that already runs gets no state change here; the
         // running consumers lose nothing by one whole frame.
         pipewire_.links().watch(node_id, [this] { request_frame_for_new_consumer(); });
@@ -291,6 +302,7 @@ void ConsoleStream::announce_buffers() {
     std::vector<const spa_pod *> params =
         build_buffer_params(builder, width_, height_, kind, offer_cursor_meta);
     pw_stream_update_params(stream_, params.data(), uint32_t(params.size()));
+    warm_param_caches();
 }
 
 void ConsoleStream::schedule_renegotiation() {

@@ -69,8 +69,10 @@ class ConsoleStream {
 
   private:
     void connect();
+    // Both follow each parameter change with warm_param_caches().
     void announce_formats();
     void announce_buffers();
+    void warm_param_caches();
     void schedule_renegotiation();
     // After the last consumer left: keeps the buffers that came back for later frames, and
     // reconnects when some never will.
@@ -94,7 +96,8 @@ class ConsoleStream {
 
     PipeWireContext &pipewire_;
     StreamIdentity identity_;
-    uint32_t watched_node_id_ = SPA_ID_INVALID; // whose new consumers get a whole picture
+    uint32_t watched_node_id_ = SPA_ID_INVALID; // whose new consumers get a whole picture,
+                                                // and whose parameters are kept cached
     uint32_t width_;
     uint32_t height_;
     uint32_t max_fps_;

@@ -4,10 +4,10 @@
 // Every modifier offered has just been test-allocated at the stream's size, so the offer is
 // MANDATORY without DONT_FIXATE and PipeWire fixes the modifier in one negotiation (gamescope's
 // way). PipeWire's DONT_FIXATE round trip (the producer test-allocates the consumer's
-// candidates and announces a fixed format) negotiates twice, and PipeWire 0.3.65 then passed
-// the consumer producer-allocated buffers before the producer had filled them in: the consumer
-// got no picture in about half the tries (measured here with memfd stand-ins, see
-// tests/integration/test_dmabuf_export.py); with one negotiation, none in every try.
+// candidates and announces a fixed format) does not survive PipeWire 0.3.65: the fixed format
+// arrives while the link still waits for the producer's answer to the unfixed one, and the
+// link then allocates for the unfixed format instead of negotiating again (traced with a
+// second consumer joining a shared-memory stream: it got no picture).
 #pragma once
 
 #include <cstdint>

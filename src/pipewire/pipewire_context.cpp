@@ -63,12 +63,14 @@ std::unique_ptr<PipeWireContext> PipeWireContext::connect(GMainContext *context,
         return nullptr;
     }
     pipewire->links_ = std::make_unique<LinkWatch>(pipewire->core_);
+    pipewire->param_caches_ = std::make_unique<ParamCacheWarmer>(pipewire->core_);
     pipewire->loop_source_.reset(attach_loop_source(pipewire->loop_, context));
     return pipewire;
 }
 
 PipeWireContext::~PipeWireContext() {
     loop_source_.reset();
+    param_caches_.reset();
     links_.reset();
     if (core_)
         pw_core_disconnect(core_);

@@ -9,6 +9,7 @@
 
 #include "common/glib_ptr.h"
 #include "pipewire/link_watch.h"
+#include "pipewire/param_cache_warmer.h"
 
 struct pw_loop;
 struct pw_context;
@@ -27,6 +28,7 @@ class PipeWireContext {
 
     pw_core *core() const { return core_; }
     LinkWatch &links() { return *links_; }
+    ParamCacheWarmer &param_caches() { return *param_caches_; }
 
   private:
     PipeWireContext() = default;
@@ -35,6 +37,7 @@ class PipeWireContext {
     pw_context *context_ = nullptr;
     pw_core *core_ = nullptr;
     std::unique_ptr<LinkWatch> links_;
+    std::unique_ptr<ParamCacheWarmer> param_caches_;
     GSourcePtr loop_source_;
 };
 
