@@ -32,27 +32,16 @@ struct LinkWatch::PendingLink {
     }
 };
 
-LinkWatch::LinkWatch(pw_core *core) {
-    registry_ = pw_core_get_registry(core, PW_VERSION_REGISTRY, 0);
-    static const pw_registry_events events = {
-        .version = PW_VERSION_REGISTRY_EVENTS,
-        .global =
-            [](void *data, uint32_t id, uint32_t, const char *type, uint32_t,
-               const spa_dict *props) {
-                static_cast<LinkWatch *>(data)->on_global(id, type, props);
-            },
-        .global_remove =
-            [](void *data, uint32_t id) {
-                static_cast<LinkWatch *>(data)->pending_links_.erase(id);
-            },
-    };
-    pw_registry_add_listener(registry_, &registry_listener_, &events, this);
-}
+LinkWatch::LinkWatch(pw_core *core)
+    : registry_(
+          core,
+          [this](uint32_t id, const char *type, const spa_dict *props) {
+              on_global(id, type, props);
+          },
+          [this](uint32_t id) { pending_links_.erase(id); }) {}
 
 LinkWatch::~LinkWatch() {
     pending_links_.clear();
-    spa_hook_remove(&registry_listener_);
-    pw_proxy_destroy(reinterpret_cast<pw_proxy *>(registry_));
 }
 
 void LinkWatch::watch(uint32_t node_id, std::function<void()> on_consumer_running) {
@@ -78,7 +67,7 @@ void LinkWatch::on_global(uint32_t id, const char *type, const spa_dict *props) 
     link->watch = this;
     link->node_id = node_id;
     link->proxy = static_cast<pw_link *>(
-        pw_registry_bind(registry_, id, PW_TYPE_INTERFACE_Link, PW_VERSION_LINK, 0));
+        pw_registry_bind(registry_.registry(), id, PW_TYPE_INTERFACE_Link, PW_VERSION_LINK, 0));
     if (!link->proxy)
         return;
     static const pw_link_events events = {
@@ -99,7 +88,7 @@ void LinkWatch::on_link_info(PendingLink *link, const pw_link_info *info) {
     // An active link does not mean the consumer's node runs yet, and a buffer queued before it
     // does is lost to it. The consumer's node says when it runs.
     link->consumer = static_cast<pw_node *>(pw_registry_bind(
-        registry_, info->input_node_id, PW_TYPE_INTERFACE_Node, PW_VERSION_NODE, 0));
+        registry_.registry(), info->input_node_id, PW_TYPE_INTERFACE_Node, PW_VERSION_NODE, 0));
     if (!link->consumer) {
         report(link);
         return;

@@ -13,6 +13,8 @@
 #include <pipewire/link.h>
 #include <spa/utils/hook.h>
 
+#include "pipewire/registry_listener.h"
+
 namespace vmcast::pipewire {
 
 class LinkWatch {
@@ -33,8 +35,7 @@ class LinkWatch {
     void on_link_info(PendingLink *link, const pw_link_info *info);
     void report(PendingLink *link);
 
-    pw_registry *registry_ = nullptr;
-    spa_hook registry_listener_{};
+    RegistryListener registry_;
     std::map<uint32_t, std::function<void()>> watched_nodes_;
     std::map<uint32_t, std::unique_ptr<PendingLink>> pending_links_;
 };

@@ -52,29 +52,19 @@ struct ParamCacheWarmer::BoundObject {
     }
 };
 
-ParamCacheWarmer::ParamCacheWarmer(pw_core *core) {
-    registry_ = pw_core_get_registry(core, PW_VERSION_REGISTRY, 0);
-    static const pw_registry_events events = {
-        .version = PW_VERSION_REGISTRY_EVENTS,
-        .global =
-            [](void *data, uint32_t id, uint32_t, const char *type, uint32_t,
-               const spa_dict *props) {
-                static_cast<ParamCacheWarmer *>(data)->on_global(id, type, props);
-            },
-        .global_remove =
-            [](void *data, uint32_t id) {
-                auto *warmer = static_cast<ParamCacheWarmer *>(data);
-                warmer->globals_.erase(id);
-                warmer->bound_.erase(id);
-            },
-    };
-    pw_registry_add_listener(registry_, &registry_listener_, &events, this);
-}
+ParamCacheWarmer::ParamCacheWarmer(pw_core *core)
+    : registry_(
+          core,
+          [this](uint32_t id, const char *type, const spa_dict *props) {
+              on_global(id, type, props);
+          },
+          [this](uint32_t id) {
+              globals_.erase(id);
+              bound_.erase(id);
+          }) {}
 
 ParamCacheWarmer::~ParamCacheWarmer() {
     bound_.clear();
-    spa_hook_remove(&registry_listener_);
-    pw_proxy_destroy(reinterpret_cast<pw_proxy *>(registry_));
 }
 
 void ParamCacheWarmer::watch(uint32_t node_id) {
@@ -126,9 +116,10 @@ void ParamCacheWarmer::bind(uint32_t global_id, const Global &global) {
     bound->node_id = global.node_id;
     bound->is_node = global.is_node;
     bound->proxy = static_cast<pw_proxy *>(
-        global.is_node
-            ? pw_registry_bind(registry_, global_id, PW_TYPE_INTERFACE_Node, PW_VERSION_NODE, 0)
-            : pw_registry_bind(registry_, global_id, PW_TYPE_INTERFACE_Port, PW_VERSION_PORT, 0));
+        global.is_node ? pw_registry_bind(registry_.registry(), global_id, PW_TYPE_INTERFACE_Node,
+                                          PW_VERSION_NODE, 0)
+                       : pw_registry_bind(registry_.registry(), global_id, PW_TYPE_INTERFACE_Port,
+                                          PW_VERSION_PORT, 0));
     if (!bound->proxy)
         return;
     if (bound->is_node) {

@@ -20,6 +20,8 @@
 #include <pipewire/core.h>
 #include <spa/utils/hook.h>
 
+#include "pipewire/registry_listener.h"
+
 namespace vmcast::pipewire {
 
 class ParamCacheWarmer {
@@ -46,8 +48,7 @@ class ParamCacheWarmer {
     void on_global(uint32_t id, const char *type, const spa_dict *props);
     void bind(uint32_t global_id, const Global &global);
 
-    pw_registry *registry_ = nullptr;
-    spa_hook registry_listener_{};
+    RegistryListener registry_;
     std::vector<uint32_t> watched_nodes_;
     std::map<uint32_t, Global> globals_;                     // every node and port, by global id
     std::map<uint32_t, std::unique_ptr<BoundObject>> bound_; // by global id
