@@ -28,7 +28,8 @@ struct LinkWatch::PendingLink {
             pw_proxy_destroy(reinterpret_cast<pw_proxy *>(consumer));
         }
         spa_hook_remove(&listener);
-        pw_proxy_destroy(reinterpret_cast<pw_proxy *>(proxy));
+        if (proxy) // nullptr when binding failed
+            pw_proxy_destroy(reinterpret_cast<pw_proxy *>(proxy));
     }
 };
 

@@ -25,7 +25,8 @@ struct ParamCacheWarmer::BoundObject {
     ~BoundObject() {
         spa_hook_remove(&proxy_listener);
         spa_hook_remove(&listener);
-        pw_proxy_destroy(proxy);
+        if (proxy) // nullptr when binding failed
+            pw_proxy_destroy(proxy);
     }
 
     void set_params(const spa_param_info *params, uint32_t n_params) {
