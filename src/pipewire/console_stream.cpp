@@ -99,6 +99,8 @@ void ConsoleStream::connect() {
         idle_buffers_.clear();
         pw_stream_disconnect(stream_);
     }
+    // PipeWire reuses the ids of removed globals: the old node's id may soon be another's.
+    unwatch_node();
     negotiated_ = false;
     negotiated_dmabuf_.reset();
     probe_dmabufs();
@@ -118,12 +120,17 @@ void ConsoleStream::connect() {
 }
 
 ConsoleStream::~ConsoleStream() {
-    if (watched_node_id_ != SPA_ID_INVALID) {
-        pipewire_.links().unwatch(watched_node_id_);
-        pipewire_.param_caches().unwatch(watched_node_id_);
-    }
+    unwatch_node();
     spa_hook_remove(&stream_listener_);
     pw_stream_destroy(stream_);
+}
+
+void ConsoleStream::unwatch_node() {
+    if (watched_node_id_ == SPA_ID_INVALID)
+        return;
+    pipewire_.links().unwatch(watched_node_id_);
+    pipewire_.param_caches().unwatch(watched_node_id_);
+    watched_node_id_ = SPA_ID_INVALID;
 }
 
 void ConsoleStream::resize(uint32_t width, uint32_t height) {
@@ -165,10 +172,7 @@ void ConsoleStream::on_state_changed(pw_stream_state old_state, pw_stream_state 
     if (state == PW_STREAM_STATE_PAUSED && node_id != SPA_ID_INVALID &&
         node_id != watched_node_id_) {
         g_info("%s: PipeWire node %u", identity_.node_name.c_str(), node_id);
-        if (watched_node_id_ != SPA_ID_INVALID) {
-            pipewire_.links().unwatch(watched_node_id_);
-            pipewire_.param_caches().unwatch(watched_node_id_);
-        }
+        unwatch_node();
         watched_node_id_ = node_id;
         pipewire_.param_caches().watch(node_id);
         // A consumer joining a stream that already runs gets no state change here; the

@@ -69,6 +69,7 @@ class ConsoleStream {
 
   private:
     void connect();
+    void unwatch_node();
     // Both follow each parameter change with warm_param_caches().
     void announce_formats();
     void announce_buffers();
