@@ -152,12 +152,6 @@ void ConsoleStream::announce_formats() {
     std::vector<const spa_pod *> formats =
         build_enum_formats(builder, width_, height_, max_fps_, dmabufs_);
     pw_stream_update_params(stream_, formats.data(), uint32_t(formats.size()));
-    warm_param_caches();
-}
-
-void ConsoleStream::warm_param_caches() {
-    if (watched_node_id_ != SPA_ID_INVALID)
-        pipewire_.param_caches().warm(watched_node_id_);
 }
 
 void ConsoleStream::on_state_changed(pw_stream_state old_state, pw_stream_state state,
@@ -306,7 +300,6 @@ void ConsoleStream::announce_buffers() {
     std::vector<const spa_pod *> params =
         build_buffer_params(builder, width_, height_, kind, offer_cursor_meta);
     pw_stream_update_params(stream_, params.data(), uint32_t(params.size()));
-    warm_param_caches();
 }
 
 void ConsoleStream::schedule_renegotiation() {

@@ -70,10 +70,8 @@ class ConsoleStream {
   private:
     void connect();
     void unwatch_node();
-    // Both follow each parameter change with warm_param_caches().
     void announce_formats();
     void announce_buffers();
-    void warm_param_caches();
     void schedule_renegotiation();
     // After the last consumer left: keeps the buffers that came back for later frames, and
     // reconnects when some never will.

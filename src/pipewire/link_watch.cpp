@@ -41,9 +41,8 @@ LinkWatch::LinkWatch(pw_core *core)
           },
           [this](uint32_t id) { pending_links_.erase(id); }) {}
 
-LinkWatch::~LinkWatch() {
-    pending_links_.clear();
-}
+// Out of line: PendingLink is complete only here.
+LinkWatch::~LinkWatch() = default;
 
 void LinkWatch::watch(uint32_t node_id, std::function<void()> on_consumer_running) {
     watched_nodes_[node_id] = std::move(on_consumer_running);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 
 #include <glib.h>
 #include <pipewire/keys.h>
@@ -14,42 +15,19 @@
 
 namespace vmcast::pipewire {
 
+// A proxy subscribed to the parameters of a node or port; the proxy and its hook go with it.
 struct ParamCacheWarmer::BoundObject {
     uint32_t node_id = 0;
-    bool is_node = false;
     pw_proxy *proxy = nullptr;
-    spa_hook listener{};
     spa_hook proxy_listener{};
-    std::vector<uint32_t> param_ids;
 
+    BoundObject() = default;
+    BoundObject(const BoundObject &) = delete;
+    BoundObject &operator=(const BoundObject &) = delete;
     ~BoundObject() {
         spa_hook_remove(&proxy_listener);
-        spa_hook_remove(&listener);
         if (proxy) // nullptr when binding failed
             pw_proxy_destroy(proxy);
-    }
-
-    void set_params(const spa_param_info *params, uint32_t n_params) {
-        // The info at hand may predate the change being warmed for: a negotiation makes the
-        // Format and Buffers readable just before the warming.
-        param_ids.clear();
-        for (uint32_t i = 0; i < n_params; ++i) {
-            if ((params[i].flags & SPA_PARAM_INFO_READ) || params[i].id == SPA_PARAM_Format ||
-                params[i].id == SPA_PARAM_Buffers)
-                param_ids.push_back(params[i].id);
-        }
-    }
-
-    void enum_params() const {
-        // Whole lists with no filter: only such a read fills the server's cache.
-        for (uint32_t id : param_ids) {
-            if (is_node)
-                pw_node_enum_params(reinterpret_cast<pw_node *>(proxy), 0, id, 0, UINT32_MAX,
-                                    nullptr);
-            else
-                pw_port_enum_params(reinterpret_cast<pw_port *>(proxy), 0, id, 0, UINT32_MAX,
-                                    nullptr);
-        }
     }
 };
 
@@ -64,9 +42,8 @@ ParamCacheWarmer::ParamCacheWarmer(pw_core *core)
               bound_.erase(id);
           }) {}
 
-ParamCacheWarmer::~ParamCacheWarmer() {
-    bound_.clear();
-}
+// Out of line: BoundObject is complete only here.
+ParamCacheWarmer::~ParamCacheWarmer() = default;
 
 void ParamCacheWarmer::watch(uint32_t node_id) {
     if (std::ranges::find(watched_nodes_, node_id) != watched_nodes_.end())
@@ -84,13 +61,6 @@ void ParamCacheWarmer::unwatch(uint32_t node_id) {
     std::erase(watched_nodes_, node_id);
     std::erase_if(bound_,
                   [node_id](const auto &entry) { return entry.second->node_id == node_id; });
-}
-
-void ParamCacheWarmer::warm(uint32_t node_id) {
-    for (const auto &[global_id, bound] : bound_) {
-        if (bound->node_id == node_id)
-            bound->enum_params();
-    }
 }
 
 void ParamCacheWarmer::on_global(uint32_t id, const char *type, const spa_dict *props) {
@@ -115,39 +85,26 @@ void ParamCacheWarmer::bind(uint32_t global_id, const Global &global) {
         return;
     auto bound = std::make_unique<BoundObject>();
     bound->node_id = global.node_id;
-    bound->is_node = global.is_node;
-    bound->proxy = static_cast<pw_proxy *>(
-        global.is_node ? pw_registry_bind(registry_.registry(), global_id, PW_TYPE_INTERFACE_Node,
-                                          PW_VERSION_NODE, 0)
-                       : pw_registry_bind(registry_.registry(), global_id, PW_TYPE_INTERFACE_Port,
-                                          PW_VERSION_PORT, 0));
+    // The parameters of a pw_stream's node and of its port (PipeWire's stream.c), subscribed
+    // to right after binding: the first negotiation usually comes later.
+    if (global.is_node) {
+        uint32_t node_params[] = {SPA_PARAM_EnumFormat, SPA_PARAM_Format};
+        auto *node = static_cast<pw_node *>(pw_registry_bind(
+            registry_.registry(), global_id, PW_TYPE_INTERFACE_Node, PW_VERSION_NODE, 0));
+        if (node)
+            pw_node_subscribe_params(node, node_params, uint32_t(std::size(node_params)));
+        bound->proxy = reinterpret_cast<pw_proxy *>(node);
+    } else {
+        uint32_t port_params[] = {SPA_PARAM_EnumFormat, SPA_PARAM_Meta,    SPA_PARAM_IO,
+                                  SPA_PARAM_Format,     SPA_PARAM_Buffers, SPA_PARAM_Latency};
+        auto *port = static_cast<pw_port *>(pw_registry_bind(
+            registry_.registry(), global_id, PW_TYPE_INTERFACE_Port, PW_VERSION_PORT, 0));
+        if (port)
+            pw_port_subscribe_params(port, port_params, uint32_t(std::size(port_params)));
+        bound->proxy = reinterpret_cast<pw_proxy *>(port);
+    }
     if (!bound->proxy)
         return;
-    if (bound->is_node) {
-        static const pw_node_events events = {
-            .version = PW_VERSION_NODE_EVENTS,
-            .info =
-                [](void *data, const pw_node_info *info) {
-                    if (info->change_mask & PW_NODE_CHANGE_MASK_PARAMS)
-                        static_cast<BoundObject *>(data)->set_params(info->params, info->n_params);
-                },
-            .param = nullptr,
-        };
-        pw_node_add_listener(reinterpret_cast<pw_node *>(bound->proxy), &bound->listener, &events,
-                             bound.get());
-    } else {
-        static const pw_port_events events = {
-            .version = PW_VERSION_PORT_EVENTS,
-            .info =
-                [](void *data, const pw_port_info *info) {
-                    if (info->change_mask & PW_PORT_CHANGE_MASK_PARAMS)
-                        static_cast<BoundObject *>(data)->set_params(info->params, info->n_params);
-                },
-            .param = nullptr,
-        };
-        pw_port_add_listener(reinterpret_cast<pw_port *>(bound->proxy), &bound->listener, &events,
-                             bound.get());
-    }
     static const pw_proxy_events proxy_events = {
         .version = PW_VERSION_PROXY_EVENTS,
         .destroy = nullptr,
@@ -156,7 +113,7 @@ void ParamCacheWarmer::bind(uint32_t global_id, const Global &global) {
         .done = nullptr,
         .error =
             [](void *data, int, int, const char *message) {
-                g_debug("reading the parameters of node %u: %s",
+                g_debug("subscribing to the parameters of node %u: %s",
                         static_cast<BoundObject *>(data)->node_id, message);
             },
     };

@@ -8,8 +8,8 @@
 // sequence; when that number happens to equal the ping's, the server takes it for the answer
 // and hands the consumer the buffers before vmcast has filled them in: the consumer gets no
 // picture until the next negotiation. A cached parameter is answered without a result on the
-// node, so the stream reads every parameter of its node and port itself as soon as it has
-// changed them, before the server allocates.
+// node. vmcast subscribes to its own node's and port's parameters: the server then reads each
+// one again the moment it changes, with a sequence number no ping can have, and caches it.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +18,6 @@
 #include <vector>
 
 #include <pipewire/core.h>
-#include <spa/utils/hook.h>
 
 #include "pipewire/registry_listener.h"
 
@@ -31,13 +30,10 @@ class ParamCacheWarmer {
     ParamCacheWarmer &operator=(const ParamCacheWarmer &) = delete;
     ~ParamCacheWarmer();
 
-    // Binds node_id and its ports once the registry shows them, until unwatch(node_id).
+    // Subscribes to the parameters of node_id and its ports once the registry shows them,
+    // until unwatch(node_id).
     void watch(uint32_t node_id);
     void unwatch(uint32_t node_id);
-    // Reads every parameter of node_id and its ports. Call it right after changing
-    // parameters: the requests follow the change on the same connection, so the server has
-    // cached them before it answers anything that comes later.
-    void warm(uint32_t node_id);
 
   private:
     struct BoundObject;
