@@ -113,7 +113,8 @@ void ParamCacheWarmer::bind(uint32_t global_id, const Global &global) {
         .done = nullptr,
         .error =
             [](void *data, int, int, const char *message) {
-                g_debug("subscribing to the parameters of node %u: %s",
+                // Expected for the Format and Buffers until a consumer has chosen a format.
+                g_debug("node %u: a parameter is not readable yet (%s)",
                         static_cast<BoundObject *>(data)->node_id, message);
             },
     };
