@@ -1,15 +1,12 @@
 #include "compositor/export_buffers.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
 #include <glib.h>
 
-#include "common/unique_fd.h"
+#include "common/sealed_memfd.h"
 #include "compositor/compositor.h"
 #include "compositor/wlr.h"
 
@@ -88,9 +85,7 @@ class RendererDmabufAllocator final : public ExportDmabufAllocator {
 // GPU; consumers map it like a LINEAR DMA-BUF.
 struct MemfdDmabuf {
     wlr_buffer base; // first: wlroots finds the struct from it
-    UniqueFd fd;
-    void *pixels = MAP_FAILED;
-    size_t size = 0;
+    std::unique_ptr<SealedMemfd> memory;
     uint32_t fourcc = 0;
     uint32_t stride = 0;
 };
@@ -100,10 +95,7 @@ MemfdDmabuf *memfd_dmabuf_from(wlr_buffer *buffer) {
 }
 
 void memfd_dmabuf_destroy(wlr_buffer *buffer) {
-    MemfdDmabuf *self = memfd_dmabuf_from(buffer);
-    if (self->pixels != MAP_FAILED)
-        munmap(self->pixels, self->size);
-    delete self;
+    delete memfd_dmabuf_from(buffer);
 }
 
 bool memfd_dmabuf_get_dmabuf(wlr_buffer *buffer, wlr_dmabuf_attributes *attributes) {
@@ -116,14 +108,14 @@ bool memfd_dmabuf_get_dmabuf(wlr_buffer *buffer, wlr_dmabuf_attributes *attribut
     attributes->n_planes = 1;
     attributes->offset[0] = 0;
     attributes->stride[0] = self->stride;
-    attributes->fd[0] = self->fd.get();
+    attributes->fd[0] = self->memory->fd();
     return true;
 }
 
 bool memfd_dmabuf_begin_access(wlr_buffer *buffer, uint32_t, void **data, uint32_t *format,
                                size_t *stride) {
     MemfdDmabuf *self = memfd_dmabuf_from(buffer);
-    *data = self->pixels;
+    *data = self->memory->data();
     *format = self->fourcc;
     *stride = self->stride;
     return true;
@@ -158,14 +150,8 @@ class MemfdDmabufAllocator final : public ExportDmabufAllocator {
         auto buffer = std::make_unique<MemfdDmabuf>();
         buffer->fourcc = fourcc;
         buffer->stride = width * 4;
-        buffer->size = size_t(buffer->stride) * height;
-        buffer->fd.reset(memfd_create("vmcast-export", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-        if (!buffer->fd.valid() || ftruncate(buffer->fd.get(), off_t(buffer->size)) < 0)
-            return nullptr;
-        fcntl(buffer->fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
-        buffer->pixels =
-            mmap(nullptr, buffer->size, PROT_READ | PROT_WRITE, MAP_SHARED, buffer->fd.get(), 0);
-        if (buffer->pixels == MAP_FAILED)
+        buffer->memory = SealedMemfd::create("vmcast-export", size_t(buffer->stride) * height);
+        if (!buffer->memory)
             return nullptr;
         wlr_buffer_init(&buffer->base, &memfd_dmabuf_impl, int(width), int(height));
         return WlrExportDmabuf::adopt(&buffer.release()->base);

@@ -1,33 +1,21 @@
 #include "pipewire/stream_buffer.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 namespace vmcast::pipewire {
 
-StreamBuffer::~StreamBuffer() {
-    if (mapping_)
-        munmap(mapping_, size);
-}
-
 bool StreamBuffer::attach_memfd(spa_data &data) {
-    memfd_.reset(memfd_create("vmcast-frame", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-    if (!memfd_.valid() || ftruncate(memfd_.get(), off_t(size)) < 0)
+    // Consumers map it too: a sealed size means none of them can be cut short.
+    memfd_ = SealedMemfd::create("vmcast-frame", size);
+    if (!memfd_)
         return false;
-    // Consumers map it too: a fixed size means none of them can be cut short.
-    fcntl(memfd_.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
-    void *mapping = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd_.get(), 0);
-    if (mapping == MAP_FAILED)
-        return false;
-    mapping_ = mapping;
-    pixels = static_cast<uint8_t *>(mapping);
+    pixels = memfd_->data();
     data.type = SPA_DATA_MemFd;
     data.flags = SPA_DATA_FLAG_READABLE;
-    data.fd = memfd_.get();
+    data.fd = memfd_->fd();
     data.mapoffset = 0;
     data.maxsize = uint32_t(size);
-    data.data = mapping;
+    data.data = memfd_->data();
     return true;
 }
 

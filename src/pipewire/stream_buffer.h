@@ -10,7 +10,7 @@
 #include <spa/buffer/buffer.h>
 
 #include "common/export_dmabuf.h"
-#include "common/unique_fd.h"
+#include "common/sealed_memfd.h"
 #include "frame/damage.h"
 
 namespace vmcast::pipewire {
@@ -19,7 +19,6 @@ struct StreamBuffer {
     StreamBuffer() = default;
     StreamBuffer(const StreamBuffer &) = delete;
     StreamBuffer &operator=(const StreamBuffer &) = delete;
-    ~StreamBuffer();
 
     uint8_t *pixels = nullptr; // shared memory to copy into; nullptr when there is none
     size_t size = 0;           // of a whole picture: stride x height
@@ -37,8 +36,7 @@ struct StreamBuffer {
     void set_chunks(spa_buffer &buffer, bool picture) const;
 
   private:
-    UniqueFd memfd_;
-    void *mapping_ = nullptr; // of memfd_, size bytes
+    std::unique_ptr<SealedMemfd> memfd_;
 };
 
 } // namespace vmcast::pipewire
