@@ -211,16 +211,14 @@ void ConsoleStream::arm_new_consumer_timer() {
 void ConsoleStream::reclaim_buffers() {
     while (pw_buffer *buffer = pw_stream_dequeue_buffer(stream_))
         idle_buffers_.push_back(buffer);
-    // With no consumer left, connecting again costs nobody anything and brings a fresh set.
-    if (idle_buffers_.size() < slots_.size()) {
-        // PipeWire 0.3.65 never gives back buffers that a departed consumer kept, and offers
-        // the same buffer set to the next consumer.
-        g_info("%s: %zu of %zu buffers were not returned by the last consumer; reconnecting the "
-               "stream",
-               identity_.node_name.c_str(), slots_.size() - idle_buffers_.size(), slots_.size());
-    } else {
+    if (idle_buffers_.size() >= slots_.size())
         return;
-    }
+    // PipeWire 0.3.65 never gives back buffers that a departed consumer kept, and offers the
+    // same buffer set to the next consumer. With no consumer left, connecting again costs
+    // nobody anything and brings a fresh set.
+    g_info("%s: %zu of %zu buffers were not returned by the last consumer; reconnecting the "
+           "stream",
+           identity_.node_name.c_str(), slots_.size() - idle_buffers_.size(), slots_.size());
     reconnect_idle_.reset(g_idle_source_new());
     g_source_set_callback(
         reconnect_idle_.get(),
