@@ -151,7 +151,19 @@ void ConsoleStream::announce_formats() {
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
     std::vector<const spa_pod *> formats =
         build_enum_formats(builder, width_, height_, max_fps_, dmabufs_);
+    if (state_ != PW_STREAM_STATE_STREAMING) {
+        pw_stream_update_params(stream_, formats.data(), uint32_t(formats.size()));
+        return;
+    }
+    // PipeWire 0.3.65 renegotiates every link of a running stream at once, and the first link
+    // done recomputes the graph; that stops a consumer whose link is still allocating, marks
+    // its link paused, and the link never gets buffers (impl-link.c, pw_impl_link_deactivate).
+    // Deactivating the node first stops every consumer before any link renegotiates: a
+    // stopped link is not marked again, and each one is allocated and started in turn.
+    pausing_to_renegotiate_ = true;
+    pw_stream_set_active(stream_, false);
     pw_stream_update_params(stream_, formats.data(), uint32_t(formats.size()));
+    pw_stream_set_active(stream_, true);
 }
 
 void ConsoleStream::on_state_changed(pw_stream_state old_state, pw_stream_state state,
@@ -174,8 +186,12 @@ void ConsoleStream::on_state_changed(pw_stream_state old_state, pw_stream_state 
         pipewire_.links().watch(node_id, [this] { request_frame_for_new_consumer(); });
     }
     request_frame_if_streaming();
-    if (old_state == PW_STREAM_STATE_STREAMING && state == PW_STREAM_STATE_PAUSED)
+    // A pause to renegotiate brings a new buffer set anyway.
+    if (old_state == PW_STREAM_STATE_STREAMING && state == PW_STREAM_STATE_PAUSED &&
+        !pausing_to_renegotiate_)
         reclaim_buffers();
+    if (state == PW_STREAM_STATE_STREAMING)
+        pausing_to_renegotiate_ = false;
 }
 
 void ConsoleStream::request_frame_if_streaming() {

@@ -105,6 +105,7 @@ class ConsoleStream {
     pw_stream_state state_ = PW_STREAM_STATE_UNCONNECTED;
     // Set once a format of the current size is agreed; frames wait until then.
     bool negotiated_ = false;
+    bool pausing_to_renegotiate_ = false; // the stream pauses for announce_formats()
     spa_video_format format_ = SPA_VIDEO_FORMAT_UNKNOWN;
     DmabufOffer dmabufs_;
     // With DMA-BUFs on offer vmcast allocates every buffer (PipeWire cannot make DMA-BUFs);
