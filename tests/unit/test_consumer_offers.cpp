@@ -1,0 +1,174 @@
+// Which formats a stream offers when several consumers share it, against real SPA pods: the
+// stream's own EnumFormats and consumer formats built the way pw_stream consumers build them.
+#include <memory>
+#include <span>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <spa/param/format.h>
+#include <spa/param/video/format-utils.h>
+#include <spa/pod/builder.h>
+
+#include "common/export_dmabuf.h"
+#include "pipewire/consumer_offers.h"
+#include "pipewire/dmabuf_offer.h"
+#include "pipewire/stream_params.h"
+
+namespace {
+
+using vmcast::pipewire::ConsumerFormats;
+using vmcast::pipewire::OfferSelection;
+
+constexpr uint64_t kLinear = 0;
+
+// Allocates LINEAR buffers of any size: the planes are never touched here.
+class LinearAllocator : public vmcast::ExportDmabufAllocator {
+    class Buffer : public vmcast::ExportDmabuf {
+      public:
+        uint32_t width() const override { return 1; }
+        uint32_t height() const override { return 1; }
+        uint64_t modifier() const override { return kLinear; }
+        std::span<const vmcast::ExportPlane> planes() const override { return plane_; }
+
+      private:
+        vmcast::ExportPlane plane_[1];
+    };
+
+  public:
+    std::vector<uint64_t> render_modifiers(uint32_t) const override { return {kLinear}; }
+    std::unique_ptr<vmcast::ExportDmabuf> allocate(uint32_t, uint32_t, uint32_t,
+                                                   std::span<const uint64_t>) override {
+        return std::make_unique<Buffer>();
+    }
+};
+
+// A consumer's EnumFormat for one pixel format, any size and rate; with a modifier list it
+// asks for DMA-BUFs (MANDATORY, as pw_stream consumers do).
+const spa_pod *consumer_format(spa_pod_builder &builder, spa_video_format format,
+                               const std::vector<uint64_t> &modifiers = {}) {
+    spa_pod_frame object;
+    spa_pod_builder_push_object(&builder, &object, SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat);
+    spa_pod_builder_add(&builder, SPA_FORMAT_mediaType, SPA_POD_Id(SPA_MEDIA_TYPE_video),
+                        SPA_FORMAT_mediaSubtype, SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw),
+                        SPA_FORMAT_VIDEO_format, SPA_POD_Id(format), 0);
+    if (!modifiers.empty()) {
+        spa_pod_frame choice;
+        spa_pod_builder_prop(&builder, SPA_FORMAT_VIDEO_modifier, SPA_POD_PROP_FLAG_MANDATORY);
+        spa_pod_builder_push_choice(&builder, &choice, SPA_CHOICE_Enum, 0);
+        spa_pod_builder_long(&builder, int64_t(modifiers[0]));
+        for (uint64_t modifier : modifiers)
+            spa_pod_builder_long(&builder, int64_t(modifier));
+        spa_pod_builder_pop(&builder, &choice);
+    }
+    const spa_rectangle min_size{1, 1}, max_size{8192, 8192}, default_size{640, 480};
+    const spa_fraction min_rate{0, 1}, max_rate{1000, 1}, default_rate{30, 1};
+    spa_pod_builder_add(&builder, SPA_FORMAT_VIDEO_size,
+                        SPA_POD_CHOICE_RANGE_Rectangle(&default_size, &min_size, &max_size),
+                        SPA_FORMAT_VIDEO_framerate,
+                        SPA_POD_CHOICE_RANGE_Fraction(&default_rate, &min_rate, &max_rate), 0);
+    return static_cast<const spa_pod *>(spa_pod_builder_pop(&builder, &object));
+}
+
+class ConsumerOffersTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dmabufs_.probe(64, 48);
+        offers_ = vmcast::pipewire::build_enum_formats(offer_builder_, 64, 48, 60, dmabufs_);
+        // BGRx, BGRA, RGBx, RGBA: each as LINEAR DMA-BUFs, then as shared memory.
+        ASSERT_EQ(offers_.size(), 8u);
+    }
+
+    // Which offers are DMA-BUF ones, by index.
+    std::vector<bool> dmabuf_offers() const {
+        std::vector<bool> dmabuf;
+        for (const spa_pod *offer : offers_)
+            dmabuf.push_back(vmcast::pipewire::offers_dmabufs({offer}));
+        return dmabuf;
+    }
+
+    LinearAllocator allocator_;
+    vmcast::pipewire::DmabufOffer dmabufs_{&allocator_};
+    alignas(8) uint8_t offer_memory_[16384];
+    spa_pod_builder offer_builder_ = SPA_POD_BUILDER_INIT(offer_memory_, sizeof(offer_memory_));
+    std::vector<const spa_pod *> offers_;
+    alignas(8) uint8_t consumer_memory_[8192];
+    spa_pod_builder consumer_builder_ =
+        SPA_POD_BUILDER_INIT(consumer_memory_, sizeof(consumer_memory_));
+};
+
+TEST_F(ConsumerOffersTest, ASharedMemoryConsumerTakesNoDmabufOffer) {
+    const ConsumerFormats shm = {consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_BGRx)};
+    EXPECT_FALSE(vmcast::pipewire::consumer_takes(shm, offers_[0])); // BGRx LINEAR
+    EXPECT_TRUE(vmcast::pipewire::consumer_takes(shm, offers_[1]));  // BGRx shared memory
+    EXPECT_FALSE(vmcast::pipewire::consumer_takes(shm, offers_[3])); // BGRA shared memory
+}
+
+TEST_F(ConsumerOffersTest, ADmabufConsumerTakesItsModifiersAndSharedMemory) {
+    const ConsumerFormats gpu = {
+        consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_BGRx, {kLinear}),
+        consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_BGRx)};
+    const ConsumerFormats tiled_only = {
+        consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_BGRx, {0x100000000000001})};
+    EXPECT_TRUE(vmcast::pipewire::consumer_takes(gpu, offers_[0]));
+    EXPECT_TRUE(vmcast::pipewire::consumer_takes(gpu, offers_[1]));
+    EXPECT_FALSE(vmcast::pipewire::consumer_takes(tiled_only, offers_[0]));
+}
+
+TEST_F(ConsumerOffersTest, OffersAreWhatEveryConsumerTakes) {
+    const ConsumerFormats any_format_shm = {
+        consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_BGRx),
+        consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_RGBA)};
+    const ConsumerFormats gpu = {
+        consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_BGRx, {kLinear}),
+        consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_BGRx)};
+    const std::vector<bool> taken =
+        vmcast::pipewire::offers_every_consumer_takes(offers_, {any_format_shm, gpu});
+    EXPECT_EQ(taken, (std::vector<bool>{false, true, false, false, false, false, false, false}));
+    // No consumers: everything.
+    EXPECT_EQ(vmcast::pipewire::offers_every_consumer_takes(offers_, {}),
+              std::vector<bool>(8, true));
+}
+
+TEST_F(ConsumerOffersTest, ConsumersThatWantDifferentThingsGetEveryOffer) {
+    const ConsumerFormats bgra = {consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_BGRA)};
+    const ConsumerFormats rgbx = {consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_RGBx)};
+    EXPECT_EQ(vmcast::pipewire::offers_every_consumer_takes(offers_, {bgra, rgbx}),
+              std::vector<bool>(8, true));
+}
+
+TEST_F(ConsumerOffersTest, AJoinerThatRefusesTheRunningFormatCallsForNewOffers) {
+    const ConsumerFormats gpu = {
+        consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_BGRx, {kLinear}),
+        consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_BGRx)};
+    const ConsumerFormats shm = {consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_BGRx)};
+    OfferSelection selection;
+    EXPECT_EQ(selection.choose(offers_, {}).size(), 8u);
+    selection.set_running_format(offers_[0]); // stands in for the fixed BGRx LINEAR format
+
+    // The first consumer takes what runs: fewer offers would suit it, yet nothing changes.
+    EXPECT_FALSE(selection.must_choose_again(offers_, {gpu}));
+    // A shared-memory consumer joins: the DMA-BUF format must go.
+    ASSERT_TRUE(selection.must_choose_again(offers_, {gpu, shm}));
+    const std::vector<const spa_pod *> chosen = selection.choose(offers_, {gpu, shm});
+    ASSERT_EQ(chosen.size(), 1u);
+    EXPECT_EQ(chosen[0], offers_[1]);
+    EXPECT_FALSE(vmcast::pipewire::offers_dmabufs(chosen));
+    selection.set_running_format(offers_[1]);
+    EXPECT_FALSE(selection.must_choose_again(offers_, {gpu, shm}));
+
+    // It leaves: the DMA-BUF offers come back for the consumer that takes them.
+    EXPECT_TRUE(selection.must_choose_again(offers_, {gpu}));
+    EXPECT_EQ(selection.choose(offers_, {gpu}).size(), 2u);
+    EXPECT_FALSE(selection.must_choose_again(offers_, {gpu}));
+}
+
+TEST_F(ConsumerOffersTest, OffersOfAnotherSizeWaitForTheirOwnAnnouncement) {
+    OfferSelection selection;
+    selection.choose(offers_, {});
+    const std::vector<const spa_pod *> fewer(offers_.begin(), offers_.begin() + 4);
+    const ConsumerFormats shm = {consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_BGRx)};
+    selection.set_running_format(offers_[0]);
+    EXPECT_FALSE(selection.must_choose_again(fewer, {shm}));
+}
+
+} // namespace
