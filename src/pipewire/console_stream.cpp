@@ -103,11 +103,11 @@ void ConsoleStream::connect() {
     unwatch_node();
     negotiated_ = false;
     negotiated_dmabuf_.reset();
+    offers_.set_running_format(nullptr);
     probe_dmabufs();
     uint8_t pod_memory[kFormatPodBytes];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
-    std::vector<const spa_pod *> formats =
-        build_enum_formats(builder, width_, height_, max_fps_, dmabufs_);
+    std::vector<const spa_pod *> formats = formats_to_offer(builder);
     // Without DMA-BUFs PipeWire allocates the memfd buffers itself: buffers the producer
     // allocates take a round trip that PipeWire 0.3.65 can cut short (ParamCacheWarmer).
     // DMA-BUFs leave no choice.
@@ -140,6 +140,7 @@ void ConsoleStream::resize(uint32_t width, uint32_t height) {
     height_ = height;
     negotiated_ = false;
     negotiated_dmabuf_.reset();
+    offers_.set_running_format(nullptr);
     probe_dmabufs();
     small_buffer_renegotiations_ = 0;
     g_info("%s: renegotiating for %ux%u", identity_.node_name.c_str(), width, height);
@@ -149,8 +150,7 @@ void ConsoleStream::resize(uint32_t width, uint32_t height) {
 void ConsoleStream::announce_formats() {
     uint8_t pod_memory[kFormatPodBytes];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
-    std::vector<const spa_pod *> formats =
-        build_enum_formats(builder, width_, height_, max_fps_, dmabufs_);
+    std::vector<const spa_pod *> formats = formats_to_offer(builder);
     if (state_ != PW_STREAM_STATE_STREAMING) {
         pw_stream_update_params(stream_, formats.data(), uint32_t(formats.size()));
         return;
@@ -164,6 +164,54 @@ void ConsoleStream::announce_formats() {
     pw_stream_set_active(stream_, false);
     pw_stream_update_params(stream_, formats.data(), uint32_t(formats.size()));
     pw_stream_set_active(stream_, true);
+}
+
+std::vector<const spa_pod *> ConsoleStream::formats_to_offer(spa_pod_builder &builder) {
+    const std::vector<const spa_pod *> all =
+        build_enum_formats(builder, width_, height_, max_fps_, dmabufs_);
+    std::vector<ConsumerFormats> consumers;
+    if (watched_node_id_ != SPA_ID_INVALID)
+        consumers = pipewire_.links().consumer_formats(watched_node_id_);
+    std::vector<const spa_pod *> chosen = offers_.choose(all, consumers);
+    if (chosen.size() < all.size()) {
+        g_info("%s: offering the %zu of %zu formats that every consumer takes%s",
+               identity_.node_name.c_str(), chosen.size(), all.size(),
+               offers_dmabufs(all) && !offers_dmabufs(chosen)
+                   ? " (withdrawing DMA-BUFs while a consumer that takes none is linked)"
+                   : "");
+    }
+    return chosen;
+}
+
+void ConsoleStream::review_offers_soon() {
+    // Coalesces the changes of one main loop pass (a consumer leaving and another joining).
+    if (offer_review_idle_)
+        return;
+    offer_review_idle_.reset(g_idle_source_new());
+    g_source_set_callback(
+        offer_review_idle_.get(),
+        [](gpointer data) -> gboolean {
+            auto *stream = static_cast<ConsoleStream *>(data);
+            stream->offer_review_idle_.reset();
+            stream->review_offers();
+            return G_SOURCE_REMOVE;
+        },
+        this, nullptr);
+    g_source_attach(offer_review_idle_.get(), nullptr);
+}
+
+void ConsoleStream::review_offers() {
+    if (watched_node_id_ == SPA_ID_INVALID)
+        return;
+    uint8_t pod_memory[kFormatPodBytes];
+    spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
+    const std::vector<const spa_pod *> all =
+        build_enum_formats(builder, width_, height_, max_fps_, dmabufs_);
+    if (!offers_.must_choose_again(all, pipewire_.links().consumer_formats(watched_node_id_)))
+        return;
+    g_info("%s: renegotiating for the consumers now linked", identity_.node_name.c_str());
+    negotiated_ = false;
+    announce_formats();
 }
 
 void ConsoleStream::on_state_changed(pw_stream_state old_state, pw_stream_state state,
@@ -183,7 +231,9 @@ void ConsoleStream::on_state_changed(pw_stream_state old_state, pw_stream_state 
         pipewire_.param_caches().watch(node_id);
         // A consumer joining a stream that already runs gets no state change here; the
         // running consumers lose nothing by one whole frame.
-        pipewire_.links().watch(node_id, [this] { request_frame_for_new_consumer(); });
+        pipewire_.links().watch(
+            node_id, [this] { request_frame_for_new_consumer(); },
+            [this] { review_offers_soon(); });
     }
     request_frame_if_streaming();
     // A pause to renegotiate brings a new buffer set anyway.
@@ -276,6 +326,8 @@ void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
     }
     format_ = info.format;
     negotiated_ = true;
+    offers_.set_running_format(param);
+    review_offers_soon();
     if (modifier) {
         g_info("%s: streaming %s %ux%u as DMA-BUFs (modifier 0x%016llx)",
                identity_.node_name.c_str(), format_name(format_), width_, height_,

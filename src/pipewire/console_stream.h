@@ -12,12 +12,14 @@
 
 #include <pipewire/stream.h>
 #include <spa/param/video/raw.h>
+#include <spa/pod/builder.h>
 #include <spa/utils/hook.h>
 
 #include "common/export_dmabuf.h"
 #include "common/frame_reader.h"
 #include "common/glib_ptr.h"
 #include "frame/damage.h"
+#include "pipewire/consumer_offers.h"
 #include "pipewire/cursor_meta.h"
 #include "pipewire/dmabuf_offer.h"
 #include "pipewire/pipewire_context.h"
@@ -71,6 +73,11 @@ class ConsoleStream {
     void connect();
     void unwatch_node();
     void announce_formats();
+    // This size's formats, less those a linked consumer cannot take.
+    std::vector<const spa_pod *> formats_to_offer(spa_pod_builder &builder);
+    // After the consumers or the running format changed: offers again if OfferSelection says so.
+    void review_offers_soon();
+    void review_offers();
     void announce_buffers();
     void schedule_renegotiation();
     // After the last consumer left: keeps the buffers that came back for later frames, and
@@ -108,6 +115,8 @@ class ConsoleStream {
     bool pausing_to_renegotiate_ = false; // the stream pauses for announce_formats()
     spa_video_format format_ = SPA_VIDEO_FORMAT_UNKNOWN;
     DmabufOffer dmabufs_;
+    OfferSelection offers_;
+    GSourcePtr offer_review_idle_;
     // With DMA-BUFs on offer vmcast allocates every buffer (PipeWire cannot make DMA-BUFs);
     // otherwise PipeWire allocates and maps the shared memory.
     bool allocates_buffers_;

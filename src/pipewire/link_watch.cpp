@@ -11,17 +11,18 @@
 
 namespace vmcast::pipewire {
 
-struct LinkWatch::PendingLink {
+struct LinkWatch::WatchedLink {
     LinkWatch *watch = nullptr;
     uint32_t node_id = 0;
     pw_link *proxy = nullptr;
+    std::unique_ptr<ConsumerPort> consumer_port; // the link's input end
     spa_hook listener{};
     pw_node *consumer = nullptr; // the node at the link's input end, bound once the link is active
     spa_hook consumer_listener{};
     spa_hook consumer_proxy_listener{};
     bool reported = false; // freed when the link goes away, not from its own callback
 
-    ~PendingLink() {
+    ~WatchedLink() {
         if (consumer) {
             spa_hook_remove(&consumer_proxy_listener);
             spa_hook_remove(&consumer_listener);
@@ -39,19 +40,30 @@ LinkWatch::LinkWatch(pw_core *core)
           [this](uint32_t id, const char *type, const spa_dict *props) {
               on_global(id, type, props);
           },
-          [this](uint32_t id) { pending_links_.erase(id); }) {}
+          [this](uint32_t id) { on_global_remove(id); }) {}
 
-// Out of line: PendingLink is complete only here.
+// Out of line: WatchedLink is complete only here.
 LinkWatch::~LinkWatch() = default;
 
-void LinkWatch::watch(uint32_t node_id, std::function<void()> on_consumer_running) {
-    watched_nodes_[node_id] = std::move(on_consumer_running);
+void LinkWatch::watch(uint32_t node_id, std::function<void()> on_consumer_running,
+                      std::function<void()> on_consumer_formats_changed) {
+    watched_nodes_[node_id] = {std::move(on_consumer_running),
+                               std::move(on_consumer_formats_changed)};
 }
 
 void LinkWatch::unwatch(uint32_t node_id) {
     watched_nodes_.erase(node_id);
-    std::erase_if(pending_links_,
+    std::erase_if(links_,
                   [node_id](const auto &entry) { return entry.second->node_id == node_id; });
+}
+
+std::vector<std::vector<const spa_pod *>> LinkWatch::consumer_formats(uint32_t node_id) const {
+    std::vector<std::vector<const spa_pod *>> formats;
+    for (const auto &[id, link] : links_) {
+        if (link->node_id == node_id && link->consumer_port && link->consumer_port->formats_known())
+            formats.push_back(link->consumer_port->formats());
+    }
+    return formats;
 }
 
 void LinkWatch::on_global(uint32_t id, const char *type, const spa_dict *props) {
@@ -63,7 +75,7 @@ void LinkWatch::on_global(uint32_t id, const char *type, const spa_dict *props) 
     const uint32_t node_id = uint32_t(strtoul(output_node, nullptr, 10));
     if (!watched_nodes_.contains(node_id))
         return;
-    auto link = std::make_unique<PendingLink>();
+    auto link = std::make_unique<WatchedLink>();
     link->watch = this;
     link->node_id = node_id;
     link->proxy = static_cast<pw_link *>(
@@ -74,15 +86,32 @@ void LinkWatch::on_global(uint32_t id, const char *type, const spa_dict *props) 
         .version = PW_VERSION_LINK_EVENTS,
         .info =
             [](void *data, const pw_link_info *info) {
-                auto *pending = static_cast<PendingLink *>(data);
-                pending->watch->on_link_info(pending, info);
+                auto *link = static_cast<WatchedLink *>(data);
+                link->watch->on_link_info(link, info);
             },
     };
     pw_link_add_listener(link->proxy, &link->listener, &events, link.get());
-    pending_links_[id] = std::move(link);
+    if (const char *input_port = spa_dict_lookup(props, PW_KEY_LINK_INPUT_PORT)) {
+        link->consumer_port = std::make_unique<ConsumerPort>(
+            registry_.registry(), uint32_t(strtoul(input_port, nullptr, 10)),
+            [this, node_id] { report_formats_changed(node_id); });
+    }
+    links_[id] = std::move(link);
 }
 
-void LinkWatch::on_link_info(PendingLink *link, const pw_link_info *info) {
+void LinkWatch::on_global_remove(uint32_t id) {
+    auto link = links_.find(id);
+    if (link == links_.end())
+        return;
+    const uint32_t node_id = link->second->node_id;
+    const bool formats_known =
+        link->second->consumer_port && link->second->consumer_port->formats_known();
+    links_.erase(link);
+    if (formats_known)
+        report_formats_changed(node_id);
+}
+
+void LinkWatch::on_link_info(WatchedLink *link, const pw_link_info *info) {
     if (info->state != PW_LINK_STATE_ACTIVE || link->consumer || link->reported)
         return;
     // An active link does not mean the consumer's node runs yet, and a buffer queued before it
@@ -90,16 +119,16 @@ void LinkWatch::on_link_info(PendingLink *link, const pw_link_info *info) {
     link->consumer = static_cast<pw_node *>(pw_registry_bind(
         registry_.registry(), info->input_node_id, PW_TYPE_INTERFACE_Node, PW_VERSION_NODE, 0));
     if (!link->consumer) {
-        report(link);
+        report_running(link);
         return;
     }
     static const pw_node_events events = {
         .version = PW_VERSION_NODE_EVENTS,
         .info =
             [](void *data, const pw_node_info *node_info) {
-                auto *pending = static_cast<PendingLink *>(data);
+                auto *link = static_cast<WatchedLink *>(data);
                 if (node_info->state == PW_NODE_STATE_RUNNING)
-                    pending->watch->report(pending);
+                    link->watch->report_running(link);
             },
         .param = nullptr,
     };
@@ -114,24 +143,30 @@ void LinkWatch::on_link_info(PendingLink *link, const pw_link_info *info) {
         .done = nullptr,
         .error =
             [](void *data, int, int, const char *message) {
-                auto *pending = static_cast<PendingLink *>(data);
-                g_debug("cannot watch a consumer of node %u (%s)", pending->node_id, message);
-                pending->watch->report(pending);
+                auto *link = static_cast<WatchedLink *>(data);
+                g_debug("cannot watch a consumer of node %u (%s)", link->node_id, message);
+                link->watch->report_running(link);
             },
     };
     pw_proxy_add_listener(reinterpret_cast<pw_proxy *>(link->consumer),
                           &link->consumer_proxy_listener, &proxy_events, link);
 }
 
-void LinkWatch::report(PendingLink *link) {
+void LinkWatch::report_running(WatchedLink *link) {
     if (link->reported)
         return;
     link->reported = true;
     auto watched = watched_nodes_.find(link->node_id);
     if (watched != watched_nodes_.end()) {
         g_debug("a consumer of node %u runs", watched->first);
-        watched->second();
+        watched->second.on_consumer_running();
     }
+}
+
+void LinkWatch::report_formats_changed(uint32_t node_id) {
+    auto watched = watched_nodes_.find(node_id);
+    if (watched != watched_nodes_.end())
+        watched->second.on_consumer_formats_changed();
 }
 
 } // namespace vmcast::pipewire

@@ -1,7 +1,7 @@
-// Tells a stream when a new consumer of it starts running. PipeWire gives a producer no event
-// when a second consumer joins a running stream, so the registry is watched instead: each new
-// link out of a watched node is bound until it is active, then the node at its other end until
-// that node runs.
+// Tells a stream about its consumers. PipeWire gives a producer no event when a second consumer
+// joins a running stream, so the registry is watched instead: each new link out of a watched
+// node is bound until it is active, then the node at its other end until that node runs. The
+// port at the link's other end is read for the formats that consumer accepts.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,9 @@
 #include <pipewire/link.h>
 #include <spa/utils/hook.h>
 
+#include <vector>
+
+#include "pipewire/consumer_port.h"
 #include "pipewire/registry_listener.h"
 
 namespace vmcast::pipewire {
@@ -24,20 +27,32 @@ class LinkWatch {
     LinkWatch &operator=(const LinkWatch &) = delete;
     ~LinkWatch();
 
-    // Calls on_consumer_running once for each link out of node_id whose consumer node runs,
-    // until unwatch(node_id).
-    void watch(uint32_t node_id, std::function<void()> on_consumer_running);
+    // Until unwatch(node_id): calls on_consumer_running once for each link out of node_id
+    // whose consumer node runs, and on_consumer_formats_changed when consumer_formats(node_id)
+    // changed (a consumer's formats were read or changed, or a consumer whose were known left).
+    void watch(uint32_t node_id, std::function<void()> on_consumer_running,
+               std::function<void()> on_consumer_formats_changed);
     void unwatch(uint32_t node_id);
 
+    // The formats each consumer linked to node_id accepts, for the consumers whose port could
+    // be read. Valid until control returns to the main loop.
+    std::vector<std::vector<const spa_pod *>> consumer_formats(uint32_t node_id) const;
+
   private:
-    struct PendingLink;
+    struct WatchedLink;
+    struct WatchedNode {
+        std::function<void()> on_consumer_running;
+        std::function<void()> on_consumer_formats_changed;
+    };
     void on_global(uint32_t id, const char *type, const spa_dict *props);
-    void on_link_info(PendingLink *link, const pw_link_info *info);
-    void report(PendingLink *link);
+    void on_global_remove(uint32_t id);
+    void on_link_info(WatchedLink *link, const pw_link_info *info);
+    void report_running(WatchedLink *link);
+    void report_formats_changed(uint32_t node_id);
 
     RegistryListener registry_;
-    std::map<uint32_t, std::function<void()>> watched_nodes_;
-    std::map<uint32_t, std::unique_ptr<PendingLink>> pending_links_;
+    std::map<uint32_t, WatchedNode> watched_nodes_;
+    std::map<uint32_t, std::unique_ptr<WatchedLink>> links_; // by link global id
 };
 
 } // namespace vmcast::pipewire

@@ -86,6 +86,48 @@ def test_the_first_dmabuf_consumer_gets_filled_buffers_in_its_byte_order(make_se
         session.close()
 
 
+def test_a_shared_memory_consumer_joining_a_dmabuf_stream_gets_shared_memory(session, artifacts,
+                                                                             tmp_path):
+    # PipeWire 0.3.65 hands a consumer that joins a running stream the running format, even a
+    # DMA-BUF one it did not offer (the web publisher, pipewiresrc with plain caps). vmcast reads
+    # each linked consumer's formats and withdraws what one of them cannot take.
+    with streamed_peer(session, artifacts, tmp_path, name="mixed", with_consumer=False,
+                       vmcast_env=MEMFD_DMABUFS) as run:
+        result, picture = run.send("scanout width=64 height=48 pattern=checker")
+        assert result["ok"], result
+        with dmabuf_consumer(session, tmp_path, "mixed", [LINEAR]) as gpu_consumer:
+            run.consumer = gpu_consumer
+            run.wait_picture(picture, what="DMA-BUF picture")
+            assert gpu_consumer.pictures[-1]["data_type"] == "DmaBuf", gpu_consumer.pictures[-1]
+
+            with FrameConsumer(session, "vmcast.mixed.0", tmp_path / "shm.frame") as shm_consumer:
+                run.consumer = shm_consumer
+                run.wait_picture(picture, what="joiner's picture")
+                wait_for(lambda: shm_consumer.formats[-1]["modifier"] is None, timeout=10,
+                         what="the joiner negotiated to shared memory")
+                result, picture = run.send("update x=8 y=8 width=16 height=16 "
+                                           "pattern=solid:20c040ff")
+                assert result["ok"], result
+                run.wait_picture(picture, what="joiner's picture after an update")
+                assert shm_consumer.pictures[-1]["data_type"] in ("MemFd", "MemPtr")
+                shm_consumer.assert_no_bad_buffers()
+                # The first consumer shares the stream, so it is on shared memory too.
+                run.consumer = gpu_consumer
+                run.wait_picture(picture, what="first consumer's picture beside the joiner")
+                assert gpu_consumer.pictures[-1]["data_type"] in ("MemFd", "MemPtr")
+            assert "withdrawing DMA-BUF" in run.vmcast_log()
+
+            # The joiner left: DMA-BUFs are offered again and the first consumer takes them.
+            wait_for(lambda: gpu_consumer.formats[-1]["modifier"] == 0, timeout=10,
+                     what="the first consumer back on DMA-BUFs")
+            result, picture = run.send("update x=20 y=4 width=8 height=8 pattern=solid:ff2020ff")
+            assert result["ok"], result
+            run.wait_picture(picture, what="DMA-BUF picture after the joiner left")
+            assert gpu_consumer.pictures[-1]["data_type"] == "DmaBuf", gpu_consumer.pictures[-1]
+            gpu_consumer.assert_no_bad_buffers()
+        run.assert_alive()
+
+
 def test_a_modifier_that_does_not_allocate_is_not_offered(session, artifacts, tmp_path):
     with streamed_peer(session, artifacts, tmp_path, name="tiled", with_consumer=False,
                        vmcast_env=MEMFD_DMABUFS) as run:
