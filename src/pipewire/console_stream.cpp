@@ -26,26 +26,6 @@ int64_t monotonic_ns() {
     return int64_t(now.tv_sec) * 1000000000 + now.tv_nsec;
 }
 
-// The composited picture comes as B,G,R,X bytes. Consumers that asked for an RGB order get
-// red and blue swapped, and those that asked for alpha get opaque pixels: the picture has no
-// meaningful alpha.
-void match_consumer_format(uint8_t *pixels, size_t stride, const frame::Rect &rect,
-                           spa_video_format format) {
-    const bool swap_red_blue = format == SPA_VIDEO_FORMAT_RGBx || format == SPA_VIDEO_FORMAT_RGBA;
-    const bool opaque = format == SPA_VIDEO_FORMAT_BGRA || format == SPA_VIDEO_FORMAT_RGBA;
-    if (!swap_red_blue && !opaque)
-        return;
-    for (int32_t row = 0; row < rect.height; row++) {
-        uint8_t *pixel = pixels + size_t(rect.y + row) * stride + size_t(rect.x) * 4;
-        for (int32_t column = 0; column < rect.width; column++, pixel += 4) {
-            if (swap_red_blue)
-                std::swap(pixel[0], pixel[2]);
-            if (opaque)
-                pixel[3] = 0xff;
-        }
-    }
-}
-
 } // namespace
 
 ConsoleStream::ConsoleStream(PipeWireContext &pipewire, const StreamIdentity &identity,
@@ -185,19 +165,8 @@ std::vector<const spa_pod *> ConsoleStream::formats_to_offer(spa_pod_builder &bu
 
 void ConsoleStream::review_offers_soon() {
     // Coalesces the changes of one main loop pass (a consumer leaving and another joining).
-    if (offer_review_idle_)
-        return;
-    offer_review_idle_.reset(g_idle_source_new());
-    g_source_set_callback(
-        offer_review_idle_.get(),
-        [](gpointer data) -> gboolean {
-            auto *stream = static_cast<ConsoleStream *>(data);
-            stream->offer_review_idle_.reset();
-            stream->review_offers();
-            return G_SOURCE_REMOVE;
-        },
-        this, nullptr);
-    g_source_attach(offer_review_idle_.get(), nullptr);
+    if (!offer_review_.pending())
+        offer_review_.schedule([this] { review_offers(); });
 }
 
 void ConsoleStream::review_offers() {
@@ -285,17 +254,7 @@ void ConsoleStream::reclaim_buffers() {
     g_info("%s: %zu of %zu buffers were not returned by the last consumer; reconnecting the "
            "stream",
            identity_.node_name.c_str(), slots_.size() - idle_buffers_.size(), slots_.size());
-    reconnect_idle_.reset(g_idle_source_new());
-    g_source_set_callback(
-        reconnect_idle_.get(),
-        [](gpointer data) -> gboolean {
-            auto *stream = static_cast<ConsoleStream *>(data);
-            stream->reconnect_idle_.reset();
-            stream->connect();
-            return G_SOURCE_REMOVE;
-        },
-        this, nullptr);
-    g_source_attach(reconnect_idle_.get(), nullptr);
+    reconnect_.schedule([this] { connect(); });
 }
 
 void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
@@ -369,18 +328,10 @@ void ConsoleStream::announce_buffers() {
 }
 
 void ConsoleStream::schedule_renegotiation() {
-    renegotiation_idle_.reset(g_idle_source_new());
-    g_source_set_callback(
-        renegotiation_idle_.get(),
-        [](gpointer data) -> gboolean {
-            auto *stream = static_cast<ConsoleStream *>(data);
-            stream->renegotiation_idle_.reset();
-            stream->negotiated_ = false;
-            stream->announce_formats();
-            return G_SOURCE_REMOVE;
-        },
-        this, nullptr);
-    g_source_attach(renegotiation_idle_.get(), nullptr);
+    renegotiation_.schedule([this] {
+        negotiated_ = false;
+        announce_formats();
+    });
 }
 
 void ConsoleStream::on_add_buffer(pw_buffer *buffer) {
@@ -399,7 +350,7 @@ void ConsoleStream::on_add_buffer(pw_buffer *buffer) {
         // parameter. A new Buffers parameter alone does not make its link allocate again; only
         // a new format offer does, so the stream negotiates once more.
         if (small_buffer_renegotiations_ < kMaxSmallBufferRenegotiations) {
-            if (!renegotiation_idle_) {
+            if (!renegotiation_.pending()) {
                 ++small_buffer_renegotiations_;
                 g_info("%s: PipeWire gave a %u-byte buffer where a %ux%u frame needs %zu bytes; "
                        "negotiating again",
@@ -432,7 +383,7 @@ void ConsoleStream::allocate_memory(pw_buffer *buffer, StreamBuffer &slot) {
                   identity_.node_name.c_str(), width_, height_, format_name(format_),
                   static_cast<unsigned long long>(negotiated_dmabuf_->modifier));
         negotiated_dmabuf_.reset();
-        if (!renegotiation_idle_)
+        if (!renegotiation_.pending())
             schedule_renegotiation();
         return;
     }

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <utility>
+
 namespace vmcast::pipewire {
 
 bool StreamBuffer::attach_memfd(spa_data &data) {
@@ -56,6 +58,23 @@ void StreamBuffer::set_chunks(spa_buffer &buffer, bool picture) const {
         chunk.stride = int32_t(planes[i].stride);
         chunk.size = picture ? planes[i].stride * height : 0;
         chunk.flags = int32_t(flags);
+    }
+}
+
+void match_consumer_format(uint8_t *pixels, size_t stride, const frame::Rect &rect,
+                           spa_video_format format) {
+    const bool swap_red_blue = format == SPA_VIDEO_FORMAT_RGBx || format == SPA_VIDEO_FORMAT_RGBA;
+    const bool opaque = format == SPA_VIDEO_FORMAT_BGRA || format == SPA_VIDEO_FORMAT_RGBA;
+    if (!swap_red_blue && !opaque)
+        return;
+    for (int32_t row = 0; row < rect.height; row++) {
+        uint8_t *pixel = pixels + size_t(rect.y + row) * stride + size_t(rect.x) * 4;
+        for (int32_t column = 0; column < rect.width; column++, pixel += 4) {
+            if (swap_red_blue)
+                std::swap(pixel[0], pixel[2]);
+            if (opaque)
+                pixel[3] = 0xff;
+        }
     }
 }
 

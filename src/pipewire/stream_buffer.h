@@ -8,6 +8,7 @@
 #include <memory>
 
 #include <spa/buffer/buffer.h>
+#include <spa/param/video/raw.h>
 
 #include "common/export_dmabuf.h"
 #include "common/sealed_memfd.h"
@@ -38,5 +39,11 @@ struct StreamBuffer {
   private:
     std::unique_ptr<SealedMemfd> memfd_;
 };
+
+// The composited picture comes as B,G,R,X bytes. Consumers that asked for an RGB order get
+// red and blue swapped, and those that asked for alpha get opaque pixels: the picture has no
+// meaningful alpha.
+void match_consumer_format(uint8_t *pixels, size_t stride, const frame::Rect &rect,
+                           spa_video_format format);
 
 } // namespace vmcast::pipewire
