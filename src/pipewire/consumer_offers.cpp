@@ -56,6 +56,19 @@ std::vector<const spa_pod *> OfferSelection::choose(const std::vector<const spa_
     return chosen;
 }
 
+void OfferSelection::set_running_format(const spa_pod *format) {
+    running_format_ = copy_pod(format);
+    // A negotiated format keeps only the flags both sides set, so its modifier is MANDATORY
+    // only when the first consumer marked it so. Without the flag a consumer that takes no
+    // modifier would seem to take this DMA-BUF format.
+    if (!running_format_)
+        return;
+    auto *modifier = const_cast<spa_pod_prop *>(
+        spa_pod_find_prop(running_format_.get(), nullptr, SPA_FORMAT_VIDEO_modifier));
+    if (modifier)
+        modifier->flags |= SPA_POD_PROP_FLAG_MANDATORY;
+}
+
 bool OfferSelection::must_choose_again(const std::vector<const spa_pod *> &offers,
                                        const std::vector<ConsumerFormats> &consumers) const {
     if (offers.size() != announced_.size())

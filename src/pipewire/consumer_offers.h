@@ -43,7 +43,7 @@ class OfferSelection {
     bool must_choose_again(const std::vector<const spa_pod *> &offers,
                            const std::vector<ConsumerFormats> &consumers) const;
     // The format the stream runs with; nullptr while none is agreed.
-    void set_running_format(const spa_pod *format) { running_format_ = copy_pod(format); }
+    void set_running_format(const spa_pod *format);
 
   private:
     std::vector<bool> announced_;

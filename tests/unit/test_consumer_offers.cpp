@@ -162,6 +162,36 @@ TEST_F(ConsumerOffersTest, AJoinerThatRefusesTheRunningFormatCallsForNewOffers) 
     EXPECT_FALSE(selection.must_choose_again(offers_, {gpu}));
 }
 
+TEST_F(ConsumerOffersTest, ANegotiatedModifierWithoutItsMandatoryFlagIsStillADmabufFormat) {
+    // A negotiated format keeps only the flags both sides set: from a consumer that did not
+    // mark its modifiers MANDATORY, the modifier comes without the flag.
+    const spa_rectangle size{64, 48};
+    const spa_fraction rate{0, 1};
+    spa_pod_frame object;
+    spa_pod_builder_push_object(&consumer_builder_, &object, SPA_TYPE_OBJECT_Format,
+                                SPA_PARAM_Format);
+    spa_pod_builder_add(&consumer_builder_, SPA_FORMAT_mediaType, SPA_POD_Id(SPA_MEDIA_TYPE_video),
+                        SPA_FORMAT_mediaSubtype, SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw),
+                        SPA_FORMAT_VIDEO_format, SPA_POD_Id(SPA_VIDEO_FORMAT_BGRx),
+                        SPA_FORMAT_VIDEO_modifier, SPA_POD_Long(int64_t(kLinear)),
+                        SPA_FORMAT_VIDEO_size, SPA_POD_Rectangle(&size), SPA_FORMAT_VIDEO_framerate,
+                        SPA_POD_Fraction(&rate), 0);
+    const auto *running =
+        static_cast<const spa_pod *>(spa_pod_builder_pop(&consumer_builder_, &object));
+    const spa_pod_prop *modifier = spa_pod_find_prop(running, nullptr, SPA_FORMAT_VIDEO_modifier);
+    ASSERT_NE(modifier, nullptr);
+    ASSERT_EQ(modifier->flags & SPA_POD_PROP_FLAG_MANDATORY, 0u);
+
+    const ConsumerFormats gpu = {
+        consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_BGRx, {kLinear}),
+        consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_BGRx)};
+    const ConsumerFormats shm = {consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_BGRx)};
+    OfferSelection selection;
+    selection.choose(offers_, {});
+    selection.set_running_format(running);
+    EXPECT_TRUE(selection.must_choose_again(offers_, {gpu, shm}));
+}
+
 TEST_F(ConsumerOffersTest, OffersOfAnotherSizeWaitForTheirOwnAnnouncement) {
     OfferSelection selection;
     selection.choose(offers_, {});
