@@ -13,6 +13,11 @@ namespace vmcast {
 
 class IdleCall {
   public:
+    IdleCall() = default;
+    // GLib holds this object's address.
+    IdleCall(const IdleCall &) = delete;
+    IdleCall &operator=(const IdleCall &) = delete;
+
     // Replaces a call still pending.
     void schedule(std::function<void()> function) {
         function_ = std::move(function);

@@ -136,10 +136,11 @@ void ConsoleStream::announce_formats() {
         return;
     }
     // PipeWire 0.3.65 renegotiates every link of a running stream at once, and the first link
-    // done recomputes the graph; that stops a consumer whose link is still allocating, marks
-    // its link paused, and the link never gets buffers (impl-link.c, pw_impl_link_deactivate).
-    // Deactivating the node first stops every consumer before any link renegotiates: a
-    // stopped link is not marked again, and each one is allocated and started in turn.
+    // done recomputes the graph. That can idle a consumer whose link is still allocating, and
+    // deactivating an activated link marks it paused: it is never allocated, and its consumer
+    // gets no buffers (impl-link.c, pw_impl_link_deactivate). Deactivating vmcast's node first
+    // deactivates all its links before any renegotiates, and pw_impl_link_deactivate leaves a
+    // link that is not activated alone; each link is then allocated and activated in turn.
     pausing_to_renegotiate_ = true;
     pw_stream_set_active(stream_, false);
     pw_stream_update_params(stream_, formats.data(), uint32_t(formats.size()));
@@ -205,9 +206,10 @@ void ConsoleStream::on_state_changed(pw_stream_state old_state, pw_stream_state 
             [this] { review_offers_soon(); });
     }
     request_frame_if_streaming();
-    // A pause to renegotiate brings a new buffer set anyway.
+    // A pause to renegotiate brings a new buffer set, unless no consumer is linked any more
+    // (the last one left just as the renegotiation began).
     if (old_state == PW_STREAM_STATE_STREAMING && state == PW_STREAM_STATE_PAUSED &&
-        !pausing_to_renegotiate_)
+        (!pausing_to_renegotiate_ || !pipewire_.links().has_links(watched_node_id_)))
         reclaim_buffers();
     if (state == PW_STREAM_STATE_STREAMING)
         pausing_to_renegotiate_ = false;

@@ -31,10 +31,11 @@ ConsumerPort::ConsumerPort(pw_registry *registry, uint32_t port_id,
         .removed = nullptr,
         .done = [](void *data, int seq) { static_cast<ConsumerPort *>(data)->on_done(seq); },
         // A port vmcast may not see (a sandboxed consumer's) stays unknown: it then limits
-        // nothing.
+        // nothing. A port that has no formats yet answers the subscription with an error
+        // too; its formats arrive with the first list it announces.
         .error =
             [](void *data, int, int, const char *message) {
-                g_debug("cannot read a consumer's formats (%s)", message);
+                g_debug("a consumer's formats are not readable (yet): %s", message);
                 static_cast<ConsumerPort *>(data)->pending_sync_ = -1;
             },
     };

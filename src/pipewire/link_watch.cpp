@@ -1,5 +1,6 @@
 #include "pipewire/link_watch.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -60,10 +61,16 @@ void LinkWatch::unwatch(uint32_t node_id) {
 std::vector<std::vector<const spa_pod *>> LinkWatch::consumer_formats(uint32_t node_id) const {
     std::vector<std::vector<const spa_pod *>> formats;
     for (const auto &[id, link] : links_) {
-        if (link->node_id == node_id && link->consumer_port && link->consumer_port->formats_known())
+        if (link->node_id == node_id && link->consumer_port &&
+            link->consumer_port->formats_known() && !link->consumer_port->formats().empty())
             formats.push_back(link->consumer_port->formats());
     }
     return formats;
+}
+
+bool LinkWatch::has_links(uint32_t node_id) const {
+    return std::ranges::any_of(
+        links_, [node_id](const auto &entry) { return entry.second->node_id == node_id; });
 }
 
 void LinkWatch::on_global(uint32_t id, const char *type, const spa_dict *props) {

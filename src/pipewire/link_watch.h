@@ -35,8 +35,11 @@ class LinkWatch {
     void unwatch(uint32_t node_id);
 
     // The formats each consumer linked to node_id accepts, for the consumers whose port could
-    // be read. Valid until control returns to the main loop.
+    // be read and lists some (PipeWire takes an empty list for "anything"). Valid until
+    // control returns to the main loop.
     std::vector<std::vector<const spa_pod *>> consumer_formats(uint32_t node_id) const;
+    // Whether any link out of node_id exists.
+    bool has_links(uint32_t node_id) const;
 
   private:
     struct WatchedLink;
