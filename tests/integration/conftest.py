@@ -78,10 +78,11 @@ def artifacts(request, artifacts_root) -> Artifacts:
 
 
 def _keep_logs(request, sess: Session, artifacts: Artifacts) -> None:
-    if _failed(request) and sess.log_dir.exists():
+    keep_all = os.environ.get("VMCAST_TEST_KEEP_LOGS") == "1"
+    if (keep_all or _failed(request)) and sess.log_dir.exists():
         dest = artifacts.path("logs")
         shutil.copytree(sess.log_dir, dest, dirs_exist_ok=True)
-        print(f"\n[vmcast] logs of the failed test kept in {dest}", file=sys.stderr)
+        print(f"\n[vmcast] logs of the test kept in {dest}", file=sys.stderr)
 
 
 @pytest.fixture

@@ -181,7 +181,11 @@ class Session:
         wait_for(ready, self.startup_timeout, what="the private dbus-daemon to answer")
 
     def _start_pipewire(self) -> None:
-        proc = self.spawn(["pipewire"], name="pipewire")
+        # VMCAST_TEST_PIPEWIRE_DEBUG sets the daemon's PIPEWIRE_DEBUG (e.g. 4, for tracing a
+        # negotiation in pipewire.stderr.log).
+        debug = os.environ.get("VMCAST_TEST_PIPEWIRE_DEBUG")
+        proc = self.spawn(["pipewire"], name="pipewire",
+                          env={"PIPEWIRE_DEBUG": debug} if debug else None)
         sock = self.runtime_dir / "pipewire-0"
 
         def ready() -> bool:
