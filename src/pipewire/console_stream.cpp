@@ -173,6 +173,8 @@ void ConsoleStream::review_offers_soon() {
 void ConsoleStream::review_offers() {
     if (watched_node_id_ == SPA_ID_INVALID)
         return;
+    if (!pipewire_.links().has_links(watched_node_id_))
+        suspend_unlinked_node();
     uint8_t pod_memory[kFormatPodBytes];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
     const std::vector<const spa_pod *> all =
@@ -182,6 +184,19 @@ void ConsoleStream::review_offers() {
     g_info("%s: renegotiating for the consumers now linked", identity_.node_name.c_str());
     negotiated_ = false;
     announce_formats();
+}
+
+void ConsoleStream::suspend_unlinked_node() {
+    // The next consumer then negotiates from no format. PipeWire 0.3.65 cannot take vmcast's
+    // answer to an unfixed DMA-BUF format when a new link finds the node idle with a format:
+    // the link suspends the node itself in the middle of its negotiation, which puts the link
+    // back to its first state, so the fixed offer changes no state and cancels nothing, and
+    // the link allocates for the unfixed format (impl-link.c, do_negotiate and
+    // port_param_changed). WirePlumber suspends an idle node too, but only seconds later.
+    // PipeWire ignores the command for a node already suspended.
+    if (pipewire_.param_caches().suspend(watched_node_id_))
+        g_debug("%s: no consumer left; node %u suspended", identity_.node_name.c_str(),
+                watched_node_id_);
 }
 
 void ConsoleStream::on_state_changed(pw_stream_state old_state, pw_stream_state state,
@@ -260,8 +275,15 @@ void ConsoleStream::reclaim_buffers() {
 }
 
 void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
-    if (id != SPA_PARAM_Format || !param)
+    if (id != SPA_PARAM_Format)
         return;
+    if (!param) {
+        // Suspended, or about to be negotiated again: no format until the next one.
+        negotiated_ = false;
+        negotiated_dmabuf_.reset();
+        offers_.set_running_format(nullptr);
+        return;
+    }
     spa_video_info_raw info{};
     if (spa_format_video_raw_parse(param, &info) < 0) {
         g_warning("%s: consumer chose a format vmcast cannot parse", identity_.node_name.c_str());

@@ -79,6 +79,8 @@ class ConsoleStream {
     // After the consumers or the running format changed: offers again if OfferSelection says so.
     void review_offers_soon();
     void review_offers();
+    // With no consumer linked any more: has PipeWire unset the node's format.
+    void suspend_unlinked_node();
     void announce_buffers();
     void schedule_renegotiation();
     // After the last consumer left: keeps the buffers that came back for later frames, and

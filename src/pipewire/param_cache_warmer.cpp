@@ -10,6 +10,7 @@
 #include <pipewire/node.h>
 #include <pipewire/port.h>
 #include <pipewire/type.h>
+#include <spa/node/command.h>
 #include <spa/param/param.h>
 #include <spa/utils/dict.h>
 
@@ -61,6 +62,16 @@ void ParamCacheWarmer::unwatch(uint32_t node_id) {
     std::erase(watched_nodes_, node_id);
     std::erase_if(bound_,
                   [node_id](const auto &entry) { return entry.second->node_id == node_id; });
+}
+
+bool ParamCacheWarmer::suspend(uint32_t node_id) {
+    const auto global = globals_.find(node_id);
+    const auto node = bound_.find(node_id);
+    if (global == globals_.end() || !global->second.is_node || node == bound_.end())
+        return false;
+    const spa_command suspend = SPA_NODE_COMMAND_INIT(SPA_NODE_COMMAND_Suspend);
+    pw_node_send_command(reinterpret_cast<pw_node *>(node->second->proxy), &suspend);
+    return true;
 }
 
 void ParamCacheWarmer::on_global(uint32_t id, const char *type, const spa_dict *props) {

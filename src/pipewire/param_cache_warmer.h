@@ -34,6 +34,10 @@ class ParamCacheWarmer {
     // until unwatch(node_id).
     void watch(uint32_t node_id);
     void unwatch(uint32_t node_id);
+    // Asks PipeWire to suspend a watched node, which unsets its ports' formats and frees their
+    // buffers, as WirePlumber does to an idle node after a few seconds. False when the node is
+    // not bound (yet).
+    bool suspend(uint32_t node_id);
 
   private:
     struct BoundObject;
