@@ -83,8 +83,9 @@ void ConsoleStream::connect() {
     unwatch_node();
     negotiated_ = false;
     negotiated_dmabuf_.reset();
+    fixated_dmabuf_.reset();
     offers_.set_running_format(nullptr);
-    probe_dmabufs();
+    log_dmabuf_offer();
     uint8_t pod_memory[kFormatPodBytes];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
     std::vector<const spa_pod *> formats = formats_to_offer(builder);
@@ -120,8 +121,9 @@ void ConsoleStream::resize(uint32_t width, uint32_t height) {
     height_ = height;
     negotiated_ = false;
     negotiated_dmabuf_.reset();
+    fixated_dmabuf_.reset();
     offers_.set_running_format(nullptr);
-    probe_dmabufs();
+    log_dmabuf_offer();
     small_buffer_renegotiations_ = 0;
     g_info("%s: renegotiating for %ux%u", identity_.node_name.c_str(), width, height);
     announce_formats();
@@ -149,7 +151,7 @@ void ConsoleStream::announce_formats() {
 
 std::vector<const spa_pod *> ConsoleStream::formats_to_offer(spa_pod_builder &builder) {
     const std::vector<const spa_pod *> all =
-        build_enum_formats(builder, width_, height_, max_fps_, dmabufs_);
+        build_enum_formats(builder, width_, height_, max_fps_, dmabufs_, fixated_dmabuf_);
     std::vector<ConsumerFormats> consumers;
     if (watched_node_id_ != SPA_ID_INVALID)
         consumers = pipewire_.links().consumer_formats(watched_node_id_);
@@ -178,7 +180,7 @@ void ConsoleStream::review_offers() {
     uint8_t pod_memory[kFormatPodBytes];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
     const std::vector<const spa_pod *> all =
-        build_enum_formats(builder, width_, height_, max_fps_, dmabufs_);
+        build_enum_formats(builder, width_, height_, max_fps_, dmabufs_, fixated_dmabuf_);
     if (!offers_.must_choose_again(all, pipewire_.links().consumer_formats(watched_node_id_)))
         return;
     g_info("%s: renegotiating for the consumers now linked", identity_.node_name.c_str());
@@ -296,16 +298,15 @@ void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
     }
     const bool modifier = info.flags & SPA_VIDEO_FLAG_MODIFIER;
     if (modifier) {
-        negotiated_dmabuf_ = dmabufs_.layout(info.format, uint64_t(info.modifier));
-        if (!negotiated_dmabuf_) {
-            // Only a consumer that ignored the offer gets here.
-            g_warning("%s: consumer chose a %s DMA-BUF modifier vmcast did not offer "
-                      "(0x%016llx)",
-                      identity_.node_name.c_str(), format_name(info.format),
-                      static_cast<unsigned long long>(info.modifier));
-            negotiated_ = false;
+        negotiated_ = false;
+        negotiated_dmabuf_.reset();
+        if (std::optional<std::vector<uint64_t>> candidates = modifiers_to_fixate(param)) {
+            fixate_modifier(info.format, *candidates);
             return;
         }
+        negotiated_dmabuf_ = layout_for(info.format, uint64_t(info.modifier));
+        if (!negotiated_dmabuf_)
+            return;
     }
     format_ = info.format;
     negotiated_ = true;
@@ -325,17 +326,6 @@ void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
     // The new buffers hold nothing yet; the next render fills them whole.
     if (frame_request_callback_)
         frame_request_callback_();
-}
-
-void ConsoleStream::probe_dmabufs() {
-    if (!allocates_buffers_)
-        return;
-    dmabufs_.probe(width_, height_);
-    size_t offered = 0;
-    for (spa_video_format format : kStreamFormats)
-        offered += dmabufs_.modifiers(format).size();
-    g_info("%s: offering %zu DMA-BUF format and modifier pairs that allocate at %ux%u",
-           identity_.node_name.c_str(), offered, width_, height_);
 }
 
 void ConsoleStream::announce_buffers() {
@@ -393,30 +383,6 @@ void ConsoleStream::on_add_buffer(pw_buffer *buffer) {
     const bool has_cursor_meta = spa_buffer_find_meta(buffer->buffer, SPA_META_Cursor) != nullptr;
     if (slots_.size() == 1 || has_cursor_meta != cursor_as_meta_)
         update_cursor_drawing(has_cursor_meta);
-}
-
-void ConsoleStream::allocate_memory(pw_buffer *buffer, StreamBuffer &slot) {
-    spa_buffer &spa = *buffer->buffer;
-    if (negotiated_dmabuf_ && (spa.datas[0].type & (1u << SPA_DATA_DmaBuf))) {
-        std::unique_ptr<ExportDmabuf> exported = dmabufs_.allocate(*negotiated_dmabuf_);
-        if (exported && slot.attach_dmabuf(spa, std::move(exported)))
-            return;
-        // mutter does the same: the modifier is dropped and the consumer offered the rest.
-        g_warning("%s: cannot allocate a %ux%u %s DMA-BUF with modifier 0x%016llx; negotiating "
-                  "without it",
-                  identity_.node_name.c_str(), width_, height_, format_name(format_),
-                  static_cast<unsigned long long>(negotiated_dmabuf_->modifier));
-        negotiated_dmabuf_.reset();
-        if (!renegotiation_.pending())
-            schedule_renegotiation();
-        return;
-    }
-    if (!negotiated_dmabuf_ && (spa.datas[0].type & (1u << SPA_DATA_MemFd)) &&
-        slot.attach_memfd(spa.datas[0]))
-        return;
-    g_warning("%s: cannot allocate a %zu-byte shared memory buffer: consumers get no picture "
-              "from it",
-              identity_.node_name.c_str(), slot.size);
 }
 
 void ConsoleStream::on_remove_buffer(pw_buffer *buffer) {

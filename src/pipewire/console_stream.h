@@ -97,8 +97,13 @@ class ConsoleStream {
     void update_cursor_drawing(bool buffers_have_cursor_meta);
     void on_state_changed(pw_stream_state old_state, pw_stream_state state, const char *error);
     void on_param_changed(uint32_t id, const spa_pod *param);
-    // Test-allocates the DMA-BUF layouts to offer at the current size.
-    void probe_dmabufs();
+    void log_dmabuf_offer() const;
+    // A Format whose modifier PipeWire left open: test-allocates the candidates and announces
+    // the one that allocated as a fixed format ahead of the others.
+    void fixate_modifier(spa_video_format format, const std::vector<uint64_t> &candidates);
+    // The layout of a fixed modifier a consumer agreed to; nullopt when it was not offered or
+    // does not allocate (then the stream renegotiates without it).
+    std::optional<DmabufLayout> layout_for(spa_video_format format, uint64_t modifier);
     void allocate_memory(pw_buffer *buffer, StreamBuffer &slot);
     void on_add_buffer(pw_buffer *buffer);
     void on_remove_buffer(pw_buffer *buffer);
@@ -124,6 +129,7 @@ class ConsoleStream {
     // otherwise PipeWire allocates and maps the shared memory.
     bool allocates_buffers_;
     std::optional<DmabufLayout> negotiated_dmabuf_; // the buffers are DMA-BUFs of this layout
+    std::optional<DmabufLayout> fixated_dmabuf_;    // offered first, as a fixed format
     uint64_t sequence_ = 0;
     CursorMode cursor_mode_;
     const CursorState &cursor_;

@@ -3,7 +3,6 @@
 #include <drm_fourcc.h>
 
 #include <algorithm>
-#include <span>
 
 #include "pipewire/stream_params.h"
 
@@ -32,44 +31,37 @@ bool DmabufOffer::available() const {
     });
 }
 
-void DmabufOffer::probe(uint32_t width, uint32_t height) {
-    probed_.clear();
-    if (!allocator_)
-        return;
-    for (spa_video_format format : kStreamFormats) {
-        const uint32_t fourcc = drm_fourcc_for(format);
-        for (uint64_t modifier : allocator_->render_modifiers(fourcc)) {
-            if (std::ranges::find(dropped_, std::pair(format, modifier)) != dropped_.end())
-                continue;
-            const uint64_t only[] = {modifier};
-            std::unique_ptr<ExportDmabuf> test = allocator_->allocate(width, height, fourcc, only);
-            if (!test) {
-                // Listed as renderable, yet it does not allocate (at this size, at least).
-                dropped_.emplace_back(format, modifier);
-                continue;
-            }
-            probed_.push_back({format, modifier, width, height, uint32_t(test->planes().size())});
-        }
-    }
-}
-
 std::vector<uint64_t> DmabufOffer::modifiers(spa_video_format format) const {
     std::vector<uint64_t> offered;
-    for (const DmabufLayout &layout : probed_)
-        if (layout.format == format &&
-            std::ranges::find(dropped_, std::pair(format, layout.modifier)) == dropped_.end())
-            offered.push_back(layout.modifier);
+    if (!allocator_)
+        return offered;
+    for (uint64_t modifier : allocator_->render_modifiers(drm_fourcc_for(format)))
+        if (!dropped(format, modifier))
+            offered.push_back(modifier);
     return offered;
 }
 
-std::optional<DmabufLayout> DmabufOffer::layout(spa_video_format format, uint64_t modifier) const {
+std::optional<DmabufLayout> DmabufOffer::fixate(spa_video_format format,
+                                                std::span<const uint64_t> candidates,
+                                                uint32_t width, uint32_t height) {
     const std::vector<uint64_t> offered = modifiers(format);
-    if (std::ranges::find(offered, modifier) == offered.end())
+    std::vector<uint64_t> usable;
+    for (uint64_t modifier : candidates)
+        if (std::ranges::find(offered, modifier) != offered.end() &&
+            std::ranges::find(usable, modifier) == usable.end())
+            usable.push_back(modifier);
+    if (usable.empty() || width == 0 || height == 0)
         return std::nullopt;
-    for (const DmabufLayout &layout : probed_)
-        if (layout.format == format && layout.modifier == modifier)
-            return layout;
-    return std::nullopt;
+    std::unique_ptr<ExportDmabuf> test =
+        allocator_->allocate(width, height, drm_fourcc_for(format), usable);
+    // An allocator that fell back to a layout nobody agreed on counts as a failure too.
+    if (!test || test->width() != width || test->height() != height ||
+        std::ranges::find(usable, test->modifier()) == usable.end()) {
+        for (uint64_t modifier : usable)
+            drop(format, modifier);
+        return std::nullopt;
+    }
+    return DmabufLayout{format, test->modifier(), width, height, uint32_t(test->planes().size())};
 }
 
 std::unique_ptr<ExportDmabuf> DmabufOffer::allocate(const DmabufLayout &layout) {
@@ -79,13 +71,20 @@ std::unique_ptr<ExportDmabuf> DmabufOffer::allocate(const DmabufLayout &layout) 
                                           drm_fourcc_for(layout.format), modifiers)
                    : nullptr;
     if (!buffer || buffer->planes().size() != layout.planes || buffer->width() != layout.width ||
-        buffer->height() != layout.height) {
-        if (std::ranges::find(dropped_, std::pair(layout.format, layout.modifier)) ==
-            dropped_.end())
-            dropped_.emplace_back(layout.format, layout.modifier);
+        buffer->height() != layout.height || buffer->modifier() != layout.modifier) {
+        drop(layout.format, layout.modifier);
         return nullptr;
     }
     return buffer;
+}
+
+bool DmabufOffer::dropped(spa_video_format format, uint64_t modifier) const {
+    return std::ranges::find(dropped_, std::pair(format, modifier)) != dropped_.end();
+}
+
+void DmabufOffer::drop(spa_video_format format, uint64_t modifier) {
+    if (!dropped(format, modifier))
+        dropped_.emplace_back(format, modifier);
 }
 
 } // namespace vmcast::pipewire

@@ -1,18 +1,18 @@
 // The DMA-BUF side of a console stream's negotiation: which modifiers each pixel format is
-// offered with, and the modifiers dropped because allocating them failed.
+// offered with, the modifier fixed for a consumer, and the modifiers dropped because
+// allocating them failed.
 //
-// Every modifier offered has just been test-allocated at the stream's size, so the offer is
-// MANDATORY without DONT_FIXATE and PipeWire fixes the modifier in one negotiation (gamescope's
-// way). PipeWire's DONT_FIXATE round trip (the producer test-allocates the consumer's
-// candidates and announces a fixed format) does not survive PipeWire 0.3.65: the fixed format
-// arrives while the link still waits for the producer's answer to the unfixed one, and the
-// link then allocates for the unfixed format instead of negotiating again (traced with a
-// second consumer joining a shared-memory stream: it got no picture).
+// PipeWire's DMA-BUF negotiation (doc/dma-buf.dox): each format is offered with every
+// modifier the renderer can render into, flagged MANDATORY|DONT_FIXATE. PipeWire then hands
+// the producer a Format whose modifier is still a choice (the modifiers both sides take); the
+// producer test-allocates with them, lets the allocator pick, and announces that one modifier
+// as a fixed format ahead of the others, which the link then agrees on.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -41,19 +41,23 @@ class DmabufOffer {
     // Whether the renderer can render any stream format into DMA-BUFs (then the stream
     // allocates its buffers itself).
     bool available() const;
-    // Test-allocates each format's modifiers at this size; modifiers() lists those that worked.
-    void probe(uint32_t width, uint32_t height);
-    // The modifiers offered for format: probed, and not dropped since.
+    // The modifiers offered for format: those the renderer renders into, less those dropped.
     std::vector<uint64_t> modifiers(spa_video_format format) const;
-    // The layout of a probed format and modifier a consumer agreed to; nullopt if not offered.
-    std::optional<DmabufLayout> layout(spa_video_format format, uint64_t modifier) const;
+    // Test-allocates a buffer of this size with the candidates a negotiation left (those not
+    // offered are ignored) and returns the layout of the one the allocator picked. nullopt when
+    // none allocates; those candidates are then dropped.
+    std::optional<DmabufLayout> fixate(spa_video_format format,
+                                       std::span<const uint64_t> candidates, uint32_t width,
+                                       uint32_t height);
     // A buffer in exactly that layout; nullptr when it fails, and then that modifier is no
     // longer offered.
     std::unique_ptr<ExportDmabuf> allocate(const DmabufLayout &layout);
 
   private:
+    bool dropped(spa_video_format format, uint64_t modifier) const;
+    void drop(spa_video_format format, uint64_t modifier);
+
     ExportDmabufAllocator *allocator_;
-    std::vector<DmabufLayout> probed_;
     std::vector<std::pair<spa_video_format, uint64_t>> dropped_;
 };
 

@@ -10,6 +10,7 @@
 #include <spa/param/video/format-utils.h>
 #include <spa/pod/builder.h>
 
+#include <algorithm>
 #include <span>
 
 namespace vmcast::pipewire {
@@ -31,9 +32,15 @@ const char *format_name(spa_video_format format) {
 
 namespace {
 
-// modifiers: none for shared memory, else the DMA-BUF modifiers vmcast can allocate.
+// How an EnumFormat carries its modifiers.
+enum class ModifierOffer {
+    None,        // shared memory: no modifier property at all
+    ForFixation, // the renderer's modifiers, for PipeWire's DONT_FIXATE round trip
+    Fixed,       // the one modifier a test allocation picked
+};
+
 const spa_pod *build_enum_format(spa_pod_builder &builder, spa_video_format format, uint32_t width,
-                                 uint32_t height, uint32_t max_fps,
+                                 uint32_t height, uint32_t max_fps, ModifierOffer offer,
                                  std::span<const uint64_t> modifiers) {
     const spa_rectangle size = SPA_RECTANGLE(width, height);
     const spa_fraction variable_rate = SPA_FRACTION(0, 1);
@@ -44,13 +51,16 @@ const spa_pod *build_enum_format(spa_pod_builder &builder, spa_video_format form
     spa_pod_builder_add(&builder, SPA_FORMAT_mediaType, SPA_POD_Id(SPA_MEDIA_TYPE_video),
                         SPA_FORMAT_mediaSubtype, SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw),
                         SPA_FORMAT_VIDEO_format, SPA_POD_Id(format), 0);
-    // MANDATORY: only consumers that import DMA-BUFs match this variant. Not DONT_FIXATE: every
-    // modifier listed allocates, so PipeWire may fix any of them (see dmabuf_offer.h).
-    if (modifiers.size() == 1) {
+    // MANDATORY: only consumers that import DMA-BUFs match these variants.
+    if (offer == ModifierOffer::Fixed) {
         spa_pod_builder_prop(&builder, SPA_FORMAT_VIDEO_modifier, SPA_POD_PROP_FLAG_MANDATORY);
         spa_pod_builder_long(&builder, int64_t(modifiers[0]));
-    } else if (!modifiers.empty()) {
-        spa_pod_builder_prop(&builder, SPA_FORMAT_VIDEO_modifier, SPA_POD_PROP_FLAG_MANDATORY);
+    } else if (offer == ModifierOffer::ForFixation) {
+        // DONT_FIXATE: PipeWire leaves the choice among the modifiers both sides take to
+        // vmcast, which test-allocates them. Always an Enum, even of one modifier, so the
+        // Format PipeWire hands back says whether it still needs fixing.
+        spa_pod_builder_prop(&builder, SPA_FORMAT_VIDEO_modifier,
+                             SPA_POD_PROP_FLAG_MANDATORY | SPA_POD_PROP_FLAG_DONT_FIXATE);
         spa_pod_frame choice;
         spa_pod_builder_push_choice(&builder, &choice, SPA_CHOICE_Enum, 0);
         // An Enum's first value is its default, and a choice among the rest.
@@ -70,15 +80,46 @@ const spa_pod *build_enum_format(spa_pod_builder &builder, spa_video_format form
 
 std::vector<const spa_pod *> build_enum_formats(spa_pod_builder &builder, uint32_t width,
                                                 uint32_t height, uint32_t max_fps,
-                                                const DmabufOffer &dmabufs) {
+                                                const DmabufOffer &dmabufs,
+                                                const std::optional<DmabufLayout> &fixated) {
     std::vector<const spa_pod *> params;
+    if (fixated && fixated->width == width && fixated->height == height) {
+        const uint64_t modifier[] = {fixated->modifier};
+        params.push_back(build_enum_format(builder, fixated->format, width, height, max_fps,
+                                           ModifierOffer::Fixed, modifier));
+    }
     for (spa_video_format format : kStreamFormats) {
         const std::vector<uint64_t> modifiers = dmabufs.modifiers(format);
         if (!modifiers.empty())
-            params.push_back(build_enum_format(builder, format, width, height, max_fps, modifiers));
-        params.push_back(build_enum_format(builder, format, width, height, max_fps, {}));
+            params.push_back(build_enum_format(builder, format, width, height, max_fps,
+                                               ModifierOffer::ForFixation, modifiers));
+        params.push_back(
+            build_enum_format(builder, format, width, height, max_fps, ModifierOffer::None, {}));
     }
     return params;
+}
+
+std::optional<std::vector<uint64_t>> modifiers_to_fixate(const spa_pod *format) {
+    const spa_pod_prop *prop = spa_pod_find_prop(format, nullptr, SPA_FORMAT_VIDEO_modifier);
+    if (!prop || !spa_pod_is_choice(&prop->value))
+        return std::nullopt;
+    const auto *choice = reinterpret_cast<const spa_pod_choice *>(&prop->value);
+    if (SPA_POD_CHOICE_TYPE(choice) == SPA_CHOICE_None)
+        return std::nullopt;
+    std::vector<uint64_t> candidates;
+    // Modifiers come as an Enum (any other choice offers none): its first value is the
+    // default, the rest are the candidates.
+    if (SPA_POD_CHOICE_TYPE(choice) != SPA_CHOICE_Enum ||
+        SPA_POD_CHOICE_VALUE_TYPE(choice) != SPA_TYPE_Long ||
+        SPA_POD_CHOICE_VALUE_SIZE(choice) != sizeof(int64_t))
+        return candidates;
+    const auto *values = static_cast<const int64_t *>(SPA_POD_CHOICE_VALUES(choice));
+    for (uint32_t i = 1; i < SPA_POD_CHOICE_N_VALUES(choice); ++i) {
+        const auto modifier = uint64_t(values[i]);
+        if (std::ranges::find(candidates, modifier) == candidates.end())
+            candidates.push_back(modifier);
+    }
+    return candidates;
 }
 
 std::vector<const spa_pod *> build_buffer_params(spa_pod_builder &builder, uint32_t width,

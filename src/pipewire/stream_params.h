@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include <spa/param/video/raw.h>
@@ -24,12 +25,18 @@ inline constexpr spa_video_format kStreamFormats[] = {SPA_VIDEO_FORMAT_BGRx, SPA
 
 const char *format_name(spa_video_format format);
 
-// The EnumFormats, all of the given size with a variable frame rate up to max_fps: for each
-// pixel format its DMA-BUF modifiers (MANDATORY), then the same format with no modifier
-// (shared memory).
+// The EnumFormats, all of the given size with a variable frame rate up to max_fps: first the
+// layout fixed for a consumer, when there is one of this size (one modifier, MANDATORY); then
+// for each pixel format its DMA-BUF modifiers (MANDATORY|DONT_FIXATE), then the same format
+// with no modifier (shared memory).
 std::vector<const spa_pod *> build_enum_formats(spa_pod_builder &builder, uint32_t width,
                                                 uint32_t height, uint32_t max_fps,
-                                                const DmabufOffer &dmabufs);
+                                                const DmabufOffer &dmabufs,
+                                                const std::optional<DmabufLayout> &fixated);
+
+// The modifiers a negotiated Format leaves to choose from, when PipeWire did not fix its
+// modifier (both sides flagged it DONT_FIXATE); nullopt when it is fixed or absent.
+std::optional<std::vector<uint64_t>> modifiers_to_fixate(const spa_pod *format);
 
 // How a negotiated format's buffers are made.
 struct BufferKind {

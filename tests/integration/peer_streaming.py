@@ -70,6 +70,16 @@ class StreamedPeer:
             self.artifacts.save_image(f"{what}-expected", expected)
             raise AssertionError(f"{what}: {detail}\n{self.consumer.describe()}")
 
+    def resize_and_wait(self, consumers, width: int, height: int) -> None:
+        """Shows a gradient of a new size and waits until each (name, consumer) shows it; the
+        last one stays self.consumer."""
+        result, picture = self.send(f"scanout width={width} height={height} pattern=gradient")
+        assert result["ok"], result
+        for which, consumer in consumers:
+            self.consumer = consumer
+            self.wait_picture(picture, timeout=10,
+                              what=f"{which} consumer's picture at {width}x{height}")
+
 
 @contextmanager
 def streamed_peer(session, artifacts, tmp_path, *, name="peer", version="7.2", fmt="BGRx",

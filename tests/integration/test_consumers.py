@@ -43,14 +43,8 @@ def test_two_consumers_both_follow_each_resize(session, artifacts, tmp_path):
             run.consumer = second
             run.wait_picture(picture, what="second consumer's picture")
             for size in range(12):
-                width, height = 48 + 8 * (size % 4), 32 + 4 * size
-                result, picture = run.send(f"scanout width={width} height={height} "
-                                           "pattern=gradient")
-                assert result["ok"], result
-                for consumer, which in ((first, "first"), (second, "second")):
-                    run.consumer = consumer
-                    run.wait_picture(picture, timeout=10,
-                                     what=f"{which} consumer's picture at {width}x{height}")
+                run.resize_and_wait((("first", first), ("second", second)),
+                                    48 + 8 * (size % 4), 32 + 4 * size)
             first.assert_no_bad_buffers()
             second.assert_no_bad_buffers()
         run.assert_alive()

@@ -1,6 +1,7 @@
-"""DMA-BUF export to consumers: the modifier negotiation (only modifiers that test-allocate are
-offered; a consumer without one in common gets shared memory) and frames rendered straight
-into the consumer's buffers.
+"""DMA-BUF export to consumers: PipeWire's modifier negotiation (every renderable modifier
+offered with DONT_FIXATE, the consumer's candidates test-allocated and the one that allocates
+announced as a fixed format; a modifier that fails is dropped, and a consumer left without one
+in common gets shared memory) and frames rendered straight into the consumer's buffers.
 
 These machines have no GPU, so vmcast runs with VMCAST_TEST_MEMFD_DMABUFS=1: its allocator
 hands out memfds as LINEAR DMA-BUFs (pixman renders into them) and also lists an X-tiled
@@ -34,11 +35,17 @@ def test_a_dmabuf_consumer_gets_frames_rendered_into_its_buffers(session, artifa
             run.consumer = consumer
             run.wait_picture(picture, what="first picture")
             assert consumer.formats[-1]["modifier"] == 0, consumer.formats
+            assert consumer.formats[-1]["fixated"], consumer.formats
             assert consumer.pictures[-1]["data_type"] == "DmaBuf", consumer.pictures[-1]
+            # The DONT_FIXATE round trip: PipeWire first set a format whose modifier was still
+            # open, then the one vmcast fixed.
+            assert not consumer.formats[0]["fixated"], consumer.formats
             log = run.vmcast_log()
-            # X-tiled is listed as renderable but does not allocate: only LINEAR is offered, for
-            # each of the four formats.
-            assert "offering 4 DMA-BUF format and modifier pairs that allocate at 64x48" in log
+            # X-tiled and LINEAR for each of the four formats, nothing allocated up front.
+            assert "offering 8 DMA-BUF format and modifier pairs at 64x48" in log
+            # The consumer takes X-tiled and LINEAR of those (not INVALID); the allocator picks.
+            assert ("fixing the BGRx 64x48 DMA-BUF modifier at 0x0000000000000000 "
+                    "(test-allocated among 2 the consumer takes)") in log
             assert "streaming BGRx 64x48 as DMA-BUFs (modifier 0x0000000000000000)" in log
 
             # Damage reaches the buffers rendered earlier as well (per-buffer damage history).
@@ -128,18 +135,69 @@ def test_a_shared_memory_consumer_joining_a_dmabuf_stream_gets_shared_memory(ses
         run.assert_alive()
 
 
-def test_a_modifier_that_does_not_allocate_is_not_offered(session, artifacts, tmp_path):
+def test_dmabuf_consumers_coming_and_going_each_get_their_modifier_fixed(session, artifacts,
+                                                                        tmp_path):
+    # A consumer that joins just after another left used to find vmcast's node idle with the
+    # old format. PipeWire 0.3.65 then suspends the node in the middle of the new link's
+    # negotiation and cannot take vmcast's answer to the unfixed modifier: the consumer got
+    # no picture. vmcast now suspends its node as soon as the last consumer leaves. The
+    # consumers alternate pixel formats, so each one needs its own fixation round trip.
+    with streamed_peer(session, artifacts, tmp_path, name="relay", with_consumer=False,
+                       vmcast_env=MEMFD_DMABUFS) as run:
+        result, picture = run.send("scanout width=48 height=32 pattern=checker")
+        assert result["ok"], result
+        for attempt in range(6):
+            fmt = ("BGRx", "RGBA")[attempt % 2]
+            with dmabuf_consumer(session, tmp_path, "relay", [LINEAR], fmt=fmt) as consumer:
+                run.consumer = consumer
+                run.wait_picture(picture, what=f"{fmt} picture of consumer {attempt}")
+                assert consumer.formats[-1]["format"] == fmt, consumer.formats
+                assert consumer.pictures[-1]["data_type"] == "DmaBuf", consumer.pictures[-1]
+                consumer.assert_no_bad_buffers()
+        log = run.vmcast_log()
+        assert log.count("DMA-BUF modifier at 0x0000000000000000 (test-allocated") == 6, log
+        run.assert_alive()
+
+
+def test_two_dmabuf_consumers_both_follow_each_resize(session, artifacts, tmp_path):
+    # Each new size takes a DONT_FIXATE round trip while two links share vmcast's port: the
+    # first link's unfixed format gets vmcast's fixed answer, which renegotiates both links.
+    with streamed_peer(session, artifacts, tmp_path, name="dmaresize", with_consumer=False,
+                       vmcast_env=MEMFD_DMABUFS) as run:
+        result, picture = run.send("scanout width=64 height=48 pattern=checker")
+        assert result["ok"], result
+        with dmabuf_consumer(session, tmp_path, "dmaresize", [LINEAR]) as first:
+            run.consumer = first
+            run.wait_picture(picture, what="first consumer's picture")
+            with FrameConsumer(session, "vmcast.dmaresize.0", tmp_path / "second.frame",
+                               extra_args=["--modifiers", LINEAR]) as second:
+                run.consumer = second
+                run.wait_picture(picture, what="second consumer's picture")
+                for size in range(6):
+                    width, height = 40 + 8 * size, 30 + 6 * (size % 3)
+                    run.resize_and_wait((("first", first), ("second", second)), width, height)
+                    for consumer in (first, second):
+                        assert consumer.pictures[-1]["data_type"] == "DmaBuf", consumer.pictures
+                first.assert_no_bad_buffers()
+                second.assert_no_bad_buffers()
+            assert f"fixing the BGRx {width}x{height} DMA-BUF modifier" in run.vmcast_log()
+        run.assert_alive()
+
+
+def test_a_modifier_that_does_not_allocate_is_dropped(session, artifacts, tmp_path):
     with streamed_peer(session, artifacts, tmp_path, name="tiled", with_consumer=False,
                        vmcast_env=MEMFD_DMABUFS) as run:
         result, picture = run.send("scanout width=64 height=48 pattern=checker")
         assert result["ok"], result
-        # X-tiled did not allocate, so vmcast does not offer it: nothing in common, and the
-        # consumer falls back to shared memory.
+        # X-tiled is listed as renderable but its test allocation fails: vmcast drops it and
+        # offers again; nothing left in common, and the consumer falls back to shared memory.
         with dmabuf_consumer(session, tmp_path, "tiled", [X_TILED]) as consumer:
             run.consumer = consumer
             run.wait_picture(picture, what="fallback picture")
             assert consumer.formats[-1]["modifier"] is None, consumer.formats
             assert consumer.pictures[-1]["data_type"] in ("MemFd", "MemPtr")
+            assert ("none of the 1 BGRx DMA-BUF modifiers the consumer takes allocates at "
+                    "64x48; offering the others") in run.vmcast_log()
         # The next consumer renegotiates the stream from shared memory to LINEAR DMA-BUFs.
         with dmabuf_consumer(session, tmp_path, "tiled", [LINEAR]) as consumer:
             run.consumer = consumer

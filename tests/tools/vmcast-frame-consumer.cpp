@@ -329,6 +329,8 @@ class FrameConsumer {
         };
         event.add_raw("max_framerate", fraction_json(format_->max_framerate));
         event.add_raw("framerate", fraction_json(format_->framerate));
+        // False while PipeWire leaves a DONT_FIXATE modifier for the producer to fix.
+        event.add("fixated", spa_pod_is_fixated(param) == 1);
         emit_line(event);
         if (!name) {
             fail("producer chose a format the consumer did not offer");

@@ -1,7 +1,6 @@
 // Which formats a stream offers when several consumers share it, against real SPA pods: the
 // stream's own EnumFormats and consumer formats built the way pw_stream consumers build them.
-#include <memory>
-#include <span>
+#include <optional>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -9,71 +8,23 @@
 #include <spa/param/video/format-utils.h>
 #include <spa/pod/builder.h>
 
-#include "common/export_dmabuf.h"
 #include "pipewire/consumer_offers.h"
 #include "pipewire/dmabuf_offer.h"
 #include "pipewire/stream_params.h"
+#include "spa_test_pods.h"
 
 namespace {
 
 using vmcast::pipewire::ConsumerFormats;
 using vmcast::pipewire::OfferSelection;
-
-constexpr uint64_t kLinear = 0;
-
-// Allocates LINEAR buffers of any size: the planes are never touched here.
-class LinearAllocator : public vmcast::ExportDmabufAllocator {
-    class Buffer : public vmcast::ExportDmabuf {
-      public:
-        uint32_t width() const override { return 1; }
-        uint32_t height() const override { return 1; }
-        uint64_t modifier() const override { return kLinear; }
-        std::span<const vmcast::ExportPlane> planes() const override { return plane_; }
-
-      private:
-        vmcast::ExportPlane plane_[1];
-    };
-
-  public:
-    std::vector<uint64_t> render_modifiers(uint32_t) const override { return {kLinear}; }
-    std::unique_ptr<vmcast::ExportDmabuf> allocate(uint32_t, uint32_t, uint32_t,
-                                                   std::span<const uint64_t>) override {
-        return std::make_unique<Buffer>();
-    }
-};
-
-// A consumer's EnumFormat for one pixel format, any size and rate; with a modifier list it
-// asks for DMA-BUFs (MANDATORY, as pw_stream consumers do).
-const spa_pod *consumer_format(spa_pod_builder &builder, spa_video_format format,
-                               const std::vector<uint64_t> &modifiers = {}) {
-    spa_pod_frame object;
-    spa_pod_builder_push_object(&builder, &object, SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat);
-    spa_pod_builder_add(&builder, SPA_FORMAT_mediaType, SPA_POD_Id(SPA_MEDIA_TYPE_video),
-                        SPA_FORMAT_mediaSubtype, SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw),
-                        SPA_FORMAT_VIDEO_format, SPA_POD_Id(format), 0);
-    if (!modifiers.empty()) {
-        spa_pod_frame choice;
-        spa_pod_builder_prop(&builder, SPA_FORMAT_VIDEO_modifier, SPA_POD_PROP_FLAG_MANDATORY);
-        spa_pod_builder_push_choice(&builder, &choice, SPA_CHOICE_Enum, 0);
-        spa_pod_builder_long(&builder, int64_t(modifiers[0]));
-        for (uint64_t modifier : modifiers)
-            spa_pod_builder_long(&builder, int64_t(modifier));
-        spa_pod_builder_pop(&builder, &choice);
-    }
-    const spa_rectangle min_size{1, 1}, max_size{8192, 8192}, default_size{640, 480};
-    const spa_fraction min_rate{0, 1}, max_rate{1000, 1}, default_rate{30, 1};
-    spa_pod_builder_add(&builder, SPA_FORMAT_VIDEO_size,
-                        SPA_POD_CHOICE_RANGE_Rectangle(&default_size, &min_size, &max_size),
-                        SPA_FORMAT_VIDEO_framerate,
-                        SPA_POD_CHOICE_RANGE_Fraction(&default_rate, &min_rate, &max_rate), 0);
-    return static_cast<const spa_pod *>(spa_pod_builder_pop(&builder, &object));
-}
+using vmcast_test::consumer_format;
+using vmcast_test::kLinear;
 
 class ConsumerOffersTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        dmabufs_.probe(64, 48);
-        offers_ = vmcast::pipewire::build_enum_formats(offer_builder_, 64, 48, 60, dmabufs_);
+        offers_ = vmcast::pipewire::build_enum_formats(offer_builder_, 64, 48, 60, dmabufs_,
+                                                       std::nullopt);
         // BGRx, BGRA, RGBx, RGBA: each as LINEAR DMA-BUFs, then as shared memory.
         ASSERT_EQ(offers_.size(), 8u);
     }
@@ -86,7 +37,7 @@ class ConsumerOffersTest : public ::testing::Test {
         return dmabuf;
     }
 
-    LinearAllocator allocator_;
+    vmcast_test::FakeAllocator allocator_{{kLinear}, {kLinear}};
     vmcast::pipewire::DmabufOffer dmabufs_{&allocator_};
     alignas(8) uint8_t offer_memory_[16384];
     spa_pod_builder offer_builder_ = SPA_POD_BUILDER_INIT(offer_memory_, sizeof(offer_memory_));
