@@ -21,7 +21,9 @@ struct LinkWatch::WatchedLink {
     pw_node *consumer = nullptr; // the node at the link's input end, bound once the link is active
     spa_hook consumer_listener{};
     spa_hook consumer_proxy_listener{};
-    bool reported = false; // freed when the link goes away, not from its own callback
+    bool active = false;
+    bool consumer_running = false;
+    bool reported = false; // since the link last became active
 
     ~WatchedLink() {
         if (consumer) {
@@ -119,14 +121,22 @@ void LinkWatch::on_global_remove(uint32_t id) {
 }
 
 void LinkWatch::on_link_info(WatchedLink *link, const pw_link_info *info) {
-    if (info->state != PW_LINK_STATE_ACTIVE || link->consumer || link->reported)
+    // A renegotiation (a new size) pauses the link and activates it again; its consumer then
+    // needs the picture again, like a new one.
+    link->active = info->state == PW_LINK_STATE_ACTIVE;
+    if (!link->active)
+        link->reported = false;
+    if (!link->active || link->consumer) {
+        report_if_running(link);
         return;
+    }
     // An active link does not mean the consumer's node runs yet, and a buffer queued before it
     // does is lost to it. The consumer's node says when it runs.
     link->consumer = static_cast<pw_node *>(pw_registry_bind(
         registry_.registry(), info->input_node_id, PW_TYPE_INTERFACE_Node, PW_VERSION_NODE, 0));
     if (!link->consumer) {
-        report_running(link);
+        link->consumer_running = true;
+        report_if_running(link);
         return;
     }
     static const pw_node_events events = {
@@ -134,8 +144,8 @@ void LinkWatch::on_link_info(WatchedLink *link, const pw_link_info *info) {
         .info =
             [](void *data, const pw_node_info *node_info) {
                 auto *link = static_cast<WatchedLink *>(data);
-                if (node_info->state == PW_NODE_STATE_RUNNING)
-                    link->watch->report_running(link);
+                link->consumer_running = node_info->state == PW_NODE_STATE_RUNNING;
+                link->watch->report_if_running(link);
             },
         .param = nullptr,
     };
@@ -152,15 +162,16 @@ void LinkWatch::on_link_info(WatchedLink *link, const pw_link_info *info) {
             [](void *data, int, int, const char *message) {
                 auto *link = static_cast<WatchedLink *>(data);
                 g_debug("cannot watch a consumer of node %u (%s)", link->node_id, message);
-                link->watch->report_running(link);
+                link->consumer_running = true;
+                link->watch->report_if_running(link);
             },
     };
     pw_proxy_add_listener(reinterpret_cast<pw_proxy *>(link->consumer),
                           &link->consumer_proxy_listener, &proxy_events, link);
 }
 
-void LinkWatch::report_running(WatchedLink *link) {
-    if (link->reported)
+void LinkWatch::report_if_running(WatchedLink *link) {
+    if (!link->active || !link->consumer_running || link->reported)
         return;
     link->reported = true;
     auto watched = watched_nodes_.find(link->node_id);

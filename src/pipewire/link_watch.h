@@ -1,7 +1,8 @@
 // Tells a stream about its consumers. PipeWire gives a producer no event when a second consumer
-// joins a running stream, so the registry is watched instead: each new link out of a watched
-// node is bound until it is active, then the node at its other end until that node runs. The
-// port at the link's other end is read for the formats that consumer accepts.
+// joins a running stream, nor when a link is activated again after a renegotiation, so the
+// registry is watched instead: each link out of a watched node is bound, and once it is active
+// the node at its other end too, to learn when that node runs. The port at the link's other
+// end is read for the formats that consumer accepts.
 #pragma once
 
 #include <cstdint>
@@ -27,8 +28,9 @@ class LinkWatch {
     LinkWatch &operator=(const LinkWatch &) = delete;
     ~LinkWatch();
 
-    // Until unwatch(node_id): calls on_consumer_running once for each link out of node_id
-    // whose consumer node runs, and on_consumer_formats_changed when consumer_formats(node_id)
+    // Until unwatch(node_id): calls on_consumer_running when a link out of node_id is active
+    // and its consumer node runs, again each time the link is activated anew (after a
+    // renegotiation), and on_consumer_formats_changed when consumer_formats(node_id)
     // changed (a consumer's formats were read or changed, or a consumer whose were known left).
     void watch(uint32_t node_id, std::function<void()> on_consumer_running,
                std::function<void()> on_consumer_formats_changed);
@@ -50,7 +52,7 @@ class LinkWatch {
     void on_global(uint32_t id, const char *type, const spa_dict *props);
     void on_global_remove(uint32_t id);
     void on_link_info(WatchedLink *link, const pw_link_info *info);
-    void report_running(WatchedLink *link);
+    void report_if_running(WatchedLink *link);
     void report_formats_changed(uint32_t node_id);
 
     RegistryListener registry_;
