@@ -58,6 +58,8 @@ void ConsoleSession::start_stream() {
                                                         cursor_, export_dmabufs_);
     stream_->set_frame_request_callback([this] { output_.request_full_frame(); });
     stream_->set_cursor_drawing_callback([this](bool draw) { output_.set_cursor_drawn(draw); });
+    stream_->set_frame_interval_callback(
+        [this](int64_t interval_us) { output_.set_frame_interval_us(interval_us); });
     output_.set_cursor_drawn(cursor_mode_ == pipewire::CursorMode::Auto ||
                              cursor_mode_ == pipewire::CursorMode::Embedded);
     g_info("console %u is now PipeWire node %s (%ux%u)", identity_.console_index,

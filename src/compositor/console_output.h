@@ -62,6 +62,8 @@ class ConsoleOutput {
     void move_cursor(int32_t x, int32_t y, bool visible);
     // Whether the pointer is drawn into the frames (not when consumers get it as metadata).
     void set_cursor_drawn(bool drawn);
+    // The shortest time between two frames, from the next one on.
+    void set_frame_interval_us(int64_t interval_us) { frame_clock_.set_interval_us(interval_us); }
     // The console's display is off: show black until the next picture.
     void show_nothing();
     // Renders and commits the whole output again soon, even if nothing changed (a consumer

@@ -30,6 +30,10 @@ void FrameClock::frame_committed() {
         g_source_set_ready_time(source_.get(), g_get_monotonic_time() + interval_us_);
 }
 
+void FrameClock::set_interval_us(int64_t interval_us) {
+    interval_us_ = std::max<int64_t>(interval_us, 1);
+}
+
 gboolean FrameClock::dispatch(GSource *source, GSourceFunc, gpointer) {
     g_source_set_ready_time(source, -1);
     reinterpret_cast<ClockSource *>(source)->clock->tick_();

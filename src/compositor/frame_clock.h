@@ -22,6 +22,9 @@ class FrameClock {
 
     // A frame went out now: tick once a frame interval from now (unless a tick is already due).
     void frame_committed();
+    // At most one tick per interval_us from the next frame on (a consumer asked for fewer frames
+    // than rate_hz).
+    void set_interval_us(int64_t interval_us);
 
   private:
     static gboolean dispatch(GSource *source, GSourceFunc, gpointer);

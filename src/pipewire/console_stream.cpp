@@ -322,10 +322,21 @@ void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
                height_);
     }
 
+    report_frame_interval(info.max_framerate);
     announce_buffers();
     // The new buffers hold nothing yet; the next render fills them whole.
     if (frame_request_callback_)
         frame_request_callback_();
+}
+
+void ConsoleStream::report_frame_interval(spa_fraction max_framerate) {
+    // vmcast offers maxFramerate from 1/1 to --max-fps; a consumer may agree on less.
+    int64_t interval_us = G_USEC_PER_SEC / max_fps_;
+    if (max_framerate.num > 0 && max_framerate.denom > 0)
+        interval_us = std::max(interval_us,
+                               int64_t(G_USEC_PER_SEC) * max_framerate.denom / max_framerate.num);
+    if (frame_interval_callback_)
+        frame_interval_callback_(interval_us);
 }
 
 void ConsoleStream::announce_buffers() {

@@ -62,6 +62,12 @@ class ConsoleStream {
     // no picture (size 0, chunk flag CORRUPTED) and the cursor.
     void cursor_changed();
 
+    // Called with the shortest time between two frames that the consumers agreed to: one
+    // --max-fps frame interval, or longer when they negotiated a lower maxFramerate.
+    void set_frame_interval_callback(std::function<void(int64_t interval_us)> callback) {
+        frame_interval_callback_ = std::move(callback);
+    }
+
     // The console changed size: offer formats of the new size.
     void resize(uint32_t width, uint32_t height);
     // A new composited frame; damage says what changed since the previous one.
@@ -82,6 +88,7 @@ class ConsoleStream {
     // With no consumer linked any more: has PipeWire unset the node's format.
     void suspend_unlinked_node();
     void announce_buffers();
+    void report_frame_interval(spa_fraction max_framerate);
     void schedule_renegotiation();
     // After the last consumer left: keeps the buffers that came back for later frames, and
     // reconnects when some never will.
@@ -145,6 +152,7 @@ class ConsoleStream {
     static constexpr int kMaxSmallBufferRenegotiations = 3;
     int small_buffer_renegotiations_ = 0;
     std::function<void()> frame_request_callback_;
+    std::function<void(int64_t)> frame_interval_callback_;
 
     static constexpr guint kFirstRetryDelayMs = 5;
     static constexpr guint kMaxRetryDelayMs = 1000;

@@ -161,24 +161,41 @@ def test_dmabuf_first_consumer_falls_back_to_shared_memory(session, artifacts, t
             assert compare(consumer.latest_image(), read_vmcast_frame(picture)).equal
 
 
+def burst_of_updates(run) -> tuple[int, float]:
+    """Sends an update about every 10 ms for a second (sent at once, QEMU's updates would
+    reach vmcast together and make one frame whatever the pacing), then a last one, and waits
+    for the last state; returns the pictures the consumer got meanwhile and the seconds it
+    took."""
+    result, _ = run.send("scanout width=64 height=48 pattern=solid:000000")
+    assert result["ok"], result
+    run.consumer.wait_pictures(1, timeout=10)
+    start = len(run.consumer.pictures)
+    began = time.monotonic()
+    for i in range(100):
+        run.peer.command(f"update x={i % 60} y=0 width=2 height=2 "
+                         f"pattern=solid:{i * 2:02x}ff00", timeout=10)
+        time.sleep(0.01)
+    result, last = run.send("update x=60 y=40 width=4 height=4 pattern=solid:0000ff")
+    assert result["ok"], result
+    run.wait_picture(last, what="the final state after a burst")
+    return len(run.consumer.pictures) - start, time.monotonic() - began
+
+
 def test_frames_are_paced_and_the_last_state_is_delivered(session, artifacts, tmp_path):
-    vmcast_args = ["--max-fps", "10"]
     with streamed_peer(session, artifacts, tmp_path, name="paced",
-                       vmcast_args=vmcast_args) as run:
-        result, _ = run.send("scanout width=64 height=48 pattern=solid:000000")
-        assert result["ok"], result
-        run.consumer.wait_pictures(1, timeout=10)
-        start = len(run.consumer.pictures)
-        began = time.monotonic()
-        for i in range(40):  # far faster than 10 frames a second
-            run.peer.command(f"update x={i} y=0 width=2 height=2 pattern=solid:{i * 6:02x}ff00",
-                             timeout=10)
-        result, last = run.send("update x=60 y=40 width=4 height=4 pattern=solid:0000ff")
-        assert result["ok"], result
-        run.wait_picture(last, what="the final state after a burst")
-        elapsed = time.monotonic() - began
-        sent = len(run.consumer.pictures) - start
+                       vmcast_args=["--max-fps", "10"]) as run:
+        sent, elapsed = burst_of_updates(run)
         assert sent <= 10 * elapsed + 3, f"{sent} frames in {elapsed:.2f} s at --max-fps 10"
+
+
+def test_a_consumer_that_asks_for_fewer_frames_gets_no_more(session, artifacts, tmp_path):
+    # vmcast offers maxFramerate from 1/1 to --max-fps (60 here); a consumer that takes at
+    # most 10/1 (as WebRTC's screen capture asks for its rate) paces the stream.
+    with streamed_peer(session, artifacts, tmp_path, name="slower",
+                       consumer_args=["--max-framerate", "10"]) as run:
+        sent, elapsed = burst_of_updates(run)
+        assert run.consumer.formats[-1]["max_framerate"] == [10, 1], run.consumer.formats
+        assert sent <= 10 * elapsed + 3, f"{sent} frames in {elapsed:.2f} s for maxFramerate 10"
 
 
 def test_list_shows_each_console_node_and_its_id(session, artifacts, tmp_path):

@@ -20,7 +20,7 @@ void print_usage(FILE *out) {
     std::fputs("usage: vmcast-frame-consumer --target NODE [--format BGRx|BGRA|RGBx|RGBA|any]\n"
                "         [--dump-latest PATH] [--frames N] [--timeout SECONDS]\n"
                "         [--no-cursor-meta] [--hold-buffers] [--dmabuf-first]\n"
-               "         [--modifiers HEX[,HEX...]]\n"
+               "         [--modifiers HEX[,HEX...]] [--max-framerate N]\n"
                "         [--stamp-at X,Y] [--quiet-frames]\n",
                out);
 }
@@ -57,6 +57,7 @@ Options parse_options(int argc, char **argv) {
         kHold,
         kDmabuf,
         kModifiers,
+        kMaxFramerate,
         kStampAt,
         kQuietFrames,
         kHelp
@@ -71,6 +72,7 @@ Options parse_options(int argc, char **argv) {
         {"hold-buffers", no_argument, nullptr, kHold},
         {"dmabuf-first", no_argument, nullptr, kDmabuf},
         {"modifiers", required_argument, nullptr, kModifiers},
+        {"max-framerate", required_argument, nullptr, kMaxFramerate},
         {"stamp-at", required_argument, nullptr, kStampAt},
         {"quiet-frames", no_argument, nullptr, kQuietFrames},
         {"help", no_argument, nullptr, kHelp},
@@ -129,6 +131,14 @@ Options parse_options(int argc, char **argv) {
             }
             break;
         }
+        case kMaxFramerate:
+            // Offered as maxFramerate from 1/1 to N/1, as WebRTC's screen capture asks.
+            errno = 0;
+            options.max_framerate = uint32_t(std::strtoul(optarg, &end, 10));
+            if (errno || *end || optarg[0] == '-' || options.max_framerate < 1 ||
+                options.max_framerate > 1000)
+                fail_usage(std::string("invalid --max-framerate value: ") + optarg);
+            break;
         case kStampAt:
             options.stamp_at = parse_stamp_position(optarg);
             if (!options.stamp_at)

@@ -30,6 +30,7 @@ struct Options {
     bool dmabuf_first = false;
     // Offered with DONT_FIXATE in the DMA-BUF variant (--modifiers): LINEAR and implicit.
     std::vector<uint64_t> modifiers = {0x0 /* LINEAR */, 0x00ffffffffffffffULL /* INVALID */};
+    uint32_t max_framerate = 0;            // 0: no maxFramerate in the EnumFormats
     std::optional<StampPosition> stamp_at; // --stamp-at: read the stamp and time every frame
     bool quiet_frames = false;             // compact frame lines for high frame rates
 };

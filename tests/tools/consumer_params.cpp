@@ -29,7 +29,7 @@ constexpr int32_t cursor_meta_size(int32_t width, int32_t height) {
 }
 
 const spa_pod *build_one_enum_format(spa_pod_builder *builder, std::span<const uint32_t> formats,
-                                     std::span<const uint64_t> modifiers) {
+                                     std::span<const uint64_t> modifiers, uint32_t max_framerate) {
     spa_pod_frame object_frame;
     spa_pod_builder_push_object(builder, &object_frame, SPA_TYPE_OBJECT_Format,
                                 SPA_PARAM_EnumFormat);
@@ -73,6 +73,12 @@ const spa_pod *build_one_enum_format(spa_pod_builder *builder, std::span<const u
                         SPA_POD_CHOICE_RANGE_Rectangle(&default_size, &min_size, &max_size),
                         SPA_FORMAT_VIDEO_framerate,
                         SPA_POD_CHOICE_RANGE_Fraction(&default_rate, &min_rate, &max_rate), 0);
+    if (max_framerate > 0) {
+        spa_fraction most = SPA_FRACTION(max_framerate, 1);
+        spa_fraction least = SPA_FRACTION(1, 1);
+        spa_pod_builder_add(builder, SPA_FORMAT_VIDEO_maxFramerate,
+                            SPA_POD_CHOICE_RANGE_Fraction(&most, &least, &most), 0);
+    }
     return static_cast<const spa_pod *>(spa_pod_builder_pop(builder, &object_frame));
 }
 
@@ -180,13 +186,13 @@ std::optional<NegotiatedFormat> parse_format(const spa_pod *param, std::string &
 }
 
 void build_enum_formats(spa_pod_builder *builder, std::span<const uint32_t> formats,
-                        std::span<const uint64_t> dmabuf_modifiers,
+                        std::span<const uint64_t> dmabuf_modifiers, uint32_t max_framerate,
                         std::vector<const spa_pod *> &params) {
     // PipeWire tries the consumer's EnumFormats in order, so the DMA-BUF variant must come first
     // for the producer to see it as the preferred choice.
     if (!dmabuf_modifiers.empty())
-        params.push_back(build_one_enum_format(builder, formats, dmabuf_modifiers));
-    params.push_back(build_one_enum_format(builder, formats, {}));
+        params.push_back(build_one_enum_format(builder, formats, dmabuf_modifiers, max_framerate));
+    params.push_back(build_one_enum_format(builder, formats, {}, max_framerate));
 }
 
 void build_buffer_params(spa_pod_builder *builder, const NegotiatedFormat &format,

@@ -50,9 +50,10 @@ struct NegotiatedFormat {
 std::optional<NegotiatedFormat> parse_format(const spa_pod *param, std::string &error);
 
 // Appends the EnumFormat params to `params`. With dmabuf_modifiers, a variant carrying them as
-// a MANDATORY|DONT_FIXATE modifier Enum comes first, then the memory variant.
+// a MANDATORY|DONT_FIXATE modifier Enum comes first, then the memory variant. A max_framerate
+// other than 0 adds maxFramerate from 1/1 to max_framerate/1.
 void build_enum_formats(spa_pod_builder *builder, std::span<const uint32_t> formats,
-                        std::span<const uint64_t> dmabuf_modifiers,
+                        std::span<const uint64_t> dmabuf_modifiers, uint32_t max_framerate,
                         std::vector<const spa_pod *> &params);
 
 // Appends the Buffers and Meta params that answer a negotiated Format.

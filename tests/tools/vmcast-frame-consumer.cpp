@@ -162,7 +162,7 @@ class FrameConsumer {
         std::span<const uint64_t> modifiers;
         if (options_.dmabuf_first)
             modifiers = options_.modifiers;
-        build_enum_formats(&builder, options_.formats, modifiers, params);
+        build_enum_formats(&builder, options_.formats, modifiers, options_.max_framerate, params);
         const int res = pw_stream_connect(
             stream_.get(), PW_DIRECTION_INPUT, PW_ID_ANY,
             static_cast<pw_stream_flags>(PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS),
