@@ -462,10 +462,13 @@ void ConsoleStream::schedule_retry() {
 void ConsoleStream::cursor_changed() {
     if (!cursor_as_meta_ || !negotiated_ || state_ != PW_STREAM_STATE_STREAMING)
         return;
-    // Without a free buffer the next frame carries the cursor.
+    // Without a free buffer the next frame carries the cursor; on a still screen the retry
+    // asks for that frame, so the pointer's last position goes out too.
     pw_buffer *buffer = take_buffer();
-    if (!buffer)
+    if (!buffer) {
+        schedule_retry();
         return;
+    }
     static_cast<const StreamBuffer *>(buffer->user_data)->set_chunks(*buffer->buffer, false);
     fill_metadata(*buffer->buffer, frame::DamageRegion(), false);
     pw_stream_queue_buffer(stream_, buffer);
