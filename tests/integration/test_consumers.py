@@ -125,6 +125,14 @@ def test_metadata_describes_each_frame(session, artifacts, tmp_path):
         result, picture = run.send("scanout width=96 height=64 pattern=gradient")
         assert result["ok"], result
         run.wait_picture(picture, what="first picture")
+        # The format: a variable rate up to --max-fps (default 60), and 8 buffers (the
+        # producer's default within the consumer's 2..16).
+        fmt = run.consumer.formats[-1]
+        assert fmt["framerate"] == [0, 1] and fmt["max_framerate"] == [60, 1], fmt
+        events = list(run.consumer.events)
+        last_format = max(i for i, event in enumerate(events) if event["event"] == "format")
+        buffers = [event for event in events[last_format:] if event["event"] == "add-buffer"]
+        assert len(buffers) == 8, buffers
         time.sleep(1)  # past the whole-picture resends a new consumer gets
         start = len(run.consumer.pictures)
         result, picture = run.send("update x=10 y=20 width=16 height=8 pattern=solid:ff0000")
@@ -207,6 +215,7 @@ def test_list_shows_each_console_node_and_its_id(session, artifacts, tmp_path):
         assert node is not None
         props = node["info"]["props"]
         assert props.get("vmcast.vm.name") == "listed", props
+        assert props.get("vmcast.vm.uuid") == "00000000-0000-0000-0000-000000000000", props
         assert str(props.get("vmcast.console.index")) == "0", props
         assert props.get("media.role") == "Screen", props
         listing = session.run([os.environ["VMCAST_BIN"], "list"], timeout=30)

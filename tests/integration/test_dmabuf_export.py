@@ -135,6 +135,27 @@ def test_a_shared_memory_consumer_joining_a_dmabuf_stream_gets_shared_memory(ses
         run.assert_alive()
 
 
+def test_gstreamer_pipewiresrc_gets_dmabufs_through_the_round_trip(session, artifacts, tmp_path):
+    # PipeWire's own GStreamer source, with DMA-BUF caps, offers its modifiers (INVALID and
+    # LINEAR) flagged DONT_FIXATE: a real third-party consumer of the round trip.
+    with streamed_peer(session, artifacts, tmp_path, name="gstdma", with_consumer=False,
+                       vmcast_env=MEMFD_DMABUFS) as run:
+        result, _ = run.send("scanout width=64 height=48 pattern=checker")
+        assert result["ok"], result
+        argv = ["gst-launch-1.0", "-v", "pipewiresrc", "target-object=vmcast.gstdma.0",
+                "num-buffers=3", "!", "video/x-raw(memory:DMABuf)", "!", "fakesink"]
+        res = session.run(argv, timeout=30)
+        assert res.returncode == 0, f"gst-launch-1.0 failed:\n{res.stdout}\n{res.stderr}"
+        assert ("caps = video/x-raw(memory:DMABuf), format=(string)BGRx, width=(int)64, "
+                "height=(int)48") in res.stdout, res.stdout
+        log = run.vmcast_log()
+        # The stand-in allocator renders no INVALID (implicit) layout: LINEAR is the candidate.
+        assert ("fixing the BGRx 64x48 DMA-BUF modifier at 0x0000000000000000 "
+                "(test-allocated among 1 the consumer takes)") in log, log
+        assert "streaming BGRx 64x48 as DMA-BUFs (modifier 0x0000000000000000)" in log, log
+        run.assert_alive()
+
+
 def test_dmabuf_consumers_coming_and_going_each_get_their_modifier_fixed(session, artifacts,
                                                                         tmp_path):
     # A consumer that joins just after another left used to find vmcast's node idle with the
