@@ -75,16 +75,6 @@ ConsoleStream::ConsoleStream(PipeWireContext &pipewire, const StreamIdentity &id
 }
 
 void ConsoleStream::connect() {
-    if (state_ != PW_STREAM_STATE_UNCONNECTED) {
-        idle_buffers_.clear();
-        pw_stream_disconnect(stream_);
-    }
-    // PipeWire reuses the ids of removed globals: the old node's id may soon be another's.
-    unwatch_node();
-    negotiated_ = false;
-    negotiated_dmabuf_.reset();
-    fixated_dmabuf_.reset();
-    offers_.set_running_format(nullptr);
     log_dmabuf_offer();
     uint8_t pod_memory[kFormatPodBytes];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
@@ -143,7 +133,6 @@ void ConsoleStream::announce_formats() {
     // gets no buffers (impl-link.c, pw_impl_link_deactivate). Deactivating vmcast's node first
     // deactivates all its links before any renegotiates, and pw_impl_link_deactivate leaves a
     // link that is not activated alone; each link is then allocated and activated in turn.
-    pausing_to_renegotiate_ = true;
     pw_stream_set_active(stream_, false);
     pw_stream_update_params(stream_, formats.data(), uint32_t(formats.size()));
     pw_stream_set_active(stream_, true);
@@ -195,14 +184,15 @@ void ConsoleStream::suspend_unlinked_node() {
     // back to its first state, so the fixed offer changes no state and cancels nothing, and
     // the link allocates for the unfixed format (impl-link.c, do_negotiate and
     // port_param_changed). WirePlumber suspends an idle node too, but only seconds later.
+    // Suspending also frees the buffer set, with any buffer a departed consumer kept: PipeWire
+    // 0.3.65 never gives those back, and would hand the same set to the next consumer.
     // PipeWire ignores the command for a node already suspended.
     if (pipewire_.param_caches().suspend(watched_node_id_))
         g_debug("%s: no consumer left; node %u suspended", identity_.node_name.c_str(),
                 watched_node_id_);
 }
 
-void ConsoleStream::on_state_changed(pw_stream_state old_state, pw_stream_state state,
-                                     const char *error) {
+void ConsoleStream::on_state_changed(pw_stream_state, pw_stream_state state, const char *error) {
     state_ = state;
     if (state == PW_STREAM_STATE_ERROR) {
         g_warning("%s: stream error: %s", identity_.node_name.c_str(), error ? error : "unknown");
@@ -223,13 +213,6 @@ void ConsoleStream::on_state_changed(pw_stream_state old_state, pw_stream_state 
             [this] { review_offers_soon(); });
     }
     request_frame_if_streaming();
-    // A pause to renegotiate brings a new buffer set, unless no consumer is linked any more
-    // (the last one left just as the renegotiation began).
-    if (old_state == PW_STREAM_STATE_STREAMING && state == PW_STREAM_STATE_PAUSED &&
-        (!pausing_to_renegotiate_ || !pipewire_.links().has_links(watched_node_id_)))
-        reclaim_buffers();
-    if (state == PW_STREAM_STATE_STREAMING)
-        pausing_to_renegotiate_ = false;
 }
 
 void ConsoleStream::request_frame_if_streaming() {
@@ -260,20 +243,6 @@ void ConsoleStream::arm_new_consumer_timer() {
             return G_SOURCE_REMOVE;
         },
         this);
-}
-
-void ConsoleStream::reclaim_buffers() {
-    while (pw_buffer *buffer = pw_stream_dequeue_buffer(stream_))
-        idle_buffers_.push_back(buffer);
-    if (idle_buffers_.size() >= slots_.size())
-        return;
-    // PipeWire 0.3.65 never gives back buffers that a departed consumer kept, and offers the
-    // same buffer set to the next consumer. With no consumer left, connecting again costs
-    // nobody anything and brings a fresh set.
-    g_info("%s: %zu of %zu buffers were not returned by the last consumer; reconnecting the "
-           "stream",
-           identity_.node_name.c_str(), slots_.size() - idle_buffers_.size(), slots_.size());
-    reconnect_.schedule([this] { connect(); });
 }
 
 void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
@@ -397,20 +366,10 @@ void ConsoleStream::on_add_buffer(pw_buffer *buffer) {
 }
 
 void ConsoleStream::on_remove_buffer(pw_buffer *buffer) {
-    std::erase(idle_buffers_, buffer);
     auto *slot = static_cast<StreamBuffer *>(buffer->user_data);
     std::erase(slots_, slot);
     delete slot;
     buffer->user_data = nullptr;
-}
-
-pw_buffer *ConsoleStream::take_buffer() {
-    if (!idle_buffers_.empty()) {
-        pw_buffer *buffer = idle_buffers_.back();
-        idle_buffers_.pop_back();
-        return buffer;
-    }
-    return pw_stream_dequeue_buffer(stream_);
 }
 
 void ConsoleStream::push_frame(const FrameReader &frame, const frame::DamageRegion &damage) {
@@ -425,7 +384,7 @@ void ConsoleStream::push_frame(const FrameReader &frame, const frame::DamageRegi
                 width_, height_);
         return;
     }
-    pw_buffer *buffer = take_buffer();
+    pw_buffer *buffer = pw_stream_dequeue_buffer(stream_);
     if (!buffer) {
         schedule_retry();
         return;
@@ -464,7 +423,7 @@ void ConsoleStream::cursor_changed() {
         return;
     // Without a free buffer the next frame carries the cursor; on a still screen the retry
     // asks for that frame, so the pointer's last position goes out too.
-    pw_buffer *buffer = take_buffer();
+    pw_buffer *buffer = pw_stream_dequeue_buffer(stream_);
     if (!buffer) {
         schedule_retry();
         return;

@@ -90,9 +90,6 @@ class ConsoleStream {
     void announce_buffers();
     void report_frame_interval(spa_fraction max_framerate);
     void schedule_renegotiation();
-    // After the last consumer left: keeps the buffers that came back for later frames, and
-    // reconnects when some never will.
-    void reclaim_buffers();
     void schedule_retry();
     void request_frame_if_streaming();
     void request_frame_for_new_consumer();
@@ -100,7 +97,6 @@ class ConsoleStream {
     void fill_buffer(pw_buffer *buffer, const FrameReader &frame,
                      const frame::DamageRegion &damage);
     void fill_metadata(spa_buffer &buffer, const frame::DamageRegion &damage, bool picture);
-    pw_buffer *take_buffer();
     void update_cursor_drawing(bool buffers_have_cursor_meta);
     void on_state_changed(pw_stream_state old_state, pw_stream_state state, const char *error);
     void on_param_changed(uint32_t id, const spa_pod *param);
@@ -127,7 +123,6 @@ class ConsoleStream {
     pw_stream_state state_ = PW_STREAM_STATE_UNCONNECTED;
     // Set once a format of the current size is agreed; frames wait until then.
     bool negotiated_ = false;
-    bool pausing_to_renegotiate_ = false; // the stream pauses for announce_formats()
     spa_video_format format_ = SPA_VIDEO_FORMAT_UNKNOWN;
     DmabufOffer dmabufs_;
     OfferSelection offers_;
@@ -142,9 +137,7 @@ class ConsoleStream {
     const CursorState &cursor_;
     bool cursor_as_meta_ = false; // the buffers carry SPA_META_Cursor and the frames no pointer
     std::function<void(bool)> cursor_drawing_callback_;
-    std::vector<StreamBuffer *> slots_;     // owned by the pw_buffers' user_data
-    std::vector<pw_buffer *> idle_buffers_; // dequeued while no consumer was there
-    IdleCall reconnect_;
+    std::vector<StreamBuffer *> slots_; // owned by the pw_buffers' user_data
     IdleCall renegotiation_;
     // Room for every EnumFormat: up to 9 objects, each with the renderer's modifiers.
     static constexpr size_t kFormatPodBytes = 16384;
