@@ -107,6 +107,8 @@ class ConsoleStream {
     // The layout of a fixed modifier a consumer agreed to; nullopt when it was not offered or
     // does not allocate (then the stream renegotiates without it).
     std::optional<DmabufLayout> layout_for(spa_video_format format, uint64_t modifier);
+    // After a modifier failed to allocate: offers the formats again without it.
+    void renegotiate_without(spa_video_format format, uint64_t modifier);
     void allocate_memory(pw_buffer *buffer, StreamBuffer &slot);
     void on_add_buffer(pw_buffer *buffer);
     void on_remove_buffer(pw_buffer *buffer);

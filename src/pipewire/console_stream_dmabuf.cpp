@@ -67,15 +67,20 @@ std::optional<DmabufLayout> ConsoleStream::layout_for(spa_video_format format, u
     // PipeWire fixed the modifier itself: the consumer did not flag it DONT_FIXATE.
     const uint64_t only[] = {modifier};
     std::optional<DmabufLayout> layout = dmabufs_.fixate(format, only, width_, height_);
-    if (!layout) {
-        g_warning("%s: cannot allocate a %ux%u %s DMA-BUF with modifier 0x%016llx; negotiating "
-                  "without it",
-                  identity_.node_name.c_str(), width_, height_, format_name(format),
-                  static_cast<unsigned long long>(modifier));
-        if (!renegotiation_.pending())
-            schedule_renegotiation();
-    }
+    if (!layout)
+        renegotiate_without(format, modifier);
     return layout;
+}
+
+void ConsoleStream::renegotiate_without(spa_video_format format, uint64_t modifier) {
+    // mutter does the same: the modifier (already dropped by DmabufOffer) is no longer offered,
+    // and the consumer gets the rest.
+    g_warning("%s: cannot allocate a %ux%u %s DMA-BUF with modifier 0x%016llx; negotiating "
+              "without it",
+              identity_.node_name.c_str(), width_, height_, format_name(format),
+              static_cast<unsigned long long>(modifier));
+    if (!renegotiation_.pending())
+        schedule_renegotiation();
 }
 
 void ConsoleStream::allocate_memory(pw_buffer *buffer, StreamBuffer &slot) {
@@ -84,15 +89,9 @@ void ConsoleStream::allocate_memory(pw_buffer *buffer, StreamBuffer &slot) {
         std::unique_ptr<ExportDmabuf> exported = dmabufs_.allocate(*negotiated_dmabuf_);
         if (exported && slot.attach_dmabuf(spa, std::move(exported)))
             return;
-        // mutter does the same: the modifier is dropped and the consumer offered the rest.
-        g_warning("%s: cannot allocate a %ux%u %s DMA-BUF with modifier 0x%016llx; negotiating "
-                  "without it",
-                  identity_.node_name.c_str(), width_, height_, format_name(format_),
-                  static_cast<unsigned long long>(negotiated_dmabuf_->modifier));
+        renegotiate_without(negotiated_dmabuf_->format, negotiated_dmabuf_->modifier);
         negotiated_dmabuf_.reset();
         fixated_dmabuf_.reset();
-        if (!renegotiation_.pending())
-            schedule_renegotiation();
         return;
     }
     if (!negotiated_dmabuf_ && (spa.datas[0].type & (1u << SPA_DATA_MemFd)) &&
