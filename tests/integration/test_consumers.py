@@ -21,6 +21,11 @@ def mappings(pid: int) -> int:
         return sum(1 for _ in maps)
 
 
+def uses_address_sanitizer(pid: int) -> bool:
+    with open(f"/proc/{pid}/maps") as maps:
+        return any("libasan" in line for line in maps)
+
+
 def resident_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -116,9 +121,11 @@ def test_many_consumers_connect_and_disconnect(session, artifacts, tmp_path):
                  what=f"vmcast's memory mappings back to {maps_before} "
                       f"(now {mappings(run.vmcast.pid)})")
         # Measured: 12 KiB more after 95 consumers. One buffer set (8 x 12 KiB here) kept per
-        # consumer would add 9 MiB, one buffer each about 1 MiB.
+        # consumer would add 9 MiB, one buffer each about 1 MiB. AddressSanitizer keeps freed
+        # memory in quarantine (3 MiB more here), so its builds say nothing about this.
         growth = resident_kib(run.vmcast.pid) - rss_before
-        assert growth < 1024, f"vmcast's resident memory grew by {growth} KiB over 95 consumers"
+        if not uses_address_sanitizer(run.vmcast.pid):
+            assert growth < 1024, f"vmcast's resident memory grew by {growth} KiB over 95 consumers"
 
 
 def test_metadata_describes_each_frame(session, artifacts, tmp_path):
