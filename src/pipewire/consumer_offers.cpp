@@ -72,7 +72,7 @@ void OfferSelection::set_running_format(const spa_pod *format) {
 bool OfferSelection::must_choose_again(const std::vector<const spa_pod *> &offers,
                                        const std::vector<ConsumerFormats> &consumers) const {
     if (offers.size() != announced_.size())
-        return false; // a new size or probe: its own announcement is on its way
+        return false; // a new size or a fixed layout: its own announcement is on its way
     const std::vector<bool> taken = offers_every_consumer_takes(offers, consumers);
     if (taken == announced_)
         return false;

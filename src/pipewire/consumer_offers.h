@@ -30,7 +30,7 @@ std::vector<bool> offers_every_consumer_takes(const std::vector<const spa_pod *>
 bool offers_dmabufs(const std::vector<const spa_pod *> &offers);
 
 // Which of a stream's offers it announced, and when the consumers call for another choice.
-// The offers are the same list (one size, one DMA-BUF probe) from one choose() to the next.
+// The offers are the same list (one size, one fixed DMA-BUF layout) from one choose() to the next.
 class OfferSelection {
   public:
     // The offers to announce: those every linked consumer takes. Remembered as announced.
