@@ -18,7 +18,7 @@
 #include "common/export_dmabuf.h"
 #include "common/frame_reader.h"
 #include "common/glib_ptr.h"
-#include "common/idle_call.h"
+#include "common/deferred_call.h"
 #include "frame/damage.h"
 #include "pipewire/consumer_offers.h"
 #include "pipewire/cursor_meta.h"
@@ -128,7 +128,7 @@ class ConsoleStream {
     spa_video_format format_ = SPA_VIDEO_FORMAT_UNKNOWN;
     DmabufOffer dmabufs_;
     OfferSelection offers_;
-    IdleCall offer_review_;
+    DeferredCall offer_review_;
     // With DMA-BUFs on offer vmcast allocates every buffer (PipeWire cannot make DMA-BUFs);
     // otherwise PipeWire allocates and maps the shared memory.
     bool allocates_buffers_;
@@ -140,7 +140,7 @@ class ConsoleStream {
     bool cursor_as_meta_ = false; // the buffers carry SPA_META_Cursor and the frames no pointer
     std::function<void(bool)> cursor_drawing_callback_;
     std::vector<StreamBuffer *> slots_; // owned by the pw_buffers' user_data
-    IdleCall renegotiation_;
+    DeferredCall renegotiation_;
     // Room for every EnumFormat: up to 9 objects, each with the renderer's modifiers.
     static constexpr size_t kFormatPodBytes = 16384;
     // Renegotiations because PipeWire allocated buffers too small for the current size.
