@@ -1,7 +1,5 @@
 #include "pipewire/console_stream.h"
 
-#include <time.h>
-
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
@@ -17,16 +15,6 @@
 #include "pipewire/stream_params.h"
 
 namespace vmcast::pipewire {
-
-namespace {
-
-int64_t monotonic_ns() {
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return int64_t(now.tv_sec) * 1000000000 + now.tv_nsec;
-}
-
-} // namespace
 
 ConsoleStream::ConsoleStream(PipeWireContext &pipewire, const StreamIdentity &identity,
                              uint32_t width, uint32_t height, uint32_t max_fps,
@@ -105,8 +93,24 @@ void ConsoleStream::unwatch_node() {
 }
 
 void ConsoleStream::resize(uint32_t width, uint32_t height) {
-    if (width == width_ && height == height_)
+    if (width == width_ && height == height_) {
+        if (settle_resize_.pending())
+            g_debug("%s: back to %ux%u before the new size settled; consumers keep their format",
+                    identity_.node_name.c_str(), width, height);
+        settle_resize_.cancel();
         return;
+    }
+    if (watched_node_id_ == SPA_ID_INVALID || !pipewire_.links().has_links(watched_node_id_)) {
+        renegotiate_size(width, height);
+        return;
+    }
+    // Frames of the new size wait meanwhile: consumers keep the last picture of the old one.
+    settle_resize_.schedule_in(kResizeSettleMs,
+                               [this, width, height] { renegotiate_size(width, height); });
+}
+
+void ConsoleStream::renegotiate_size(uint32_t width, uint32_t height) {
+    settle_resize_.cancel();
     width_ = width;
     height_ = height;
     negotiated_ = false;
@@ -370,126 +374,6 @@ void ConsoleStream::on_remove_buffer(pw_buffer *buffer) {
     std::erase(slots_, slot);
     delete slot;
     buffer->user_data = nullptr;
-}
-
-void ConsoleStream::push_frame(const FrameReader &frame, const frame::DamageRegion &damage) {
-    // Every buffer, whether with us or with a consumer, now lacks this frame's changes.
-    for (StreamBuffer *slot : slots_)
-        slot->stale.add(damage);
-    if (!negotiated_ || state_ != PW_STREAM_STATE_STREAMING || frame.width() != width_ ||
-        frame.height() != height_) {
-        g_debug("%s: %ux%u frame not sent (%s, stream %s, offering %ux%u)",
-                identity_.node_name.c_str(), frame.width(), frame.height(),
-                negotiated_ ? "negotiated" : "not negotiated", pw_stream_state_as_string(state_),
-                width_, height_);
-        return;
-    }
-    pw_buffer *buffer = pw_stream_dequeue_buffer(stream_);
-    if (!buffer) {
-        schedule_retry();
-        return;
-    }
-    retry_delay_ms_ = kFirstRetryDelayMs;
-    fill_buffer(buffer, frame, damage);
-    pw_stream_queue_buffer(stream_, buffer);
-    frame::copy_stats().buffers_queued++;
-    pw_stream_trigger_process(stream_);
-    g_debug("%s: frame %llu queued", identity_.node_name.c_str(),
-            static_cast<unsigned long long>(sequence_ - 1));
-}
-
-void ConsoleStream::schedule_retry() {
-    if (retry_timer_)
-        return;
-    g_debug("%s: every buffer is with the consumers; retrying in %u ms",
-            identity_.node_name.c_str(), retry_delay_ms_);
-    // The changes wait in the buffers' stale regions; a later render delivers them, so the
-    // consumer ends up with the final picture even if the screen stops changing.
-    retry_timer_ = attach_timeout(
-        retry_delay_ms_,
-        [](gpointer data) -> gboolean {
-            auto *stream = static_cast<ConsoleStream *>(data);
-            stream->retry_timer_.reset();
-            stream->retry_delay_ms_ = std::min(stream->retry_delay_ms_ * 2, kMaxRetryDelayMs);
-            if (stream->frame_request_callback_)
-                stream->frame_request_callback_();
-            return G_SOURCE_REMOVE;
-        },
-        this);
-}
-
-void ConsoleStream::cursor_changed() {
-    if (!cursor_as_meta_ || !negotiated_ || state_ != PW_STREAM_STATE_STREAMING)
-        return;
-    // Without a free buffer the next frame carries the cursor; on a still screen the retry
-    // asks for that frame, so the pointer's last position goes out too.
-    pw_buffer *buffer = pw_stream_dequeue_buffer(stream_);
-    if (!buffer) {
-        schedule_retry();
-        return;
-    }
-    static_cast<const StreamBuffer *>(buffer->user_data)->set_chunks(*buffer->buffer, false);
-    fill_metadata(*buffer->buffer, frame::DamageRegion(), false);
-    pw_stream_queue_buffer(stream_, buffer);
-    pw_stream_trigger_process(stream_);
-}
-
-void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,
-                                const frame::DamageRegion &damage) {
-    auto *target = static_cast<StreamBuffer *>(buffer->user_data);
-    const size_t stride = size_t(width_) * 4;
-    bool usable = target->width == width_ && target->height == height_;
-    if (usable && target->dmabuf) {
-        // The renderer draws in the buffer's own byte order: nothing to convert.
-        usable = frame.render(target->stale, *target->dmabuf);
-        if (usable)
-            target->stale.clear();
-    } else if (usable && target->pixels) {
-        for (const frame::Rect &rect : target->stale.rects()) {
-            frame.read(rect, target->pixels, stride);
-            frame::copy_stats().exported_bytes += rect.area() * 4;
-            match_consumer_format(target->pixels, stride, rect, format_);
-        }
-        target->stale.clear();
-    } else {
-        usable = false;
-    }
-    target->set_chunks(*buffer->buffer, usable);
-    fill_metadata(*buffer->buffer, damage, usable);
-}
-
-void ConsoleStream::fill_metadata(spa_buffer &buffer, const frame::DamageRegion &damage,
-                                  bool picture) {
-    // A cursor-only buffer is no picture, but nothing in it is broken either: consumers drop
-    // whole buffers whose header says CORRUPTED, cursor included.
-    if (auto *header = static_cast<spa_meta_header *>(
-            spa_buffer_find_meta_data(&buffer, SPA_META_Header, sizeof(spa_meta_header)))) {
-        const bool cursor_only = !picture && buffer.datas[0].chunk->size == 0 && cursor_as_meta_;
-        header->flags = picture || cursor_only ? 0 : SPA_META_HEADER_FLAG_CORRUPTED;
-        header->offset = 0;
-        header->pts = monotonic_ns();
-        header->dts_offset = 0;
-        header->seq = sequence_++;
-    }
-    // The whole frame is the picture; consumers that crop by this meta see all of it.
-    if (auto *crop = static_cast<spa_meta_region *>(
-            spa_buffer_find_meta_data(&buffer, SPA_META_VideoCrop, sizeof(spa_meta_region))))
-        crop->region = SPA_REGION(0, 0, width_, height_);
-    if (spa_meta *meta = spa_buffer_find_meta(&buffer, SPA_META_VideoDamage)) {
-        const size_t capacity = meta->size / sizeof(spa_meta_region);
-        auto *regions = static_cast<spa_meta_region *>(meta->data);
-        size_t used = 0;
-        if (capacity > 0) {
-            for (const frame::Rect &rect : damage.rects_limited(capacity)) {
-                regions[used++].region =
-                    SPA_REGION(rect.x, rect.y, uint32_t(rect.width), uint32_t(rect.height));
-            }
-        }
-        if (used < capacity)
-            regions[used].region = SPA_REGION(0, 0, 0, 0);
-    }
-    if (cursor_as_meta_)
-        cursor_.write_meta(buffer);
 }
 
 void ConsoleStream::update_cursor_drawing(bool buffers_have_cursor_meta) {

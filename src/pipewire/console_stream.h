@@ -68,7 +68,8 @@ class ConsoleStream {
         frame_interval_callback_ = std::move(callback);
     }
 
-    // The console changed size: offer formats of the new size.
+    // The console changed size: formats of the new size are offered once it has kept that size
+    // for kResizeSettleMs, at once while no consumer is linked.
     void resize(uint32_t width, uint32_t height);
     // A new composited frame; damage says what changed since the previous one.
     void push_frame(const FrameReader &frame, const frame::DamageRegion &damage);
@@ -90,6 +91,17 @@ class ConsoleStream {
     void announce_buffers();
     void report_frame_interval(spa_fraction max_framerate);
     void schedule_renegotiation();
+    // Offers formats of this size now.
+    void renegotiate_size(uint32_t width, uint32_t height);
+    // A buffer no consumer is reading, or nullptr when every buffer is with them.
+    pw_buffer *dequeue_free_buffer();
+    // Every buffer is with the consumers: the changes wait in the buffers' stale regions and go
+    // out with a retry, unless the consumers have kept every buffer for too long.
+    void wait_for_buffer();
+    // The consumers have kept every buffer for kStallLimitUs while one of them runs: takes the
+    // buffers back by renegotiating, which gives each link a new set. False when no consumer
+    // runs (a paused consumer may keep its buffers).
+    bool take_buffers_back();
     void schedule_retry();
     void request_frame_if_streaming();
     void request_frame_for_new_consumer();
@@ -148,6 +160,19 @@ class ConsoleStream {
     int small_buffer_renegotiations_ = 0;
     std::function<void()> frame_request_callback_;
     std::function<void(int64_t)> frame_interval_callback_;
+
+    // A renegotiation pauses every consumer for a moment, and GStreamer's pipewiresrc before
+    // PipeWire 0.3.84 stops for good at a pause. A reboot's brief modes (firmware text, then
+    // the kernel's mode, 20 to 80 ms apart under TCG) are not worth one.
+    static constexpr guint kResizeSettleMs = 300;
+    DeferredCall settle_resize_;
+    // Healthy consumers give a buffer back within a few frames, even paced to 1 fps.
+    static constexpr int64_t kStallLimitUs = 2 * G_USEC_PER_SEC;
+    // Since when frames have found every buffer with the consumers; unset while one is free.
+    std::optional<int64_t> waiting_for_buffer_since_us_;
+    // The consumers named in the last warning about kept buffers: the same ones are not
+    // warned about twice in a row.
+    std::string stalled_consumers_;
 
     static constexpr guint kFirstRetryDelayMs = 5;
     static constexpr guint kMaxRetryDelayMs = 1000;

@@ -6,11 +6,20 @@
 
 #include <glib.h>
 #include <pipewire/keys.h>
+#include <pipewire/client.h>
 #include <pipewire/node.h>
 #include <pipewire/type.h>
 #include <spa/utils/dict.h>
 
 namespace vmcast::pipewire {
+namespace {
+
+const char *lookup(const spa_dict &props, const char *key, const char *fallback_key) {
+    const char *value = spa_dict_lookup(&props, key);
+    return value ? value : spa_dict_lookup(&props, fallback_key);
+}
+
+} // namespace
 
 struct LinkWatch::WatchedLink {
     LinkWatch *watch = nullptr;
@@ -21,6 +30,9 @@ struct LinkWatch::WatchedLink {
     pw_node *consumer = nullptr; // the node at the link's input end, bound once the link is active
     spa_hook consumer_listener{};
     spa_hook consumer_proxy_listener{};
+    // From the consumer node's properties.
+    std::string consumer_name = "a consumer vmcast cannot see";
+    uint32_t consumer_client = SPA_ID_INVALID;
     bool active = false;
     bool consumer_running = false;
     bool reported = false; // since the link last became active
@@ -75,7 +87,26 @@ bool LinkWatch::has_links(uint32_t node_id) const {
         links_, [node_id](const auto &entry) { return entry.second->node_id == node_id; });
 }
 
+std::vector<std::string> LinkWatch::running_consumers(uint32_t node_id) const {
+    std::vector<std::string> names;
+    for (const auto &[id, link] : links_) {
+        if (link->node_id != node_id || !link->active || !link->consumer_running)
+            continue;
+        const auto process = client_processes_.find(link->consumer_client);
+        names.push_back(process == client_processes_.end()
+                            ? link->consumer_name
+                            : link->consumer_name + " (pid " + process->second + ")");
+    }
+    return names;
+}
+
 void LinkWatch::on_global(uint32_t id, const char *type, const spa_dict *props) {
+    if (props && strcmp(type, PW_TYPE_INTERFACE_Client) == 0) {
+        // The process id the kernel vouched for, else the one the client states.
+        if (const char *pid = lookup(*props, PW_KEY_SEC_PID, PW_KEY_APP_PROCESS_ID))
+            client_processes_[id] = pid;
+        return;
+    }
     if (!props || strcmp(type, PW_TYPE_INTERFACE_Link) != 0)
         return;
     const char *output_node = spa_dict_lookup(props, PW_KEY_LINK_OUTPUT_NODE);
@@ -109,6 +140,7 @@ void LinkWatch::on_global(uint32_t id, const char *type, const spa_dict *props) 
 }
 
 void LinkWatch::on_global_remove(uint32_t id) {
+    client_processes_.erase(id);
     auto link = links_.find(id);
     if (link == links_.end())
         return;
@@ -144,6 +176,13 @@ void LinkWatch::on_link_info(WatchedLink *link, const pw_link_info *info) {
         .info =
             [](void *data, const pw_node_info *node_info) {
                 auto *link = static_cast<WatchedLink *>(data);
+                if ((node_info->change_mask & PW_NODE_CHANGE_MASK_PROPS) && node_info->props) {
+                    const spa_dict &props = *node_info->props;
+                    if (const char *name = lookup(props, PW_KEY_APP_NAME, PW_KEY_NODE_NAME))
+                        link->consumer_name = name;
+                    if (const char *client = spa_dict_lookup(&props, PW_KEY_CLIENT_ID))
+                        link->consumer_client = uint32_t(strtoul(client, nullptr, 10));
+                }
                 link->consumer_running = node_info->state == PW_NODE_STATE_RUNNING;
                 link->watch->report_if_running(link);
             },

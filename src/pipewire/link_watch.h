@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
 
 #include <pipewire/core.h>
 #include <pipewire/link.h>
@@ -42,6 +43,9 @@ class LinkWatch {
     std::vector<std::vector<const spa_pod *>> consumer_formats(uint32_t node_id) const;
     // Whether any link out of node_id exists.
     bool has_links(uint32_t node_id) const;
+    // The consumers linked to node_id whose node runs, named as in a process list
+    // ("gst-launch-1.0 (pid 1234)"), for messages to people.
+    std::vector<std::string> running_consumers(uint32_t node_id) const;
 
   private:
     struct WatchedLink;
@@ -58,6 +62,7 @@ class LinkWatch {
     RegistryListener registry_;
     std::map<uint32_t, WatchedNode> watched_nodes_;
     std::map<uint32_t, std::unique_ptr<WatchedLink>> links_; // by link global id
+    std::map<uint32_t, std::string> client_processes_;       // process ids by client id
 };
 
 } // namespace vmcast::pipewire

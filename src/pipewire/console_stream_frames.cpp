@@ -1,0 +1,209 @@
+// ConsoleStream's delivery of frames: each goes into a buffer no consumer is reading, with only
+// what that buffer lacks copied or rendered, and its metadata.
+#include "pipewire/console_stream.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
+
+#include <pipewire/pipewire.h>
+#include <spa/buffer/meta.h>
+
+#include "frame/copy_stats.h"
+
+namespace vmcast::pipewire {
+
+namespace {
+
+int64_t monotonic_ns() {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return int64_t(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
+
+} // namespace
+
+void ConsoleStream::push_frame(const FrameReader &frame, const frame::DamageRegion &damage) {
+    // Every buffer, whether with us or with a consumer, now lacks this frame's changes. A frame
+    // of another size (one that waits for its size to settle) comes with damage beyond them,
+    // and a return to their size with damage over all of them.
+    for (StreamBuffer *slot : slots_) {
+        slot->stale.add(damage);
+        slot->stale.clip_to_surface(slot->width, slot->height);
+    }
+    if (!negotiated_ || state_ != PW_STREAM_STATE_STREAMING || frame.width() != width_ ||
+        frame.height() != height_) {
+        g_debug("%s: %ux%u frame not sent (%s, stream %s, offering %ux%u)",
+                identity_.node_name.c_str(), frame.width(), frame.height(),
+                negotiated_ ? "negotiated" : "not negotiated", pw_stream_state_as_string(state_),
+                width_, height_);
+        return;
+    }
+    pw_buffer *buffer = dequeue_free_buffer();
+    if (!buffer) {
+        wait_for_buffer();
+        return;
+    }
+    fill_buffer(buffer, frame, damage);
+    pw_stream_queue_buffer(stream_, buffer);
+    frame::copy_stats().buffers_queued++;
+    pw_stream_trigger_process(stream_);
+    g_debug("%s: frame %llu queued", identity_.node_name.c_str(),
+            static_cast<unsigned long long>(sequence_ - 1));
+}
+
+pw_buffer *ConsoleStream::dequeue_free_buffer() {
+    // PipeWire answers EBUSY for a buffer that a consumer still reads (its Busy count) and
+    // moves it to the back of the queue: one of those behind it may be free.
+    for (size_t tried = 0; tried < std::max<size_t>(slots_.size(), 1); tried++) {
+        if (pw_buffer *buffer = pw_stream_dequeue_buffer(stream_)) {
+            if (waiting_for_buffer_since_us_) {
+                g_debug("%s: a buffer came back after %lld ms", identity_.node_name.c_str(),
+                        static_cast<long long>(
+                            (g_get_monotonic_time() - *waiting_for_buffer_since_us_) / 1000));
+            }
+            waiting_for_buffer_since_us_.reset();
+            retry_delay_ms_ = kFirstRetryDelayMs;
+            return buffer;
+        }
+        if (errno != EBUSY)
+            break;
+    }
+    return nullptr;
+}
+
+void ConsoleStream::wait_for_buffer() {
+    const int64_t now = g_get_monotonic_time();
+    if (!waiting_for_buffer_since_us_)
+        waiting_for_buffer_since_us_ = now;
+    else if (now - *waiting_for_buffer_since_us_ >= kStallLimitUs && take_buffers_back())
+        return;
+    schedule_retry();
+}
+
+bool ConsoleStream::take_buffers_back() {
+    const std::vector<std::string> running = pipewire_.links().running_consumers(watched_node_id_);
+    if (running.empty())
+        return false;
+    std::string consumers;
+    for (const std::string &name : running)
+        consumers += (consumers.empty() ? "" : ", ") + name;
+    const double seconds =
+        double(g_get_monotonic_time() - *waiting_for_buffer_since_us_) / G_USEC_PER_SEC;
+    // A consumer whose stream runs but which no longer reads its buffers keeps each one it
+    // gets. The new set frees the others at least until it has taken those too.
+    if (consumers != stalled_consumers_) {
+        g_warning("%s: the consumers kept every buffer for %.1f s while running (%s); taking "
+                  "the buffers back by renegotiating. One of them has stopped reading frames: "
+                  "GStreamer's pipewiresrc before PipeWire 0.3.84 stops for good when the "
+                  "console's size changes; restart it",
+                  identity_.node_name.c_str(), seconds, consumers.c_str());
+        stalled_consumers_ = consumers;
+    } else {
+        g_info("%s: the consumers kept every buffer for %.1f s again (%s); taking them back",
+               identity_.node_name.c_str(), seconds, consumers.c_str());
+    }
+    waiting_for_buffer_since_us_.reset();
+    retry_timer_.reset();
+    retry_delay_ms_ = kFirstRetryDelayMs;
+    schedule_renegotiation();
+    return true;
+}
+
+void ConsoleStream::schedule_retry() {
+    if (retry_timer_)
+        return;
+    g_debug("%s: every buffer is with the consumers; retrying in %u ms",
+            identity_.node_name.c_str(), retry_delay_ms_);
+    // The changes wait in the buffers' stale regions; a later render delivers them, so the
+    // consumer ends up with the final picture even if the screen stops changing.
+    retry_timer_ = attach_timeout(
+        retry_delay_ms_,
+        [](gpointer data) -> gboolean {
+            auto *stream = static_cast<ConsoleStream *>(data);
+            stream->retry_timer_.reset();
+            stream->retry_delay_ms_ = std::min(stream->retry_delay_ms_ * 2, kMaxRetryDelayMs);
+            if (stream->frame_request_callback_)
+                stream->frame_request_callback_();
+            return G_SOURCE_REMOVE;
+        },
+        this);
+}
+
+void ConsoleStream::cursor_changed() {
+    if (!cursor_as_meta_ || !negotiated_ || state_ != PW_STREAM_STATE_STREAMING)
+        return;
+    // Without a free buffer the next frame carries the cursor; on a still screen the retry
+    // asks for that frame, so the pointer's last position goes out too.
+    pw_buffer *buffer = dequeue_free_buffer();
+    if (!buffer) {
+        wait_for_buffer();
+        return;
+    }
+    static_cast<const StreamBuffer *>(buffer->user_data)->set_chunks(*buffer->buffer, false);
+    fill_metadata(*buffer->buffer, frame::DamageRegion(), false);
+    pw_stream_queue_buffer(stream_, buffer);
+    pw_stream_trigger_process(stream_);
+}
+
+void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,
+                                const frame::DamageRegion &damage) {
+    auto *target = static_cast<StreamBuffer *>(buffer->user_data);
+    const size_t stride = size_t(width_) * 4;
+    bool usable = target->width == width_ && target->height == height_;
+    if (usable && target->dmabuf) {
+        // The renderer draws in the buffer's own byte order: nothing to convert.
+        usable = frame.render(target->stale, *target->dmabuf);
+        if (usable)
+            target->stale.clear();
+    } else if (usable && target->pixels) {
+        for (const frame::Rect &rect : target->stale.rects()) {
+            frame.read(rect, target->pixels, stride);
+            frame::copy_stats().exported_bytes += rect.area() * 4;
+            match_consumer_format(target->pixels, stride, rect, format_);
+        }
+        target->stale.clear();
+    } else {
+        usable = false;
+    }
+    target->set_chunks(*buffer->buffer, usable);
+    fill_metadata(*buffer->buffer, damage, usable);
+}
+
+void ConsoleStream::fill_metadata(spa_buffer &buffer, const frame::DamageRegion &damage,
+                                  bool picture) {
+    // A cursor-only buffer is no picture, but nothing in it is broken either: consumers drop
+    // whole buffers whose header says CORRUPTED, cursor included.
+    if (auto *header = static_cast<spa_meta_header *>(
+            spa_buffer_find_meta_data(&buffer, SPA_META_Header, sizeof(spa_meta_header)))) {
+        const bool cursor_only = !picture && buffer.datas[0].chunk->size == 0 && cursor_as_meta_;
+        header->flags = picture || cursor_only ? 0 : SPA_META_HEADER_FLAG_CORRUPTED;
+        header->offset = 0;
+        header->pts = monotonic_ns();
+        header->dts_offset = 0;
+        header->seq = sequence_++;
+    }
+    // The whole frame is the picture; consumers that crop by this meta see all of it.
+    if (auto *crop = static_cast<spa_meta_region *>(
+            spa_buffer_find_meta_data(&buffer, SPA_META_VideoCrop, sizeof(spa_meta_region))))
+        crop->region = SPA_REGION(0, 0, width_, height_);
+    if (spa_meta *meta = spa_buffer_find_meta(&buffer, SPA_META_VideoDamage)) {
+        const size_t capacity = meta->size / sizeof(spa_meta_region);
+        auto *regions = static_cast<spa_meta_region *>(meta->data);
+        size_t used = 0;
+        if (capacity > 0) {
+            for (const frame::Rect &rect : damage.rects_limited(capacity)) {
+                regions[used++].region =
+                    SPA_REGION(rect.x, rect.y, uint32_t(rect.width), uint32_t(rect.height));
+            }
+        }
+        if (used < capacity)
+            regions[used].region = SPA_REGION(0, 0, 0, 0);
+    }
+    if (cursor_as_meta_)
+        cursor_.write_meta(buffer);
+}
+
+} // namespace vmcast::pipewire
