@@ -59,10 +59,9 @@ void on_p2p_connection_closed(GDBusConnection *, gboolean, GError *, gpointer da
     daemon->stop(1, "the VM '" + daemon->vm_name + "' closed its display connection");
 }
 
-std::unique_ptr<web::WebPublisher> start_web(const Options &options, GDBusConnection *bus,
-                                             const qemu::VmInfo &vm,
-                                             std::list<ConsoleSession> &sessions,
-                                             std::string &error) {
+std::unique_ptr<web::WebPublisher>
+start_web(const Options &options, pipewire::PipeWireContext &pipewire, GDBusConnection *bus,
+          const qemu::VmInfo &vm, std::list<ConsoleSession> &sessions, std::string &error) {
     web::WebOptions web_options;
     web_options.listen = options.web_listen;
     if (!options.web_token_file.empty() &&
@@ -80,8 +79,8 @@ std::unique_ptr<web::WebPublisher> start_web(const Options &options, GDBusConnec
         consoles.push_back({console.index, console.label, streamed->node_name(),
                             [streamed] { streamed->request_full_frame(); }});
     }
-    auto publisher = std::make_unique<web::WebPublisher>(std::move(web_options), bus, vm.bus_name,
-                                                         vm.name, std::move(consoles));
+    auto publisher = std::make_unique<web::WebPublisher>(std::move(web_options), pipewire, bus,
+                                                         vm.bus_name, vm.name, std::move(consoles));
     if (!publisher->start(error))
         return nullptr;
     // On stdout, for people and scripts: the addresses to open.
@@ -149,7 +148,8 @@ int run_daemon(const Options &options) {
         return fail("VM '" + vm.name + "' has no graphic console");
     // Declared after the sessions: its viewers consume their nodes and send to their consoles.
     std::unique_ptr<web::WebPublisher> web;
-    if (!options.web_listen.empty() && !(web = start_web(options, bus.get(), vm, sessions, error)))
+    if (!options.web_listen.empty() &&
+        !(web = start_web(options, *pipewire, bus.get(), vm, sessions, error)))
         return fail(error);
 
     // The VM goes away with its bus name, or on a p2p connection with the connection itself.

@@ -1,9 +1,11 @@
 #include "web/console_encoder.h"
 
+#include <gst/app/gstappsrc.h>
 #include <gst/video/video.h>
 
+#include <cstring>
+
 #include "common/glib_ptr.h"
-#include "web/pipeline_runner.h"
 
 namespace vmcast::web {
 namespace {
@@ -29,12 +31,10 @@ constexpr int64_t kRefreshOwnFramesUs = 1000 * 1000;
 // Latency matters more than compression: no B-frames, no lookahead, one frame in flight. The
 // constrained baseline profile is what every browser decodes. Keyframes come on request (a
 // new viewer, a browser's PLI), plus every 10 s so a lost one does not freeze a viewer for long.
-std::string pipeline_description(const std::string &node_name, Codec codec, uint32_t kbps) {
-    // pipewiresrc copies each frame out of vmcast's PipeWire buffer, so a slow encoder never
-    // holds the buffers that other consumers of the node need.
-    std::string description = "pipewiresrc name=source always-copy=true target-object=\"" +
-                              node_name +
-                              "\" ! queue max-size-buffers=1 leaky=downstream ! videoconvert ! "
+// The appsrc holds one picture, the newest: a slow encoder skips pictures instead of lagging.
+std::string pipeline_description(Codec codec, uint32_t kbps) {
+    std::string description = "appsrc name=source is-live=true format=time do-timestamp=true "
+                              "max-buffers=1 leaky-type=downstream ! videoconvert ! "
                               "video/x-raw,format=I420 ! ";
     if (codec == Codec::H264)
         description += "x264enc name=encoder tune=zerolatency speed-preset=ultrafast bframes=0 "
@@ -72,9 +72,10 @@ Codec preferred_codec() {
     return element_exists("x264enc") ? Codec::H264 : Codec::VP8;
 }
 
-std::unique_ptr<ConsoleEncoder> ConsoleEncoder::create(const std::string &node_name, Codec codec,
+std::unique_ptr<ConsoleEncoder> ConsoleEncoder::create(pipewire::PipeWireContext &pipewire,
+                                                       const std::string &node_name, Codec codec,
                                                        uint32_t bitrate_kbps, std::string &error) {
-    const char *needed[] = {"pipewiresrc", "videoconvert", "webrtcbin",
+    const char *needed[] = {"appsrc", "videoconvert", "webrtcbin",
                             codec == Codec::H264 ? "x264enc" : "vp8enc",
                             codec == Codec::H264 ? "rtph264pay" : "rtpvp8pay"};
     for (const char *factory : needed) {
@@ -86,7 +87,7 @@ std::unique_ptr<ConsoleEncoder> ConsoleEncoder::create(const std::string &node_n
     }
     GError *raw_error = nullptr;
     GstElement *pipeline =
-        gst_parse_launch(pipeline_description(node_name, codec, bitrate_kbps).c_str(), &raw_error);
+        gst_parse_launch(pipeline_description(codec, bitrate_kbps).c_str(), &raw_error);
     GErrorPtr parse_error(raw_error);
     if (!pipeline || parse_error) {
         if (pipeline)
@@ -97,17 +98,20 @@ std::unique_ptr<ConsoleEncoder> ConsoleEncoder::create(const std::string &node_n
     }
     gst_element_set_name(pipeline, ("web-" + node_name).c_str());
     return std::unique_ptr<ConsoleEncoder>(
-        new ConsoleEncoder(node_name, codec, pipeline, bitrate_kbps));
+        new ConsoleEncoder(pipewire, node_name, codec, pipeline, bitrate_kbps));
 }
 
-ConsoleEncoder::ConsoleEncoder(std::string node_name, Codec codec, GstElement *pipeline,
-                               uint32_t bitrate_kbps)
+ConsoleEncoder::ConsoleEncoder(pipewire::PipeWireContext &pipewire, std::string node_name,
+                               Codec codec, GstElement *pipeline, uint32_t bitrate_kbps)
     : node_name_(std::move(node_name)), codec_(codec), pipeline_(pipeline),
+      source_(gst_bin_get_by_name(GST_BIN(pipeline), "source")),
       tee_(gst_bin_get_by_name(GST_BIN(pipeline), "viewers")),
       encoder_(gst_bin_get_by_name(GST_BIN(pipeline), "encoder")), bitrate_kbps_(bitrate_kbps),
       max_bitrate_kbps_(bitrate_kbps),
-      runner_(std::make_unique<PipelineRunner>(pipeline, node_name_)) {
-    // The pipeline holds both elements for as long as it lives.
+      reader_(pipewire, node_name_, "vmcast-web." + node_name_,
+              [this](const pipewire::ReadPicture &picture) { push_picture(picture); }) {
+    // The pipeline holds these elements for as long as it lives.
+    gst_object_unref(source_);
     gst_object_unref(tee_);
     gst_object_unref(encoder_);
     GstPtr<GstBus> bus(gst_element_get_bus(pipeline_));
@@ -147,13 +151,18 @@ ConsoleEncoder::~ConsoleEncoder() {
     settle_timer_.reset();
     if (bus_watch_)
         g_source_remove(bus_watch_);
-    runner_.reset(); // stops the pipeline, now or once a change under way is done
+    reader_.stop();
+    gst_element_set_state(pipeline_, GST_STATE_NULL);
     gst_object_unref(pipeline_);
 }
 
 void ConsoleEncoder::set_playing(bool playing) {
     // Watched only while someone watches: a stopped encoder costs no wakeups.
     settle_timer_.reset();
+    if (playing)
+        reader_.start();
+    else
+        reader_.stop();
     if (playing)
         settle_timer_ = attach_timeout(
             kSettleCheckMs,
@@ -162,7 +171,11 @@ void ConsoleEncoder::set_playing(bool playing) {
                 return G_SOURCE_CONTINUE;
             },
             this);
-    runner_->set_playing(playing);
+    // A live source: starting returns at once, without waiting for a first picture.
+    const GstStateChangeReturn result =
+        gst_element_set_state(pipeline_, playing ? GST_STATE_PLAYING : GST_STATE_NULL);
+    g_debug("%s: encoder %s (%s)", node_name_.c_str(), playing ? "started" : "stopped",
+            gst_element_state_change_return_get_name(result));
 }
 
 ConsoleEncoder::Branch *ConsoleEncoder::attach(GstElement *webrtc) {
@@ -183,7 +196,7 @@ ConsoleEncoder::Branch *ConsoleEncoder::attach(GstElement *webrtc) {
     GstPtr<GstPad> queue_sink(gst_element_get_static_pad(branch->queue, "sink"));
     gst_pad_link(branch->tee_pad, queue_sink.get());
     // The branch plays at once, whatever the pipeline's state: webrtcbin makes the viewer's offer
-    // only while it plays, and the pipeline starts off this thread (pipeline_runner.h), later.
+    // only while it plays, and the pipeline starts with the first viewer, after this.
     // Locked, so the pipeline's own changes leave the branch alone; the bin still gives it
     // the pipeline's clock and base time.
     for (GstElement *element : {branch->queue, webrtc}) {
@@ -208,6 +221,36 @@ void ConsoleEncoder::detach(Branch *branch) {
     delete branch;
     if (--branches_ == 0)
         set_playing(false);
+}
+
+void ConsoleEncoder::push_picture(const pipewire::ReadPicture &picture) {
+    if (picture.width != caps_width_ || picture.height != caps_height_ ||
+        picture.format != caps_format_) {
+        // The caps travel in the stream ahead of the next buffer: the converter and encoder
+        // take the new size from there (a resize, a guest's reboot).
+        GstCaps *caps = gst_caps_new_simple(
+            "video/x-raw", "format", G_TYPE_STRING,
+            picture.format == SPA_VIDEO_FORMAT_BGRA ? "BGRA" : "BGRx", "width", G_TYPE_INT,
+            gint(picture.width), "height", G_TYPE_INT, gint(picture.height), "framerate",
+            GST_TYPE_FRACTION, 0, 1, nullptr);
+        gst_app_src_set_caps(GST_APP_SRC(source_), caps);
+        gst_caps_unref(caps);
+        caps_width_ = picture.width;
+        caps_height_ = picture.height;
+        caps_format_ = picture.format;
+        g_debug("%s: encoding %ux%u", node_name_.c_str(), picture.width, picture.height);
+    }
+    const size_t row = size_t(picture.width) * 4;
+    GstBuffer *buffer = gst_buffer_new_allocate(nullptr, row * picture.height, nullptr);
+    GstMapInfo map;
+    if (!gst_buffer_map(buffer, &map, GST_MAP_WRITE)) {
+        gst_buffer_unref(buffer);
+        return;
+    }
+    for (uint32_t y = 0; y < picture.height; y++)
+        std::memcpy(map.data + y * row, picture.pixels.data() + y * picture.stride, row);
+    gst_buffer_unmap(buffer, &map);
+    gst_app_src_push_buffer(GST_APP_SRC(source_), buffer); // takes the buffer
 }
 
 void ConsoleEncoder::request_keyframe() {

@@ -1,7 +1,7 @@
-// One console's encoder, shared by all its web viewers: a GStreamer pipeline that consumes the
-// console's PipeWire node like any other consumer, encodes it once (H.264 with x264enc, VP8 with
-// vp8enc where x264enc is missing or unwanted), payloads it into RTP and feeds a tee. Each viewer
-// adds its own webrtcbin behind the tee.
+// One console's encoder, shared by all its web viewers: it reads the console's PipeWire node like
+// any other consumer (pipewire::NodeReader) into a GStreamer pipeline that encodes it once (H.264
+// with x264enc, VP8 with vp8enc where x264enc is missing or unwanted), payloads it into RTP and
+// feeds a tee. Each viewer adds its own webrtcbin behind the tee.
 #pragma once
 
 #include <gst/gst.h>
@@ -12,11 +12,10 @@
 #include <string>
 
 #include "common/glib_ptr.h"
+#include "pipewire/node_reader.h"
 #include "web/main_thread.h"
 
 namespace vmcast::web {
-
-class PipelineRunner;
 
 enum class Codec { H264, VP8 };
 
@@ -33,7 +32,8 @@ class ConsoleEncoder {
 
     // The pipeline for node_name, not yet playing. nullptr and a reason in error when a
     // GStreamer element is missing.
-    static std::unique_ptr<ConsoleEncoder> create(const std::string &node_name, Codec codec,
+    static std::unique_ptr<ConsoleEncoder> create(pipewire::PipeWireContext &pipewire,
+                                                  const std::string &node_name, Codec codec,
                                                   uint32_t bitrate_kbps, std::string &error);
     ConsoleEncoder(const ConsoleEncoder &) = delete;
     ConsoleEncoder &operator=(const ConsoleEncoder &) = delete;
@@ -61,19 +61,27 @@ class ConsoleEncoder {
     const std::string &node_name() const { return node_name_; }
 
   private:
-    ConsoleEncoder(std::string node_name, Codec codec, GstElement *pipeline, uint32_t bitrate_kbps);
+    ConsoleEncoder(pipewire::PipeWireContext &pipewire, std::string node_name, Codec codec,
+                   GstElement *pipeline, uint32_t bitrate_kbps);
     static gboolean on_bus_message(GstBus *, GstMessage *message, gpointer self);
+    // A copy of the picture into the pipeline, with new caps when its size or format changed.
+    void push_picture(const pipewire::ReadPicture &picture);
     void set_playing(bool playing);
     void check_settled();
 
     std::string node_name_;
     Codec codec_;
     GstElement *pipeline_; // owned
+    GstElement *source_;   // the appsrc, owned by the pipeline
     GstElement *tee_;      // owned by the pipeline
     GstElement *encoder_;  // owned by the pipeline
     uint32_t bitrate_kbps_;
     const uint32_t max_bitrate_kbps_;
-    std::unique_ptr<PipelineRunner> runner_;
+    pipewire::NodeReader reader_;
+    // The caps last given to the appsrc: what the node's format was.
+    uint32_t caps_width_ = 0;
+    uint32_t caps_height_ = 0;
+    spa_video_format caps_format_ = SPA_VIDEO_FORMAT_UNKNOWN;
     guint bus_watch_ = 0;
     size_t branches_ = 0;
     FailureCallback on_failure_;

@@ -98,9 +98,10 @@ bool parse_listen_address(const std::string &text, std::string &host, uint16_t &
     return true;
 }
 
-WebPublisher::WebPublisher(WebOptions options, GDBusConnection *bus, std::string bus_name,
-                           std::string vm_name, std::vector<WebConsole> consoles)
-    : options_(std::move(options)), bus_(bus), bus_name_(std::move(bus_name)),
+WebPublisher::WebPublisher(WebOptions options, pipewire::PipeWireContext &pipewire,
+                           GDBusConnection *bus, std::string bus_name, std::string vm_name,
+                           std::vector<WebConsole> consoles)
+    : options_(std::move(options)), pipewire_(pipewire), bus_(bus), bus_name_(std::move(bus_name)),
       vm_name_(std::move(vm_name)) {
     for (WebConsole &console : consoles) {
         auto state = std::make_unique<ConsoleState>();
@@ -335,8 +336,8 @@ bool WebPublisher::ensure_encoder(ConsoleState &console, std::string &error) {
     }
     if (console.encoder)
         return true;
-    console.encoder =
-        ConsoleEncoder::create(console.console.node_name, codec_, options_.bitrate_kbps, error);
+    console.encoder = ConsoleEncoder::create(pipewire_, console.console.node_name, codec_,
+                                             options_.bitrate_kbps, error);
     if (!console.encoder)
         return false;
     console.encoder->set_failure_callback([this, &console](const std::string &reason) {

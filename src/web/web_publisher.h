@@ -42,9 +42,10 @@ bool parse_listen_address(const std::string &text, std::string &host, uint16_t &
 
 class WebPublisher {
   public:
-    // bus_name is QEMU's on the bus, empty on a p2p connection.
-    WebPublisher(WebOptions options, GDBusConnection *bus, std::string bus_name,
-                 std::string vm_name, std::vector<WebConsole> consoles);
+    // bus_name is QEMU's on the bus, empty on a p2p connection. The encoders read the consoles'
+    // nodes through pipewire.
+    WebPublisher(WebOptions options, pipewire::PipeWireContext &pipewire, GDBusConnection *bus,
+                 std::string bus_name, std::string vm_name, std::vector<WebConsole> consoles);
     WebPublisher(const WebPublisher &) = delete;
     WebPublisher &operator=(const WebPublisher &) = delete;
     ~WebPublisher();
@@ -89,6 +90,7 @@ class WebPublisher {
     void send_guest_clipboard(const std::string &text);
 
     WebOptions options_;
+    pipewire::PipeWireContext &pipewire_;
     Codec codec_ = Codec::VP8;
     GDBusConnection *bus_;
     std::string bus_name_;

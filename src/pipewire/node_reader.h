@@ -1,0 +1,59 @@
+// A PipeWire consumer inside vmcast: reads one node, as any application would, and hands its
+// newest picture to a callback. The page's encoders read the console nodes through it. Unlike
+// GStreamer's pipewiresrc in PipeWire 0.3.65, it takes each new format (a new size) and keeps
+// reading through the pause a renegotiation makes; it gives every buffer back at once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+
+#include <pipewire/stream.h>
+#include <spa/param/video/raw.h>
+#include <spa/utils/hook.h>
+
+#include "pipewire/pipewire_context.h"
+
+namespace vmcast::pipewire {
+
+// One picture as read: rows of width * 4 bytes, stride bytes apart.
+struct ReadPicture {
+    uint32_t width = 0;
+    uint32_t height = 0;
+    size_t stride = 0;
+    spa_video_format format = SPA_VIDEO_FORMAT_UNKNOWN; // BGRx or BGRA
+    std::span<const uint8_t> pixels;                    // stride * (height - 1) + width * 4
+};
+
+class NodeReader {
+  public:
+    using PictureCallback = std::function<void(const ReadPicture &)>;
+
+    // Reads the node whose node.name is node_name once started; reader_name names this
+    // consumer's own node.
+    NodeReader(PipeWireContext &pipewire, std::string node_name, const std::string &reader_name,
+               PictureCallback on_picture);
+    NodeReader(const NodeReader &) = delete;
+    NodeReader &operator=(const NodeReader &) = delete;
+    ~NodeReader();
+
+    // Links to the node (WirePlumber makes the link), or unlinks: no link costs the node
+    // nothing.
+    void start();
+    void stop();
+
+  private:
+    void on_param_changed(uint32_t id, const spa_pod *param);
+    void on_process();
+
+    std::string node_name_;
+    PictureCallback on_picture_;
+    pw_stream *stream_ = nullptr;
+    spa_hook listener_{};
+    bool connected_ = false;
+    spa_video_info_raw format_{};
+};
+
+} // namespace vmcast::pipewire
