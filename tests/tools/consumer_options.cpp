@@ -19,7 +19,8 @@ namespace {
 void print_usage(FILE *out) {
     std::fputs("usage: vmcast-frame-consumer --target NODE [--format BGRx|BGRA|RGBx|RGBA|any]\n"
                "         [--dump-latest PATH] [--frames N] [--timeout SECONDS]\n"
-               "         [--no-cursor-meta] [--hold-buffers] [--dmabuf-first]\n"
+               "         [--no-cursor-meta] [--hold-buffers] [--slow MS]\n"
+               "         [--stop-reading-after N] [--dmabuf-first]\n"
                "         [--modifiers HEX[,HEX...]] [--max-framerate N]\n"
                "         [--stamp-at X,Y] [--quiet-frames]\n",
                out);
@@ -55,6 +56,8 @@ Options parse_options(int argc, char **argv) {
         kTimeout,
         kNoCursor,
         kHold,
+        kSlow,
+        kStopReading,
         kDmabuf,
         kModifiers,
         kMaxFramerate,
@@ -70,6 +73,8 @@ Options parse_options(int argc, char **argv) {
         {"timeout", required_argument, nullptr, kTimeout},
         {"no-cursor-meta", no_argument, nullptr, kNoCursor},
         {"hold-buffers", no_argument, nullptr, kHold},
+        {"slow", required_argument, nullptr, kSlow},
+        {"stop-reading-after", required_argument, nullptr, kStopReading},
         {"dmabuf-first", no_argument, nullptr, kDmabuf},
         {"modifiers", required_argument, nullptr, kModifiers},
         {"max-framerate", required_argument, nullptr, kMaxFramerate},
@@ -108,6 +113,18 @@ Options parse_options(int argc, char **argv) {
             break;
         case kHold:
             options.hold_buffers = true;
+            break;
+        case kSlow:
+            errno = 0;
+            options.slow_ms = uint32_t(std::strtoul(optarg, &end, 10));
+            if (errno || *end || optarg[0] == '-' || options.slow_ms > 60000)
+                fail_usage(std::string("invalid --slow value: ") + optarg);
+            break;
+        case kStopReading:
+            errno = 0;
+            options.stop_reading_after = std::strtoull(optarg, &end, 10);
+            if (errno || *end || optarg[0] == '-')
+                fail_usage(std::string("invalid --stop-reading-after value: ") + optarg);
             break;
         case kDmabuf:
             options.dmabuf_first = true;

@@ -27,6 +27,11 @@ struct Options {
     double timeout_seconds = 0;    // 0: no timeout
     bool cursor_meta = true;
     bool hold_buffers = false;
+    uint32_t slow_ms = 0; // --slow: each buffer goes back this long after it came
+    // --stop-reading-after: after this many pictures no buffer is dequeued any more, while the
+    // stream stays linked and running (GStreamer's pipewiresrc before PipeWire 0.3.84 after a
+    // pause of its stream).
+    std::optional<uint64_t> stop_reading_after;
     bool dmabuf_first = false;
     // Offered with DONT_FIXATE in the DMA-BUF variant (--modifiers): LINEAR and implicit.
     std::vector<uint64_t> modifiers = {0x0 /* LINEAR */, 0x00ffffffffffffffULL /* INVALID */};

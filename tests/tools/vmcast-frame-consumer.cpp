@@ -28,6 +28,7 @@
 #include "json_line.hpp"
 #include "peer_watch.hpp"
 #include "pipewire_raii.hpp"
+#include "slow_returns.hpp"
 
 namespace vmcast_tools {
 namespace {
@@ -120,6 +121,8 @@ class FrameConsumer {
         static const pw_stream_events stream_events = make_stream_events();
         pw_stream_add_listener(stream_.get(), &stream_listener_, &stream_events, this);
 
+        if (options_.slow_ms > 0)
+            slow_returns_ = std::make_unique<SlowReturns>(loop, options_.slow_ms);
         if (options_.timeout_seconds > 0) {
             spa_source *timer = pw_loop_add_timer(loop, on_timeout, this);
             timespec value{};
@@ -383,6 +386,8 @@ class FrameConsumer {
 
     static void on_remove_buffer(void *data, pw_buffer *buffer) {
         auto *self = static_cast<FrameConsumer *>(data);
+        if (self->slow_returns_)
+            self->slow_returns_->forget(buffer);
         delete static_cast<DmaBufMapping *>(buffer->user_data);
         buffer->user_data = nullptr;
         if (!self->quiet_)
@@ -393,7 +398,7 @@ class FrameConsumer {
         auto *self = static_cast<FrameConsumer *>(data);
         // Drain everything queued: a driver producer may have queued several frames per cycle.
         // Nothing is read from a wrong peer (see on_linked).
-        while (!self->done_ && !self->wrong_peer_) {
+        while (!self->done_ && !self->wrong_peer_ && !self->stopped_reading()) {
             pw_buffer *buffer = pw_stream_dequeue_buffer(self->stream_.get());
             if (!buffer)
                 break;
@@ -402,6 +407,10 @@ class FrameConsumer {
             const uint64_t received_ns = monotonic_ns();
             self->handle_buffer(*buffer, received_ns);
         }
+    }
+
+    bool stopped_reading() const {
+        return options_.stop_reading_after && pictures_ >= *options_.stop_reading_after;
     }
 
     void handle_buffer(pw_buffer &buffer, uint64_t received_ns) {
@@ -460,8 +469,12 @@ class FrameConsumer {
 
         if (options_.hold_buffers)
             ++held_buffers_;
+        else if (slow_returns_)
+            slow_returns_->give_back_later(stream_.get(), &buffer);
         else
             pw_stream_queue_buffer(stream_.get(), &buffer);
+        if (stopped_reading())
+            emit_line(json_event("stopped-reading").add("pictures", pictures_));
 
         if (options_.wanted_pictures > 0 && pictures_ >= options_.wanted_pictures) {
             done_ = true;
@@ -475,6 +488,7 @@ class FrameConsumer {
     CorePtr core_;
     std::unique_ptr<PeerWatch> peer_watch_;
     StreamPtr stream_;
+    std::unique_ptr<SlowReturns> slow_returns_;
     spa_hook core_listener_{};
     spa_hook stream_listener_{};
 
