@@ -60,6 +60,29 @@ def test_page_shows_the_console_and_types_into_it(session, artifacts, tmp_path, 
         print(state, browser.state("full"))
 
 
+def test_page_follows_the_console_through_resizes(session, artifacts, tmp_path, web, browser):
+    port, _ = web
+    with served_peer(session, artifacts, tmp_path, web, "resize") as run:
+        open_page(browser, port, "p")
+        for width, height in ((480, 300), (200, 120), (320, 200)):
+            result, expected_path = run.send(f"scanout width={width} height={height} "
+                                             "pattern=gradient")
+            assert result["ok"], result
+            expected = read_vmcast_frame(expected_path)
+
+            def shows_it():
+                frame = browser.frame("p")
+                return frame.size == expected.size and psnr(frame, expected) >= 30
+            try:
+                wait_for(shows_it, 20, 0.5, what=f"the page showing the {width}x{height} picture")
+            except AssertionError:
+                artifacts.save_image(f"decoded-{width}x{height}", browser.frame("p"))
+                artifacts.save_image(f"expected-{width}x{height}", expected)
+                raise
+        assert browser.state("p")["errors"] == []
+        run.assert_alive()
+
+
 def test_tokens_origin_and_view_only(session, artifacts, tmp_path, web, browser):
     port, _ = web
     base = f"http://127.0.0.1:{port}"

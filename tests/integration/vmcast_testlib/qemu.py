@@ -119,7 +119,7 @@ class Qemu:
                  initrd: str | None = None, append: str | None = None, display: str = "dbus",
                  p2p: bool = False, addr: str | None = None, vga: str = "std",
                  extra_args: Sequence[str] = (), memory: int = 256, paused: bool = False,
-                 env: dict[str, str] | None = None):
+                 reboots: bool = False, env: dict[str, str] | None = None):
         self.session = session
         self.name = name
         self.workdir = Path(session.tmpdir) / f"qemu-{name}"
@@ -137,10 +137,14 @@ class Qemu:
         self.argv = [QEMU_BIN, "-accel", "tcg", "-m", str(memory), "-name", name,
                      # No default NIC/CD/floppy: the firmware-only screen is reached quickly
                      # ("No bootable device") and only the devices we ask for exist.
-                     "-nodefaults", "-no-user-config", "-no-reboot",
+                     "-nodefaults", "-no-user-config",
                      "-display", disp, "-vga", vga,
                      "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
                      "-serial", f"file:{self.serial_path}"]
+        if not reboots:
+            # A guest that panics or resets ends QEMU instead of looping; with -no-reboot, QMP
+            # system_reset ends QEMU too.
+            self.argv.append("-no-reboot")
         if paused:
             # -S: CPUs start stopped (QMP cont starts them), so a display client can attach
             # before the guest draws anything and see every mode switch.
@@ -202,6 +206,21 @@ class Qemu:
 
     def cont(self) -> None:
         self.execute("cont")
+
+    def system_reset(self) -> None:
+        """What `reboot` in the guest or libvirt's reset does: firmware, then the kernel again
+        (needs reboots=True)."""
+        self.execute("system_reset")
+
+    # QEMU's key names (qcodes) for the characters type_text() knows.
+    _QCODES = {" ": "spc", "/": "slash", "=": "equal", "-": "minus", ".": "dot", ";": "semicolon",
+               "\n": "ret", **{c: c for c in "abcdefghijklmnopqrstuvwxyz0123456789"}}
+
+    def type_text(self, text: str) -> None:
+        """Types text on the guest's keyboard through QMP send-key (lower case, digits and
+        / = - . ; space and newline)."""
+        for char in text:
+            self.execute("send-key", {"keys": [{"type": "qcode", "data": self._QCODES[char]}]})
 
     def status(self) -> str:
         return self.execute("query-status")["status"]
