@@ -10,7 +10,7 @@ from web_page import FULL_TOKEN, http_status
 from vmcast_testlib import Qemu, free_port, psnr, wait_for
 from vmcast_testlib.browser import Browser
 
-REBOOTS = 3
+REBOOTS = 5
 
 
 @pytest.fixture
