@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import contextmanager
 
 from peer_streaming import streamed_peer
 from vmcast_testlib import compare, read_vmcast_frame, wait_for
@@ -11,53 +12,52 @@ from vmcast_testlib.consumer import FrameConsumer
 from vmcast_testlib.gst_consumer import GstConsumer
 
 
-def test_a_size_and_back_within_one_frame_interval(session, artifacts, tmp_path):
-    with streamed_peer(session, artifacts, tmp_path, name="flip") as run:
-        fast = run.consumer
-        result, first = run.send("scanout width=80 height=60 pattern=gradient")
-        assert result["ok"], result
-        run.wait_picture(first, what="fast consumer's first picture")
-        with FrameConsumer(session, "vmcast.flip.0", tmp_path / "slow.frame",
-                           extra_args=["--slow", "200"]) as slow:
-            run.consumer = slow
-            run.wait_picture(first, what="slow consumer's first picture")
-            formats = (len(fast.formats), len(slow.formats))
-            # Sent without waiting for the replies, as QEMU sends them: within a millisecond.
-            assert run.peer.command("scanout width=120 height=90 pattern=checker nowait=1")["ok"]
-            result, last = run.send("scanout width=80 height=60 pattern=solid:3366ff nowait=1")
-            assert result["ok"], result
-            for which, consumer in (("fast", fast), ("slow", slow)):
-                run.consumer = consumer
-                run.wait_picture(last, what=f"{which} consumer's last picture")
-            # The size they never saw cost them no renegotiation.
-            assert (len(fast.formats), len(slow.formats)) == formats, (fast.formats, slow.formats)
-            fast.assert_no_bad_buffers()
-            slow.assert_no_bad_buffers()
-        run.assert_alive()
-
-
-def test_ten_resizes_in_a_second(session, artifacts, tmp_path):
-    with streamed_peer(session, artifacts, tmp_path, name="tenresize") as run:
+@contextmanager
+def fast_and_slow(session, artifacts, tmp_path, name: str):
+    """The peer streamed to a consumer and to one that gives each buffer back 200 ms late, both
+    showing the first picture (64x48); yields (run, first picture's path, fast, slow)."""
+    with streamed_peer(session, artifacts, tmp_path, name=name) as run:
         fast = run.consumer
         result, first = run.send("scanout width=64 height=48 pattern=gradient")
         assert result["ok"], result
         run.wait_picture(first, what="fast consumer's first picture")
-        with FrameConsumer(session, "vmcast.tenresize.0", tmp_path / "slow.frame",
+        with FrameConsumer(session, f"vmcast.{name}.0", tmp_path / "slow.frame",
                            extra_args=["--slow", "200"]) as slow:
             run.consumer = slow
             run.wait_picture(first, what="slow consumer's first picture")
-            for i in range(10):
-                result, last = run.send(f"scanout width={40 + 12 * i} height={30 + 7 * i} "
-                                        f"pattern=random:{i}")
-                assert result["ok"], result
-                time.sleep(0.1)
-            for which, consumer in (("fast", fast), ("slow", slow)):
-                run.consumer = consumer
-                run.wait_picture(last, what=f"{which} consumer's last picture")
-                assert consumer.formats[-1]["width"] == 148, consumer.formats[-1]
-            fast.assert_no_bad_buffers()
-            slow.assert_no_bad_buffers()
+            yield run, fast, slow
+            for consumer in (fast, slow):
+                consumer.assert_no_bad_buffers()
         run.assert_alive()
+
+
+def wait_both(run, fast, slow, picture: str) -> None:
+    for which, consumer in (("fast", fast), ("slow", slow)):
+        run.consumer = consumer
+        run.wait_picture(picture, what=f"{which} consumer's last picture")
+
+
+def test_a_size_and_back_within_one_frame_interval(session, artifacts, tmp_path):
+    with fast_and_slow(session, artifacts, tmp_path, "flip") as (run, fast, slow):
+        formats = (len(fast.formats), len(slow.formats))
+        # Sent without waiting for the replies, as QEMU sends them: within a millisecond.
+        assert run.peer.command("scanout width=120 height=90 pattern=checker nowait=1")["ok"]
+        result, last = run.send("scanout width=64 height=48 pattern=solid:3366ff nowait=1")
+        assert result["ok"], result
+        wait_both(run, fast, slow, last)
+        # The size they never saw cost them no renegotiation.
+        assert (len(fast.formats), len(slow.formats)) == formats, (fast.formats, slow.formats)
+
+
+def test_ten_resizes_in_a_second(session, artifacts, tmp_path):
+    with fast_and_slow(session, artifacts, tmp_path, "tenresize") as (run, fast, slow):
+        for i in range(10):
+            result, last = run.send(f"scanout width={40 + 12 * i} height={30 + 7 * i} "
+                                    f"pattern=random:{i}")
+            assert result["ok"], result
+            time.sleep(0.1)
+        wait_both(run, fast, slow, last)
+        assert fast.formats[-1]["width"] == slow.formats[-1]["width"] == 148
 
 
 def send_frames(run, count: int, color: int) -> None:

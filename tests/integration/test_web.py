@@ -16,7 +16,7 @@ import time
 from peer_streaming import streamed_peer
 from vmcast_testlib import psnr, read_vmcast_frame, wait_for
 from web_page import (FULL_TOKEN, VIEW_TOKEN, browser, http_status, key_events,  # noqa: F401
-                      open_page, served_peer, wait_input_channel, web)
+                      open_page, served_peer, wait_input_channel, wait_page_shows, web)
 
 
 def test_page_shows_the_console_and_types_into_it(session, artifacts, tmp_path, web, browser):
@@ -68,17 +68,8 @@ def test_page_follows_the_console_through_resizes(session, artifacts, tmp_path, 
             result, expected_path = run.send(f"scanout width={width} height={height} "
                                              "pattern=gradient")
             assert result["ok"], result
-            expected = read_vmcast_frame(expected_path)
-
-            def shows_it():
-                frame = browser.frame("p")
-                return frame.size == expected.size and psnr(frame, expected) >= 30
-            try:
-                wait_for(shows_it, 20, 0.5, what=f"the page showing the {width}x{height} picture")
-            except AssertionError:
-                artifacts.save_image(f"decoded-{width}x{height}", browser.frame("p"))
-                artifacts.save_image(f"expected-{width}x{height}", expected)
-                raise
+            wait_page_shows(browser, read_vmcast_frame(expected_path), artifacts,
+                            f"{width}x{height}")
         assert browser.state("p")["errors"] == []
         run.assert_alive()
 

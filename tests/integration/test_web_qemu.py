@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from web_page import FULL_TOKEN, VIEW_TOKEN, http_status
-from vmcast_testlib import Qemu, free_port, psnr, wait_for
-from vmcast_testlib.browser import Browser
+from web_page import browser, serve_and_open, wait_page_shows  # noqa: F401
+from vmcast_testlib import Qemu, wait_for
 
 BOOT_TIMEOUT = 180  # TCG on two slow cores
 
@@ -20,12 +17,6 @@ def left_button_events(qemu: Qemu) -> list[int]:
                        qemu.serial_text())]
 
 
-@pytest.fixture
-def browser(artifacts):
-    with Browser(artifacts.path("browser.log")) as b:
-        yield b
-
-
 def test_browser_watches_types_and_clicks_into_a_real_vm(session, guest, vmcast_bin, artifacts,
                                                          tmp_path, browser):
     qemu = Qemu(session, "webvm", **guest.qemu_args("web"),
@@ -33,34 +24,11 @@ def test_browser_watches_types_and_clicks_into_a_real_vm(session, guest, vmcast_
     log = qemu.wait_serial("VMCAST-GUEST: ready mode=web", BOOT_TIMEOUT)
     assert "tablet=none" not in log, log[-2000:]
 
-    token_file = tmp_path / "tokens"
-    token_file.write_text(f"{FULL_TOKEN}\n{VIEW_TOKEN}\n")
-    port = free_port()
-    vmcast = session.spawn([str(vmcast_bin), "run", "--verbose", "--web", f"127.0.0.1:{port}",
-                            "--web-token-file", str(token_file)], name="vmcast")
-    wait_for(lambda: vmcast.poll() is None and
-             http_status(f"http://127.0.0.1:{port}/")[0] == 200, 30, 0.3,
-             what="vmcast serving the page")
-    browser.open("p", f"http://127.0.0.1:{port}/?token={FULL_TOKEN}")
-    browser.wait_decoding("p", timeout=60)
+    vmcast = serve_and_open(session, vmcast_bin, tmp_path, browser)
 
     # The picture: with the VM paused, what the page decodes is QEMU's own screendump.
     qemu.stop()
-    expected = qemu.screendump()
-    best = {"psnr": 0.0}
-
-    def close_enough():
-        frame = browser.frame("p")
-        best["frame"] = frame
-        best["psnr"] = psnr(frame, expected)
-        return best["psnr"] >= 30
-    try:
-        wait_for(close_enough, 30, 0.5, what="the decoded picture within 30 dB of screendump")
-    except AssertionError:
-        artifacts.save_image("screendump", expected)
-        if "frame" in best:
-            artifacts.save_image("decoded", best["frame"])
-        raise AssertionError(f"best PSNR {best['psnr']:.1f} dB") from None
+    wait_page_shows(browser, qemu.screendump(), artifacts, "screendump")
     qemu.cont()
 
     # Keys typed into the page run in the guest's shell: `$((6*7))` needs Shift.

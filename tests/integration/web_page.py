@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pytest
 
 from peer_streaming import streamed_peer
-from vmcast_testlib import free_port, wait_for
+from vmcast_testlib import free_port, psnr, wait_for
 from vmcast_testlib.browser import Browser
 
 FULL_TOKEN = "full-access-token-0123456789"
@@ -66,3 +66,39 @@ def http_status(url: str, headers: dict | None = None) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+def serve_and_open(session, vmcast_bin, tmp_path, browser, page: str = "p"):
+    """`vmcast run --web` with known tokens for the VM on the session's bus, and the page open
+    with full access, once it decodes video; returns vmcast's process."""
+    token_file = tmp_path / "tokens"
+    token_file.write_text(f"{FULL_TOKEN}\n{VIEW_TOKEN}\n")
+    port = free_port()
+    vmcast = session.spawn([str(vmcast_bin), "run", "--verbose", "--web", f"127.0.0.1:{port}",
+                            "--web-token-file", str(token_file)], name="vmcast")
+    wait_for(lambda: vmcast.poll() is None and
+             http_status(f"http://127.0.0.1:{port}/")[0] == 200, 30, 0.3,
+             what="vmcast serving the page")
+    browser.open(page, f"http://127.0.0.1:{port}/?token={FULL_TOKEN}")
+    browser.wait_decoding(page, timeout=60)
+    return vmcast
+
+
+def wait_page_shows(browser, expected, artifacts, label: str, page: str = "p") -> None:
+    """Waits until the page's decoded picture has expected's size and is within 30 dB PSNR of
+    it; saves both pictures when it does not."""
+    best = {"psnr": 0.0}
+
+    def close_enough() -> bool:
+        frame = browser.frame(page)
+        best.update(frame=frame, psnr=psnr(frame, expected) if frame.size == expected.size
+                    else 0.0)
+        return best["psnr"] >= 30
+    try:
+        wait_for(close_enough, 30, 0.5, what=f"{label}: the page within 30 dB of the picture")
+    except AssertionError:
+        artifacts.save_image(f"{label}-expected", expected)
+        if "frame" in best:
+            artifacts.save_image(f"{label}-page", best["frame"])
+        raise AssertionError(f"{label}: best PSNR {best['psnr']:.1f} dB, page state "
+                             f"{browser.state(page)}") from None
