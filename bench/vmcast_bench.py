@@ -153,7 +153,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=2.0,
                         help="seconds each frame-path stream runs")
     parser.add_argument("--update-readme", action="store_true",
-                        help="replace the README's benchmark sections with these results")
+                        help="replace the benchmark sections of bench/README.md with these results")
     parser.add_argument("--web-only", action="store_true",
                         help="measure only the web page (latency and publisher CPU)")
     args = parser.parse_args()
@@ -173,7 +173,7 @@ def main() -> None:
     (args.out / "web.md").write_text(web_md)
     report.write_csv(args.out / "web.csv", web)
     if args.update_readme:
-        update_readme(TOP / "README.md", web_md, README_WEB_START, README_WEB_END)
+        update_readme(TOP / "bench" / "README.md", web_md, README_WEB_START, README_WEB_END)
     if args.web_only:
         return
 
@@ -200,8 +200,8 @@ def main() -> None:
     report.plot(args.out / "frame_path.png", fp, cdfs, f"vmcast frame path — {machine}")
     print(f"wrote {args.out}/results.md, *.csv and frame_path.png")
     if args.update_readme:
-        update_readme(TOP / "README.md", markdown, README_START, README_END)
-        print("updated the benchmark section of README.md")
+        update_readme(TOP / "bench" / "README.md", markdown, README_START, README_END)
+        print("updated the benchmark sections of bench/README.md")
 
 
 if __name__ == "__main__":
