@@ -7,6 +7,7 @@ Environment (set by tests/integration/meson.build when run through `meson test`)
   VMCAST_GUEST_DIR      directory with vmlinuz + initrd.img from tests/guest/build-guest.sh
                         (when unset, the guest is built once into a temporary directory)
   VMCAST_TEST_ARTIFACTS where failing tests leave images and logs (default: a temporary dir)
+  VMCAST_CI             1 in CI (.ci/run): a skipped test fails the run
 """
 from __future__ import annotations
 
@@ -36,6 +37,30 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     setattr(item, f"rep_{rep.when}", rep)
+
+
+_skips: list = []  # reports of skipped tests and collectors, for pytest_sessionfinish
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _skips.append(report)
+
+
+def pytest_collectreport(report):
+    if report.skipped:
+        _skips.append(report)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # In CI a skip is a failure: a test that did not run proves nothing, and pytest exits 0
+    # (meson: OK) even when every test of a file skipped. -rs lists the reasons.
+    if os.environ.get("VMCAST_CI") != "1" or not _skips:
+        return
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    print(f"\nVMCAST_CI=1: {len(_skips)} skipped, which is a failure in CI: "
+          + ", ".join(report.nodeid for report in _skips), file=sys.stderr)
 
 
 def _failed(request) -> bool:

@@ -61,15 +61,13 @@ def test_update_dmabuf_is_answered_after_rendering_and_in_bounded_time(session, 
         for i in range(20):
             result, picture = run.send(f"update-dmabuf x={i} y=0 width=8 height=8 "
                                        f"pattern=solid:{i * 12:02x}8000")
+            # Answered without an error, as QEMU sees it (vmcast refuses with an error reply).
             assert result["ok"], result
             # QEMU gives up after 1 s and holds the guest's GL work until it hears back; vmcast
             # answers once the frame is rendered (one output tick), 100 ms at most.
             assert result["elapsed_us"] < 500_000, result
         # The answer came after rendering: the last picture reaches the consumer.
         run.wait_picture(picture, what="picture of the last answered update")
-        answers = [line for line in run.vmcast_log().splitlines() if "UpdateDMABUF" in line
-                   and "rejected" in line]
-        assert not answers, answers
 
 
 def test_tiled_dmabuf_shows_a_placeholder_without_a_gpu(session, artifacts, tmp_path):

@@ -21,12 +21,8 @@ from pathlib import Path
 import pytest
 
 from vmcast_testlib import Qemu, compare, read_png, read_ppm, read_vmcast_frame, tail, wait_for
+from vmcast_testlib.consumer import FrameConsumer
 from vmcast_testlib.images import Image
-
-try:
-    from vmcast_testlib.consumer import FrameConsumer
-except ImportError:  # written separately; the stream tests wait for it
-    FrameConsumer = None
 
 BOOT_TIMEOUT = 180    # TCG on two slow cores, with vmcast and consumers competing for CPU
 NODE_TIMEOUT = 30
@@ -35,13 +31,6 @@ MATCH_TIMEOUT = 20
 
 def node_name(vm: str, console: int = 0) -> str:
     return f"vmcast.{vm}.{console}"
-
-
-@pytest.fixture
-def consumer_ready(vmcast_bin, consumer_bin):
-    if FrameConsumer is None:
-        pytest.skip("vmcast_testlib/consumer.py (FrameConsumer) is not there yet")
-    return FrameConsumer
 
 
 class Vmcast:
@@ -104,12 +93,12 @@ def assert_stream_matches(qemu: Qemu, dump: Path, artifacts, label: str,
                 f"frame header {last['header']}; saved {pg} and {pe}")
 
 
-def start_stream(session, qemu_name: str, vmcast_bin, consumer_cls, tmp_path, console: int = 0,
+def start_stream(session, qemu_name: str, vmcast_bin, tmp_path, console: int = 0,
                  vmcast: Vmcast | None = None):
     vmcast = vmcast or Vmcast(session, vmcast_bin)
     node = vmcast.wait_node(node_name(qemu_name, console))
     dump = tmp_path / f"latest-{console}.frame"
-    consumer = consumer_cls(session, node_name(qemu_name, console), str(dump))
+    consumer = FrameConsumer(session, node_name(qemu_name, console), str(dump))
     return vmcast, node, consumer, dump
 
 
@@ -125,11 +114,11 @@ def boot_guest(session, guest, name: str, mode: str, **kw) -> Qemu:
 
 # -- streams --------------------------------------------------------------------------------------
 
-def test_firmware_text_screen(vmcast_bin, consumer_ready, session, tmp_path, artifacts):
+def test_firmware_text_screen(vmcast_bin, consumer_bin, session, tmp_path, artifacts):
     """SeaBIOS's 720x400 text screen: reached by a resize that QEMU 7.2 signals without a
     Scanout (only Width/Height changes and Update bands), so this checks vmcast follows it."""
     qemu = Qemu(session, "fw").start()
-    vmcast, node, consumer, dump = start_stream(session, "fw", vmcast_bin, consumer_ready, tmp_path)
+    vmcast, node, consumer, dump = start_stream(session, "fw", vmcast_bin, tmp_path)
     try:
         props = node["info"]["props"]
         assert props.get("media.class") == "Video/Source", props
@@ -148,13 +137,12 @@ def test_firmware_text_screen(vmcast_bin, consumer_ready, session, tmp_path, art
         consumer.stop()
 
 
-def test_guest_resolution_switch(vmcast_bin, consumer_ready, guest, session, tmp_path,
+def test_guest_resolution_switch(vmcast_bin, consumer_bin, guest, session, tmp_path,
                                  artifacts):
     """vmcast attaches while the CPUs are still stopped (-S, QEMU's 640x480 placeholder), then
     the guest goes through SeaBIOS text mode to VESA 1024x768x24 and draws its pattern."""
     qemu = boot_guest(session, guest, "switch", "pattern", paused=True)
-    vmcast, node, consumer, dump = start_stream(session, "switch", vmcast_bin, consumer_ready,
-                                                tmp_path)
+    vmcast, node, consumer, dump = start_stream(session, "switch", vmcast_bin, tmp_path)
     try:
         wait_pictures(consumer, 1, 30, "initial picture (VM not started yet)")
         qemu.cont()
@@ -174,13 +162,12 @@ def test_guest_resolution_switch(vmcast_bin, consumer_ready, guest, session, tmp
         consumer.stop()
 
 
-def test_two_consoles(vmcast_bin, consumer_ready, session, tmp_path, artifacts):
+def test_two_consoles(vmcast_bin, consumer_bin, session, tmp_path, artifacts):
     """-vga std -device VGA,id=vga1: Console_0 keeps the 640x480 placeholder and SeaBIOS draws
     its text screen on vga1 (Console_1), so crossed streams cannot compare equal."""
     qemu = Qemu(session, "two", extra_args=["-device", "VGA,id=vga1"]).start()
-    vmcast, _, c0, dump0 = start_stream(session, "two", vmcast_bin, consumer_ready, tmp_path, 0)
-    _, _, c1, dump1 = start_stream(session, "two", vmcast_bin, consumer_ready, tmp_path, 1,
-                                   vmcast=vmcast)
+    vmcast, _, c0, dump0 = start_stream(session, "two", vmcast_bin, tmp_path, 0)
+    _, _, c1, dump1 = start_stream(session, "two", vmcast_bin, tmp_path, 1, vmcast=vmcast)
     try:
         wait_for(lambda: qemu.screendump("vga1").size == (720, 400), 60, 0.5,
                  what="SeaBIOS text mode on vga1")
@@ -196,10 +183,10 @@ def test_two_consoles(vmcast_bin, consumer_ready, session, tmp_path, artifacts):
         c1.stop()
 
 
-def test_changing_screen(vmcast_bin, consumer_ready, guest, session, tmp_path):
+def test_changing_screen(vmcast_bin, consumer_bin, guest, session, tmp_path):
     """Noise guest: a real GStreamer consumer gets 30 buffers, and frames keep coming."""
     qemu = boot_guest(session, guest, "noise", "noise")
-    vmcast, _, consumer, _ = start_stream(session, "noise", vmcast_bin, consumer_ready, tmp_path)
+    vmcast, _, consumer, _ = start_stream(session, "noise", vmcast_bin, tmp_path)
     try:
         qemu.wait_serial("VMCAST-GUEST: ready mode=noise", BOOT_TIMEOUT)
         argv = ["gst-launch-1.0", "pipewiresrc", f"target-object={node_name('noise')}",
