@@ -213,7 +213,8 @@ void ConsoleListener::on_console_size_changed(GObject *, GParamSpec *, gpointer 
     // A shared memory surface defines its own size; a new one comes with its ScanoutMap.
     // Growing waits for an update that needs the room (follow_console_size): the size alone
     // may belong to a picture vmcast refused, and must not cost memory.
-    if (listener->map_ || listener->dmabuf_on_gpu_ || surface.empty() || width == 0 ||
+    if (std::holds_alternative<SharedMemory>(listener->source_) ||
+        std::holds_alternative<DmabufOnGpu>(listener->source_) || surface.empty() || width == 0 ||
         height == 0 || width > surface.width() || height > surface.height())
         return;
     frame::PixelSurface::Change change;
@@ -283,10 +284,7 @@ gboolean ConsoleListener::on_scanout(QemuDisplayListener *skeleton,
         listener->reject(invocation, "Scanout", *invalid);
         return TRUE;
     }
-    listener->dmabuf_.reset();
-    listener->map_.reset();
-    listener->showing_placeholder_ = false;
-    listener->dmabuf_on_gpu_ = false;
+    listener->show(CopiedPixels{});
     qemu_display_listener_complete_scanout(skeleton, invocation);
     listener->sink_.frame_changed(listener->surface_, change);
     return TRUE;
@@ -299,8 +297,8 @@ gboolean ConsoleListener::on_update(QemuDisplayListener *skeleton,
     auto *listener = static_cast<ConsoleListener *>(self);
     g_debug("%s: Update %d,%d %dx%d stride %u format 0x%08x", listener->log_name_.c_str(), x, y,
             width, height, stride, format);
-    listener->leave_map();
-    listener->dmabuf_on_gpu_ = false;
+    listener->keep_shared_memory_picture();
+    listener->show(CopiedPixels{});
     frame::PixelSurface::Change change;
     const bool resized_before_update = listener->follow_console_size({x, y, width, height}, change);
     if (frame::Invalid invalid = listener->surface_->apply_update(x, y, width, height, stride,
@@ -320,19 +318,16 @@ gboolean ConsoleListener::on_update(QemuDisplayListener *skeleton,
 gboolean ConsoleListener::on_disable(QemuDisplayListener *skeleton,
                                      GDBusMethodInvocation *invocation, gpointer self) {
     auto *listener = static_cast<ConsoleListener *>(self);
-    listener->dmabuf_.reset();
-    listener->map_.reset();
-    listener->showing_placeholder_ = false;
-    listener->dmabuf_on_gpu_ = false;
+    listener->show(CopiedPixels{});
     qemu_display_listener_complete_disable(skeleton, invocation);
     listener->sink_.display_disabled();
     return TRUE;
 }
 
 std::shared_ptr<const frame::PixelSurface> ConsoleListener::picture() {
-    if (map_) {
+    if (const auto *shared = std::get_if<SharedMemory>(&source_)) {
         frame::PixelSurface::Change change;
-        map_->copy_to(*surface_, {}, change);
+        shared->map->copy_to(*surface_, {}, change);
     }
     return surface_;
 }

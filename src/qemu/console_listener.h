@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <gio/gio.h>
@@ -93,28 +94,38 @@ class ConsoleListener {
     bool show_dmabuf(GDBusMethodInvocation *invocation, const char *method,
                      std::vector<frame::DmabufPlane> planes, const frame::DmabufLayout &layout);
     bool export_interface(gpointer skeleton, GDBusConnection *connection);
-    // Leaves QEMU's shared memory: its picture is copied into surface_ first, so updates that
+    // Where the console's picture comes from now. Only show() switches it.
+    struct CopiedPixels {}; // surface_, from Scanout and Update (or nothing yet)
+    struct SharedMemory {   // QEMU's memfd (Listener.Unix.Map, QEMU 9.2+)
+        std::shared_ptr<frame::MappedFrame> map;
+    };
+    struct DmabufReadOnCpu { // QEMU's DMA-BUF (gl=on), copied into surface_
+        std::unique_ptr<frame::DmabufFrame> dmabuf;
+    };
+    struct DmabufOnGpu { // QEMU's DMA-BUF, imported by the compositor through EGL
+        frame::Rect visible;
+    };
+    struct TiledPlaceholder {}; // a tiled DMA-BUF this renderer cannot read: surface_ says so
+    using Source =
+        std::variant<CopiedPixels, SharedMemory, DmabufReadOnCpu, DmabufOnGpu, TiledPlaceholder>;
+    void show(Source source) { source_ = std::move(source); }
+    // Leaves QEMU's shared memory for surface_: the picture is copied first, so updates that
     // follow apply on top of it.
-    void leave_map();
+    void keep_shared_memory_picture();
     // Shows the shared memory in place when the compositor can read its format, else a copy.
-    void show_map(const frame::Rect &rect, bool resized);
+    void show_map(const std::shared_ptr<frame::MappedFrame> &map, const frame::Rect &rect,
+                  bool resized);
 
     GDBusConnection *bus_;
     std::string bus_name_;
     uint32_t console_index_;
     DisplaySink &sink_;
     std::string log_name_;
+    // vmcast's own copy of the picture.
     std::shared_ptr<frame::PixelSurface> surface_ = std::make_shared<frame::PixelSurface>();
-    // The DMA-BUF QEMU scans out, when it uses that path (gl=on), read on the CPU.
-    std::unique_ptr<frame::DmabufFrame> dmabuf_;
-    // The DMA-BUF on screen is shown by the GPU (imported through EGL), not read by vmcast.
-    bool dmabuf_on_gpu_ = false;
-    frame::Rect gpu_dmabuf_visible_;
-    // A tiled DMA-BUF is on screen, shown as a placeholder; warned about once.
-    bool showing_placeholder_ = false;
+    Source source_;
+    // Tiled DMA-BUFs were warned about since the last one that could be shown.
     bool warned_about_tiling_ = false;
-    // QEMU's shared memory surface, when it uses that path (Listener.Unix.Map, QEMU 9.2+).
-    std::shared_ptr<frame::MappedFrame> map_;
 
     GObjectPtr<GCancellable> cancellable_{g_cancellable_new()};
     GObjectPtr<QemuDisplayConsole> console_;

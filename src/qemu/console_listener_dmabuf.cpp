@@ -15,12 +15,10 @@ bool ConsoleListener::show_dmabuf(GDBusMethodInvocation *invocation, const char 
         reject(invocation, method, *invalid);
         return false;
     }
-    dmabuf_.reset();
-    map_.reset();
-    showing_placeholder_ = false;
-    dmabuf_on_gpu_ = sink_.show_dmabuf_on_gpu(planes, layout);
-    if (dmabuf_on_gpu_) {
-        gpu_dmabuf_visible_ = {0, 0, layout.visible.width, layout.visible.height};
+    // The old source goes whatever happens: the updates that follow are this buffer's.
+    show(CopiedPixels{});
+    if (sink_.show_dmabuf_on_gpu(planes, layout)) {
+        show(DmabufOnGpu{{0, 0, layout.visible.width, layout.visible.height}});
         warned_about_tiling_ = false;
         return true;
     }
@@ -32,7 +30,7 @@ bool ConsoleListener::show_dmabuf(GDBusMethodInvocation *invocation, const char 
                       "run QEMU with gl=off.",
                       log_name_.c_str(), static_cast<unsigned long long>(layout.modifier));
         warned_about_tiling_ = true;
-        showing_placeholder_ = true;
+        show(TiledPlaceholder{});
         frame::show_placeholder(*surface_, uint32_t(layout.visible.width),
                                 uint32_t(layout.visible.height), change);
         sink_.frame_changed(surface_, change);
@@ -48,7 +46,7 @@ bool ConsoleListener::show_dmabuf(GDBusMethodInvocation *invocation, const char 
         reject(invocation, method, *invalid);
         return false;
     }
-    dmabuf_ = std::move(dmabuf);
+    show(DmabufReadOnCpu{std::move(dmabuf)});
     warned_about_tiling_ = false;
     sink_.frame_changed(surface_, change);
     return true;
@@ -140,14 +138,14 @@ gboolean ConsoleListener::on_update_dmabuf(QemuDisplayListener *skeleton,
                                            GDBusMethodInvocation *invocation, gint x, gint y,
                                            gint width, gint height, gpointer self) {
     auto *listener = static_cast<ConsoleListener *>(self);
-    if (listener->showing_placeholder_) {
+    if (std::holds_alternative<TiledPlaceholder>(listener->source_)) {
         // Nothing to read, but QEMU holds the guest's GL work until it hears back.
         qemu_display_listener_complete_update_dmabuf(skeleton, invocation);
         return TRUE;
     }
-    if (listener->dmabuf_on_gpu_) {
+    if (const auto *gpu = std::get_if<DmabufOnGpu>(&listener->source_)) {
         const frame::Rect rect{x, y, width, height};
-        const frame::Rect &visible = listener->gpu_dmabuf_visible_;
+        const frame::Rect &visible = gpu->visible;
         if (rect.empty() || frame::clip_to_surface(rect, uint32_t(visible.width),
                                                    uint32_t(visible.height)) != rect) {
             listener->reject(invocation, "UpdateDMABUF", "damage outside the DMA-BUF");
@@ -157,13 +155,14 @@ gboolean ConsoleListener::on_update_dmabuf(QemuDisplayListener *skeleton,
         listener->answer_after_render(invocation);
         return TRUE;
     }
-    if (!listener->dmabuf_) {
+    const auto *cpu = std::get_if<DmabufReadOnCpu>(&listener->source_);
+    if (!cpu) {
         listener->reject(invocation, "UpdateDMABUF", "UpdateDMABUF before any ScanoutDMABUF");
         return TRUE;
     }
     frame::PixelSurface::Change change;
     if (frame::Invalid invalid =
-            listener->dmabuf_->copy_to(*listener->surface_, {x, y, width, height}, change)) {
+            cpu->dmabuf->copy_to(*listener->surface_, {x, y, width, height}, change)) {
         listener->reject(invocation, "UpdateDMABUF", *invalid);
         return TRUE;
     }

@@ -6,23 +6,25 @@
 
 namespace vmcast::qemu {
 
-void ConsoleListener::leave_map() {
-    if (!map_)
+void ConsoleListener::keep_shared_memory_picture() {
+    const auto *shared = std::get_if<SharedMemory>(&source_);
+    if (!shared)
         return;
     frame::PixelSurface::Change change;
-    if (frame::Invalid invalid = map_->copy_to(*surface_, {}, change))
+    if (frame::Invalid invalid = shared->map->copy_to(*surface_, {}, change))
         g_warning("%s: cannot keep the shared memory picture: %s", log_name_.c_str(),
                   invalid->c_str());
-    map_.reset();
+    show(CopiedPixels{});
 }
 
-void ConsoleListener::show_map(const frame::Rect &rect, bool resized) {
+void ConsoleListener::show_map(const std::shared_ptr<frame::MappedFrame> &map,
+                               const frame::Rect &rect, bool resized) {
     frame::PixelSurface::Change change{rect, resized};
-    if (map_->drm_format() != 0) {
-        sink_.frame_changed(map_, change);
+    if (map->drm_format() != 0) {
+        sink_.frame_changed(map, change);
         return;
     }
-    if (frame::Invalid invalid = map_->copy_to(*surface_, resized ? frame::Rect{} : rect, change)) {
+    if (frame::Invalid invalid = map->copy_to(*surface_, resized ? frame::Rect{} : rect, change)) {
         g_warning("%s: cannot convert the shared memory picture: %s", log_name_.c_str(),
                   invalid->c_str());
         return;
@@ -51,12 +53,10 @@ gboolean ConsoleListener::on_scanout_map(QemuDisplayListenerUnixMap *skeleton,
         listener->reject(invocation, "ScanoutMap", error);
         return TRUE;
     }
-    listener->dmabuf_.reset();
-    listener->showing_placeholder_ = false;
-    listener->dmabuf_on_gpu_ = false;
-    listener->map_ = std::move(map);
+    std::shared_ptr<frame::MappedFrame> shown = std::move(map);
+    listener->show(SharedMemory{shown});
     qemu_display_listener_unix_map_complete_scanout_map(skeleton, invocation, nullptr);
-    listener->show_map({0, 0, int32_t(width), int32_t(height)}, true);
+    listener->show_map(shown, {0, 0, int32_t(width), int32_t(height)}, true);
     return TRUE;
 }
 
@@ -64,12 +64,14 @@ gboolean ConsoleListener::on_update_map(QemuDisplayListenerUnixMap *skeleton,
                                         GDBusMethodInvocation *invocation, gint x, gint y,
                                         gint width, gint height, gpointer self) {
     auto *listener = static_cast<ConsoleListener *>(self);
-    if (!listener->map_) {
+    const auto *shared = std::get_if<SharedMemory>(&listener->source_);
+    if (!shared) {
         listener->reject(invocation, "UpdateMap", "UpdateMap before any ScanoutMap");
         return TRUE;
     }
+    const std::shared_ptr<frame::MappedFrame> shown = shared->map;
     const frame::Rect rect{x, y, width, height};
-    const frame::MappedFrame &map = *listener->map_;
+    const frame::MappedFrame &map = *shown;
     if (rect.empty() || frame::clip_to_surface(rect, map.width(), map.height()) != rect) {
         listener->reject(invocation, "UpdateMap",
                          "damage " + std::to_string(x) + "," + std::to_string(y) + " " +
@@ -79,10 +81,10 @@ gboolean ConsoleListener::on_update_map(QemuDisplayListenerUnixMap *skeleton,
         return TRUE;
     }
     std::string error;
-    if (!listener->map_->still_backed(error)) {
+    if (!shown->still_backed(error)) {
         // Keep what can still be read; what QEMU took away shows black.
         listener->reject(invocation, "UpdateMap", error);
-        listener->leave_map();
+        listener->keep_shared_memory_picture();
         frame::PixelSurface::Change change{
             {0, 0, int32_t(listener->surface_->width()), int32_t(listener->surface_->height())},
             true};
@@ -90,7 +92,7 @@ gboolean ConsoleListener::on_update_map(QemuDisplayListenerUnixMap *skeleton,
         return TRUE;
     }
     qemu_display_listener_unix_map_complete_update_map(skeleton, invocation);
-    listener->show_map(rect, false);
+    listener->show_map(shown, rect, false);
     return TRUE;
 }
 
