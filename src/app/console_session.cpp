@@ -35,31 +35,23 @@ ConsoleSession::ConsoleSession(compositor::Compositor &compositor,
                                const qemu::VmInfo &vm, const qemu::ConsoleInfo &console,
                                uint32_t max_fps, pipewire::CursorMode cursor_mode,
                                std::function<void()> on_closed)
-    : pipewire_(pipewire), export_dmabufs_(compositor.export_allocator()),
-      identity_(identity_for(vm, console)), max_fps_(max_fps), cursor_mode_(cursor_mode),
+    : pipewire_(pipewire), identity_(identity_for(vm, console)), max_fps_(max_fps),
+      cursor_mode_(cursor_mode),
       output_(compositor, node_name_for(vm, console), description_for(vm, console),
               usable_or(console.width, kDefaultWidth), usable_or(console.height, kDefaultHeight),
-              int(max_fps)),
+              int(max_fps), cursor_),
       listener_(bus, vm.bus_name, console.index, *this, node_name_for(vm, console)),
-      on_closed_(std::move(on_closed)) {
-    output_.set_frame_callback([this](const FrameReader &frame, const frame::DamageRegion &damage) {
-        if (stream_)
-            stream_->push_frame(frame, damage);
-    });
-    output_.set_size_callback([this](uint32_t width, uint32_t height) {
-        if (stream_)
-            stream_->resize(width, height);
-    });
+      on_closed_(std::move(on_closed)) {}
+
+ConsoleSession::~ConsoleSession() {
+    output_.set_sink(nullptr);
 }
 
 void ConsoleSession::start_stream() {
     stream_ = std::make_unique<pipewire::ConsoleStream>(pipewire_, identity_, output_.width(),
                                                         output_.height(), max_fps_, cursor_mode_,
-                                                        cursor_, export_dmabufs_);
-    stream_->set_frame_request_callback([this] { output_.request_full_frame(); });
-    stream_->set_cursor_drawing_callback([this](bool draw) { output_.set_cursor_drawn(draw); });
-    stream_->set_frame_interval_callback(
-        [this](int64_t interval_us) { output_.set_frame_interval_us(interval_us); });
+                                                        cursor_, output_);
+    output_.set_sink(stream_.get());
     output_.set_cursor_drawn(cursor_mode_ == pipewire::CursorMode::Auto ||
                              cursor_mode_ == pipewire::CursorMode::Embedded);
     g_info("console %u is now PipeWire node %s (%ux%u)", identity_.console_index,
@@ -76,17 +68,17 @@ void ConsoleSession::frame_changed(const std::shared_ptr<const frame::CpuFrame> 
 
 void ConsoleSession::cursor_defined(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
                                     std::span<const uint8_t> argb) {
-    output_.define_cursor(width, height, hot_x, hot_y, argb);
     cursor_.set_image(width, height, hot_x, hot_y, argb);
+    output_.cursor_changed(true);
     if (stream_)
-        stream_->cursor_changed();
+        stream_->cursor_changed(true);
 }
 
 void ConsoleSession::mouse_moved(int32_t x, int32_t y, bool visible) {
-    output_.move_cursor(x, y, visible);
-    cursor_.set_position(x, y, visible);
+    cursor_.move(x, y, visible);
+    output_.cursor_changed(false);
     if (stream_)
-        stream_->cursor_changed();
+        stream_->cursor_changed(false);
 }
 
 bool ConsoleSession::show_dmabuf_on_gpu(const std::vector<frame::DmabufPlane> &planes,

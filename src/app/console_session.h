@@ -19,11 +19,12 @@ class ConsoleSession final : public qemu::DisplaySink {
                    GDBusConnection *bus, const qemu::VmInfo &vm, const qemu::ConsoleInfo &console,
                    uint32_t max_fps, pipewire::CursorMode cursor_mode,
                    std::function<void()> on_closed);
+    ~ConsoleSession() override;
 
     void start() { listener_.start(); }
     const std::string &node_name() const { return identity_.node_name; }
-    // The whole current picture once more, e.g. for a consumer that joined a static screen.
-    void request_full_frame() { output_.request_full_frame(); }
+    // The whole current picture once more, e.g. for a viewer's keyframe of a still screen.
+    void request_frame(FrameRequest why) { output_.request_frame(why); }
 
     void frame_changed(const std::shared_ptr<const frame::CpuFrame> &frame,
                        const frame::PixelSurface::Change &change) override;
@@ -45,11 +46,10 @@ class ConsoleSession final : public qemu::DisplaySink {
 
     // Destroyed in reverse order: the listener stops feeding before the output goes.
     pipewire::PipeWireContext &pipewire_;
-    ExportDmabufAllocator *export_dmabufs_; // nullptr: shared memory only
     pipewire::StreamIdentity identity_;
     uint32_t max_fps_;
     pipewire::CursorMode cursor_mode_;
-    pipewire::CursorState cursor_;
+    frame::Cursor cursor_;
     compositor::ConsoleOutput output_;
     std::unique_ptr<pipewire::ConsoleStream> stream_;
     qemu::ConsoleListener listener_;

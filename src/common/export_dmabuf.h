@@ -1,12 +1,15 @@
 // DMA-BUFs that a console's frames are rendered into for PipeWire consumers, seen from the
-// PipeWire side without knowing the renderer: the compositor allocates them in a layout its
-// renderer can draw into, and the stream hands their planes to consumers.
+// PipeWire side without knowing the renderer: the console's compositor output allocates them in
+// a layout its renderer can draw into and renders its frames into them, and the stream hands
+// their planes to consumers.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <vector>
+
+#include "frame/damage.h"
 
 namespace vmcast {
 
@@ -23,6 +26,9 @@ class ExportDmabuf {
     virtual uint32_t height() const = 0;
     virtual uint64_t modifier() const = 0;
     virtual std::span<const ExportPlane> planes() const = 0;
+    // Renders the region of the output's current frame into this buffer: the GPU draws the
+    // frame where the consumer reads it. False when it cannot (another size, a GPU error).
+    virtual bool render(const frame::DamageRegion &region) = 0;
 };
 
 class ExportDmabufAllocator {

@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "common/export_dmabuf.h"
 #include "frame/damage.h"
 
 namespace vmcast {
@@ -17,9 +16,6 @@ class FrameReader {
     // Copies the rectangle (inside the frame) as 4-byte B,G,R,X pixels to dst, whose rows are
     // dst_stride bytes apart and whose first byte is the frame's pixel (0, 0).
     virtual bool read(const frame::Rect &rect, uint8_t *dst, size_t dst_stride) const = 0;
-    // Renders the region of the frame into target, a buffer of the frame's size from the
-    // compositor's ExportDmabufAllocator: the GPU draws the frame where the consumer reads it.
-    virtual bool render(const frame::DamageRegion &region, ExportDmabuf &target) const = 0;
 };
 
 } // namespace vmcast

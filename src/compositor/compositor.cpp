@@ -105,7 +105,7 @@ std::unique_ptr<Compositor> Compositor::create(GMainContext *context, std::strin
     }
     compositor->wayland_source_.reset(attach_wayland_source(compositor->display_, context));
     g_info("compositor renders with %s", compositor->renderer_name());
-    compositor->export_allocator_ = create_export_allocator(*compositor);
+    compositor->export_buffers_ = create_export_buffer_factory(*compositor);
     return compositor;
 }
 

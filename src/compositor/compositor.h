@@ -8,8 +8,8 @@
 
 #include <glib.h>
 
-#include "common/export_dmabuf.h"
 #include "common/glib_ptr.h"
+#include "compositor/export_buffers.h"
 
 struct wl_display;
 struct wlr_backend;
@@ -35,7 +35,7 @@ class Compositor {
     const char *renderer_name() const { return renders_on_cpu_ ? "pixman" : "GLES2"; }
     // Buffers frames are rendered into for consumers that take DMA-BUFs; nullptr when the
     // renderer cannot render into DMA-BUFs.
-    ExportDmabufAllocator *export_allocator() const { return export_allocator_.get(); }
+    ExportBufferFactory *export_buffers() const { return export_buffers_.get(); }
 
   private:
     Compositor() = default;
@@ -45,7 +45,7 @@ class Compositor {
     wlr_renderer *renderer_ = nullptr;
     wlr_allocator *allocator_ = nullptr;
     bool renders_on_cpu_ = true;
-    std::unique_ptr<ExportDmabufAllocator> export_allocator_;
+    std::unique_ptr<ExportBufferFactory> export_buffers_;
     GSourcePtr wayland_source_;
 };
 

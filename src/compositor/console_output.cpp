@@ -16,8 +16,8 @@ namespace {
 // GPU buffers have no CPU pointer, so the renderer reads them back once per frame.
 class CommittedBufferReader final : public FrameReader {
   public:
-    CommittedBufferReader(ConsoleOutput &output, wlr_renderer *renderer, wlr_buffer *buffer)
-        : output_(output), renderer_(renderer), buffer_(buffer) {
+    CommittedBufferReader(wlr_renderer *renderer, wlr_buffer *buffer)
+        : renderer_(renderer), buffer_(buffer) {
         void *data = nullptr;
         uint32_t format = 0;
         size_t stride = 0;
@@ -53,11 +53,6 @@ class CommittedBufferReader final : public FrameReader {
         return true;
     }
 
-    bool render(const frame::DamageRegion &region, ExportDmabuf &target) const override {
-        auto *exported = dynamic_cast<WlrExportDmabuf *>(&target);
-        return exported && output_.render_into(region, exported->buffer());
-    }
-
   private:
     bool read_back() const {
         const uint32_t stride = width() * 4;
@@ -84,7 +79,6 @@ class CommittedBufferReader final : public FrameReader {
         return true;
     }
 
-    ConsoleOutput &output_;
     wlr_renderer *renderer_;
     wlr_buffer *buffer_;
     bool accessing_ = false;
@@ -101,11 +95,13 @@ constexpr int32_t kParkedRefreshMhz = 1;
 
 ConsoleOutput::ConsoleOutput(Compositor &compositor, const std::string &name,
                              const std::string &description, uint32_t width, uint32_t height,
-                             int refresh_hz)
-    : compositor_(compositor), dmabuf_imports_(compositor.renderer()), width_(width),
-      height_(height),
+                             int refresh_hz, const frame::Cursor &cursor)
+    : compositor_(compositor), dmabuf_imports_(compositor.renderer()), cursor_(cursor),
+      width_(width), height_(height),
       // A frame event ends wlroots' "frame pending" state, so the next frame may be committed.
       frame_clock_(refresh_hz, [this] { wlr_output_send_frame(output_); }) {
+    if (ExportBufferFactory *factory = compositor.export_buffers())
+        export_allocator_.emplace(*factory, *this);
     output_ = wlr_headless_add_output(compositor.backend(), width, height);
     wlr_output_init_render(output_, compositor.allocator(), compositor.renderer());
     wlr_output_set_name(output_, name.c_str());
@@ -213,27 +209,19 @@ void ConsoleOutput::show_nothing() {
     shown_frame_ = nullptr;
 }
 
-void ConsoleOutput::define_cursor(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
-                                  std::span<const uint8_t> argb) {
-    if (cursor_node_)
-        wlr_scene_node_destroy(&cursor_node_->node);
-    wlr_buffer *buffer = create_cursor_buffer(width, height, argb);
-    cursor_node_ = wlr_scene_buffer_create(&scene_->node, buffer);
-    wlr_buffer_drop(buffer);
-    cursor_.hot_x = hot_x;
-    cursor_.hot_y = hot_y;
-    place_cursor();
-}
-
-void ConsoleOutput::move_cursor(int32_t x, int32_t y, bool visible) {
-    cursor_.x = x;
-    cursor_.y = y;
-    cursor_.visible = visible;
+void ConsoleOutput::cursor_changed(bool image_changed) {
+    if (image_changed) {
+        if (cursor_node_)
+            wlr_scene_node_destroy(&cursor_node_->node);
+        wlr_buffer *buffer = create_cursor_buffer(cursor_.width, cursor_.height, cursor_.argb);
+        cursor_node_ = wlr_scene_buffer_create(&scene_->node, buffer);
+        wlr_buffer_drop(buffer);
+    }
     place_cursor();
 }
 
 void ConsoleOutput::set_cursor_drawn(bool drawn) {
-    cursor_.drawn = drawn;
+    cursor_drawn_ = drawn;
     place_cursor();
 }
 
@@ -242,11 +230,11 @@ void ConsoleOutput::place_cursor() {
         return;
     wlr_scene_node_set_position(&cursor_node_->node, cursor_.x - cursor_.hot_x,
                                 cursor_.y - cursor_.hot_y);
-    wlr_scene_node_set_enabled(&cursor_node_->node, cursor_.visible && cursor_.drawn);
+    wlr_scene_node_set_enabled(&cursor_node_->node, cursor_.visible && cursor_drawn_);
 }
 
-void ConsoleOutput::request_full_frame() {
-    g_debug("output %s: full frame requested", output_->name);
+void ConsoleOutput::request_frame(FrameRequest why) {
+    g_debug("output %s: whole frame for %s", output_->name, frame_request_name(why));
     wlr_output_damage_add_whole(scene_output_->damage);
 }
 
@@ -257,8 +245,8 @@ void ConsoleOutput::resize_output(uint32_t width, uint32_t height) {
     width_ = width;
     height_ = height;
     wlr_output_damage_add_whole(scene_output_->damage);
-    if (size_callback_)
-        size_callback_(width, height);
+    if (sink_)
+        sink_->size_changed(width, height);
 }
 
 bool ConsoleOutput::render_into(const frame::DamageRegion &region, wlr_buffer *target) {
@@ -318,9 +306,9 @@ void ConsoleOutput::on_commit(wlr_output_event_commit *event) {
     // Counted as the frame's damage: wlroots may repaint more when a swapchain buffer is older
     // than one frame, which the damage of a fixed region does not change.
     frame::copy_stats().composited_bytes += pending_damage_.area() * 4;
-    if (frame_callback_) {
-        CommittedBufferReader reader(*this, compositor_.renderer(), event->buffer);
-        frame_callback_(reader, pending_damage_);
+    if (sink_) {
+        CommittedBufferReader reader(compositor_.renderer(), event->buffer);
+        sink_->frame_ready(reader, pending_damage_);
     }
     pending_damage_.clear();
     for (std::function<void()> &done : std::exchange(after_commit_, {}))

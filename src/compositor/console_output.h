@@ -1,23 +1,26 @@
 // One QEMU console as one headless wlroots output: a scene holding the console's picture and
-// QEMU's cursor above it. Each commit of the output hands the rendered frame and its damage
-// to whoever streams it.
+// QEMU's cursor above it. It is the FrameSource of the console's stream: each commit of the
+// output hands the rendered frame and its damage to the FrameSink.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <span>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/frame_reader.h"
+#include "common/frame_source.h"
 #include "compositor/compositor.h"
 #include "compositor/dmabuf_import.h"
+#include "compositor/export_buffers.h"
 #include "compositor/frame_clock.h"
 #include "compositor/wl_listener.h"
+#include "frame/cpu_frame.h"
+#include "frame/cursor.h"
 #include "frame/damage.h"
 #include "frame/dmabuf_frame.h"
-#include "frame/cpu_frame.h"
 #include "frame/pixel_surface.h"
 
 struct wlr_output;
@@ -29,22 +32,18 @@ struct wlr_buffer;
 
 namespace vmcast::compositor {
 
-class ConsoleOutput {
+class ConsoleOutput final : public FrameSource {
   public:
-    using FrameCallback = std::function<void(const FrameReader &, const frame::DamageRegion &)>;
-    using SizeCallback = std::function<void(uint32_t width, uint32_t height)>;
-
     // name: the output's name (e.g. "vmcast.web1.0"); description: what a person reads.
+    // cursor: the console's pointer, read whenever cursor_changed() says it changed.
     ConsoleOutput(Compositor &compositor, const std::string &name, const std::string &description,
-                  uint32_t width, uint32_t height, int refresh_hz);
+                  uint32_t width, uint32_t height, int refresh_hz, const frame::Cursor &cursor);
     ConsoleOutput(const ConsoleOutput &) = delete;
     ConsoleOutput &operator=(const ConsoleOutput &) = delete;
-    ~ConsoleOutput();
+    ~ConsoleOutput() override;
 
-    // Called after every committed frame, with the pixels and what changed since the last.
-    void set_frame_callback(FrameCallback callback) { frame_callback_ = std::move(callback); }
-    // Called when the output changes size to follow the console.
-    void set_size_callback(SizeCallback callback) { size_callback_ = std::move(callback); }
+    // Where the committed frames and new sizes go; nullptr: nowhere.
+    void set_sink(FrameSink *sink) { sink_ = sink; }
 
     // The console's picture changed (change.damage) or was replaced (change.resized, or a
     // different frame object).
@@ -56,21 +55,22 @@ class ConsoleOutput {
                      const frame::DmabufLayout &layout);
     // rect: changed pixels of the DMA-BUF shown, in picture coordinates (top row first).
     void damage_dmabuf(const frame::Rect &rect);
-    // A validated cursor image: width x height native-endian ARGB32 words.
-    void define_cursor(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
-                       std::span<const uint8_t> argb);
-    void move_cursor(int32_t x, int32_t y, bool visible);
-    // Whether the pointer is drawn into the frames (not when consumers get it as metadata).
-    void set_cursor_drawn(bool drawn);
-    // The shortest time between two frames, from the next one on.
-    void set_frame_interval_us(int64_t interval_us) { frame_clock_.set_interval_us(interval_us); }
+    // The pointer moved, or (image_changed) has a new image.
+    void cursor_changed(bool image_changed);
     // The console's display is off: show black until the next picture.
     void show_nothing();
-    // Renders and commits the whole output again soon, even if nothing changed (a consumer
-    // joined, or its buffers were renegotiated).
-    void request_full_frame();
     // Runs done after the next commit of a rendered frame.
     void after_next_commit(std::function<void()> done);
+
+    // FrameSource
+    void request_frame(FrameRequest why) override;
+    void set_cursor_drawn(bool drawn) override;
+    void set_frame_interval_us(int64_t interval_us) override {
+        frame_clock_.set_interval_us(interval_us);
+    }
+    ExportDmabufAllocator *export_allocator() override {
+        return export_allocator_ ? &*export_allocator_ : nullptr;
+    }
 
     uint32_t width() const { return width_; }
     uint32_t height() const { return height_; }
@@ -96,20 +96,16 @@ class ConsoleOutput {
     const frame::CpuFrame *shown_frame_ = nullptr; // what console_node_ shows, if in memory
     DmabufImports dmabuf_imports_;
     wlr_scene_buffer *cursor_node_ = nullptr;
+    const frame::Cursor &cursor_;
+    bool cursor_drawn_ = true;
     uint32_t width_;
     uint32_t height_;
     FrameClock frame_clock_;
-
-    struct Cursor {
-        int32_t x = 0, y = 0, hot_x = 0, hot_y = 0;
-        bool visible = false;
-        bool drawn = true;
-    } cursor_;
+    std::optional<OutputExportAllocator> export_allocator_;
 
     frame::DamageRegion pending_damage_;
-    FrameCallback frame_callback_;
+    FrameSink *sink_ = nullptr;
     std::vector<std::function<void()>> after_commit_;
-    SizeCallback size_callback_;
     WlListener<void> frame_listener_;
     WlListener<void> precommit_listener_;
     WlListener<wlr_output_event_commit> commit_listener_;

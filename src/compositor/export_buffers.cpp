@@ -8,32 +8,57 @@
 
 #include "common/sealed_memfd.h"
 #include "compositor/compositor.h"
+#include "compositor/console_output.h"
 #include "compositor/wlr.h"
 
 namespace vmcast::compositor {
 
-std::unique_ptr<WlrExportDmabuf> WlrExportDmabuf::adopt(wlr_buffer *buffer) {
-    if (!buffer)
-        return nullptr;
-    std::unique_ptr<WlrExportDmabuf> exported(new WlrExportDmabuf(buffer));
-    wlr_dmabuf_attributes attributes{};
-    if (!wlr_buffer_get_dmabuf(buffer, &attributes) || attributes.n_planes < 1 ||
-        attributes.n_planes > WLR_DMABUF_MAX_PLANES)
-        return nullptr;
-    exported->width_ = uint32_t(attributes.width);
-    exported->height_ = uint32_t(attributes.height);
-    exported->modifier_ = attributes.modifier;
-    for (int plane = 0; plane < attributes.n_planes; plane++)
-        exported->planes_.push_back(
-            {attributes.fd[plane], attributes.offset[plane], attributes.stride[plane]});
-    return exported;
-}
-
-WlrExportDmabuf::~WlrExportDmabuf() {
-    wlr_buffer_drop(buffer_);
-}
-
 namespace {
+
+// An export buffer as wlroots sees it: the renderer binds it to draw the output's frame.
+class OutputExportDmabuf final : public ExportDmabuf {
+  public:
+    // Takes over the reference to buffer; nullptr (and the buffer dropped) when it offers no
+    // DMA-BUF attributes.
+    static std::unique_ptr<OutputExportDmabuf> adopt(wlr_buffer *buffer, ConsoleOutput &output) {
+        if (!buffer)
+            return nullptr;
+        std::unique_ptr<OutputExportDmabuf> exported(new OutputExportDmabuf(buffer, output));
+        wlr_dmabuf_attributes attributes{};
+        if (!wlr_buffer_get_dmabuf(buffer, &attributes) || attributes.n_planes < 1 ||
+            attributes.n_planes > WLR_DMABUF_MAX_PLANES)
+            return nullptr;
+        exported->width_ = uint32_t(attributes.width);
+        exported->height_ = uint32_t(attributes.height);
+        exported->modifier_ = attributes.modifier;
+        for (int plane = 0; plane < attributes.n_planes; plane++)
+            exported->planes_.push_back(
+                {attributes.fd[plane], attributes.offset[plane], attributes.stride[plane]});
+        return exported;
+    }
+    OutputExportDmabuf(const OutputExportDmabuf &) = delete;
+    OutputExportDmabuf &operator=(const OutputExportDmabuf &) = delete;
+    ~OutputExportDmabuf() override { wlr_buffer_drop(buffer_); }
+
+    uint32_t width() const override { return width_; }
+    uint32_t height() const override { return height_; }
+    uint64_t modifier() const override { return modifier_; }
+    std::span<const ExportPlane> planes() const override { return planes_; }
+    bool render(const frame::DamageRegion &region) override {
+        return output_.render_into(region, buffer_);
+    }
+
+  private:
+    OutputExportDmabuf(wlr_buffer *buffer, ConsoleOutput &output)
+        : buffer_(buffer), output_(output) {}
+
+    wlr_buffer *buffer_;
+    ConsoleOutput &output_;
+    uint32_t width_ = 0;
+    uint32_t height_ = 0;
+    uint64_t modifier_ = 0;
+    std::vector<ExportPlane> planes_; // fds owned by buffer_
+};
 
 struct DrmFormatFree {
     void operator()(wlr_drm_format *format) const { std::free(format); }
@@ -54,9 +79,9 @@ DrmFormatPtr drm_format_with(uint32_t fourcc, std::span<const uint64_t> modifier
 
 // GBM buffers in the layouts the GLES2 renderer lists as renderable (EGL's formats and
 // modifiers that are not external-only).
-class RendererDmabufAllocator final : public ExportDmabufAllocator {
+class RendererDmabufFactory final : public ExportBufferFactory {
   public:
-    RendererDmabufAllocator(wlr_allocator *allocator, const wlr_drm_format_set &formats)
+    RendererDmabufFactory(wlr_allocator *allocator, const wlr_drm_format_set &formats)
         : allocator_(allocator), formats_(formats) {}
 
     std::vector<uint64_t> render_modifiers(uint32_t fourcc) const override {
@@ -66,13 +91,12 @@ class RendererDmabufAllocator final : public ExportDmabufAllocator {
         return {format->modifiers, format->modifiers + format->len};
     }
 
-    std::unique_ptr<ExportDmabuf> allocate(uint32_t width, uint32_t height, uint32_t fourcc,
-                                           std::span<const uint64_t> modifiers) override {
+    wlr_buffer *create(uint32_t width, uint32_t height, uint32_t fourcc,
+                       std::span<const uint64_t> modifiers) override {
         DrmFormatPtr format = drm_format_with(fourcc, modifiers);
         if (!format)
             return nullptr;
-        return WlrExportDmabuf::adopt(
-            wlr_allocator_create_buffer(allocator_, int(width), int(height), format.get()));
+        return wlr_allocator_create_buffer(allocator_, int(width), int(height), format.get());
     }
 
   private:
@@ -131,7 +155,7 @@ const wlr_buffer_impl memfd_dmabuf_impl = {
     .end_data_ptr_access = memfd_dmabuf_end_access,
 };
 
-class MemfdDmabufAllocator final : public ExportDmabufAllocator {
+class MemfdDmabufFactory final : public ExportBufferFactory {
   public:
     // LINEAR, and an X-tiled modifier that never allocates: a GPU whose EGL lists a modifier
     // its allocator then refuses, which the stream must drop.
@@ -142,8 +166,8 @@ class MemfdDmabufAllocator final : public ExportDmabufAllocator {
         return {I915_FORMAT_MOD_X_TILED, DRM_FORMAT_MOD_LINEAR};
     }
 
-    std::unique_ptr<ExportDmabuf> allocate(uint32_t width, uint32_t height, uint32_t fourcc,
-                                           std::span<const uint64_t> modifiers) override {
+    wlr_buffer *create(uint32_t width, uint32_t height, uint32_t fourcc,
+                       std::span<const uint64_t> modifiers) override {
         if (std::ranges::find(modifiers, DRM_FORMAT_MOD_LINEAR) == modifiers.end() ||
             render_modifiers(fourcc).empty() || width == 0 || height == 0)
             return nullptr;
@@ -154,17 +178,23 @@ class MemfdDmabufAllocator final : public ExportDmabufAllocator {
         if (!buffer->memory)
             return nullptr;
         wlr_buffer_init(&buffer->base, &memfd_dmabuf_impl, int(width), int(height));
-        return WlrExportDmabuf::adopt(&buffer.release()->base);
+        return &buffer.release()->base;
     }
 };
 
 } // namespace
 
-std::unique_ptr<ExportDmabufAllocator> create_export_allocator(Compositor &compositor) {
+std::unique_ptr<ExportDmabuf> OutputExportAllocator::allocate(uint32_t width, uint32_t height,
+                                                              uint32_t fourcc,
+                                                              std::span<const uint64_t> modifiers) {
+    return OutputExportDmabuf::adopt(factory_.create(width, height, fourcc, modifiers), output_);
+}
+
+std::unique_ptr<ExportBufferFactory> create_export_buffer_factory(Compositor &compositor) {
     const char *test_memfds = g_getenv("VMCAST_TEST_MEMFD_DMABUFS");
     if (test_memfds && std::strcmp(test_memfds, "1") == 0 && compositor.renders_on_cpu()) {
         g_warning("VMCAST_TEST_MEMFD_DMABUFS=1: offering memfds as LINEAR DMA-BUFs (for tests)");
-        return std::make_unique<MemfdDmabufAllocator>();
+        return std::make_unique<MemfdDmabufFactory>();
     }
     if (!wlr_renderer_is_gles2(compositor.renderer()) ||
         !(compositor.allocator()->buffer_caps & WLR_BUFFER_CAP_DMABUF)) {
@@ -176,8 +206,8 @@ std::unique_ptr<ExportDmabufAllocator> create_export_allocator(Compositor &compo
     g_info("frames go to PipeWire consumers as DMA-BUFs where they take them (%zu renderable "
            "formats), as shared memory otherwise",
            egl->dmabuf_render_formats.len);
-    return std::make_unique<RendererDmabufAllocator>(compositor.allocator(),
-                                                     egl->dmabuf_render_formats);
+    return std::make_unique<RendererDmabufFactory>(compositor.allocator(),
+                                                   egl->dmabuf_render_formats);
 }
 
 } // namespace vmcast::compositor

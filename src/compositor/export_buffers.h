@@ -4,7 +4,9 @@
 // consumer imports. Pixman cannot render into DMA-BUFs, so a CPU-only compositor has none.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "common/export_dmabuf.h"
@@ -14,36 +16,39 @@ struct wlr_buffer;
 namespace vmcast::compositor {
 
 class Compositor;
+class ConsoleOutput;
 
-// An export buffer as wlroots sees it: the renderer binds it to draw a frame.
-class WlrExportDmabuf final : public ExportDmabuf {
+// Makes wlroots buffers that the compositor's renderer can draw into, for every output.
+class ExportBufferFactory {
   public:
-    // Takes over the reference to buffer; nullptr (and the buffer dropped) when it offers no
-    // DMA-BUF attributes.
-    static std::unique_ptr<WlrExportDmabuf> adopt(wlr_buffer *buffer);
-    WlrExportDmabuf(const WlrExportDmabuf &) = delete;
-    WlrExportDmabuf &operator=(const WlrExportDmabuf &) = delete;
-    ~WlrExportDmabuf() override;
-
-    wlr_buffer *buffer() const { return buffer_; }
-    uint32_t width() const override { return width_; }
-    uint32_t height() const override { return height_; }
-    uint64_t modifier() const override { return modifier_; }
-    std::span<const ExportPlane> planes() const override { return planes_; }
-
-  private:
-    explicit WlrExportDmabuf(wlr_buffer *buffer) : buffer_(buffer) {}
-
-    wlr_buffer *buffer_;
-    uint32_t width_ = 0;
-    uint32_t height_ = 0;
-    uint64_t modifier_ = 0;
-    std::vector<ExportPlane> planes_; // fds owned by buffer_
+    virtual ~ExportBufferFactory() = default;
+    // The modifiers the renderer can render a DRM fourcc into, in its order of preference.
+    virtual std::vector<uint64_t> render_modifiers(uint32_t fourcc) const = 0;
+    // A buffer with one of the modifiers (the allocator picks), or nullptr.
+    virtual wlr_buffer *create(uint32_t width, uint32_t height, uint32_t fourcc,
+                               std::span<const uint64_t> modifiers) = 0;
 };
 
-// The compositor's export allocator: the GPU one, or memfds standing in for LINEAR DMA-BUFs
-// when VMCAST_TEST_MEMFD_DMABUFS=1 (tests of the negotiation on machines without a GPU).
-// nullptr when frames can only be exported as shared memory.
-std::unique_ptr<ExportDmabufAllocator> create_export_allocator(Compositor &compositor);
+// The GPU one, or memfds standing in for LINEAR DMA-BUFs when VMCAST_TEST_MEMFD_DMABUFS=1
+// (tests of the negotiation on machines without a GPU). nullptr when frames can only be
+// exported as shared memory.
+std::unique_ptr<ExportBufferFactory> create_export_buffer_factory(Compositor &compositor);
+
+// One output's DMA-BUFs: each renders that output's frames.
+class OutputExportAllocator final : public ExportDmabufAllocator {
+  public:
+    OutputExportAllocator(ExportBufferFactory &factory, ConsoleOutput &output)
+        : factory_(factory), output_(output) {}
+
+    std::vector<uint64_t> render_modifiers(uint32_t fourcc) const override {
+        return factory_.render_modifiers(fourcc);
+    }
+    std::unique_ptr<ExportDmabuf> allocate(uint32_t width, uint32_t height, uint32_t fourcc,
+                                           std::span<const uint64_t> modifiers) override;
+
+  private:
+    ExportBufferFactory &factory_;
+    ConsoleOutput &output_;
+};
 
 } // namespace vmcast::compositor

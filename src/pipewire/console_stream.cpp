@@ -18,11 +18,13 @@ namespace vmcast::pipewire {
 
 ConsoleStream::ConsoleStream(PipeWireContext &pipewire, const StreamIdentity &identity,
                              uint32_t width, uint32_t height, uint32_t max_fps,
-                             CursorMode cursor_mode, const CursorState &cursor,
-                             ExportDmabufAllocator *dmabufs)
+                             CursorMode cursor_mode, const frame::Cursor &cursor,
+                             FrameSource &frames)
     : pipewire_(pipewire), identity_(identity), width_(width), height_(height), max_fps_(max_fps),
-      dmabufs_(dmabufs), allocates_buffers_(dmabufs_.available()), cursor_mode_(cursor_mode),
-      cursor_(cursor) {
+      dmabufs_(frames.export_allocator()), allocates_buffers_(dmabufs_.available()),
+      cursor_mode_(cursor_mode), cursor_(cursor), frames_(frames) {
+    if (cursor.width > 0)
+        cursor_meta_.image_changed(cursor);
     pw_properties *props = pw_properties_new(
         PW_KEY_MEDIA_CLASS, "Video/Source", PW_KEY_MEDIA_TYPE, "Video", PW_KEY_MEDIA_CATEGORY,
         "Source", PW_KEY_MEDIA_ROLE, "Screen", PW_KEY_NODE_NAME, identity.node_name.c_str(),
@@ -92,7 +94,7 @@ void ConsoleStream::unwatch_node() {
     watched_node_id_ = SPA_ID_INVALID;
 }
 
-void ConsoleStream::resize(uint32_t width, uint32_t height) {
+void ConsoleStream::size_changed(uint32_t width, uint32_t height) {
     if (width == width_ && height == height_) {
         if (settle_resize_.pending())
             g_debug("%s: back to %ux%u before the new size settled; consumers keep their format",
@@ -113,10 +115,8 @@ void ConsoleStream::renegotiate_size(uint32_t width, uint32_t height) {
     settle_resize_.cancel();
     width_ = width;
     height_ = height;
-    negotiated_ = false;
-    negotiated_dmabuf_.reset();
+    forget_format();
     fixated_dmabuf_.reset();
-    offers_.set_running_format(nullptr);
     log_dmabuf_offer();
     small_buffer_renegotiations_ = 0;
     g_info("%s: renegotiating for %ux%u", identity_.node_name.c_str(), width, height);
@@ -177,7 +177,7 @@ void ConsoleStream::review_offers() {
     if (!offers_.must_choose_again(all, pipewire_.links().consumer_formats(watched_node_id_)))
         return;
     g_info("%s: renegotiating for the consumers now linked", identity_.node_name.c_str());
-    negotiated_ = false;
+    negotiated_.reset();
     announce_formats();
 }
 
@@ -194,6 +194,11 @@ void ConsoleStream::suspend_unlinked_node() {
     if (pipewire_.param_caches().suspend(watched_node_id_))
         g_debug("%s: no consumer left; node %u suspended", identity_.node_name.c_str(),
                 watched_node_id_);
+}
+
+void ConsoleStream::forget_format() {
+    negotiated_.reset();
+    offers_.set_running_format(nullptr);
 }
 
 void ConsoleStream::on_state_changed(pw_stream_state, pw_stream_state state, const char *error) {
@@ -216,12 +221,12 @@ void ConsoleStream::on_state_changed(pw_stream_state, pw_stream_state state, con
             node_id, [this] { request_frame_for_new_consumer(); },
             [this] { review_offers_soon(); });
     }
-    request_frame_if_streaming();
+    request_frame_if_streaming(FrameRequest::StreamRunning);
 }
 
-void ConsoleStream::request_frame_if_streaming() {
-    if (state_ == PW_STREAM_STATE_STREAMING && frame_request_callback_)
-        frame_request_callback_();
+void ConsoleStream::request_frame_if_streaming(FrameRequest why) {
+    if (state_ == PW_STREAM_STATE_STREAMING)
+        frames_.request_frame(why);
 }
 
 void ConsoleStream::request_frame_for_new_consumer() {
@@ -229,7 +234,7 @@ void ConsoleStream::request_frame_for_new_consumer() {
     // buffer now and then (seen under load), so it is sent again twice over the first second;
     // running consumers just see a frame with no changes. A consumer joining while an earlier
     // one's repeats are pending starts the repeats over.
-    request_frame_if_streaming();
+    request_frame_if_streaming(FrameRequest::NewConsumer);
     new_consumer_sends_left_ = std::size(kNewConsumerRepeatDelaysMs);
     arm_new_consumer_timer();
 }
@@ -241,7 +246,7 @@ void ConsoleStream::arm_new_consumer_timer() {
         [](gpointer data) -> gboolean {
             auto *stream = static_cast<ConsoleStream *>(data);
             stream->new_consumer_timer_.reset();
-            stream->request_frame_if_streaming();
+            stream->request_frame_if_streaming(FrameRequest::NewConsumer);
             if (--stream->new_consumer_sends_left_ > 0)
                 stream->arm_new_consumer_timer();
             return G_SOURCE_REMOVE;
@@ -254,9 +259,7 @@ void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
         return;
     if (!param) {
         // Suspended, or about to be negotiated again: no format until the next one.
-        negotiated_ = false;
-        negotiated_dmabuf_.reset();
-        offers_.set_running_format(nullptr);
+        forget_format();
         return;
     }
     spa_video_info_raw info{};
@@ -266,40 +269,34 @@ void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
     }
     if (info.size.width != width_ || info.size.height != height_) {
         // An answer to formats of a size we no longer show; the new offer is on its way.
-        negotiated_ = false;
+        negotiated_.reset();
         return;
     }
-    const bool modifier = info.flags & SPA_VIDEO_FLAG_MODIFIER;
-    if (modifier) {
-        negotiated_ = false;
-        negotiated_dmabuf_.reset();
+    std::optional<DmabufLayout> dmabuf;
+    if (info.flags & SPA_VIDEO_FLAG_MODIFIER) {
+        negotiated_.reset();
         if (std::optional<std::vector<uint64_t>> candidates = modifiers_to_fixate(param)) {
             fixate_modifier(info.format, *candidates);
             return;
         }
-        negotiated_dmabuf_ = layout_for(info.format, uint64_t(info.modifier));
-        if (!negotiated_dmabuf_)
+        dmabuf = layout_for(info.format, uint64_t(info.modifier));
+        if (!dmabuf)
             return;
-    }
-    format_ = info.format;
-    negotiated_ = true;
-    offers_.set_running_format(param);
-    review_offers_soon();
-    if (modifier) {
         g_info("%s: streaming %s %ux%u as DMA-BUFs (modifier 0x%016llx)",
-               identity_.node_name.c_str(), format_name(format_), width_, height_,
+               identity_.node_name.c_str(), format_name(info.format), width_, height_,
                static_cast<unsigned long long>(info.modifier));
     } else {
-        negotiated_dmabuf_.reset();
-        g_info("%s: streaming %s %ux%u", identity_.node_name.c_str(), format_name(format_), width_,
-               height_);
+        g_info("%s: streaming %s %ux%u", identity_.node_name.c_str(), format_name(info.format),
+               width_, height_);
     }
+    negotiated_ = Negotiated{info.format, dmabuf};
+    offers_.set_running_format(param);
+    review_offers_soon();
 
     report_frame_interval(info.max_framerate);
     announce_buffers();
     // The new buffers hold nothing yet; the next render fills them whole.
-    if (frame_request_callback_)
-        frame_request_callback_();
+    frames_.request_frame(FrameRequest::NewBuffers);
 }
 
 void ConsoleStream::report_frame_interval(spa_fraction max_framerate) {
@@ -308,8 +305,7 @@ void ConsoleStream::report_frame_interval(spa_fraction max_framerate) {
     if (max_framerate.num > 0 && max_framerate.denom > 0)
         interval_us = std::max(interval_us,
                                int64_t(G_USEC_PER_SEC) * max_framerate.denom / max_framerate.num);
-    if (frame_interval_callback_)
-        frame_interval_callback_(interval_us);
+    frames_.set_frame_interval_us(interval_us);
 }
 
 void ConsoleStream::announce_buffers() {
@@ -318,8 +314,8 @@ void ConsoleStream::announce_buffers() {
     const bool offer_cursor_meta =
         cursor_mode_ == CursorMode::Auto || cursor_mode_ == CursorMode::Metadata;
     BufferKind kind;
-    if (negotiated_dmabuf_)
-        kind = {.dmabuf = true, .planes = negotiated_dmabuf_->planes};
+    if (negotiated_ && negotiated_->dmabuf)
+        kind = {.dmabuf = true, .planes = negotiated_->dmabuf->planes};
     std::vector<const spa_pod *> params =
         build_buffer_params(builder, width_, height_, kind, offer_cursor_meta);
     pw_stream_update_params(stream_, params.data(), uint32_t(params.size()));
@@ -327,7 +323,7 @@ void ConsoleStream::announce_buffers() {
 
 void ConsoleStream::schedule_renegotiation() {
     renegotiation_.schedule([this] {
-        negotiated_ = false;
+        negotiated_.reset();
         announce_formats();
     });
 }
@@ -382,8 +378,7 @@ void ConsoleStream::update_cursor_drawing(bool buffers_have_cursor_meta) {
     const bool draw = cursor_mode_ == CursorMode::Embedded ||
                       (cursor_mode_ == CursorMode::Auto && !buffers_have_cursor_meta);
     cursor_as_meta_ = as_meta;
-    if (cursor_drawing_callback_)
-        cursor_drawing_callback_(draw);
+    frames_.set_cursor_drawn(draw);
 }
 
 } // namespace vmcast::pipewire

@@ -15,8 +15,7 @@
 #include <spa/pod/builder.h>
 #include <spa/utils/hook.h>
 
-#include "common/export_dmabuf.h"
-#include "common/frame_reader.h"
+#include "common/frame_source.h"
 #include "common/glib_ptr.h"
 #include "common/deferred_call.h"
 #include "frame/damage.h"
@@ -36,43 +35,26 @@ struct StreamIdentity {
     uint32_t console_index = 0;
 };
 
-class ConsoleStream {
+class ConsoleStream final : public FrameSink {
   public:
-    // cursor is read for every buffer that carries the pointer as metadata. dmabufs, when not
-    // nullptr, makes the buffers frames are rendered into for consumers that take DMA-BUFs.
+    // frames: the compositor output whose frames the stream sends (and renders into DMA-BUFs
+    // for consumers that take them). cursor is read for every buffer that carries the pointer
+    // as metadata.
     ConsoleStream(PipeWireContext &pipewire, const StreamIdentity &identity, uint32_t width,
                   uint32_t height, uint32_t max_fps, CursorMode cursor_mode,
-                  const CursorState &cursor, ExportDmabufAllocator *dmabufs);
+                  const frame::Cursor &cursor, FrameSource &frames);
     ConsoleStream(const ConsoleStream &) = delete;
     ConsoleStream &operator=(const ConsoleStream &) = delete;
-    ~ConsoleStream();
+    ~ConsoleStream() override;
 
-    // Called when the stream needs a complete frame (a consumer started, or buffers were
-    // renegotiated): the caller re-renders and pushes the whole screen.
-    void set_frame_request_callback(std::function<void()> callback) {
-        frame_request_callback_ = std::move(callback);
-    }
+    // The pointer moved or (image_changed) changed shape: consumers that take it as metadata
+    // get a buffer with no picture (size 0, chunk flag CORRUPTED) and the cursor.
+    void cursor_changed(bool image_changed);
 
-    // Called with whether the pointer must be drawn into the frames, whenever that changes
-    // (in CursorMode::Auto it depends on what the consumers asked for).
-    void set_cursor_drawing_callback(std::function<void(bool draw)> callback) {
-        cursor_drawing_callback_ = std::move(callback);
-    }
-    // The pointer moved or changed shape: consumers that take it as metadata get a buffer with
-    // no picture (size 0, chunk flag CORRUPTED) and the cursor.
-    void cursor_changed();
-
-    // Called with the shortest time between two frames that the consumers agreed to: one
-    // --max-fps frame interval, or longer when they negotiated a lower maxFramerate.
-    void set_frame_interval_callback(std::function<void(int64_t interval_us)> callback) {
-        frame_interval_callback_ = std::move(callback);
-    }
-
-    // The console changed size: formats of the new size are offered once it has kept that size
-    // for kResizeSettleMs, at once while no consumer is linked.
-    void resize(uint32_t width, uint32_t height);
-    // A new composited frame; damage says what changed since the previous one.
-    void push_frame(const FrameReader &frame, const frame::DamageRegion &damage);
+    // FrameSink. A new size is offered once the console has kept it for kResizeSettleMs, at
+    // once while no consumer is linked.
+    void frame_ready(const FrameReader &frame, const frame::DamageRegion &damage) override;
+    void size_changed(uint32_t width, uint32_t height) override;
 
     const std::string &node_name() const { return identity_.node_name; }
     bool streaming() const { return state_ == PW_STREAM_STATE_STREAMING; }
@@ -80,6 +62,8 @@ class ConsoleStream {
   private:
     void connect();
     void unwatch_node();
+    // No format agreed any more, nor running (suspended, or a new size).
+    void forget_format();
     void announce_formats();
     // This size's formats, less those a linked consumer cannot take.
     std::vector<const spa_pod *> formats_to_offer(spa_pod_builder &builder);
@@ -103,7 +87,7 @@ class ConsoleStream {
     // runs (a paused consumer may keep its buffers).
     bool take_buffers_back();
     void schedule_retry();
-    void request_frame_if_streaming();
+    void request_frame_if_streaming(FrameRequest why);
     void request_frame_for_new_consumer();
     void arm_new_consumer_timer();
     void fill_buffer(pw_buffer *buffer, const FrameReader &frame,
@@ -135,22 +119,25 @@ class ConsoleStream {
     pw_stream *stream_ = nullptr;
     spa_hook stream_listener_{};
     pw_stream_state state_ = PW_STREAM_STATE_UNCONNECTED;
-    // Set once a format of the current size is agreed; frames wait until then.
-    bool negotiated_ = false;
-    spa_video_format format_ = SPA_VIDEO_FORMAT_UNKNOWN;
+    // The format the consumers agreed on for the current size; frames wait until there is one.
+    struct Negotiated {
+        spa_video_format format;
+        std::optional<DmabufLayout> dmabuf; // the buffers are DMA-BUFs of this layout
+    };
+    std::optional<Negotiated> negotiated_;
     DmabufOffer dmabufs_;
     OfferSelection offers_;
     DeferredCall offer_review_;
     // With DMA-BUFs on offer vmcast allocates every buffer (PipeWire cannot make DMA-BUFs);
     // otherwise PipeWire allocates and maps the shared memory.
     bool allocates_buffers_;
-    std::optional<DmabufLayout> negotiated_dmabuf_; // the buffers are DMA-BUFs of this layout
-    std::optional<DmabufLayout> fixated_dmabuf_;    // offered first, as a fixed format
+    std::optional<DmabufLayout> fixated_dmabuf_; // offered first, as a fixed format
     uint64_t sequence_ = 0;
     CursorMode cursor_mode_;
-    const CursorState &cursor_;
+    const frame::Cursor &cursor_;
+    CursorMeta cursor_meta_;
     bool cursor_as_meta_ = false; // the buffers carry SPA_META_Cursor and the frames no pointer
-    std::function<void(bool)> cursor_drawing_callback_;
+    FrameSource &frames_;
     std::vector<StreamBuffer *> slots_; // owned by the pw_buffers' user_data
     DeferredCall renegotiation_;
     // Room for every EnumFormat: up to 9 objects, each with the renderer's modifiers.
@@ -158,8 +145,6 @@ class ConsoleStream {
     // Renegotiations because PipeWire allocated buffers too small for the current size.
     static constexpr int kMaxSmallBufferRenegotiations = 3;
     int small_buffer_renegotiations_ = 0;
-    std::function<void()> frame_request_callback_;
-    std::function<void(int64_t)> frame_interval_callback_;
 
     // A renegotiation pauses every consumer for a moment, and GStreamer's pipewiresrc before
     // PipeWire 0.3.84 stops for good at a pause. A reboot's brief modes (firmware text, then

@@ -85,17 +85,17 @@ void ConsoleStream::renegotiate_without(spa_video_format format, uint64_t modifi
 
 void ConsoleStream::allocate_memory(pw_buffer *buffer, StreamBuffer &slot) {
     spa_buffer &spa = *buffer->buffer;
-    if (negotiated_dmabuf_ && (spa.datas[0].type & (1u << SPA_DATA_DmaBuf))) {
-        std::unique_ptr<ExportDmabuf> exported = dmabufs_.allocate(*negotiated_dmabuf_);
+    const std::optional<DmabufLayout> dmabuf = negotiated_ ? negotiated_->dmabuf : std::nullopt;
+    if (dmabuf && (spa.datas[0].type & (1u << SPA_DATA_DmaBuf))) {
+        std::unique_ptr<ExportDmabuf> exported = dmabufs_.allocate(*dmabuf);
         if (exported && slot.attach_dmabuf(spa, std::move(exported)))
             return;
-        renegotiate_without(negotiated_dmabuf_->format, negotiated_dmabuf_->modifier);
-        negotiated_dmabuf_.reset();
+        renegotiate_without(dmabuf->format, dmabuf->modifier);
+        negotiated_.reset();
         fixated_dmabuf_.reset();
         return;
     }
-    if (!negotiated_dmabuf_ && (spa.datas[0].type & (1u << SPA_DATA_MemFd)) &&
-        slot.attach_memfd(spa.datas[0]))
+    if (!dmabuf && (spa.datas[0].type & (1u << SPA_DATA_MemFd)) && slot.attach_memfd(spa.datas[0]))
         return;
     g_warning("%s: cannot allocate a %zu-byte shared memory buffer: consumers get no picture "
               "from it",

@@ -25,7 +25,7 @@ int64_t monotonic_ns() {
 
 } // namespace
 
-void ConsoleStream::push_frame(const FrameReader &frame, const frame::DamageRegion &damage) {
+void ConsoleStream::frame_ready(const FrameReader &frame, const frame::DamageRegion &damage) {
     // Every buffer, whether with us or with a consumer, now lacks this frame's changes. A frame
     // of another size (one that waits for its size to settle) comes with damage beyond them,
     // and a return to their size with damage over all of them.
@@ -125,14 +125,15 @@ void ConsoleStream::schedule_retry() {
             auto *stream = static_cast<ConsoleStream *>(data);
             stream->retry_timer_.reset();
             stream->retry_delay_ms_ = std::min(stream->retry_delay_ms_ * 2, kMaxRetryDelayMs);
-            if (stream->frame_request_callback_)
-                stream->frame_request_callback_();
+            stream->frames_.request_frame(FrameRequest::BufferFree);
             return G_SOURCE_REMOVE;
         },
         this);
 }
 
-void ConsoleStream::cursor_changed() {
+void ConsoleStream::cursor_changed(bool image_changed) {
+    if (image_changed)
+        cursor_meta_.image_changed(cursor_);
     if (!cursor_as_meta_ || !negotiated_ || state_ != PW_STREAM_STATE_STREAMING)
         return;
     // Without a free buffer the next frame carries the cursor; on a still screen the retry
@@ -155,14 +156,14 @@ void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,
     bool usable = target->width == width_ && target->height == height_;
     if (usable && target->dmabuf) {
         // The renderer draws in the buffer's own byte order: nothing to convert.
-        usable = frame.render(target->stale, *target->dmabuf);
+        usable = target->dmabuf->render(target->stale);
         if (usable)
             target->stale.clear();
     } else if (usable && target->pixels) {
         for (const frame::Rect &rect : target->stale.rects()) {
             frame.read(rect, target->pixels, stride);
             frame::copy_stats().exported_bytes += rect.area() * 4;
-            match_consumer_format(target->pixels, stride, rect, format_);
+            match_consumer_format(target->pixels, stride, rect, negotiated_->format);
         }
         target->stale.clear();
     } else {
@@ -203,7 +204,7 @@ void ConsoleStream::fill_metadata(spa_buffer &buffer, const frame::DamageRegion 
             regions[used].region = SPA_REGION(0, 0, 0, 0);
     }
     if (cursor_as_meta_)
-        cursor_.write_meta(buffer);
+        cursor_meta_.write(cursor_, buffer);
 }
 
 } // namespace vmcast::pipewire

@@ -13,18 +13,15 @@ uint32_t cursor_meta_bytes() {
                     kMaxCursorMetaSize * kMaxCursorMetaSize * 4);
 }
 
-void CursorState::set_image(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
-                            std::span<const uint8_t> argb) {
+void CursorMeta::image_changed(const frame::Cursor &cursor) {
     // QEMU allows 512x512 cursors; consumers take at most 384x384, so larger ones are cropped.
-    width_ = std::min(width, kMaxCursorMetaSize);
-    height_ = std::min(height, kMaxCursorMetaSize);
-    hot_x_ = hot_x;
-    hot_y_ = hot_y;
+    width_ = std::min(cursor.width, kMaxCursorMetaSize);
+    height_ = std::min(cursor.height, kMaxCursorMetaSize);
     rgba_.resize(size_t(width_) * height_ * 4);
     for (uint32_t y = 0; y < height_; y++) {
         for (uint32_t x = 0; x < width_; x++) {
             uint32_t word;
-            std::memcpy(&word, argb.data() + (size_t(y) * width + x) * 4, 4);
+            std::memcpy(&word, cursor.argb.data() + (size_t(y) * cursor.width + x) * 4, 4);
             const uint32_t alpha = word >> 24;
             const auto premultiply = [alpha](uint32_t channel) {
                 return uint8_t((channel * alpha + 127) / 255);
@@ -38,26 +35,20 @@ void CursorState::set_image(uint32_t width, uint32_t height, int32_t hot_x, int3
     }
 }
 
-void CursorState::set_position(int32_t x, int32_t y, bool visible) {
-    x_ = x;
-    y_ = y;
-    visible_ = visible;
-}
-
-bool CursorState::write_meta(spa_buffer &buffer) const {
+bool CursorMeta::write(const frame::Cursor &pointer, spa_buffer &buffer) const {
     auto *cursor = static_cast<spa_meta_cursor *>(
         spa_buffer_find_meta_data(&buffer, SPA_META_Cursor, sizeof(spa_meta_cursor)));
     if (!cursor)
         return false;
     spa_meta *meta = spa_buffer_find_meta(&buffer, SPA_META_Cursor);
-    const bool has_image = visible_ && !rgba_.empty();
+    const bool has_image = pointer.visible && !rgba_.empty();
     const size_t needed =
         sizeof(spa_meta_cursor) + sizeof(spa_meta_bitmap) + (has_image ? rgba_.size() : 0);
     cursor->id = 1;
     cursor->flags = 0;
     // The pointer itself; consumers subtract the hot spot to place the bitmap.
-    cursor->position = SPA_POINT(x_, y_);
-    cursor->hotspot = SPA_POINT(hot_x_, hot_y_);
+    cursor->position = SPA_POINT(pointer.x, pointer.y);
+    cursor->hotspot = SPA_POINT(pointer.hot_x, pointer.hot_y);
     if (meta->size < needed) {
         cursor->bitmap_offset = 0;
         return true;

@@ -4,10 +4,11 @@
 #pragma once
 
 #include <cstdint>
-#include <span>
 #include <vector>
 
 #include <spa/buffer/buffer.h>
+
+#include "frame/cursor.h"
 
 namespace vmcast::pipewire {
 
@@ -24,19 +25,15 @@ enum class CursorMode {
     Hidden,   // neither
 };
 
-class CursorState {
+// The cursor as consumers get it in SPA_META_Cursor: the image converted once per image.
+class CursorMeta {
   public:
-    // width x height native-endian ARGB32 words (straight alpha), as QEMU sends them.
-    void set_image(uint32_t width, uint32_t height, int32_t hot_x, int32_t hot_y,
-                   std::span<const uint8_t> argb);
-    void set_position(int32_t x, int32_t y, bool visible);
-
+    // The cursor has a new image.
+    void image_changed(const frame::Cursor &cursor);
     // Writes the cursor into the buffer's SPA_META_Cursor, if it has one. false when it has none.
-    bool write_meta(spa_buffer &buffer) const;
+    bool write(const frame::Cursor &cursor, spa_buffer &buffer) const;
 
   private:
-    int32_t x_ = 0, y_ = 0, hot_x_ = 0, hot_y_ = 0;
-    bool visible_ = false;
     uint32_t width_ = 0, height_ = 0;
     std::vector<uint8_t> rgba_; // premultiplied R,G,B,A, cropped to kMaxCursorMetaSize
 };

@@ -107,13 +107,13 @@ void NodeReader::stop() {
         return;
     pw_stream_disconnect(stream_);
     connected_ = false;
-    format_ = {};
+    format_.reset();
 }
 
 void NodeReader::on_param_changed(uint32_t id, const spa_pod *param) {
     if (id != SPA_PARAM_Format)
         return;
-    format_ = {};
+    format_.reset();
     if (!param)
         return;
     spa_video_info_raw info{};
@@ -142,9 +142,8 @@ void NodeReader::on_process() {
     size_t newest_stride = 0;
     while (pw_buffer *buffer = pw_stream_dequeue_buffer(stream_)) {
         size_t stride = 0;
-        const std::span<const uint8_t> pixels = format_.size.width
-                                                    ? picture_of(*buffer->buffer, format_, stride)
-                                                    : std::span<const uint8_t>();
+        const std::span<const uint8_t> pixels =
+            format_ ? picture_of(*buffer->buffer, *format_, stride) : std::span<const uint8_t>();
         if (pixels.empty()) {
             pw_stream_queue_buffer(stream_, buffer);
             continue;
@@ -158,7 +157,7 @@ void NodeReader::on_process() {
     if (!newest)
         return;
     on_picture_(
-        {format_.size.width, format_.size.height, newest_stride, format_.format, newest_pixels});
+        {format_->size.width, format_->size.height, newest_stride, format_->format, newest_pixels});
     pw_stream_queue_buffer(stream_, newest);
 }
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -53,7 +54,7 @@ class NodeReader {
     pw_stream *stream_ = nullptr;
     spa_hook listener_{};
     bool connected_ = false;
-    spa_video_info_raw format_{};
+    std::optional<spa_video_info_raw> format_; // while the node's format is agreed
 };
 
 } // namespace vmcast::pipewire

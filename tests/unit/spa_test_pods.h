@@ -22,7 +22,7 @@ constexpr uint64_t kXTiled = 0x100000000000001; // I915_FORMAT_MOD_X_TILED
 
 // Lists the modifiers it renders into, in its order of preference, and allocates those it is
 // told allocate, picking the first it prefers among those asked for (as GBM does). The
-// buffers have no planes anyone touches.
+// buffers have no planes anyone touches, and nothing renders into them.
 class FakeAllocator : public vmcast::ExportDmabufAllocator {
     class Buffer : public vmcast::ExportDmabuf {
       public:
@@ -32,6 +32,7 @@ class FakeAllocator : public vmcast::ExportDmabufAllocator {
         uint32_t height() const override { return height_; }
         uint64_t modifier() const override { return modifier_; }
         std::span<const vmcast::ExportPlane> planes() const override { return plane_; }
+        bool render(const vmcast::frame::DamageRegion &) override { return false; }
 
       private:
         uint32_t width_, height_;
