@@ -13,6 +13,7 @@
 
 #include "frame/copy_stats.h"
 #include "pipewire/stream_params.h"
+#include "pipewire/workarounds.h"
 
 namespace vmcast::pipewire {
 
@@ -69,13 +70,8 @@ void ConsoleStream::connect() {
     uint8_t pod_memory[kFormatPodBytes];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
     std::vector<const spa_pod *> formats = formats_to_offer(builder);
-    // Without DMA-BUFs PipeWire allocates the memfd buffers itself: buffers the producer
-    // allocates take a round trip that PipeWire 0.3.65 can cut short (ParamCacheWarmer).
-    // DMA-BUFs leave no choice.
-    const auto flags =
-        pw_stream_flags(PW_STREAM_FLAG_DRIVER | (allocates_buffers_ ? PW_STREAM_FLAG_ALLOC_BUFFERS
-                                                                    : PW_STREAM_FLAG_MAP_BUFFERS));
-    if (pw_stream_connect(stream_, PW_DIRECTION_OUTPUT, PW_ID_ANY, flags, formats.data(),
+    if (pw_stream_connect(stream_, PW_DIRECTION_OUTPUT, PW_ID_ANY,
+                          workaround::connect_flags(allocates_buffers_), formats.data(),
                           uint32_t(formats.size())) < 0)
         g_warning("%s: cannot connect the PipeWire stream", identity_.node_name.c_str());
 }
@@ -107,7 +103,7 @@ void ConsoleStream::size_changed(uint32_t width, uint32_t height) {
         return;
     }
     // Frames of the new size wait meanwhile: consumers keep the last picture of the old one.
-    settle_resize_.schedule_in(kResizeSettleMs,
+    settle_resize_.schedule_in(workaround::kResizeSettleMs,
                                [this, width, height] { renegotiate_size(width, height); });
 }
 
@@ -118,7 +114,7 @@ void ConsoleStream::renegotiate_size(uint32_t width, uint32_t height) {
     forget_format();
     fixated_dmabuf_.reset();
     log_dmabuf_offer();
-    small_buffer_renegotiations_ = 0;
+    small_buffers_.new_size();
     g_info("%s: renegotiating for %ux%u", identity_.node_name.c_str(), width, height);
     announce_formats();
 }
@@ -127,19 +123,10 @@ void ConsoleStream::announce_formats() {
     uint8_t pod_memory[kFormatPodBytes];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
     std::vector<const spa_pod *> formats = formats_to_offer(builder);
-    if (state_ != PW_STREAM_STATE_STREAMING) {
+    if (state_ == PW_STREAM_STATE_STREAMING)
+        workaround::update_formats_paused(stream_, formats); // workaround 1
+    else
         pw_stream_update_params(stream_, formats.data(), uint32_t(formats.size()));
-        return;
-    }
-    // PipeWire 0.3.65 renegotiates every link of a running stream at once, and the first link
-    // done recomputes the graph. That can idle a consumer whose link is still allocating, and
-    // deactivating an activated link marks it paused: it is never allocated, and its consumer
-    // gets no buffers (impl-link.c, pw_impl_link_deactivate). Deactivating vmcast's node first
-    // deactivates all its links before any renegotiates, and pw_impl_link_deactivate leaves a
-    // link that is not activated alone; each link is then allocated and activated in turn.
-    pw_stream_set_active(stream_, false);
-    pw_stream_update_params(stream_, formats.data(), uint32_t(formats.size()));
-    pw_stream_set_active(stream_, true);
 }
 
 std::vector<const spa_pod *> ConsoleStream::formats_to_offer(spa_pod_builder &builder) {
@@ -168,8 +155,10 @@ void ConsoleStream::review_offers_soon() {
 void ConsoleStream::review_offers() {
     if (watched_node_id_ == SPA_ID_INVALID)
         return;
-    if (!pipewire_.links().has_links(watched_node_id_))
-        suspend_unlinked_node();
+    if (!pipewire_.links().has_links(watched_node_id_) &&
+        workaround::suspend_unlinked_node(pipewire_.param_caches(), watched_node_id_))
+        g_debug("%s: no consumer left; node %u suspended", identity_.node_name.c_str(),
+                watched_node_id_);
     uint8_t pod_memory[kFormatPodBytes];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
     const std::vector<const spa_pod *> all =
@@ -179,21 +168,6 @@ void ConsoleStream::review_offers() {
     g_info("%s: renegotiating for the consumers now linked", identity_.node_name.c_str());
     negotiated_.reset();
     announce_formats();
-}
-
-void ConsoleStream::suspend_unlinked_node() {
-    // The next consumer then negotiates from no format. PipeWire 0.3.65 cannot take vmcast's
-    // answer to an unfixed DMA-BUF format when a new link finds the node idle with a format:
-    // the link suspends the node itself in the middle of its negotiation, which puts the link
-    // back to its first state, so the fixed offer changes no state and cancels nothing, and
-    // the link allocates for the unfixed format (impl-link.c, do_negotiate and
-    // port_param_changed). WirePlumber suspends an idle node too, but only seconds later.
-    // Suspending also frees the buffer set, with any buffer a departed consumer kept: PipeWire
-    // 0.3.65 never gives those back, and would hand the same set to the next consumer.
-    // PipeWire ignores the command for a node already suspended.
-    if (pipewire_.param_caches().suspend(watched_node_id_))
-        g_debug("%s: no consumer left; node %u suspended", identity_.node_name.c_str(),
-                watched_node_id_);
 }
 
 void ConsoleStream::forget_format() {
@@ -230,28 +204,9 @@ void ConsoleStream::request_frame_if_streaming(FrameRequest why) {
 }
 
 void ConsoleStream::request_frame_for_new_consumer() {
-    // The consumer's node runs, so the picture goes out now. PipeWire 0.3.65 still loses a first
-    // buffer now and then (seen under load), so it is sent again twice over the first second;
-    // running consumers just see a frame with no changes. A consumer joining while an earlier
-    // one's repeats are pending starts the repeats over.
+    // The consumer's node runs, so the picture goes out now (and again: workaround 5).
     request_frame_if_streaming(FrameRequest::NewConsumer);
-    new_consumer_sends_left_ = std::size(kNewConsumerRepeatDelaysMs);
-    arm_new_consumer_timer();
-}
-
-void ConsoleStream::arm_new_consumer_timer() {
-    const size_t repeat = std::size(kNewConsumerRepeatDelaysMs) - new_consumer_sends_left_;
-    new_consumer_timer_ = attach_timeout(
-        kNewConsumerRepeatDelaysMs[repeat],
-        [](gpointer data) -> gboolean {
-            auto *stream = static_cast<ConsoleStream *>(data);
-            stream->new_consumer_timer_.reset();
-            stream->request_frame_if_streaming(FrameRequest::NewConsumer);
-            if (--stream->new_consumer_sends_left_ > 0)
-                stream->arm_new_consumer_timer();
-            return G_SOURCE_REMOVE;
-        },
-        this);
+    new_consumer_repeats_.start();
 }
 
 void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
@@ -339,22 +294,22 @@ void ConsoleStream::on_add_buffer(pw_buffer *buffer) {
         allocate_memory(buffer, *slot);
     } else if (data.data && data.maxsize >= slot->size) {
         slot->pixels = static_cast<uint8_t *>(data.data);
-    } else {
-        // PipeWire 0.3.65 may allocate right after a resize from the previous size's Buffers
-        // parameter. A new Buffers parameter alone does not make its link allocate again; only
-        // a new format offer does, so the stream negotiates once more.
-        if (small_buffer_renegotiations_ < kMaxSmallBufferRenegotiations) {
-            if (!renegotiation_.pending()) {
-                ++small_buffer_renegotiations_;
-                g_info("%s: PipeWire gave a %u-byte buffer where a %ux%u frame needs %zu bytes; "
-                       "negotiating again",
-                       identity_.node_name.c_str(), data.maxsize, width_, height_, slot->size);
-                schedule_renegotiation();
-            }
-        } else if (small_buffer_renegotiations_++ == kMaxSmallBufferRenegotiations) {
+    } else if (!renegotiation_.pending()) {
+        // Allocated from the previous size's parameters (workaround 4).
+        switch (small_buffers_.too_small()) {
+        case workaround::SmallBuffers::Answer::Renegotiate:
+            g_info("%s: PipeWire gave a %u-byte buffer where a %ux%u frame needs %zu bytes; "
+                   "negotiating again",
+                   identity_.node_name.c_str(), data.maxsize, width_, height_, slot->size);
+            schedule_renegotiation();
+            break;
+        case workaround::SmallBuffers::Answer::GiveUp:
             g_warning("%s: PipeWire keeps giving %u-byte buffers where a %ux%u frame needs %zu "
                       "bytes; consumers get no picture until the size changes",
                       identity_.node_name.c_str(), data.maxsize, width_, height_, slot->size);
+            break;
+        case workaround::SmallBuffers::Answer::Nothing:
+            break;
         }
     }
     slots_.push_back(slot.get());

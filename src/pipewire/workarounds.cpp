@@ -1,0 +1,21 @@
+#include "pipewire/workarounds.h"
+
+namespace vmcast::pipewire::workaround {
+
+void update_formats_paused(pw_stream *stream, std::span<const spa_pod *> formats) {
+    pw_stream_set_active(stream, false);
+    pw_stream_update_params(stream, formats.data(), uint32_t(formats.size()));
+    pw_stream_set_active(stream, true);
+}
+
+pw_stream_flags connect_flags(bool vmcast_allocates_buffers) {
+    return pw_stream_flags(
+        PW_STREAM_FLAG_DRIVER |
+        (vmcast_allocates_buffers ? PW_STREAM_FLAG_ALLOC_BUFFERS : PW_STREAM_FLAG_MAP_BUFFERS));
+}
+
+bool suspend_unlinked_node(ParamCacheWarmer &caches, uint32_t node_id) {
+    return caches.suspend(node_id);
+}
+
+} // namespace vmcast::pipewire::workaround
