@@ -41,7 +41,17 @@ ConsoleSession::ConsoleSession(compositor::Compositor &compositor,
               usable_or(console.width, kDefaultWidth), usable_or(console.height, kDefaultHeight),
               int(max_fps), cursor_),
       listener_(bus, vm.bus_name, console.index, *this, node_name_for(vm, console)),
+      input_(bus, vm.bus_name, console.index, node_name_for(vm, console)),
       on_closed_(std::move(on_closed)) {}
+
+void ConsoleSession::start() {
+    listener_.start();
+    input_.start([this](const std::string &error) {
+        if (!error.empty())
+            g_warning("%s: no input to the console: %s", identity_.node_name.c_str(),
+                      error.c_str());
+    });
+}
 
 ConsoleSession::~ConsoleSession() {
     output_.set_sink(nullptr);

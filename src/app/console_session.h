@@ -8,6 +8,7 @@
 
 #include "compositor/console_output.h"
 #include "pipewire/console_stream.h"
+#include "qemu/console_input.h"
 #include "qemu/console_listener.h"
 #include "qemu/display_bus.h"
 
@@ -21,8 +22,12 @@ class ConsoleSession final : public qemu::DisplaySink {
                    std::function<void()> on_closed);
     ~ConsoleSession() override;
 
-    void start() { listener_.start(); }
+    // Connects the display listener and the input.
+    void start();
     const std::string &node_name() const { return identity_.node_name; }
+    // The console's keyboard, mouse and touch, shared by all its users (each with its own
+    // InputClient).
+    qemu::ConsoleInput &input() { return input_; }
     // The whole current picture once more, e.g. for a viewer's keyframe of a still screen.
     void request_frame(FrameRequest why) { output_.request_frame(why); }
 
@@ -53,6 +58,7 @@ class ConsoleSession final : public qemu::DisplaySink {
     compositor::ConsoleOutput output_;
     std::unique_ptr<pipewire::ConsoleStream> stream_;
     qemu::ConsoleListener listener_;
+    qemu::ConsoleInput input_;
     std::function<void()> on_closed_;
 };
 

@@ -77,7 +77,8 @@ start_web(const Options &options, pipewire::PipeWireContext &pipewire, GDBusConn
             continue;
         ConsoleSession *streamed = &*session++;
         consoles.push_back({console.index, console.label, streamed->node_name(),
-                            [streamed] { streamed->request_frame(FrameRequest::Viewer); }});
+                            [streamed] { streamed->request_frame(FrameRequest::Viewer); },
+                            &streamed->input()});
     }
     auto publisher = std::make_unique<web::WebPublisher>(std::move(web_options), pipewire, bus,
                                                          vm.bus_name, vm.name, std::move(consoles));

@@ -141,6 +141,9 @@ void ConsoleInput::proxy_done(const GError *error) {
     }
     if (on_ready_)
         on_ready_(proxy_error_);
+    // Users that came before readiness were told what was known then.
+    if (proxy_error_.empty())
+        mouse_mode_watchers_.notify(mouse_absolute_);
 }
 
 std::unique_ptr<InputClient> ConsoleInput::new_client(std::string client_name) {
@@ -151,10 +154,6 @@ std::unique_ptr<InputClient> ConsoleInput::new_client(std::string client_name) {
 
 void ConsoleInput::detach(InputClient *client) {
     clients_.erase(client);
-}
-
-void ConsoleInput::set_mouse_mode_callback(MouseModeCallback callback) {
-    on_mouse_mode_ = std::move(callback);
 }
 
 uint32_t ConsoleInput::keyboard_leds() const {
@@ -173,8 +172,7 @@ void ConsoleInput::set_mouse_absolute(bool absolute, const char *source) {
     mouse_absolute_ = absolute;
     g_debug("%s: mouse is %s now (from %s)", log_name_.c_str(), absolute ? "absolute" : "relative",
             source);
-    if (on_mouse_mode_)
-        on_mouse_mode_(absolute);
+    mouse_mode_watchers_.notify(absolute);
 }
 
 bool ConsoleInput::check_ready(const char *what) const {

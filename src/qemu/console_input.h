@@ -16,6 +16,7 @@
 
 #include <gio/gio.h>
 
+#include "common/callback_list.h"
 #include "common/glib_ptr.h"
 
 typedef struct _QemuDisplayConsole QemuDisplayConsole;
@@ -78,7 +79,12 @@ class ConsoleInput {
     // motion. Learnt from Mouse.IsAbsolute and from QEMU's answers, because QEMU 7.2 reports
     // IsAbsolute wrongly until the guest's first mouse mode change.
     bool mouse_is_absolute() const { return mouse_absolute_; }
-    void set_mouse_mode_callback(MouseModeCallback callback);
+    // callback(absolute) whenever the mode changes and once the input is ready, for as long as
+    // the returned subscription lives. Each user of the console (a page's viewers, a Wayland
+    // seat) keeps its own.
+    CallbackList<bool>::Subscription watch_mouse_mode(MouseModeCallback callback) {
+        return mouse_mode_watchers_.add(std::move(callback));
+    }
 
     // Whether touch input reaches QEMU (org.qemu.Display1.MultiTouch, QEMU 8.1 and later).
     bool has_multitouch() const { return bool(multitouch_); }
@@ -143,7 +149,7 @@ class ConsoleInput {
     std::string object_path_;
     std::string log_name_;
     ReadyCallback on_ready_;
-    MouseModeCallback on_mouse_mode_;
+    CallbackList<bool> mouse_mode_watchers_;
     int proxies_pending_ = 0;
     std::string proxy_error_;
     bool ready_ = false;

@@ -106,6 +106,9 @@ WebPublisher::WebPublisher(WebOptions options, pipewire::PipeWireContext &pipewi
     for (WebConsole &console : consoles) {
         auto state = std::make_unique<ConsoleState>();
         state->console = std::move(console);
+        ConsoleState *watched = state.get();
+        state->mouse_mode_watch = watched->console.input->watch_mouse_mode(
+            [this, watched](bool absolute) { send_mouse_mode(*watched, absolute); });
         consoles_.push_back(std::move(state));
     }
 }
@@ -287,7 +290,7 @@ void WebPublisher::on_socket_open(SoupServer *, SoupServerMessage *message, cons
     const uint64_t id = self->next_viewer_id_++;
     std::unique_ptr<qemu::InputClient> input;
     if (access == Access::Full)
-        input = console->input->new_client("web viewer " + std::to_string(id));
+        input = console->console.input->new_client("web viewer " + std::to_string(id));
     Viewer::Hooks hooks{
         .closed = [self, console](Viewer &viewer) { self->viewer_closed(*console, viewer); },
         .picture_needed = console->console.request_picture,
@@ -318,22 +321,6 @@ void WebPublisher::send_guest_clipboard(const std::string &text) {
 }
 
 bool WebPublisher::ensure_encoder(ConsoleState &console, std::string &error) {
-    if (!console.input) {
-        console.input = std::make_unique<qemu::ConsoleInput>(
-            bus_, bus_name_, console.console.index,
-            "web console " + std::to_string(console.console.index));
-        console.input->set_mouse_mode_callback(
-            [this, &console](bool absolute) { send_mouse_mode(console, absolute); });
-        console.input->start([this, &console](const std::string &input_error) {
-            if (!input_error.empty()) {
-                g_warning("web: no input to console %u: %s", console.console.index,
-                          input_error.c_str());
-                return;
-            }
-            // Viewers that said hello before the input was ready were told "relative".
-            send_mouse_mode(console, console.input->mouse_is_absolute());
-        });
-    }
     if (console.encoder)
         return true;
     console.encoder = ConsoleEncoder::create(pipewire_, console.console.node_name, codec_,
@@ -383,7 +370,7 @@ std::string WebPublisher::hello_json(const ConsoleState &console, Access access)
     json_builder_set_member_name(b, "codec");
     json_builder_add_string_value(b, codec_name(codec_));
     json_builder_set_member_name(b, "absolute");
-    json_builder_add_boolean_value(b, console.input && console.input->mouse_is_absolute());
+    json_builder_add_boolean_value(b, console.console.input->mouse_is_absolute());
     json_builder_set_member_name(b, "consoles");
     json_builder_begin_array(b);
     for (const auto &other : consoles_) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/callback_list.h"
 #include "common/glib_ptr.h"
 #include "qemu/clipboard_peer.h"
 #include "qemu/console_input.h"
@@ -27,6 +28,7 @@ struct WebConsole {
     std::string label;                     // e.g. "VGA"
     std::string node_name;                 // its PipeWire node
     std::function<void()> request_picture; // a whole frame, for a viewer of a static screen
+    qemu::ConsoleInput *input = nullptr;   // the console's, which outlives the publisher
 };
 
 struct WebOptions {
@@ -60,7 +62,7 @@ class WebPublisher {
   private:
     struct ConsoleState {
         WebConsole console;
-        std::unique_ptr<qemu::ConsoleInput> input;
+        CallbackList<bool>::Subscription mouse_mode_watch;
         std::unique_ptr<ConsoleEncoder> encoder;
         std::map<uint64_t, std::unique_ptr<Viewer>> viewers;
     };

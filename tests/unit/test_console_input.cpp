@@ -178,7 +178,7 @@ TEST(ConsoleInput, LearnsAbsoluteFromRefusedRelativeMotion) {
     Peer peer(false, true, false); // property lies: says relative
     auto input = ready_input(peer);
     std::vector<bool> modes;
-    input->set_mouse_mode_callback([&](bool absolute) { modes.push_back(absolute); });
+    auto watch = input->watch_mouse_mode([&](bool absolute) { modes.push_back(absolute); });
     EXPECT_FALSE(input->mouse_is_absolute());
     auto client = input->new_client("c");
     client->move_to(10, 10); // first relative move: reference only
