@@ -15,4 +15,14 @@ GObjectPtr<GDBusConnection> connect_to_display(const Options &options, std::stri
                                       : qemu::open_p2p(options.qmp_socket, error);
 }
 
+std::optional<ChosenVm> connect_to_vm(const Options &options, std::string &error) {
+    GObjectPtr<GDBusConnection> bus = connect_to_display(options, error);
+    if (!bus)
+        return std::nullopt;
+    qemu::VmInfo vm = qemu::choose_vm(bus.get(), options.vm_name, error);
+    if (!error.empty())
+        return std::nullopt;
+    return ChosenVm{std::move(bus), std::move(vm)};
+}
+
 } // namespace vmcast::app

@@ -9,7 +9,7 @@ constexpr uint32_t kDefaultWidth = 640;
 constexpr uint32_t kDefaultHeight = 480;
 
 std::string node_name_for(const qemu::VmInfo &vm, const qemu::ConsoleInfo &console) {
-    return "vmcast." + qemu::node_safe_name(vm.name) + "." + std::to_string(console.index);
+    return qemu::console_node_name(vm.name, console.index);
 }
 
 std::string description_for(const qemu::VmInfo &vm, const qemu::ConsoleInfo &console) {

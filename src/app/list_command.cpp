@@ -37,8 +37,7 @@ int run_list(const Options &options) {
                    console.type.c_str(), console.width, console.height,
                    console.device_address.c_str());
             if (console.graphic()) {
-                const std::string node =
-                    "vmcast." + qemu::node_safe_name(vm.name) + "." + std::to_string(console.index);
+                const std::string node = qemu::console_node_name(vm.name, console.index);
                 const auto found = nodes.find(node);
                 if (found != nodes.end())
                     printf(", node %s (id %u)", node.c_str(), found->second);

@@ -115,12 +115,11 @@ int run_daemon(const Options &options) {
         pipewire::PipeWireContext::connect(nullptr, error);
     if (!pipewire)
         return fail(error);
-    GObjectPtr<GDBusConnection> bus = connect_to_display(options, error);
-    if (!bus)
+    std::optional<ChosenVm> chosen = connect_to_vm(options, error);
+    if (!chosen)
         return fail(error);
-    qemu::VmInfo vm = qemu::choose_vm(bus.get(), options.vm_name, error);
-    if (!error.empty())
-        return fail(error);
+    GObjectPtr<GDBusConnection> &bus = chosen->bus;
+    const qemu::VmInfo &vm = chosen->vm;
     daemon.vm_name = vm.name;
     std::unique_ptr<compositor::Compositor> compositor =
         compositor::Compositor::create(nullptr, error);

@@ -52,12 +52,11 @@ class FirstFrameSink final : public qemu::DisplaySink {
 
 int run_screenshot(const Options &options) {
     std::string error;
-    GObjectPtr<GDBusConnection> bus = connect_to_display(options, error);
-    if (!bus)
+    std::optional<ChosenVm> chosen = connect_to_vm(options, error);
+    if (!chosen)
         return fail(error);
-    qemu::VmInfo vm = qemu::choose_vm(bus.get(), options.vm_name, error);
-    if (!error.empty())
-        return fail(error);
+    GDBusConnection *bus = chosen->bus.get();
+    const qemu::VmInfo &vm = chosen->vm;
     const qemu::ConsoleInfo *console = nullptr;
     for (const qemu::ConsoleInfo &candidate : vm.consoles) {
         if (candidate.index == options.console)
@@ -74,7 +73,7 @@ int run_screenshot(const Options &options) {
     };
     std::unique_ptr<GMainLoop, LoopUnref> loop(g_main_loop_new(nullptr, FALSE));
     FirstFrameSink sink(loop.get());
-    qemu::ConsoleListener listener(bus.get(), vm.bus_name, console->index, sink,
+    qemu::ConsoleListener listener(bus, vm.bus_name, console->index, sink,
                                    vm.name + " console " + std::to_string(console->index));
     listener.start();
     GSourcePtr timeout(g_timeout_source_new_seconds(kFirstFrameTimeoutSeconds));

@@ -3,52 +3,12 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/fd_source.h"
 #include "compositor/export_buffers.h"
 #include "compositor/wlr.h"
 
 namespace vmcast::compositor {
 namespace {
-
-// The Wayland event loop as a GSource. Idle callbacks that wlroots queues from GLib-side code
-// (wlr_output_schedule_frame after a D-Bus update, say) have no fd to wake the loop, so they
-// are run in prepare(); dispatch never blocks.
-struct WaylandSource {
-    GSource source;
-    wl_display *display;
-};
-
-gboolean wayland_source_prepare(GSource *source, gint *timeout) {
-    auto *wayland = reinterpret_cast<WaylandSource *>(source);
-    wl_event_loop_dispatch_idle(wl_display_get_event_loop(wayland->display));
-    wl_display_flush_clients(wayland->display);
-    *timeout = -1;
-    return FALSE;
-}
-
-gboolean wayland_source_dispatch(GSource *source, GSourceFunc, gpointer) {
-    auto *wayland = reinterpret_cast<WaylandSource *>(source);
-    wl_event_loop_dispatch(wl_display_get_event_loop(wayland->display), 0);
-    return G_SOURCE_CONTINUE;
-}
-
-GSourceFuncs wayland_source_funcs = {
-    .prepare = wayland_source_prepare,
-    .check = nullptr,
-    .dispatch = wayland_source_dispatch,
-    .finalize = nullptr,
-    .closure_callback = nullptr,
-    .closure_marshal = nullptr,
-};
-
-GSource *attach_wayland_source(wl_display *display, GMainContext *context) {
-    GSource *source = g_source_new(&wayland_source_funcs, sizeof(WaylandSource));
-    reinterpret_cast<WaylandSource *>(source)->display = display;
-    g_source_set_name(source, "wayland");
-    g_source_add_unix_fd(source, wl_event_loop_get_fd(wl_display_get_event_loop(display)),
-                         GIOCondition(G_IO_IN | G_IO_ERR));
-    g_source_attach(source, context);
-    return source;
-}
 
 wlr_log_importance wlroots_log_level = WLR_ERROR;
 
@@ -103,7 +63,18 @@ std::unique_ptr<Compositor> Compositor::create(GMainContext *context, std::strin
         error = "cannot start the wlroots headless backend";
         return nullptr;
     }
-    compositor->wayland_source_.reset(attach_wayland_source(compositor->display_, context));
+    // Idle callbacks that wlroots queues from GLib-side code (wlr_output_schedule_frame after a
+    // D-Bus update, say) have no fd to wake the loop: they run before each poll.
+    wl_event_loop *events = wl_display_get_event_loop(compositor->display_);
+    wl_display *display = compositor->display_;
+    compositor->wayland_source_ =
+        attach_fd_source(context, wl_event_loop_get_fd(events), "wayland",
+                         {.before_poll =
+                              [events, display] {
+                                  wl_event_loop_dispatch_idle(events);
+                                  wl_display_flush_clients(display);
+                              },
+                          .on_readable = [events] { wl_event_loop_dispatch(events, 0); }});
     g_info("compositor renders with %s", compositor->renderer_name());
     compositor->export_buffers_ = create_export_buffer_factory(*compositor);
     return compositor;

@@ -5,40 +5,9 @@
 
 #include <pipewire/pipewire.h>
 
+#include "common/fd_source.h"
+
 namespace vmcast::pipewire {
-namespace {
-
-struct LoopSource {
-    GSource source;
-    pw_loop *loop;
-};
-
-gboolean loop_source_dispatch(GSource *source, GSourceFunc, gpointer) {
-    pw_loop *loop = reinterpret_cast<LoopSource *>(source)->loop;
-    if (pw_loop_iterate(loop, 0) < 0 && errno != EINTR)
-        g_warning("PipeWire loop iteration failed: %s", strerror(errno));
-    return G_SOURCE_CONTINUE;
-}
-
-GSourceFuncs loop_source_funcs = {
-    .prepare = nullptr,
-    .check = nullptr,
-    .dispatch = loop_source_dispatch,
-    .finalize = nullptr,
-    .closure_callback = nullptr,
-    .closure_marshal = nullptr,
-};
-
-GSource *attach_loop_source(pw_loop *loop, GMainContext *context) {
-    GSource *source = g_source_new(&loop_source_funcs, sizeof(LoopSource));
-    reinterpret_cast<LoopSource *>(source)->loop = loop;
-    g_source_set_name(source, "pipewire");
-    g_source_add_unix_fd(source, pw_loop_get_fd(loop), GIOCondition(G_IO_IN | G_IO_ERR));
-    g_source_attach(source, context);
-    return source;
-}
-
-} // namespace
 
 std::unique_ptr<PipeWireContext> PipeWireContext::connect(GMainContext *context,
                                                           std::string &error) {
@@ -64,7 +33,13 @@ std::unique_ptr<PipeWireContext> PipeWireContext::connect(GMainContext *context,
     }
     pipewire->links_ = std::make_unique<LinkWatch>(pipewire->core_);
     pipewire->param_caches_ = std::make_unique<ParamCacheWarmer>(pipewire->core_);
-    pipewire->loop_source_.reset(attach_loop_source(pipewire->loop_, context));
+    pw_loop *loop = pipewire->loop_;
+    pipewire->loop_source_ =
+        attach_fd_source(context, pw_loop_get_fd(loop), "pipewire",
+                         {.before_poll = nullptr, .on_readable = [loop] {
+                              if (pw_loop_iterate(loop, 0) < 0 && errno != EINTR)
+                                  g_warning("PipeWire loop iteration failed: %s", strerror(errno));
+                          }});
     return pipewire;
 }
 

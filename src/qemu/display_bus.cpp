@@ -241,11 +241,12 @@ VmInfo choose_vm(GDBusConnection *bus, const std::string &wanted_name, std::stri
     return {};
 }
 
-std::string node_safe_name(const std::string &vm_name) {
+std::string console_node_name(const std::string &vm_name, uint32_t console_index) {
     std::string safe;
     for (char c : vm_name)
         safe += (g_ascii_isalnum(c) || c == '-' || c == '_') ? c : '-';
-    return safe.empty() ? "vm" : safe;
+    return "vmcast." + (safe.empty() ? std::string("vm") : safe) + "." +
+           std::to_string(console_index);
 }
 
 } // namespace vmcast::qemu

@@ -51,7 +51,8 @@ std::vector<VmInfo> list_vms(GDBusConnection *bus, std::string &error);
 // nullopt-like empty bus_name and error set when there is none or the choice is ambiguous.
 VmInfo choose_vm(GDBusConnection *bus, const std::string &wanted_name, std::string &error);
 
-// A name fit for PipeWire node names: letters, digits, '-' and '_' kept, the rest '-'.
-std::string node_safe_name(const std::string &vm_name);
+// The PipeWire node a graphic console becomes: vmcast.<VM name>.<console index>, the VM name
+// with letters, digits, '-' and '_' kept and the rest turned into '-'.
+std::string console_node_name(const std::string &vm_name, uint32_t console_index);
 
 } // namespace vmcast::qemu
