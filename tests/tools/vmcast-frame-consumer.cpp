@@ -4,10 +4,6 @@
 // JSON line per event on stdout (format, every buffer, state changes, links, problems) and can
 // dump the latest picture to a file. Everything runs on one pw_main_loop, so no locking is
 // needed. The command line and JSON formats are described in README.md next to this file.
-#include <linux/dma-buf.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -24,6 +20,7 @@
 
 #include "consumer_options.hpp"
 #include "consumer_params.hpp"
+#include "dmabuf_mapping.hpp"
 #include "frame_inspector.hpp"
 #include "json_line.hpp"
 #include "peer_watch.hpp"
@@ -32,28 +29,6 @@
 
 namespace vmcast_tools {
 namespace {
-
-// MAP_BUFFERS does not map DMA-BUFs (0.3.65), so the tool maps them itself to read LINEAR ones.
-struct DmaBufMapping {
-    void *address = MAP_FAILED;
-    size_t length = 0;
-    int fd = -1;
-    ~DmaBufMapping() {
-        if (address != MAP_FAILED)
-            munmap(address, length);
-    }
-};
-
-void sync_dma_buf(int fd, uint64_t flags) {
-    struct dma_buf_sync sync {};
-    sync.flags = flags;
-    // Best effort: not every exporter implements the ioctl, and reading still works without it.
-    // Retry only interrupted calls, a bounded number of times.
-    for (int attempt = 0; attempt < 16; ++attempt) {
-        if (ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync) == 0 || (errno != EINTR && errno != EAGAIN))
-            return;
-    }
-}
 
 uint64_t monotonic_ns() {
     timespec now{};
@@ -360,28 +335,19 @@ class FrameConsumer {
         if (spa->n_datas > 0) {
             spa_data &first = spa->datas[0];
             event.add("data_type", data_type_name(first.type)).add("maxsize", first.maxsize);
-            if (first.type == SPA_DATA_DmaBuf && !first.data)
-                map_dma_buf(*buffer, first);
+            if (first.type == SPA_DATA_DmaBuf && !first.data) {
+                if (auto mapping = DmaBufMapping::map(first))
+                    buffer->user_data = mapping.release();
+                else // not fatal: frames from this buffer report "data is NULL" as bad buffers
+                    emit_line(json_event("warning").add(
+                        "message", std::string("cannot mmap DMA-BUF: ") + std::strerror(errno)));
+            }
         }
         JsonObject metas;
         for (uint32_t i = 0; i < spa->n_metas; ++i)
             metas.add(meta_type_name(spa->metas[i].type), spa->metas[i].size);
         event.add("metas", metas);
         emit_line(event);
-    }
-
-    static void map_dma_buf(pw_buffer &buffer, const spa_data &plane) {
-        auto mapping = std::make_unique<DmaBufMapping>();
-        mapping->fd = static_cast<int>(plane.fd);
-        mapping->length = size_t{plane.mapoffset} + plane.maxsize;
-        mapping->address = mmap(nullptr, mapping->length, PROT_READ, MAP_SHARED, mapping->fd, 0);
-        if (mapping->address == MAP_FAILED) {
-            // Not fatal: frames from this buffer report "data is NULL" as bad-buffer events.
-            emit_line(json_event("warning").add("message", std::string("cannot mmap DMA-BUF: ") +
-                                                               std::strerror(errno)));
-            return;
-        }
-        buffer.user_data = mapping.release();
     }
 
     static void on_remove_buffer(void *data, pw_buffer *buffer) {
