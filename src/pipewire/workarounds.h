@@ -69,7 +69,7 @@ class SmallBuffers {
 };
 
 // 5. A consumer's first buffer is lost now and then, under load, although its node runs. No
-// release is known to fix it. The whole picture goes out again twice over the first second;
+// release is known to fix it. The whole picture goes out again at 250 ms and 1 s;
 // running consumers just get a frame with no changes. A consumer joining while an earlier one's
 // repeats are pending starts them over.
 class NewConsumerRepeats {
@@ -87,7 +87,7 @@ class NewConsumerRepeats {
         });
     }
 
-    static constexpr guint kDelaysMs[] = {250, 500}; // after the first send: 250 and 750 ms
+    static constexpr guint kDelaysMs[] = {250, 750}; // each after the previous: at 250 ms and 1 s
     std::function<void()> send_;
     DeferredCall timer_;
 };
