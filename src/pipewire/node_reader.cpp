@@ -156,8 +156,8 @@ void NodeReader::on_process() {
     }
     if (!newest)
         return;
-    on_picture_(
-        {format_->size.width, format_->size.height, newest_stride, format_->format, newest_pixels});
+    on_picture_({format_->size.width, format_->size.height, newest_stride, format_->format,
+                 format_->max_framerate, newest_pixels});
     pw_stream_queue_buffer(stream_, newest);
 }
 

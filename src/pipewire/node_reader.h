@@ -25,6 +25,7 @@ struct ReadPicture {
     uint32_t height = 0;
     size_t stride = 0;
     spa_video_format format = SPA_VIDEO_FORMAT_UNKNOWN; // BGRx or BGRA
+    spa_fraction max_framerate = SPA_FRACTION(0, 1);    // the most the node sends
     std::span<const uint8_t> pixels;                    // stride * (height - 1) + width * 4
 };
 

@@ -21,6 +21,8 @@ bool element_exists(const char *factory) {
 }
 
 constexpr guint kSettleCheckMs = 100;
+// vmcast's own --max-fps default, for a node that states no maximum rate.
+constexpr int kFallbackMaxFps = 60;
 // Bounds a viewer's queue where packets carry no timestamps to measure a second by.
 constexpr guint kViewerQueueBytes = 16u << 20;
 // A screen without new frames for this long has settled.
@@ -224,21 +226,25 @@ void ConsoleEncoder::detach(Branch *branch) {
 }
 
 void ConsoleEncoder::push_picture(const pipewire::ReadPicture &picture) {
-    if (picture.width != caps_width_ || picture.height != caps_height_ ||
-        picture.format != caps_format_) {
+    // A variable rate needs its maximum: without one x264enc holds each frame until the next
+    // comes (measured: a key press on a still screen showed half a second late, or not at all).
+    const PictureCaps wanted{picture.width, picture.height, picture.format,
+                             picture.max_framerate.num > 0 && picture.max_framerate.denom > 0
+                                 ? picture.max_framerate
+                                 : SPA_FRACTION(kFallbackMaxFps, 1)};
+    if (caps_ != wanted) {
         // The caps travel in the stream ahead of the next buffer: the converter and encoder
         // take the new size from there (a resize, a guest's reboot).
         GstCaps *caps = gst_caps_new_simple(
             "video/x-raw", "format", G_TYPE_STRING,
-            picture.format == SPA_VIDEO_FORMAT_BGRA ? "BGRA" : "BGRx", "width", G_TYPE_INT,
-            gint(picture.width), "height", G_TYPE_INT, gint(picture.height), "framerate",
-            GST_TYPE_FRACTION, 0, 1, nullptr);
+            wanted.format == SPA_VIDEO_FORMAT_BGRA ? "BGRA" : "BGRx", "width", G_TYPE_INT,
+            gint(wanted.width), "height", G_TYPE_INT, gint(wanted.height), "framerate",
+            GST_TYPE_FRACTION, 0, 1, "max-framerate", GST_TYPE_FRACTION,
+            gint(wanted.max_framerate.num), gint(wanted.max_framerate.denom), nullptr);
         gst_app_src_set_caps(GST_APP_SRC(source_), caps);
         gst_caps_unref(caps);
-        caps_width_ = picture.width;
-        caps_height_ = picture.height;
-        caps_format_ = picture.format;
-        g_debug("%s: encoding %ux%u", node_name_.c_str(), picture.width, picture.height);
+        caps_ = wanted;
+        g_debug("%s: encoding %ux%u", node_name_.c_str(), wanted.width, wanted.height);
     }
     const size_t row = size_t(picture.width) * 4;
     GstBuffer *buffer = gst_buffer_new_allocate(nullptr, row * picture.height, nullptr);

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/glib_ptr.h"
@@ -78,10 +79,19 @@ class ConsoleEncoder {
     uint32_t bitrate_kbps_;
     const uint32_t max_bitrate_kbps_;
     pipewire::NodeReader reader_;
-    // The caps last given to the appsrc: what the node's format was.
-    uint32_t caps_width_ = 0;
-    uint32_t caps_height_ = 0;
-    spa_video_format caps_format_ = SPA_VIDEO_FORMAT_UNKNOWN;
+    // What the caps last given to the appsrc say; unset before the first picture.
+    struct PictureCaps {
+        uint32_t width;
+        uint32_t height;
+        spa_video_format format;
+        spa_fraction max_framerate;
+        bool operator==(const PictureCaps &other) const {
+            return width == other.width && height == other.height && format == other.format &&
+                   max_framerate.num == other.max_framerate.num &&
+                   max_framerate.denom == other.max_framerate.denom;
+        }
+    };
+    std::optional<PictureCaps> caps_;
     guint bus_watch_ = 0;
     size_t branches_ = 0;
     FailureCallback on_failure_;
