@@ -139,8 +139,10 @@ def web_markdown(machine: str, rows: list[dict]) -> str:
 
 
 def update_readme(path: Path, markdown: str, start_marker: str, end_marker: str) -> None:
+    # Markers on lines of their own: prose may name them.
     text = path.read_text()
-    start, end = text.find(start_marker), text.find(end_marker)
+    start, end = text.find(f"\n{start_marker}\n"), text.find(f"\n{end_marker}\n")
+    start, end = start + 1 if start >= 0 else -1, end + 1 if end >= 0 else -1
     if start < 0 or end < start:
         sys.exit(f"vmcast_bench: {path} has no {start_marker} … {end_marker} section")
     path.write_text(text[:start + len(start_marker)] + "\n" + markdown + text[end:])
