@@ -17,6 +17,7 @@ TOP = BENCH_DIR.parent
 sys.path[:0] = [str(TOP / "tests" / "integration"), str(BENCH_DIR)]
 
 import frame_path  # noqa: E402  (needs the paths above)
+import novnc_compare  # noqa: E402
 import report  # noqa: E402
 import vnc_compare  # noqa: E402
 import web_latency  # noqa: E402
@@ -27,6 +28,8 @@ README_START = "<!-- bench:start -->"
 README_END = "<!-- bench:end -->"
 README_WEB_START = "<!-- web-bench:start -->"
 README_WEB_END = "<!-- web-bench:end -->"
+README_NOVNC_START = "<!-- novnc-bench:start -->"
+README_NOVNC_END = "<!-- novnc-bench:end -->"
 
 
 def find_tools(build: Path) -> Tools:
@@ -176,6 +179,17 @@ def main() -> None:
     report.write_csv(args.out / "web.csv", web)
     if args.update_readme:
         update_readme(TOP / "bench" / "README.md", web_md, README_WEB_START, README_WEB_END)
+
+    with Session() as session:
+        print("the page against noVNC, real guest:", flush=True)
+        novnc = novnc_compare.comparison_rows(session, tools, lambda line: print(line, flush=True))
+    novnc_md = novnc_compare.markdown(machine, novnc)
+    print("\n" + novnc_md)
+    (args.out / "novnc.md").write_text(novnc_md)
+    report.write_csv(args.out / "novnc.csv", novnc)
+    if args.update_readme:
+        update_readme(TOP / "bench" / "README.md", novnc_md, README_NOVNC_START,
+                      README_NOVNC_END)
     if args.web_only:
         return
 

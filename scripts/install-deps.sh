@@ -31,6 +31,7 @@ packages="
     libgstreamer-plugins-bad1.0-dev gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
     gstreamer1.0-nice
     chromium iproute2
+    novnc websockify
 "
 # What each group is for:
 #   meson .. g++                build system and compilers (C++20)
@@ -54,6 +55,7 @@ packages="
 #   chromium iproute2 (nodejs npm)
 #                               browser tests: Debian's Chromium driven by playwright-core (npm),
 #                               in a loopback-only network namespace (ip)
+#   novnc websockify            the benchmark's comparison of the page with noVNC 1.3
 
 # Node.js for the browser tests: Debian's, unless a node and npm are already installed (a
 # NodeSource node conflicts with Debian's npm package).

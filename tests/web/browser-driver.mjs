@@ -9,7 +9,8 @@
 //   {"cmd":"frame","page":NAME}                  the decoded picture as a PNG data URL
 //   {"cmd":"type","page":NAME,"text":TEXT}       typed key by key as on a US keyboard, with
 //                                                Shift pressed and released around shifted keys
-//   {"cmd":"press","page":NAME,"keys":KEYS}      one Playwright key chord, e.g. "Control+V"
+//   {"cmd":"press","page":NAME,"keys":KEYS}      one Playwright key chord, e.g. "Control+V", to
+//                                                vmcast's page, or to the element "focus" names
 //   {"cmd":"click","page":NAME,"x":X,"y":Y}      a left click at console pixel (x, y)
 //   {"cmd":"eval","page":NAME,"script":JS}       the value of an expression in the page
 //   {"cmd":"close","page":NAME}
@@ -93,7 +94,7 @@ async function run(command) {
   }
   case 'press': {
     const target = page(command.page);
-    await target.focus('#stage');
+    await target.focus(command.focus || '#stage');
     await target.keyboard.press(command.keys);
     return {};
   }
