@@ -56,8 +56,10 @@ std::span<const uint8_t> picture_of(const spa_buffer &buffer, const spa_video_in
 } // namespace
 
 NodeReader::NodeReader(PipeWireContext &pipewire, std::string node_name,
-                       const std::string &reader_name, PictureCallback on_picture)
-    : node_name_(std::move(node_name)), on_picture_(std::move(on_picture)) {
+                       const std::string &reader_name, PictureCallback on_picture,
+                       ErrorCallback on_error)
+    : node_name_(std::move(node_name)), on_picture_(std::move(on_picture)),
+      on_error_(std::move(on_error)) {
     pw_properties *props = pw_properties_new(
         PW_KEY_MEDIA_TYPE, "Video", PW_KEY_MEDIA_CATEGORY, "Capture", PW_KEY_MEDIA_ROLE, "Screen",
         PW_KEY_NODE_NAME, reader_name.c_str(), PW_KEY_TARGET_OBJECT, node_name_.c_str(), nullptr);
@@ -65,7 +67,10 @@ NodeReader::NodeReader(PipeWireContext &pipewire, std::string node_name,
     static const pw_stream_events events = {
         .version = PW_VERSION_STREAM_EVENTS,
         .destroy = nullptr,
-        .state_changed = nullptr,
+        .state_changed =
+            [](void *data, pw_stream_state, pw_stream_state state, const char *error) {
+                static_cast<NodeReader *>(data)->on_state_changed(state, error);
+            },
         .control_info = nullptr,
         .io_changed = nullptr,
         .param_changed =
@@ -110,6 +115,14 @@ void NodeReader::stop() {
     format_.reset();
 }
 
+void NodeReader::on_state_changed(pw_stream_state state, const char *error) {
+    if (state != PW_STREAM_STATE_ERROR)
+        return;
+    const std::string reason = error ? error : "stream error";
+    g_warning("reader of %s: %s", node_name_.c_str(), reason.c_str());
+    on_error_(reason);
+}
+
 void NodeReader::on_param_changed(uint32_t id, const spa_pod *param) {
     if (id != SPA_PARAM_Format)
         return;
@@ -121,6 +134,7 @@ void NodeReader::on_param_changed(uint32_t id, const spa_pod *param) {
         info.size.height == 0 ||
         (info.format != SPA_VIDEO_FORMAT_BGRx && info.format != SPA_VIDEO_FORMAT_BGRA)) {
         g_warning("reader of %s: the node chose a format it cannot read", node_name_.c_str());
+        on_error_("the node chose a format vmcast's reader cannot read");
         return;
     }
     format_ = info;

@@ -32,11 +32,13 @@ struct ReadPicture {
 class NodeReader {
   public:
     using PictureCallback = std::function<void(const ReadPicture &)>;
+    using ErrorCallback = std::function<void(const std::string &error)>;
 
     // Reads the node whose node.name is node_name once started; reader_name names this
-    // consumer's own node.
+    // consumer's own node. on_error: the stream failed, or the node chose a format the reader
+    // cannot read; whoever started the reader stops it (not from inside the callback).
     NodeReader(PipeWireContext &pipewire, std::string node_name, const std::string &reader_name,
-               PictureCallback on_picture);
+               PictureCallback on_picture, ErrorCallback on_error);
     NodeReader(const NodeReader &) = delete;
     NodeReader &operator=(const NodeReader &) = delete;
     ~NodeReader();
@@ -47,11 +49,13 @@ class NodeReader {
     void stop();
 
   private:
+    void on_state_changed(pw_stream_state state, const char *error);
     void on_param_changed(uint32_t id, const spa_pod *param);
     void on_process();
 
     std::string node_name_;
     PictureCallback on_picture_;
+    ErrorCallback on_error_;
     pw_stream *stream_ = nullptr;
     spa_hook listener_{};
     bool connected_ = false;

@@ -110,15 +110,18 @@ ConsoleEncoder::ConsoleEncoder(pipewire::PipeWireContext &pipewire, std::string 
       tee_(gst_bin_get_by_name(GST_BIN(pipeline), "viewers")),
       encoder_(gst_bin_get_by_name(GST_BIN(pipeline), "encoder")), bitrate_kbps_(bitrate_kbps),
       max_bitrate_kbps_(bitrate_kbps),
-      reader_(pipewire, node_name_, "vmcast-web." + node_name_,
-              [this](const pipewire::ReadPicture &picture) { push_picture(picture); }) {
+      reader_(
+          pipewire, node_name_, "vmcast-web." + node_name_,
+          [this](const pipewire::ReadPicture &picture) { push_picture(picture); },
+          [this](const std::string &error) { fail_later("cannot read the console: " + error); }) {
     // The pipeline holds these elements for as long as it lives.
     gst_object_unref(source_);
     gst_object_unref(tee_);
     gst_object_unref(encoder_);
     GstPtr<GstBus> bus(gst_element_get_bus(pipeline_));
     bus_watch_ = gst_bus_add_watch(bus.get(), on_bus_message, this);
-    // The probe may outlive the encoder by the pipeline's asynchronous stop: it shares the count.
+    // The probe lives as long as the pad, which GStreamer may hold after the encoder is gone: it
+    // shares the count.
     GstPtr<GstPad> encoder_sink(gst_element_get_static_pad(encoder_, "sink"));
     gst_pad_add_probe(
         encoder_sink.get(), GST_PAD_PROBE_TYPE_BUFFER,
@@ -259,6 +262,14 @@ void ConsoleEncoder::push_picture(const pipewire::ReadPicture &picture) {
     gst_app_src_push_buffer(GST_APP_SRC(source_), buffer); // takes the buffer
 }
 
+void ConsoleEncoder::fail_later(std::string reason) {
+    // The callback may destroy the encoder: it runs after the caller has returned.
+    lifeline_.post([this, reason = std::move(reason)] {
+        if (on_failure_)
+            on_failure_(reason);
+    });
+}
+
 void ConsoleEncoder::request_keyframe() {
     GstPtr<GstPad> encoder_src(gst_element_get_static_pad(encoder_, "src"));
     gst_pad_send_event(encoder_src.get(),
@@ -288,12 +299,7 @@ gboolean ConsoleEncoder::on_bus_message(GstBus *, GstMessage *message, gpointer 
         g_warning("%s: encoder pipeline error from %s: %s (%s)", self->node_name_.c_str(),
                   GST_OBJECT_NAME(GST_MESSAGE_SRC(message)), error->message,
                   debug ? debug : "no details");
-        // The callback may destroy the encoder; it runs after this watch returns.
-        std::string reason = error->message;
-        self->lifeline_.post([self, reason] {
-            if (self->on_failure_)
-                self->on_failure_(reason);
-        });
+        self->fail_later(error->message);
     } else if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_WARNING) {
         GError *raw_error = nullptr;
         gst_message_parse_warning(message, &raw_error, nullptr);

@@ -67,6 +67,8 @@ class ConsoleEncoder {
     static gboolean on_bus_message(GstBus *, GstMessage *message, gpointer self);
     // A copy of the picture into the pipeline, with new caps when its size or format changed.
     void push_picture(const pipewire::ReadPicture &picture);
+    // Tells on_failure_ soon, from the main loop.
+    void fail_later(std::string reason);
     void set_playing(bool playing);
     void check_settled();
 
