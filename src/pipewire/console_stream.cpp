@@ -96,9 +96,14 @@ void ConsoleStream::size_changed(uint32_t width, uint32_t height) {
             g_debug("%s: back to %ux%u before the new size settled; consumers keep their format",
                     identity_.node_name.c_str(), width, height);
         settle_resize_.cancel();
+        unsettled_since_us_.reset();
         return;
     }
-    if (watched_node_id_ == SPA_ID_INVALID || !pipewire_.links().has_links(watched_node_id_)) {
+    const int64_t now = g_get_monotonic_time();
+    if (!unsettled_since_us_)
+        unsettled_since_us_ = now;
+    if (watched_node_id_ == SPA_ID_INVALID || !pipewire_.links().has_links(watched_node_id_) ||
+        now - *unsettled_since_us_ >= int64_t(workaround::kResizeSettleLimitMs) * 1000) {
         renegotiate_size(width, height);
         return;
     }
@@ -109,6 +114,7 @@ void ConsoleStream::size_changed(uint32_t width, uint32_t height) {
 
 void ConsoleStream::renegotiate_size(uint32_t width, uint32_t height) {
     settle_resize_.cancel();
+    unsettled_since_us_.reset();
     width_ = width;
     height_ = height;
     forget_format();
@@ -173,10 +179,14 @@ void ConsoleStream::review_offers() {
 void ConsoleStream::forget_format() {
     negotiated_.reset();
     offers_.set_running_format(nullptr);
+    // Frames wait for the new format, not for buffers.
+    waiting_for_buffer_since_us_.reset();
 }
 
 void ConsoleStream::on_state_changed(pw_stream_state, pw_stream_state state, const char *error) {
     state_ = state;
+    if (state != PW_STREAM_STATE_STREAMING)
+        waiting_for_buffer_since_us_.reset(); // a paused stream sends nothing, so waits for none
     if (state == PW_STREAM_STATE_ERROR) {
         g_warning("%s: stream error: %s", identity_.node_name.c_str(), error ? error : "unknown");
         return;

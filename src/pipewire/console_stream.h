@@ -142,8 +142,9 @@ class ConsoleStream final : public FrameSink {
     static constexpr size_t kFormatPodBytes = 16384;
     workaround::SmallBuffers small_buffers_;
 
-    // A new size waits until it settles (workaround 6).
+    // A new size waits until it settles (workaround 6), since the first change that has not.
     DeferredCall settle_resize_;
+    std::optional<int64_t> unsettled_since_us_;
     // Measured over the whole test suite (consumers slow by 200 ms included): a frame found a
     // buffer free every time but once, behind a consumer that kept all of them on purpose.
     static constexpr int64_t kStallLimitUs = 2 * G_USEC_PER_SEC;

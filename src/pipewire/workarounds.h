@@ -99,6 +99,8 @@ class NewConsumerRepeats {
 // size from the consumers until the console has kept it this long: a reboot's firmware text and
 // the kernel's mode come 20 to 80 ms apart under TCG, and cost them nothing.
 inline constexpr guint kResizeSettleMs = 300;
+// A console whose size keeps changing faster than that is followed at this pace at least.
+inline constexpr guint kResizeSettleLimitMs = 1000;
 
 // 7. A producer that changes its formats while a consumer's first link is negotiated can leave
 // that consumer with unfilled buffers. No release is known to fix it. ConsoleSession creates

@@ -60,6 +60,26 @@ def test_ten_resizes_in_a_second(session, artifacts, tmp_path):
         assert fast.formats[-1]["width"] == slow.formats[-1]["width"] == 148
 
 
+def test_a_size_that_never_settles_is_still_followed(session, artifacts, tmp_path):
+    with streamed_peer(session, artifacts, tmp_path, name="unsettled") as run:
+        result, first = run.send("scanout width=64 height=48 pattern=gradient")
+        assert result["ok"], result
+        run.wait_picture(first, what="first picture")
+        formats = len(run.consumer.formats)
+        # A new size every 150 ms for more than two seconds, never 300 ms at one size, nor
+        # back at the consumer's.
+        for i in range(16):
+            result, last = run.send(f"scanout width={80 + 16 * (i % 2)} height=48 "
+                                    f"pattern=random:{i}")
+            assert result["ok"], result
+            time.sleep(0.15)
+        followed = len(run.consumer.formats) - formats
+        run.wait_picture(last, what="the last picture")
+        assert followed >= 1, "the consumer kept the first size while the console changed"
+        run.consumer.assert_no_bad_buffers()
+        run.assert_alive()
+
+
 def send_frames(run, count: int, color: int) -> None:
     for i in range(count):
         # One frame each: updates within one output tick would merge into one frame.
