@@ -116,6 +116,9 @@ ConsoleOutput::ConsoleOutput(Compositor &compositor, const std::string &name,
     scene_output_ = wlr_scene_output_create(scene_, output_);
 
     frame_listener_.connect(&output_->events.frame, [this](void *) { on_frame(); });
+    // wlroots asks for a frame once per change of the scene (damage, a new node).
+    needs_frame_listener_.connect(&output_->events.needs_frame,
+                                  [this](void *) { frame_clock_.frame_wanted(); });
     precommit_listener_.connect(&output_->events.precommit, [this](void *) { on_precommit(); });
     commit_listener_.connect(&output_->events.commit,
                              [this](wlr_output_event_commit *event) { on_commit(event); });
@@ -123,6 +126,7 @@ ConsoleOutput::ConsoleOutput(Compositor &compositor, const std::string &name,
 
 ConsoleOutput::~ConsoleOutput() {
     frame_listener_.disconnect();
+    needs_frame_listener_.disconnect();
     precommit_listener_.disconnect();
     commit_listener_.disconnect();
     // Destroying the output also destroys its scene output.

@@ -107,6 +107,7 @@ class ConsoleOutput final : public FrameSource {
     FrameSink *sink_ = nullptr;
     std::vector<std::function<void()>> after_commit_;
     WlListener<void> frame_listener_;
+    WlListener<void> needs_frame_listener_;
     WlListener<void> precommit_listener_;
     WlListener<wlr_output_event_commit> commit_listener_;
 };

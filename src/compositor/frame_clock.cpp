@@ -25,9 +25,12 @@ FrameClock::FrameClock(int rate_hz, std::function<void()> tick)
     g_source_attach(source_.get(), nullptr);
 }
 
-void FrameClock::frame_committed() {
-    if (g_source_get_ready_time(source_.get()) < 0)
-        g_source_set_ready_time(source_.get(), g_get_monotonic_time() + interval_us_);
+void FrameClock::frame_wanted() {
+    if (g_source_get_ready_time(source_.get()) >= 0)
+        return; // a tick is due already
+    // A ready time not in the future makes the source ready without a poll timeout.
+    g_source_set_ready_time(source_.get(),
+                            std::max(g_get_monotonic_time(), last_frame_us_ + interval_us_));
 }
 
 void FrameClock::set_interval_us(int64_t interval_us) {

@@ -1,7 +1,7 @@
-// Paces one output's frames: a tick one frame interval after each committed frame, and no tick
-// while nothing is committed. wlroots 0.15's headless outputs run a timer at their refresh rate
-// forever, which costs a still screen a wakeup per refresh; ConsoleOutput parks that timer and
-// is driven by this clock instead.
+// Paces one output's frames: a frame that is wanted goes out at once when the last one went out
+// at least a frame interval ago, else when it has; nothing ticks while no frame is wanted.
+// wlroots 0.15's headless outputs run a timer at their refresh rate forever, which costs a still
+// screen a wakeup per refresh; ConsoleOutput parks that timer and is driven by this clock.
 #pragma once
 
 #include <cstdint>
@@ -20,8 +20,11 @@ class FrameClock {
     FrameClock(const FrameClock &) = delete;
     FrameClock &operator=(const FrameClock &) = delete;
 
-    // A frame went out now: tick once a frame interval from now (unless a tick is already due).
-    void frame_committed();
+    // A frame went out now.
+    void frame_committed() { last_frame_us_ = g_get_monotonic_time(); }
+    // Something changed: tick as soon as the interval since the last frame allows, in this pass
+    // of the main loop when it already does (no timer, no wakeup of its own).
+    void frame_wanted();
     // At most one tick per interval_us from the next frame on (a consumer asked for fewer frames
     // than rate_hz).
     void set_interval_us(int64_t interval_us);
@@ -30,6 +33,7 @@ class FrameClock {
     static gboolean dispatch(GSource *source, GSourceFunc, gpointer);
 
     int64_t interval_us_;
+    int64_t last_frame_us_ = 0;
     std::function<void()> tick_;
     GSourcePtr source_;
 };
