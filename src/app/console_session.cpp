@@ -111,7 +111,7 @@ void ConsoleSession::display_disabled() {
 }
 
 void ConsoleSession::after_next_render(std::function<void()> done) {
-    output_.after_next_commit(std::move(done));
+    output_.after_next_frame(std::move(done));
 }
 
 void ConsoleSession::listener_closed() {

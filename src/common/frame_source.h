@@ -1,13 +1,13 @@
 // How a console's frames reach its stream. The compositor output that composites them is the
 // FrameSource: the stream asks it for a whole frame, for the pointer to be drawn in or not, for
-// a pace, and for buffers to render into. The stream is the FrameSink: each committed frame, and
-// each new size, goes to it.
+// a pace, and for DMA-BUFs to render into. The stream is the FrameSink: each new frame, which
+// the source draws into the stream's buffer, and each new size go to it.
 #pragma once
 
 #include <cstdint>
 
 #include "common/export_dmabuf.h"
-#include "common/frame_reader.h"
+#include "common/frame_renderer.h"
 #include "frame/damage.h"
 
 namespace vmcast {
@@ -40,8 +40,9 @@ class FrameSource {
 class FrameSink {
   public:
     virtual ~FrameSink() = default;
-    // A committed frame; damage says what changed since the previous one.
-    virtual void frame_ready(const FrameReader &frame, const frame::DamageRegion &damage) = 0;
+    // A new frame; damage says what changed since the previous one. The frame can be drawn
+    // through `frame` only during the call.
+    virtual void frame_ready(FrameRenderer &frame, const frame::DamageRegion &damage) = 0;
     // The frames have a new size from now on.
     virtual void size_changed(uint32_t width, uint32_t height) = 0;
 };

@@ -1,8 +1,6 @@
 #include "compositor/console_output.h"
 
-#include <cstring>
 #include <utility>
-#include <vector>
 
 #include "compositor/export_buffers.h"
 #include "compositor/memory_buffer.h"
@@ -12,79 +10,18 @@
 namespace vmcast::compositor {
 namespace {
 
-// Reads a committed output buffer. With pixman the buffer is shared memory read in place;
-// GPU buffers have no CPU pointer, so the renderer reads them back once per frame.
-class CommittedBufferReader final : public FrameReader {
+// The frame being handed to the sink, drawn into the sink's buffers on request.
+class SceneFrame final : public FrameRenderer {
   public:
-    CommittedBufferReader(wlr_renderer *renderer, wlr_buffer *buffer)
-        : renderer_(renderer), buffer_(buffer) {
-        void *data = nullptr;
-        uint32_t format = 0;
-        size_t stride = 0;
-        if (wlr_buffer_begin_data_ptr_access(buffer, WLR_BUFFER_DATA_PTR_ACCESS_READ, &data,
-                                             &format, &stride)) {
-            accessing_ = true;
-            if (format == DRM_FORMAT_XRGB8888 || format == DRM_FORMAT_ARGB8888) {
-                pixels_ = static_cast<const uint8_t *>(data);
-                stride_ = stride;
-            }
-        }
-    }
-    ~CommittedBufferReader() override {
-        if (accessing_)
-            wlr_buffer_end_data_ptr_access(buffer_);
-    }
-
-    uint32_t width() const override { return uint32_t(buffer_->width); }
-    uint32_t height() const override { return uint32_t(buffer_->height); }
-
-    bool read(const frame::Rect &rect, uint8_t *dst, size_t dst_stride) const override {
-        const frame::Rect inside = frame::clip_to_surface(rect, width(), height());
-        if (inside != rect)
-            return false;
-        if (!pixels_ && !read_back())
-            return false;
-        const size_t row_bytes = size_t(rect.width) * 4;
-        for (int32_t row = 0; row < rect.height; row++) {
-            const size_t y = size_t(rect.y + row);
-            std::memcpy(dst + y * dst_stride + size_t(rect.x) * 4,
-                        pixels_ + y * stride_ + size_t(rect.x) * 4, row_bytes);
-        }
-        return true;
+    explicit SceneFrame(ConsoleOutput &output) : output_(output) {}
+    uint32_t width() const override { return output_.width(); }
+    uint32_t height() const override { return output_.height(); }
+    bool render(const frame::DamageRegion &region, uint8_t *dst, size_t dst_stride) override {
+        return output_.render_into_memory(region, dst, dst_stride);
     }
 
   private:
-    bool read_back() const {
-        const uint32_t stride = width() * 4;
-        read_back_.resize(size_t(stride) * height());
-        uint32_t flags = 0;
-        if (!wlr_renderer_begin_with_buffer(renderer_, buffer_))
-            return false;
-        const bool ok = wlr_renderer_read_pixels(renderer_, DRM_FORMAT_XRGB8888, &flags, stride,
-                                                 width(), height(), 0, 0, 0, 0, read_back_.data());
-        wlr_renderer_end(renderer_);
-        if (!ok)
-            return false;
-        if (flags & WLR_RENDERER_READ_PIXELS_Y_INVERT) {
-            std::vector<uint8_t> row(stride);
-            for (uint32_t top = 0, bottom = height() - 1; top < bottom; top++, bottom--) {
-                std::memcpy(row.data(), &read_back_[size_t(top) * stride], stride);
-                std::memcpy(&read_back_[size_t(top) * stride], &read_back_[size_t(bottom) * stride],
-                            stride);
-                std::memcpy(&read_back_[size_t(bottom) * stride], row.data(), stride);
-            }
-        }
-        pixels_ = read_back_.data();
-        stride_ = stride;
-        return true;
-    }
-
-    wlr_renderer *renderer_;
-    wlr_buffer *buffer_;
-    bool accessing_ = false;
-    mutable const uint8_t *pixels_ = nullptr;
-    mutable size_t stride_ = 0;
-    mutable std::vector<uint8_t> read_back_;
+    ConsoleOutput &output_;
 };
 
 // The headless backend's own frame timer runs at the mode's refresh forever (0.15), even on a
@@ -98,7 +35,7 @@ ConsoleOutput::ConsoleOutput(Compositor &compositor, const std::string &name,
                              int refresh_hz, const frame::Cursor &cursor)
     : compositor_(compositor), dmabuf_imports_(compositor.renderer()), cursor_(cursor),
       width_(width), height_(height),
-      // A frame event ends wlroots' "frame pending" state, so the next frame may be committed.
+      // The clock ticks as wlroots' frame event, which ends its "frame pending" state.
       frame_clock_(refresh_hz, [this] { wlr_output_send_frame(output_); }) {
     if (ExportBufferFactory *factory = compositor.export_buffers())
         export_allocator_.emplace(*factory, *this);
@@ -108,9 +45,6 @@ ConsoleOutput::ConsoleOutput(Compositor &compositor, const std::string &name,
     wlr_output_set_description(output_, description.c_str());
     wlr_output_set_custom_mode(output_, int32_t(width), int32_t(height), kParkedRefreshMhz);
     wlr_output_commit(output_);
-    // wlroots 0.15 would otherwise scan the console buffer out directly on every frame tick,
-    // committing 62.5 times a second with no rendered buffer to stream.
-    wlr_output_lock_attach_render(output_, true);
 
     scene_ = wlr_scene_create();
     scene_output_ = wlr_scene_output_create(scene_, output_);
@@ -119,16 +53,14 @@ ConsoleOutput::ConsoleOutput(Compositor &compositor, const std::string &name,
     // wlroots asks for a frame once per change of the scene (damage, a new node).
     needs_frame_listener_.connect(&output_->events.needs_frame,
                                   [this](void *) { frame_clock_.frame_wanted(); });
-    precommit_listener_.connect(&output_->events.precommit, [this](void *) { on_precommit(); });
-    commit_listener_.connect(&output_->events.commit,
-                             [this](wlr_output_event_commit *event) { on_commit(event); });
+    // The new scene output damaged the whole output before anyone listened.
+    leave_frames_to_clock();
+    frame_clock_.frame_wanted();
 }
 
 ConsoleOutput::~ConsoleOutput() {
     frame_listener_.disconnect();
     needs_frame_listener_.disconnect();
-    precommit_listener_.disconnect();
-    commit_listener_.disconnect();
     // Destroying the output also destroys its scene output.
     wlr_output_destroy(output_);
     wlr_scene_node_destroy(&scene_->node);
@@ -256,11 +188,77 @@ void ConsoleOutput::resize_output(uint32_t width, uint32_t height) {
 bool ConsoleOutput::render_into(const frame::DamageRegion &region, wlr_buffer *target) {
     if (target->width != int(width_) || target->height != int(height_))
         return false;
+    import_new_textures();
     wlr_renderer *renderer = compositor_.renderer();
     if (!wlr_renderer_begin_with_buffer(renderer, target))
         return false;
-    // What wlr_scene_output_commit does for the output's own buffer, with this buffer's damage.
+    draw_scene(region);
+    // Ending unbinds the buffer, which flushes the GPU's work; the kernel's implicit fence on
+    // the DMA-BUF makes a consumer's import wait for it.
+    wlr_renderer_end(renderer);
+    return true;
+}
+
+bool ConsoleOutput::render_into_memory(const frame::DamageRegion &region, uint8_t *dst,
+                                       size_t stride) {
+    if (compositor_.renders_on_cpu()) {
+        wlr_buffer *target = create_target_buffer(dst, width_, height_, stride);
+        const bool drawn = render_into(region, target);
+        wlr_buffer_drop(target);
+        return drawn;
+    }
+    // GLES2 draws only into GPU buffers: the output's own back buffer, never committed, from
+    // which each rectangle is read back into the memory.
+    import_new_textures();
+    if (!wlr_output_attach_render(output_, nullptr))
+        return false;
+    wlr_renderer *renderer = compositor_.renderer();
+    wlr_renderer_begin(renderer, width_, height_);
     frame::DamageRegion damage = region;
+    damage.clip_to_surface(width_, height_);
+    draw_scene(damage);
+    bool read = true;
+    for (const frame::Rect &rect : damage.rects()) {
+        uint32_t flags = 0;
+        // Rendering into a buffer stores its top row first (wlroots 0.15 sets no Y_INVERT for
+        // it); a renderer that did otherwise would need the rectangle mirrored.
+        read =
+            read &&
+            wlr_renderer_read_pixels(renderer, DRM_FORMAT_XRGB8888, &flags, uint32_t(stride),
+                                     uint32_t(rect.width), uint32_t(rect.height), uint32_t(rect.x),
+                                     uint32_t(rect.y), uint32_t(rect.x), uint32_t(rect.y), dst) &&
+            !(flags & WLR_RENDERER_READ_PIXELS_Y_INVERT);
+        frame::copy_stats().exported_bytes += rect.area() * 4;
+    }
+    wlr_renderer_end(renderer);
+    wlr_output_rollback(output_);
+    return read;
+}
+
+void ConsoleOutput::import_new_textures() {
+    // wlroots 0.15.1 imports the texture of a new scene buffer in wlr_scene_output_commit,
+    // which vmcast does not call (it renders into consumers' buffers), and importing while
+    // rendering asserts. The same steps, before rendering. A buffer that cannot be imported is
+    // hidden, or rendering would try again and assert.
+    wlr_renderer *renderer = compositor_.renderer();
+    wlr_scene_buffer *node = nullptr;
+    wlr_scene_buffer *next = nullptr;
+    wl_list_for_each_safe(node, next, &scene_->pending_buffers, pending_link) {
+        if (!node->texture)
+            node->texture = wlr_texture_from_buffer(renderer, node->buffer);
+        if (!node->texture) {
+            g_warning("output %s: a picture cannot be shown (%s cannot read it)", output_->name,
+                      compositor_.renderer_name());
+            wlr_scene_node_set_enabled(&node->node, false);
+        }
+        wl_list_remove(&node->pending_link);
+        wl_list_init(&node->pending_link);
+    }
+}
+
+void ConsoleOutput::draw_scene(frame::DamageRegion damage) {
+    wlr_renderer *renderer = compositor_.renderer();
+    // What wlr_scene_output_commit does for the output's own buffer, with this buffer's damage.
     damage.clip_to_surface(width_, height_);
     for (const frame::Rect &rect : damage.rects()) {
         wlr_box box = {rect.x, rect.y, rect.width, rect.height};
@@ -270,10 +268,7 @@ bool ConsoleOutput::render_into(const frame::DamageRegion &region, wlr_buffer *t
     }
     wlr_scene_render_output(scene_, output_, 0, 0, damage.native());
     wlr_renderer_scissor(renderer, nullptr);
-    // Ending unbinds the buffer, which flushes the GPU's work; the kernel's implicit fence on
-    // the DMA-BUF makes a consumer's import wait for it.
-    wlr_renderer_end(renderer);
-    return true;
+    frame::copy_stats().composited_bytes += damage.area() * 4;
 }
 
 void ConsoleOutput::damage(const frame::Rect &rect) {
@@ -281,42 +276,36 @@ void ConsoleOutput::damage(const frame::Rect &rect) {
     wlr_output_damage_add_box(scene_output_->damage, &box);
 }
 
+void ConsoleOutput::leave_frames_to_clock() {
+    // Frames are drawn straight into the consumers' buffers (render_into_memory, ExportDmabuf),
+    // so the output commits no buffer of its own: that would cost one more copy of every
+    // change. What a commit does for wlroots' frame scheduling is done here instead: the next
+    // damage asks for a frame again (needs_frame), and frame events come from frame_clock_
+    // alone (a pending frame stops wlroots' own idle frame).
+    output_->needs_frame = false;
+    output_->frame_pending = true;
+}
+
 void ConsoleOutput::on_frame() {
-    if (!wlr_scene_output_commit(scene_output_))
-        g_debug("output %s: commit failed", output_->name);
-}
-
-void ConsoleOutput::on_precommit() {
-    const wlr_output_state &pending = output_->pending;
-    if (!(pending.committed & WLR_OUTPUT_STATE_BUFFER))
+    leave_frames_to_clock();
+    pixman_region32_t *changed = &scene_output_->damage->current;
+    if (!pixman_region32_not_empty(changed))
         return;
-    pending_damage_.clear();
-    if (pending.committed & WLR_OUTPUT_STATE_DAMAGE) {
-        pixman_region32_copy(pending_damage_.native(), &pending.damage);
-        pending_damage_.clip_to_surface(width_, height_);
-    } else {
-        pending_damage_.add({0, 0, int32_t(width_), int32_t(height_)});
-    }
-}
-
-void ConsoleOutput::after_next_commit(std::function<void()> done) {
-    after_commit_.push_back(std::move(done));
-}
-
-void ConsoleOutput::on_commit(wlr_output_event_commit *event) {
-    if (!(event->committed & WLR_OUTPUT_STATE_BUFFER) || !event->buffer)
-        return;
-    frame_clock_.frame_committed();
-    // Counted as the frame's damage: wlroots may repaint more when a swapchain buffer is older
-    // than one frame, which the damage of a fixed region does not change.
-    frame::copy_stats().composited_bytes += pending_damage_.area() * 4;
+    frame::DamageRegion damage;
+    pixman_region32_copy(damage.native(), changed);
+    damage.clip_to_surface(width_, height_);
+    pixman_region32_clear(changed);
+    frame_clock_.frame_sent();
     if (sink_) {
-        CommittedBufferReader reader(compositor_.renderer(), event->buffer);
-        sink_->frame_ready(reader, pending_damage_);
+        SceneFrame frame(*this);
+        sink_->frame_ready(frame, damage);
     }
-    pending_damage_.clear();
-    for (std::function<void()> &done : std::exchange(after_commit_, {}))
+    for (std::function<void()> &done : std::exchange(after_frame_, {}))
         done();
+}
+
+void ConsoleOutput::after_next_frame(std::function<void()> done) {
+    after_frame_.push_back(std::move(done));
 }
 
 } // namespace vmcast::compositor

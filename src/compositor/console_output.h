@@ -1,6 +1,6 @@
 // One QEMU console as one headless wlroots output: a scene holding the console's picture and
-// QEMU's cursor above it. It is the FrameSource of the console's stream: each commit of the
-// output hands the rendered frame and its damage to the FrameSink.
+// QEMU's cursor above it. It is the FrameSource of the console's stream: each frame the frame
+// clock lets out goes to the FrameSink with its damage, and is drawn into the sink's buffers.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "common/frame_reader.h"
+#include "common/frame_renderer.h"
 #include "common/frame_source.h"
 #include "compositor/compositor.h"
 #include "compositor/dmabuf_import.h"
@@ -27,7 +27,6 @@ struct wlr_output;
 struct wlr_scene;
 struct wlr_scene_output;
 struct wlr_scene_buffer;
-struct wlr_output_event_commit;
 struct wlr_buffer;
 
 namespace vmcast::compositor {
@@ -42,7 +41,7 @@ class ConsoleOutput final : public FrameSource {
     ConsoleOutput &operator=(const ConsoleOutput &) = delete;
     ~ConsoleOutput() override;
 
-    // Where the committed frames and new sizes go; nullptr: nowhere.
+    // Where the frames and new sizes go; nullptr: nowhere.
     void set_sink(FrameSink *sink) { sink_ = sink; }
 
     // The console's picture changed (change.damage) or was replaced (change.resized, or a
@@ -59,8 +58,8 @@ class ConsoleOutput final : public FrameSource {
     void cursor_changed(bool image_changed);
     // The console's display is off: show black until the next picture.
     void show_nothing();
-    // Runs done after the next commit of a rendered frame.
-    void after_next_commit(std::function<void()> done);
+    // Runs done once the next frame has been handed to the sink (and drawn into its buffer).
+    void after_next_frame(std::function<void()> done);
 
     // FrameSource
     void request_frame(FrameRequest why) override;
@@ -77,6 +76,8 @@ class ConsoleOutput final : public FrameSource {
 
     // Renders region of the current scene into target, a buffer of the output's size.
     bool render_into(const frame::DamageRegion &region, wlr_buffer *target);
+    // Renders region of the current scene into memory as B,G,R,X pixels (FrameRenderer).
+    bool render_into_memory(const frame::DamageRegion &region, uint8_t *dst, size_t stride);
 
   private:
     void resize_output(uint32_t width, uint32_t height);
@@ -84,9 +85,11 @@ class ConsoleOutput final : public FrameSource {
     void show_buffer(wlr_buffer *buffer);
     void damage(const frame::Rect &rect);
     void place_cursor();
+    // Draws the scene over region (black where it has nothing) into the bound buffer.
+    void draw_scene(frame::DamageRegion region);
+    void import_new_textures();
+    void leave_frames_to_clock();
     void on_frame();
-    void on_precommit();
-    void on_commit(wlr_output_event_commit *event);
 
     Compositor &compositor_;
     wlr_output *output_ = nullptr;
@@ -103,13 +106,10 @@ class ConsoleOutput final : public FrameSource {
     FrameClock frame_clock_;
     std::optional<OutputExportAllocator> export_allocator_;
 
-    frame::DamageRegion pending_damage_;
     FrameSink *sink_ = nullptr;
-    std::vector<std::function<void()>> after_commit_;
+    std::vector<std::function<void()>> after_frame_;
     WlListener<void> frame_listener_;
     WlListener<void> needs_frame_listener_;
-    WlListener<void> precommit_listener_;
-    WlListener<wlr_output_event_commit> commit_listener_;
 };
 
 } // namespace vmcast::compositor

@@ -21,7 +21,7 @@ class FrameClock {
     FrameClock &operator=(const FrameClock &) = delete;
 
     // A frame went out now.
-    void frame_committed() { last_frame_us_ = g_get_monotonic_time(); }
+    void frame_sent() { last_frame_us_ = g_get_monotonic_time(); }
     // Something changed: tick as soon as the interval since the last frame allows, in this pass
     // of the main loop when it already does (no timer, no wakeup of its own).
     void frame_wanted();

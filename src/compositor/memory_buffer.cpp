@@ -76,6 +76,37 @@ const wlr_buffer_impl cursor_buffer_impl = {
     .end_data_ptr_access = end_access,
 };
 
+struct TargetBuffer {
+    wlr_buffer base;
+    uint8_t *pixels;
+    size_t stride;
+};
+
+TargetBuffer *target_buffer_from(wlr_buffer *buffer) {
+    return reinterpret_cast<TargetBuffer *>(buffer);
+}
+
+void target_buffer_destroy(wlr_buffer *buffer) {
+    delete target_buffer_from(buffer);
+}
+
+bool target_buffer_begin_access(wlr_buffer *buffer, uint32_t, void **data, uint32_t *format,
+                                size_t *stride) {
+    TargetBuffer *self = target_buffer_from(buffer);
+    *data = self->pixels;
+    *format = DRM_FORMAT_XRGB8888;
+    *stride = self->stride;
+    return true;
+}
+
+const wlr_buffer_impl target_buffer_impl = {
+    .destroy = target_buffer_destroy,
+    .get_dmabuf = nullptr,
+    .get_shm = nullptr,
+    .begin_data_ptr_access = target_buffer_begin_access,
+    .end_data_ptr_access = end_access,
+};
+
 } // namespace
 
 wlr_buffer *create_frame_buffer(std::shared_ptr<const frame::CpuFrame> frame) {
@@ -107,6 +138,12 @@ wlr_buffer *create_cursor_buffer(uint32_t width, uint32_t height, std::span<cons
         std::memcpy(buffer->pixels.data() + i * 4, &out, 4);
     }
     wlr_buffer_init(&buffer->base, &cursor_buffer_impl, int(width), int(height));
+    return &buffer->base;
+}
+
+wlr_buffer *create_target_buffer(uint8_t *pixels, uint32_t width, uint32_t height, size_t stride) {
+    auto *buffer = new TargetBuffer{{}, pixels, stride};
+    wlr_buffer_init(&buffer->base, &target_buffer_impl, int(width), int(height));
     return &buffer->base;
 }
 

@@ -10,8 +10,8 @@ namespace vmcast::frame {
 struct CopyStats {
     uint64_t damaged_bytes = 0;    // changed pixels QEMU reported, 4 bytes each
     uint64_t converted_bytes = 0;  // written into vmcast's own picture (Scanout/Update pixels)
-    uint64_t composited_bytes = 0; // repainted by the compositor (the output's frame damage)
-    uint64_t exported_bytes = 0;   // copied into PipeWire buffers
+    uint64_t composited_bytes = 0; // drawn by the compositor (what each buffer lacked)
+    uint64_t exported_bytes = 0;   // read back from the GPU into shared-memory buffers
     uint64_t buffers_queued = 0;   // PipeWire buffers handed to consumers
 
     uint64_t copied_bytes() const { return converted_bytes + composited_bytes + exported_bytes; }

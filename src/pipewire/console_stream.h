@@ -54,7 +54,7 @@ class ConsoleStream final : public FrameSink {
 
     // FrameSink. A new size is offered once the console has kept it for
     // workaround::kResizeSettleMs, at once while no consumer is linked.
-    void frame_ready(const FrameReader &frame, const frame::DamageRegion &damage) override;
+    void frame_ready(FrameRenderer &frame, const frame::DamageRegion &damage) override;
     void size_changed(uint32_t width, uint32_t height) override;
 
     const std::string &node_name() const { return identity_.node_name; }
@@ -88,8 +88,7 @@ class ConsoleStream final : public FrameSink {
     void schedule_retry();
     void request_frame_if_streaming(FrameRequest why);
     void request_frame_for_new_consumer();
-    void fill_buffer(pw_buffer *buffer, const FrameReader &frame,
-                     const frame::DamageRegion &damage);
+    void fill_buffer(pw_buffer *buffer, FrameRenderer &frame, const frame::DamageRegion &damage);
     void fill_metadata(spa_buffer &buffer, const frame::DamageRegion &damage, bool picture);
     void update_cursor_drawing(bool buffers_have_cursor_meta);
     void on_state_changed(pw_stream_state old_state, pw_stream_state state, const char *error);

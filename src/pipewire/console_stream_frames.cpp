@@ -25,7 +25,7 @@ int64_t monotonic_ns() {
 
 } // namespace
 
-void ConsoleStream::frame_ready(const FrameReader &frame, const frame::DamageRegion &damage) {
+void ConsoleStream::frame_ready(FrameRenderer &frame, const frame::DamageRegion &damage) {
     // Every buffer, whether with us or with a consumer, now lacks this frame's changes. A frame
     // of another size (one that waits for its size to settle) comes with damage beyond them,
     // and a return to their size with damage over all of them.
@@ -149,7 +149,7 @@ void ConsoleStream::cursor_changed(bool image_changed) {
     pw_stream_trigger_process(stream_);
 }
 
-void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,
+void ConsoleStream::fill_buffer(pw_buffer *buffer, FrameRenderer &frame,
                                 const frame::DamageRegion &damage) {
     auto *target = static_cast<StreamBuffer *>(buffer->user_data);
     const size_t stride = size_t(width_) * 4;
@@ -160,12 +160,13 @@ void ConsoleStream::fill_buffer(pw_buffer *buffer, const FrameReader &frame,
         if (usable)
             target->stale.clear();
     } else if (usable && target->pixels) {
-        for (const frame::Rect &rect : target->stale.rects()) {
-            frame.read(rect, target->pixels, stride);
-            frame::copy_stats().exported_bytes += rect.area() * 4;
-            match_consumer_format(target->pixels, stride, rect, negotiated_->format);
+        // Composited straight into the consumer's memory: the output keeps no picture of its own.
+        usable = frame.render(target->stale, target->pixels, stride);
+        if (usable) {
+            for (const frame::Rect &rect : target->stale.rects())
+                match_consumer_format(target->pixels, stride, rect, negotiated_->format);
+            target->stale.clear();
         }
-        target->stale.clear();
     } else {
         usable = false;
     }
