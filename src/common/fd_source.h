@@ -45,6 +45,10 @@ inline GSourcePtr attach_fd_source(GMainContext *context, int fd, const char *na
         new FdSourceCallbacks(std::move(callbacks));
     g_source_set_name(source.get(), name);
     g_source_add_unix_fd(source.get(), fd, GIOCondition(G_IO_IN | G_IO_ERR));
+    // GLib takes a source's fds out of its poll while it dispatches unless it may recurse, and
+    // putting them back signals the main loop's eventfd: a write and a read after every
+    // dispatch. Nothing here runs a nested main loop.
+    g_source_set_can_recurse(source.get(), TRUE);
     g_source_attach(source.get(), context);
     return source;
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include <glib.h>
 
@@ -30,10 +31,13 @@ class FrameClock {
     void set_interval_us(int64_t interval_us);
 
   private:
+    static gboolean prepare(GSource *source, gint *timeout_ms);
+    static gboolean check(GSource *source);
     static gboolean dispatch(GSource *source, GSourceFunc, gpointer);
 
     int64_t interval_us_;
     int64_t last_frame_us_ = 0;
+    std::optional<int64_t> due_us_; // when the next tick is due; none while no frame is wanted
     std::function<void()> tick_;
     GSourcePtr source_;
 };
