@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/glib_ptr.h"
+#include "web/playout_delay.h"
 
 namespace vmcast::web {
 namespace {
@@ -43,17 +44,20 @@ std::string pipeline_description(Codec codec, uint32_t kbps) {
                        "rc-lookahead=0 sliced-threads=true key-int-max=600 bitrate=" +
                        std::to_string(kbps) +
                        " ! video/x-h264,profile=constrained-baseline ! "
-                       "rtph264pay config-interval=-1 aggregate-mode=zero-latency mtu=1200 ! "
+                       "rtph264pay name=payloader config-interval=-1 aggregate-mode=zero-latency "
+                       "mtu=1200 ! "
                        "application/x-rtp,media=video,encoding-name=H264,payload=96,"
-                       "clock-rate=90000 ! ";
+                       "clock-rate=90000," +
+                       zero_playout_delay_caps_field() + " ! ";
     else
         description += "vp8enc name=encoder deadline=1 cpu-used=8 lag-in-frames=0 "
                        "end-usage=cbr error-resilient=default keyframe-max-dist=600 "
                        "target-bitrate=" +
                        std::to_string(kbps * 1000) +
-                       " ! rtpvp8pay picture-id-mode=15-bit mtu=1200 ! "
+                       " ! rtpvp8pay name=payloader picture-id-mode=15-bit mtu=1200 ! "
                        "application/x-rtp,media=video,encoding-name=VP8,payload=96,"
-                       "clock-rate=90000 ! ";
+                       "clock-rate=90000," +
+                       zero_playout_delay_caps_field() + " ! ";
     description += "tee name=viewers allow-not-linked=true";
     return description;
 }
@@ -99,6 +103,11 @@ std::unique_ptr<ConsoleEncoder> ConsoleEncoder::create(pipewire::PipeWireContext
         return nullptr;
     }
     gst_element_set_name(pipeline, ("web-" + node_name).c_str());
+    GstPtr<GstElement> payloader(gst_bin_get_by_name(GST_BIN(pipeline), "payloader"));
+    if (!add_zero_playout_delay(payloader.get()))
+        g_info("%s: the RTP payloader takes no header extensions; browsers will hold frames in "
+               "their jitter buffer",
+               node_name.c_str());
     return std::unique_ptr<ConsoleEncoder>(
         new ConsoleEncoder(pipewire, node_name, codec, pipeline, bitrate_kbps));
 }

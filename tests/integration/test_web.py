@@ -39,6 +39,12 @@ def test_page_shows_the_console_and_types_into_it(session, artifacts, tmp_path, 
         # The browser may ask for a keyframe after a loss (else a still screen stays frozen).
         sdp = browser.eval("full", "window.vmcast.peer().remoteDescription.sdp")
         assert "a=rtcp-fb:96 nack pli" in sdp, sdp
+        # Each frame is shown as soon as it is decoded: the browser accepted a playout delay
+        # of zero (else its jitter buffer holds every frame for tens of milliseconds).
+        playout_delay = "a=extmap:1 http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
+        assert playout_delay in sdp, sdp
+        answer = browser.eval("full", "window.vmcast.peer().localDescription.sdp")
+        assert playout_delay in answer, answer
 
         expected = read_vmcast_frame(expected_path)
         def close_enough():
