@@ -22,6 +22,7 @@ class Tools:
     peer: str
     consumer: str
     memcpy: str
+    dbus_receive: str
     guest_dir: Path
 
 

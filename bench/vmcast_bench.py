@@ -16,7 +16,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 TOP = BENCH_DIR.parent
 sys.path[:0] = [str(TOP / "tests" / "integration"), str(BENCH_DIR)]
 
-import frame_path  # noqa: E402  (needs the paths above)
+import dbus_compare  # noqa: E402  (needs the paths above)
+import frame_path  # noqa: E402
 import novnc_compare  # noqa: E402
 import report  # noqa: E402
 import vnc_compare  # noqa: E402
@@ -30,6 +31,8 @@ README_WEB_START = "<!-- web-bench:start -->"
 README_WEB_END = "<!-- web-bench:end -->"
 README_NOVNC_START = "<!-- novnc-bench:start -->"
 README_NOVNC_END = "<!-- novnc-bench:end -->"
+README_DBUS_START = "<!-- dbus-bench:start -->"
+README_DBUS_END = "<!-- dbus-bench:end -->"
 
 
 def find_tools(build: Path) -> Tools:
@@ -37,9 +40,11 @@ def find_tools(build: Path) -> Tools:
                   peer=str(build / "tests/fake-qemu/vmcast-fake-qemu"),
                   consumer=str(build / "tests/tools/vmcast-frame-consumer"),
                   memcpy=str(build / "bench/memcpy_baseline"),
+                  dbus_receive=str(build / "bench/dbus_receive"),
                   guest_dir=build / "tests/guest")
     missing = [p for p in (tools.vmcast, tools.peer, tools.consumer, tools.memcpy,
-                           tools.guest_dir / "initrd.img") if not Path(p).exists()]
+                           tools.dbus_receive, tools.guest_dir / "initrd.img")
+               if not Path(p).exists()]
     if missing:
         sys.exit(f"vmcast_bench: not built: {', '.join(map(str, missing))} (run bench/run)")
     # The test library finds the peer and consumer through these.
@@ -192,6 +197,15 @@ def main() -> None:
                       README_NOVNC_END)
     if args.web_only:
         return
+
+    print("GDBus against sd-bus:", flush=True)
+    dbus = dbus_compare.rows(tools.dbus_receive, log)
+    dbus_md = dbus_compare.markdown(machine, dbus)
+    print("\n" + dbus_md)
+    (args.out / "dbus.md").write_text(dbus_md)
+    report.write_csv(args.out / "dbus.csv", dbus)
+    if args.update_readme:
+        update_readme(TOP / "bench" / "README.md", dbus_md, README_DBUS_START, README_DBUS_END)
 
     with Session() as session:
         print("frame path:", flush=True)

@@ -15,9 +15,17 @@ and vmcast's own page in headless Chromium (as in the tests) over loopback.
   reaction would be included.
 - CPU: vmcast's (the bridge and the publisher in one process) during the busy stream, without a
   viewer and with one; the difference is the publisher's cost (encoding, RTP, WebRTC).
+- Hops, where the capture-to-decoded time goes: inside vmcast, GStreamer's latency tracer times
+  each element of the encoder pipeline per buffer (`GST_TRACERS=latency(flags=element+pipeline)`:
+  the colour conversion, the encoder, the payloader, and the whole way from the appsrc to the
+  network sink); in the page, getStats gives the mean time per frame in the jitter buffer, in the
+  decoder, and from a frame's first packet to its decoding. The way from the peer to the
+  encoder's appsrc (the `Update` over D-Bus, compositing, PipeWire) is the frame path's latency,
+  measured in its own table.
 """
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -63,7 +71,22 @@ INBOUND_STATS = """(async () => { let found = {};
   (await window.vmcast.peer().getStats()).forEach((s) => {
     if (s.type === 'inbound-rtp' && s.kind === 'video') found = s; });
   return { decoded: found.framesDecoded || 0, lost: found.packetsLost || 0,
-           received: found.packetsReceived || 0, freezes: found.totalFreezesDuration || 0 }; })()"""
+           received: found.packetsReceived || 0, freezes: found.totalFreezesDuration || 0,
+           jitterBuffer: found.jitterBufferDelay || 0,
+           jitterEmitted: found.jitterBufferEmittedCount || 0,
+           decodeTime: found.totalDecodeTime || 0,
+           processing: found.totalProcessingDelay || 0 }; })()"""
+
+# vmcast's encoder pipeline, timed by GStreamer's latency tracer (its lines go to stderr).
+TRACER_ENV = {"GST_TRACERS": "latency(flags=element+pipeline)", "GST_DEBUG": "GST_TRACER:7",
+              "GST_DEBUG_NO_COLOR": "1"}
+ELEMENT_LATENCY = re.compile(r"element-latency, .*?element=\(string\)([^,]+), "
+                             r"src=\(string\)[^,]+, time=\(guint64\)(\d+)")
+PIPELINE_LATENCY = re.compile(r"\blatency, .*?src-element=\(string\)source, .*?"
+                              r"sink-element=\(string\)(viewer-\d+), .*?time=\(guint64\)(\d+)")
+# The encoder pipeline's elements by their factory names, as the tracer names them.
+HOP_NAMES = [("videoconvert", "colour conversion (videoconvert, BGRx to I420)"),
+             ("encoder", "encoder (x264enc)"), ("payloader", "RTP payloader")]
 
 
 def summary(name: str, values: list[float], unit: str = "ms") -> dict:
@@ -80,6 +103,38 @@ def read_send_times(path) -> dict[int, float]:
             seq, sent_ns = (int(v) for v in line.split())
             times[seq & 0xffff] = (sent_ns + offset_ns) / 1e6
     return times
+
+
+def tracer_hops(stderr_path: Path) -> list[dict]:
+    """The encoder pipeline's hops from the latency tracer's lines, in ms per buffer."""
+    by_element: dict[str, list[float]] = {}
+    whole: list[float] = []
+    for line in stderr_path.read_text(errors="replace").splitlines():
+        if match := ELEMENT_LATENCY.search(line):
+            by_element.setdefault(match[1], []).append(int(match[2]) / 1e6)
+        elif match := PIPELINE_LATENCY.search(line):
+            whole.append(int(match[2]) / 1e6)
+    rows = []
+    for prefix, title in HOP_NAMES:
+        times = [t for name, values in by_element.items() if name.startswith(prefix)
+                 for t in values]
+        rows.append(summary(f"hop in vmcast, traced: {title}", times))
+    rows.append(summary("hop in vmcast, traced: appsrc to the viewer's webrtcbin (the whole "
+                        "encoder pipeline)", whole))
+    return rows
+
+
+def page_hops(before: dict, after: dict) -> list[dict]:
+    """Mean ms per frame in the page's jitter buffer, decoder, and first packet to decoded."""
+    frames = max(after["decoded"] - before["decoded"], 1)
+    emitted = max(after["jitterEmitted"] - before["jitterEmitted"], 1)
+
+    def mean(name: str, seconds: float, count: int) -> dict:
+        return {"measurement": f"hop in the page: {name} (mean per frame)",
+                "p50": seconds * 1000 / count, "p95": None, "n": count, "unit": "ms"}
+    return [mean("jitter buffer", after["jitterBuffer"] - before["jitterBuffer"], emitted),
+            mean("decoding", after["decodeTime"] - before["decodeTime"], frames),
+            mean("first packet to decoded", after["processing"] - before["processing"], frames)]
 
 
 def busy_stream(peer: FakeQemu, vmcast, stamps_path) -> procstat.ProcSample:
@@ -122,12 +177,12 @@ def key_to_pixel(browser: Browser, peer: FakeQemu) -> tuple[list[float], int]:
     return latencies, misses
 
 
-def web_rows(session, tools: Tools, log, codec: str = "h264") -> list[dict]:
+def start(session, tools: Tools, codec: str, name: str, env: dict | None = None):
+    """The peer showing a 1080p console and vmcast serving its page: (peer, vmcast, url)."""
     port = free_port()
-    peer = FakeQemu(session.env, name="webbench", version="7.2")
+    peer = FakeQemu(session.env, name=name, version="7.2")
     vmcast = session.spawn([tools.vmcast, "run", "--web", f"127.0.0.1:{port}", "--web-codec",
-                            codec, "--cursor", "hidden"], name=f"vmcast-web-{codec}")
-    rows = []
+                            codec, "--cursor", "hidden"], name=f"vmcast-{name}-{codec}", env=env)
     try:
         peer.wait_listener(timeout=20)
         peer.command(f"scanout width={WIDTH} height={HEIGHT} pattern=gradient", timeout=20,
@@ -137,6 +192,17 @@ def web_rows(session, tools: Tools, log, codec: str = "h264") -> list[dict]:
                                      stdout.read_text().splitlines()
                                      if line.startswith("vmcast: watch VM")), None), 20,
                        what="vmcast's page address")
+    except BaseException:
+        stop_process(vmcast)
+        peer.stop()
+        raise
+    return peer, vmcast, url
+
+
+def web_rows(session, tools: Tools, log, codec: str = "h264") -> list[dict]:
+    peer, vmcast, url = start(session, tools, codec, "webbench")
+    rows = []
+    try:
         stamps = Path(session.tmpdir) / f"web-stamps-{codec}.txt"
         bridge = busy_stream(peer, vmcast, stamps)
         rows.append(cpu_row(f"vmcast CPU (mean), busy {WIDTH}×{HEIGHT} at {FPS} fps, no viewer",
@@ -165,6 +231,7 @@ def web_rows(session, tools: Tools, log, codec: str = "h264") -> list[dict]:
             rows.append({"measurement": "busy screen: page frozen (freezes, summed)",
                          "p50": (after["freezes"] - before["freezes"]) * 1000, "p95": None,
                          "n": 1, "unit": "ms"})
+            rows += page_hops(before, after)
             latencies, misses = key_to_pixel(browser, peer)
             rows.append(summary(f"key to pixel, still {WIDTH}×{HEIGHT} ({codec})", latencies))
             rows.append({"measurement": "key presses with no picture within 3 s",
@@ -172,6 +239,22 @@ def web_rows(session, tools: Tools, log, codec: str = "h264") -> list[dict]:
     finally:
         stop_process(vmcast)
         peer.stop()
+    rows += encoder_hops(session, tools, codec)
     for row in rows:
         log(row)
     return rows
+
+
+def encoder_hops(session, tools: Tools, codec: str) -> list[dict]:
+    """The busy stream once more with GStreamer's latency tracer in vmcast, on its own: the
+    tracer's logging slows the pipeline down, so the other rows are measured without it."""
+    peer, vmcast, url = start(session, tools, codec, "webhops", env=TRACER_ENV)
+    try:
+        with Browser(session.log_path(f"browser-hops-{codec}", "stderr")) as browser:
+            browser.open("p", url)
+            browser.wait_decoding("p", timeout=60)
+            busy_stream(peer, vmcast, Path(session.tmpdir) / f"web-hops-{codec}.txt")
+    finally:
+        stop_process(vmcast)
+        peer.stop()
+    return tracer_hops(session.log_path(vmcast.log_name, "stderr"))

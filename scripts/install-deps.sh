@@ -17,7 +17,7 @@ packages="
     meson ninja-build pkg-config gcc g++
     libglib2.0-dev libglib2.0-dev-bin libglib2.0-bin
     libwlroots-dev libwayland-dev wayland-protocols libpixman-1-dev libdrm-dev libegl-dev libgles-dev
-    libpipewire-0.3-dev
+    libpipewire-0.3-dev libsystemd-dev
     libpng-dev libjson-glib-dev
     libgtest-dev googletest
     qemu-system-x86 qemu-system-gui qemu-utils
@@ -38,6 +38,7 @@ packages="
 #   libglib2.0-*                GLib/GIO (D-Bus client), gdbus-codegen, the gdbus tool used by tests
 #   libwlroots-dev .. libgles   headless wlroots 0.15 compositor and its rendering deps
 #   libpipewire-0.3-dev         the PipeWire video producer
+#   libsystemd-dev              sd-bus, for the benchmark's GDBus comparison (bench/dbus_receive)
 #   libpng-dev libjson-glib-dev screenshots (PNG) and JSON output
 #   libgtest-dev googletest     unit tests
 #   qemu-system-x86 .. -utils   real QEMU 7.2 for integration tests; qemu-system-gui ships the
