@@ -75,18 +75,25 @@ def targets(fp: list[dict], still: dict, vnc: list[dict]) -> list[tuple[str, str
     for row in find(fp, width=1920, region="full", path="update", rate=frame_path.FIXED_FPS):
         cpu = row["cpu_us_per_frame"]
         out.append(("CPU per 1080p full-frame Update ≤ 1500 µs", f"{cpu:.0f} µs", cpu <= 1500))
+    for row in find(fp, width=1920, region="full", path="update", rate="max"):
+        fps = row["delivered_fps"]
+        out.append(("flat out ≥ 120 fps of full 1080p frames over update", f"{fps:.0f} fps",
+                    fps >= 120))
     small = find(fp, region="small", rate=frame_path.FIXED_FPS)
     worst = max(r["cpu_us_per_frame"] for r in small)
-    out.append(("CPU per 64×64 update ≤ 30 µs at any size", f"worst {worst:.1f} µs",
-                worst <= 30))
+    out.append(("CPU per 64×64 update ≤ 100 µs at 60 fps, any size", f"worst {worst:.1f} µs",
+                worst <= 100))
+    wakeups = max(r["wakeups_per_s"] / max(r["delivered_fps"], 1) for r in small)
+    out.append(("wakeups in vmcast per 64×64 update ≤ 3 at 60 fps", f"worst {wakeups:.1f}",
+                wakeups <= 3))
     p99_small = max(r["latency_p99_us"] or 1e9 for r in small)
-    out.append(("latency p99 ≤ 2 ms for 64×64 damage", f"worst {p99_small:.0f} µs",
-                p99_small <= 2000))
+    out.append(("latency p99 ≤ 3 ms for 64×64 damage", f"worst {p99_small:.0f} µs",
+                p99_small <= 3000))
     for row in find(fp, width=1920, region="full", rate=frame_path.FIXED_FPS):
         p99 = row["latency_p99_us"] or 1e9
         out.append((f"latency p99 ≤ 3 ms for a full 1080p frame ({row['path']})",
                     f"{p99:.0f} µs", p99 <= 3000))
-    for path, goal in (("update", 120), ("map", 240)):
+    for path, goal in (("map", 240),):
         for row in find(fp, width=1920, region="full", path=path, rate="max"):
             fps = row["delivered_fps"]
             out.append((f"flat out ≥ {goal} fps of full 1080p frames over {path}",
@@ -108,8 +115,44 @@ def targets(fp: list[dict], still: dict, vnc: list[dict]) -> list[tuple[str, str
     return out
 
 
+def web_targets(web: list[dict]) -> list[tuple[str, str, bool]]:
+    """The page's targets: latency at 1080p, and the publisher's CPU (one viewer's cost)."""
+    def value(start: str) -> float | None:
+        return next((r["p50"] for r in web if r["measurement"].startswith(start)), None)
+    out = []
+    for name, start in (("capture to decoded", "capture to decoded"),
+                        ("key to pixel", "key to pixel")):
+        if (ms := value(start)) is not None:
+            out.append((f"{name} p50 ≤ 35 ms at 1080p", f"{ms:.1f} ms", ms <= 35))
+    alone, watched = value("vmcast CPU (mean), busy"), value("vmcast CPU (mean), same")
+    if alone is not None and watched is not None:
+        out.append(("publisher ≤ 25 % of a core at 1080p30 (one viewer's cost)",
+                    f"{watched - alone:.1f} %", watched - alone <= 25))
+    return out
+
+
+def novnc_targets(rows: list[dict]) -> list[tuple[str, str, bool]]:
+    """Better than noVNC in the same run: key to pixel, and host CPU on a busy screen."""
+    ours = next((r for r in rows if "vmcast" in r["path"]), None)
+    theirs = next((r for r in rows if "noVNC" in r["path"]), None)
+    if not ours or not theirs:
+        return []
+    return [("key to pixel p50 below noVNC's",
+             f"{ours['key_p50_ms']:.1f} against {theirs['key_p50_ms']:.1f} ms",
+             ours["key_p50_ms"] < theirs["key_p50_ms"]),
+            ("display-path CPU on a busy screen below noVNC's",
+             f"{ours['busy_cpu_percent']:.1f} against {theirs['busy_cpu_percent']:.1f} %",
+             ours["busy_cpu_percent"] < theirs["busy_cpu_percent"])]
+
+
+def targets_table(goals: list[tuple[str, str, bool]]) -> str:
+    rows = [{"t": t, "m": m, "ok": "met" if ok else "**missed**"} for t, m, ok in goals]
+    return report.markdown_table(rows, [("target", lambda r: r["t"]),
+                                        ("measured", lambda r: r["m"]),
+                                        ("", lambda r: r["ok"])])
+
+
 def results_markdown(machine: str, fp, still, heads, vnc, goals) -> str:
-    goal_rows = [{"t": t, "m": m, "ok": "met" if ok else "**missed**"} for t, m, ok in goals]
     parts = [
         f"Measured {machine}.",
         "",
@@ -130,9 +173,7 @@ def results_markdown(machine: str, fp, still, heads, vnc, goals) -> str:
         "",
         report.markdown_table(vnc, report.VNC_COLUMNS),
         "",
-        report.markdown_table(goal_rows, [("target", lambda r: r["t"]),
-                                          ("measured", lambda r: r["m"]),
-                                          ("", lambda r: r["ok"])]),
+        targets_table(goals),
     ]
     return "\n".join(parts) + "\n"
 
@@ -143,6 +184,8 @@ def web_markdown(machine: str, rows: list[dict]) -> str:
         "loopback (`bench/web_latency.py` says how each number is taken).",
         "",
         report.markdown_table(rows, report.WEB_COLUMNS),
+        "",
+        targets_table(web_targets(rows)),
     ]) + "\n"
 
 
@@ -188,7 +231,8 @@ def main() -> None:
     with Session() as session:
         print("the page against noVNC, real guest:", flush=True)
         novnc = novnc_compare.comparison_rows(session, tools, lambda line: print(line, flush=True))
-    novnc_md = novnc_compare.markdown(machine, novnc)
+    novnc_md = novnc_compare.markdown(machine, novnc) + "\n" + targets_table(
+        novnc_targets(novnc)) + "\n"
     print("\n" + novnc_md)
     (args.out / "novnc.md").write_text(novnc_md)
     report.write_csv(args.out / "novnc.csv", novnc)
