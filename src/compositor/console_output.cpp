@@ -238,21 +238,27 @@ bool ConsoleOutput::render_into_memory(const frame::DamageRegion &region, uint8_
 void ConsoleOutput::import_new_textures() {
     // wlroots 0.15.1 imports the texture of a new scene buffer in wlr_scene_output_commit,
     // which vmcast does not call (it renders into consumers' buffers), and importing while
-    // rendering asserts. The same steps, before rendering. A buffer that cannot be imported is
-    // hidden, or rendering would try again and assert.
+    // rendering asserts. The same steps, before rendering. A node whose buffer cannot be
+    // imported goes, or rendering would try again and assert: black until the next picture.
     wlr_renderer *renderer = compositor_.renderer();
     wlr_scene_buffer *node = nullptr;
     wlr_scene_buffer *next = nullptr;
     wl_list_for_each_safe(node, next, &scene_->pending_buffers, pending_link) {
-        if (!node->texture)
-            node->texture = wlr_texture_from_buffer(renderer, node->buffer);
-        if (!node->texture) {
-            g_warning("output %s: a picture cannot be shown (%s cannot read it)", output_->name,
-                      compositor_.renderer_name());
-            wlr_scene_node_set_enabled(&node->node, false);
-        }
         wl_list_remove(&node->pending_link);
         wl_list_init(&node->pending_link);
+        if (!node->texture)
+            node->texture = wlr_texture_from_buffer(renderer, node->buffer);
+        if (node->texture)
+            continue;
+        g_warning("output %s: the %s cannot be shown (%s cannot read its buffer)", output_->name,
+                  node == cursor_node_ ? "pointer" : "picture", compositor_.renderer_name());
+        if (node == cursor_node_)
+            cursor_node_ = nullptr;
+        if (node == console_node_) {
+            console_node_ = nullptr;
+            shown_frame_ = nullptr;
+        }
+        wlr_scene_node_destroy(&node->node);
     }
 }
 
