@@ -38,7 +38,8 @@ packages="
 #   libglib2.0-*                GLib/GIO (D-Bus client), gdbus-codegen, the gdbus tool used by tests
 #   libwlroots-dev .. libgles   headless wlroots 0.15 compositor and its rendering deps
 #   libpipewire-0.3-dev         the PipeWire video producer
-#   libsystemd-dev              sd-bus, for the benchmark's GDBus comparison (bench/dbus_receive)
+#   libsystemd-dev              sd-bus: the display listener's connection to QEMU, and the
+#                               benchmark's comparison with GDBus (bench/dbus_receive)
 #   libpng-dev libjson-glib-dev screenshots (PNG) and JSON output
 #   libgtest-dev googletest     unit tests
 #   qemu-system-x86 .. -utils   real QEMU 7.2 for integration tests; qemu-system-gui ships the

@@ -12,17 +12,8 @@
 namespace vmcast::qemu {
 namespace {
 
-constexpr const char *kListenerPath = "/org/qemu/Display1/Listener";
-constexpr const char *kInvalidError = "org.qemu.Display1.Error.Invalid";
-
 bool is_cancelled(const GError *error) {
     return error && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-}
-
-std::span<const uint8_t> bytes_of(GVariant *array) {
-    gsize size = 0;
-    const void *data = g_variant_get_fixed_array(array, &size, 1);
-    return {static_cast<const uint8_t *>(data), size};
 }
 
 } // namespace
@@ -33,17 +24,9 @@ ConsoleListener::ConsoleListener(GDBusConnection *bus, const std::string &bus_na
       log_name_(std::move(log_name)) {}
 
 ConsoleListener::~ConsoleListener() {
+    connection_.reset();
     answer_pending_updates();
     g_cancellable_cancel(cancellable_.get());
-    closed_signal_.disconnect();
-    if (listener_)
-        g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(listener_.get()));
-    if (map_listener_)
-        g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(map_listener_.get()));
-    if (dmabuf2_listener_)
-        g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(dmabuf2_listener_.get()));
-    if (connection_)
-        g_dbus_connection_close(connection_.get(), nullptr, nullptr, nullptr);
 }
 
 void ConsoleListener::start() {
@@ -92,25 +75,14 @@ bool ConsoleListener::register_listener(std::string &error) {
     UniqueFd our_end(sockets[0]);
     UniqueFd qemu_end(sockets[1]);
 
-    GError *raw_error = nullptr;
-    GObjectPtr<GSocket> socket(g_socket_new_from_fd(our_end.get(), &raw_error));
-    GErrorPtr socket_error(raw_error);
-    if (!socket) {
-        error = std::string("cannot wrap the listener socket: ") + socket_error->message;
-        return false;
-    }
-    our_end.release(); // the GSocket owns it now
-    GObjectPtr<GSocketConnection> stream(
-        g_socket_connection_factory_create_connection(socket.get()));
-
     // QEMU answers RegisterListener and then authenticates and reads our properties
-    // synchronously in its main loop, so both run concurrently here: the handshake on GDBus's
-    // worker thread, with message processing held until the listener object is exported.
-    g_dbus_connection_new(G_IO_STREAM(stream.get()), nullptr,
-                          GDBusConnectionFlags(G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                               G_DBUS_CONNECTION_FLAGS_DELAY_MESSAGE_PROCESSING),
-                          nullptr, cancellable_.get(), on_connection_ready, this);
+    // synchronously in its main loop, so the handshake runs on our main loop meanwhile, with
+    // the listener object in place before QEMU can look.
+    connection_ = ListenerBus::serve(std::move(our_end), *this, error);
+    if (!connection_)
+        return false;
 
+    GError *raw_error = nullptr;
     GObjectPtr<GUnixFDList> fds(g_unix_fd_list_new());
     if (g_unix_fd_list_append(fds.get(), qemu_end.get(), &raw_error) < 0) {
         GErrorPtr append_error(raw_error);
@@ -135,73 +107,9 @@ void ConsoleListener::on_registered(GObject *source, GAsyncResult *result, gpoin
     listener->sink_.listener_closed();
 }
 
-void ConsoleListener::on_connection_ready(GObject *, GAsyncResult *result, gpointer self) {
-    GError *raw_error = nullptr;
-    GDBusConnection *connection = g_dbus_connection_new_finish(result, &raw_error);
-    GErrorPtr error(raw_error);
-    if (is_cancelled(error.get()))
-        return;
-    auto *listener = static_cast<ConsoleListener *>(self);
-    if (!connection) {
-        g_warning("%s: display connection handshake with QEMU failed: %s",
-                  listener->log_name_.c_str(), error->message);
-        listener->sink_.listener_closed();
-        return;
-    }
-    listener->connection_.reset(connection);
-    listener->export_listener(connection);
-}
-
-bool ConsoleListener::export_interface(gpointer skeleton, GDBusConnection *connection) {
-    GError *raw_error = nullptr;
-    if (g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(skeleton), connection,
-                                         kListenerPath, &raw_error))
-        return true;
-    GErrorPtr error(raw_error);
-    g_warning("%s: cannot export the display listener: %s", log_name_.c_str(), error->message);
-    return false;
-}
-
-void ConsoleListener::export_listener(GDBusConnection *connection) {
-    listener_.reset(qemu_display_listener_skeleton_new());
-    QemuDisplayListener *skeleton = listener_.get();
-    // QEMU 8.1+ reads this once, while registering, to pick the optional paths it may use.
-    static const gchar *const extra_interfaces[] = {
-        "org.qemu.Display1.Listener.Unix.Map", "org.qemu.Display1.Listener.Unix.ScanoutDMABUF2",
-        nullptr};
-    qemu_display_listener_set_interfaces(skeleton, extra_interfaces);
-    g_signal_connect(skeleton, "handle-scanout", G_CALLBACK(on_scanout), this);
-    g_signal_connect(skeleton, "handle-update", G_CALLBACK(on_update), this);
-    g_signal_connect(skeleton, "handle-scanout-dmabuf", G_CALLBACK(on_scanout_dmabuf), this);
-    g_signal_connect(skeleton, "handle-update-dmabuf", G_CALLBACK(on_update_dmabuf), this);
-    g_signal_connect(skeleton, "handle-disable", G_CALLBACK(on_disable), this);
-    g_signal_connect(skeleton, "handle-mouse-set", G_CALLBACK(on_mouse_set), this);
-    g_signal_connect(skeleton, "handle-cursor-define", G_CALLBACK(on_cursor_define), this);
-
-    map_listener_.reset(qemu_display_listener_unix_map_skeleton_new());
-    g_signal_connect(map_listener_.get(), "handle-scanout-map", G_CALLBACK(on_scanout_map), this);
-    g_signal_connect(map_listener_.get(), "handle-update-map", G_CALLBACK(on_update_map), this);
-
-    dmabuf2_listener_.reset(qemu_display_listener_unix_scanout_dmabuf2_skeleton_new());
-    g_signal_connect(dmabuf2_listener_.get(), "handle-scanout-dmabuf2",
-                     G_CALLBACK(on_scanout_dmabuf2), this);
-
-    // Everything is in place before QEMU can look: message processing starts only below.
-    if (!export_interface(skeleton, connection) ||
-        !export_interface(map_listener_.get(), connection) ||
-        !export_interface(dmabuf2_listener_.get(), connection)) {
-        sink_.listener_closed();
-        return;
-    }
-    closed_signal_ = SignalConnection(connection, "closed", G_CALLBACK(on_connection_closed), this);
-    g_dbus_connection_start_message_processing(connection);
-    g_debug("%s: display listener registered", log_name_.c_str());
-}
-
-void ConsoleListener::on_connection_closed(GDBusConnection *, gboolean, GError *, gpointer self) {
-    auto *listener = static_cast<ConsoleListener *>(self);
-    g_info("%s: QEMU closed the display connection", listener->log_name_.c_str());
-    listener->sink_.listener_closed();
+void ConsoleListener::connection_closed() {
+    g_info("%s: QEMU closed the display connection", log_name_.c_str());
+    sink_.listener_closed();
 }
 
 void ConsoleListener::on_console_size_changed(GObject *, GParamSpec *, gpointer self) {
@@ -242,8 +150,8 @@ bool ConsoleListener::follow_console_size(const frame::Rect &update,
     return change.resized;
 }
 
-void ConsoleListener::answer_after_render(GDBusMethodInvocation *invocation) {
-    pending_update_answers_.push_back(invocation);
+void ConsoleListener::answer_after_render(ListenerCall call) {
+    pending_update_answers_.push_back(std::move(call));
     if (pending_update_answers_.size() > 1)
         return;
     std::weak_ptr<bool> alive = alive_;
@@ -262,66 +170,53 @@ void ConsoleListener::answer_after_render(GDBusMethodInvocation *invocation) {
 
 void ConsoleListener::answer_pending_updates() {
     update_answer_limit_.reset();
-    for (GDBusMethodInvocation *invocation : std::exchange(pending_update_answers_, {}))
-        g_dbus_method_invocation_return_value(invocation, nullptr);
+    for (ListenerCall &call : std::exchange(pending_update_answers_, {}))
+        call.succeed();
 }
 
-void ConsoleListener::reject(GDBusMethodInvocation *invocation, const char *method,
-                             const std::string &reason) {
+void ConsoleListener::reject(ListenerCall &call, const char *method, const std::string &reason) {
     g_warning("%s: rejected %s from QEMU: %s", log_name_.c_str(), method, reason.c_str());
-    g_dbus_method_invocation_return_dbus_error(invocation, kInvalidError, reason.c_str());
+    call.reject(reason);
 }
 
-gboolean ConsoleListener::on_scanout(QemuDisplayListener *skeleton,
-                                     GDBusMethodInvocation *invocation, guint width, guint height,
-                                     guint stride, guint format, GVariant *data, gpointer self) {
-    auto *listener = static_cast<ConsoleListener *>(self);
-    g_debug("%s: Scanout %ux%u stride %u format 0x%08x", listener->log_name_.c_str(), width, height,
-            stride, format);
+void ConsoleListener::scanout(ListenerCall call, uint32_t width, uint32_t height, uint32_t stride,
+                              uint32_t format, std::span<const uint8_t> data) {
+    g_debug("%s: Scanout %ux%u stride %u format 0x%08x", log_name_.c_str(), width, height, stride,
+            format);
     frame::PixelSurface::Change change;
-    if (frame::Invalid invalid = listener->surface_->apply_scanout(width, height, stride, format,
-                                                                   bytes_of(data), change)) {
-        listener->reject(invocation, "Scanout", *invalid);
-        return TRUE;
+    if (frame::Invalid invalid =
+            surface_->apply_scanout(width, height, stride, format, data, change)) {
+        reject(call, "Scanout", *invalid);
+        return;
     }
-    listener->show(CopiedPixels{});
-    qemu_display_listener_complete_scanout(skeleton, invocation);
-    listener->sink_.frame_changed(listener->surface_, change);
-    return TRUE;
+    show(CopiedPixels{});
+    call.succeed();
+    sink_.frame_changed(surface_, change);
 }
 
-gboolean ConsoleListener::on_update(QemuDisplayListener *skeleton,
-                                    GDBusMethodInvocation *invocation, gint x, gint y, gint width,
-                                    gint height, guint stride, guint format, GVariant *data,
-                                    gpointer self) {
-    auto *listener = static_cast<ConsoleListener *>(self);
-    g_debug("%s: Update %d,%d %dx%d stride %u format 0x%08x", listener->log_name_.c_str(), x, y,
-            width, height, stride, format);
-    listener->keep_shared_memory_picture();
-    listener->show(CopiedPixels{});
+void ConsoleListener::update(ListenerCall call, int32_t x, int32_t y, int32_t width, int32_t height,
+                             uint32_t stride, uint32_t format, std::span<const uint8_t> data) {
+    g_debug("%s: Update %d,%d %dx%d stride %u format 0x%08x", log_name_.c_str(), x, y, width,
+            height, stride, format);
+    keep_shared_memory_picture();
+    show(CopiedPixels{});
     frame::PixelSurface::Change change;
-    const bool resized_before_update = listener->follow_console_size({x, y, width, height}, change);
-    if (frame::Invalid invalid = listener->surface_->apply_update(x, y, width, height, stride,
-                                                                  format, bytes_of(data), change)) {
-        listener->reject(invocation, "Update", *invalid);
-        return TRUE;
+    const bool resized_before_update = follow_console_size({x, y, width, height}, change);
+    if (frame::Invalid invalid =
+            surface_->apply_update(x, y, width, height, stride, format, data, change)) {
+        reject(call, "Update", *invalid);
+        return;
     }
-    qemu_display_listener_complete_update(skeleton, invocation);
+    call.succeed();
     if (resized_before_update)
-        change = {
-            {0, 0, int32_t(listener->surface_->width()), int32_t(listener->surface_->height())},
-            true};
-    listener->sink_.frame_changed(listener->surface_, change);
-    return TRUE;
+        change = {{0, 0, int32_t(surface_->width()), int32_t(surface_->height())}, true};
+    sink_.frame_changed(surface_, change);
 }
 
-gboolean ConsoleListener::on_disable(QemuDisplayListener *skeleton,
-                                     GDBusMethodInvocation *invocation, gpointer self) {
-    auto *listener = static_cast<ConsoleListener *>(self);
-    listener->show(CopiedPixels{});
-    qemu_display_listener_complete_disable(skeleton, invocation);
-    listener->sink_.display_disabled();
-    return TRUE;
+void ConsoleListener::disable(ListenerCall call) {
+    show(CopiedPixels{});
+    call.succeed();
+    sink_.display_disabled();
 }
 
 std::shared_ptr<const frame::PixelSurface> ConsoleListener::picture() {
@@ -332,29 +227,20 @@ std::shared_ptr<const frame::PixelSurface> ConsoleListener::picture() {
     return surface_;
 }
 
-gboolean ConsoleListener::on_mouse_set(QemuDisplayListener *skeleton,
-                                       GDBusMethodInvocation *invocation, gint x, gint y, gint on,
-                                       gpointer self) {
-    auto *listener = static_cast<ConsoleListener *>(self);
-    qemu_display_listener_complete_mouse_set(skeleton, invocation);
-    listener->sink_.mouse_moved(x, y, on != 0);
-    return TRUE;
+void ConsoleListener::mouse_set(ListenerCall call, int32_t x, int32_t y, bool on) {
+    call.succeed();
+    sink_.mouse_moved(x, y, on);
 }
 
-gboolean ConsoleListener::on_cursor_define(QemuDisplayListener *skeleton,
-                                           GDBusMethodInvocation *invocation, gint width,
-                                           gint height, gint hot_x, gint hot_y, GVariant *data,
-                                           gpointer self) {
-    auto *listener = static_cast<ConsoleListener *>(self);
-    const std::span<const uint8_t> pixels = bytes_of(data);
-    if (frame::Invalid invalid = frame::check_cursor(width, height, hot_x, hot_y, pixels.size())) {
-        listener->reject(invocation, "CursorDefine", *invalid);
-        return TRUE;
+void ConsoleListener::cursor_define(ListenerCall call, int32_t width, int32_t height, int32_t hot_x,
+                                    int32_t hot_y, std::span<const uint8_t> data) {
+    if (frame::Invalid invalid = frame::check_cursor(width, height, hot_x, hot_y, data.size())) {
+        reject(call, "CursorDefine", *invalid);
+        return;
     }
-    qemu_display_listener_complete_cursor_define(skeleton, invocation);
-    listener->sink_.cursor_defined(uint32_t(width), uint32_t(height), hot_x, hot_y,
-                                   pixels.first(size_t(width) * size_t(height) * 4));
-    return TRUE;
+    call.succeed();
+    sink_.cursor_defined(uint32_t(width), uint32_t(height), hot_x, hot_y,
+                         data.first(size_t(width) * size_t(height) * 4));
 }
 
 } // namespace vmcast::qemu

@@ -1,11 +1,12 @@
 // vmcast's display listener for one QEMU console. It registers over a private socket pair in
-// the order every QEMU accepts, serves org.qemu.Display1.Listener there, validates every
-// message, keeps the console's picture, and reports changes to a DisplaySink.
+// the order every QEMU accepts, serves org.qemu.Display1.Listener there (ListenerBus),
+// validates every message, keeps the console's picture, and reports changes to a DisplaySink.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -15,17 +16,15 @@
 #include "common/glib_ptr.h"
 #include "frame/pixel_surface.h"
 #include "qemu/display_sink.h"
+#include "qemu/listener_bus.h"
 #include "frame/dmabuf_frame.h"
 #include "frame/mapped_frame.h"
 
 typedef struct _QemuDisplayConsole QemuDisplayConsole;
-typedef struct _QemuDisplayListener QemuDisplayListener;
-typedef struct _QemuDisplayListenerUnixMap QemuDisplayListenerUnixMap;
-typedef struct _QemuDisplayListenerUnixScanoutDMABUF2 QemuDisplayListenerUnixScanoutDMABUF2;
 
 namespace vmcast::qemu {
 
-class ConsoleListener {
+class ConsoleListener final : private ListenerMethods {
   public:
     // bus_name is QEMU's name on the bus, or empty on a peer-to-peer connection to QEMU.
     // log_name names this console in log lines, e.g. "vmcast.web1.0".
@@ -46,54 +45,41 @@ class ConsoleListener {
   private:
     bool register_listener(std::string &error);
     static void on_console_ready(GObject *source, GAsyncResult *result, gpointer self);
-    static void on_connection_ready(GObject *source, GAsyncResult *result, gpointer self);
     static void on_registered(GObject *source, GAsyncResult *result, gpointer self);
-    static void on_connection_closed(GDBusConnection *, gboolean, GError *, gpointer self);
     static void on_console_size_changed(GObject *, GParamSpec *, gpointer self);
-    static gboolean on_scanout(QemuDisplayListener *, GDBusMethodInvocation *, guint width,
-                               guint height, guint stride, guint format, GVariant *data,
-                               gpointer self);
-    static gboolean on_update(QemuDisplayListener *, GDBusMethodInvocation *, gint x, gint y,
-                              gint width, gint height, guint stride, guint format, GVariant *data,
-                              gpointer self);
-    static gboolean on_scanout_dmabuf(QemuDisplayListener *, GDBusMethodInvocation *,
-                                      GUnixFDList *fds, GVariant *handle, guint width, guint height,
-                                      guint stride, guint fourcc, guint64 modifier, gboolean y0_top,
-                                      gpointer self);
-    static gboolean on_scanout_dmabuf2(QemuDisplayListenerUnixScanoutDMABUF2 *,
-                                       GDBusMethodInvocation *, GUnixFDList *fds, GVariant *handles,
-                                       guint x, guint y, guint width, guint height,
-                                       GVariant *offsets, GVariant *strides, guint plane_count,
-                                       guint fourcc, guint backing_width, guint backing_height,
-                                       guint64 modifier, gboolean y0_top, gpointer self);
-    static gboolean on_update_dmabuf(QemuDisplayListener *, GDBusMethodInvocation *, gint x, gint y,
-                                     gint width, gint height, gpointer self);
-    static gboolean on_disable(QemuDisplayListener *, GDBusMethodInvocation *, gpointer self);
-    static gboolean on_mouse_set(QemuDisplayListener *, GDBusMethodInvocation *, gint x, gint y,
-                                 gint on, gpointer self);
-    static gboolean on_scanout_map(QemuDisplayListenerUnixMap *, GDBusMethodInvocation *,
-                                   GUnixFDList *fds, GVariant *handle, guint offset, guint width,
-                                   guint height, guint stride, guint format, gpointer self);
-    static gboolean on_update_map(QemuDisplayListenerUnixMap *, GDBusMethodInvocation *, gint x,
-                                  gint y, gint width, gint height, gpointer self);
-    static gboolean on_cursor_define(QemuDisplayListener *, GDBusMethodInvocation *, gint width,
-                                     gint height, gint hot_x, gint hot_y, GVariant *data,
-                                     gpointer self);
+
+    // ListenerMethods: QEMU's calls on the listener connection.
+    void scanout(ListenerCall call, uint32_t width, uint32_t height, uint32_t stride,
+                 uint32_t format, std::span<const uint8_t> data) override;
+    void update(ListenerCall call, int32_t x, int32_t y, int32_t width, int32_t height,
+                uint32_t stride, uint32_t format, std::span<const uint8_t> data) override;
+    void scanout_dmabuf(ListenerCall call, UniqueFd fd, uint32_t width, uint32_t height,
+                        uint32_t stride, uint32_t fourcc, uint64_t modifier, bool y0_top) override;
+    void update_dmabuf(ListenerCall call, int32_t x, int32_t y, int32_t width,
+                       int32_t height) override;
+    void disable(ListenerCall call) override;
+    void mouse_set(ListenerCall call, int32_t x, int32_t y, bool on) override;
+    void cursor_define(ListenerCall call, int32_t width, int32_t height, int32_t hot_x,
+                       int32_t hot_y, std::span<const uint8_t> data) override;
+    void scanout_map(ListenerCall call, UniqueFd fd, uint32_t offset, uint32_t width,
+                     uint32_t height, uint32_t stride, uint32_t format) override;
+    void update_map(ListenerCall call, int32_t x, int32_t y, int32_t width,
+                    int32_t height) override;
+    void scanout_dmabuf2(ListenerCall call, Dmabuf2 buffer) override;
+    void connection_closed() override;
 
     // Holds an UpdateDMABUF answer until its frame is rendered (QEMU holds the guest's GL
     // work until then), or kUpdateAnswerLimitMs at most.
-    void answer_after_render(GDBusMethodInvocation *invocation);
+    void answer_after_render(ListenerCall call);
     void answer_pending_updates();
     // Answers with org.qemu.Display1.Error.Invalid and logs one warning line.
-    void reject(GDBusMethodInvocation *invocation, const char *method, const std::string &reason);
-    void export_listener(GDBusConnection *connection);
+    void reject(ListenerCall &call, const char *method, const std::string &reason);
     // Takes the console's announced size when an update reaches past the picture and fits
     // that size; true when the picture was resized.
     bool follow_console_size(const frame::Rect &update, frame::PixelSurface::Change &change);
     // Maps a DMA-BUF and shows it; false after answering the invocation with the reason.
-    bool show_dmabuf(GDBusMethodInvocation *invocation, const char *method,
-                     std::vector<frame::DmabufPlane> planes, const frame::DmabufLayout &layout);
-    bool export_interface(gpointer skeleton, GDBusConnection *connection);
+    bool show_dmabuf(ListenerCall &call, const char *method, std::vector<frame::DmabufPlane> planes,
+                     const frame::DmabufLayout &layout);
     // Where the console's picture comes from now. Only show() switches it.
     struct CopiedPixels {}; // surface_, from Scanout and Update (or nothing yet)
     struct SharedMemory {   // QEMU's memfd (Listener.Unix.Map, QEMU 9.2+)
@@ -129,19 +115,16 @@ class ConsoleListener {
 
     GObjectPtr<GCancellable> cancellable_{g_cancellable_new()};
     GObjectPtr<QemuDisplayConsole> console_;
-    GObjectPtr<GDBusConnection> connection_;
-    GObjectPtr<QemuDisplayListener> listener_;
-    GObjectPtr<QemuDisplayListenerUnixMap> map_listener_;
-    GObjectPtr<QemuDisplayListenerUnixScanoutDMABUF2> dmabuf2_listener_;
     SignalConnection width_notify_;
     SignalConnection height_notify_;
-    SignalConnection closed_signal_;
 
     static constexpr guint kUpdateAnswerLimitMs = 100;
-    std::vector<GDBusMethodInvocation *> pending_update_answers_;
+    std::vector<ListenerCall> pending_update_answers_;
     GSourcePtr update_answer_limit_;
     // Lets a render callback that outlives this listener see that it is gone.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    // Last: it goes first, so no call of QEMU's reaches a listener half gone.
+    std::unique_ptr<ListenerBus> connection_;
 };
 
 } // namespace vmcast::qemu

@@ -2,7 +2,6 @@
 #include "qemu/console_listener.h"
 
 #include "common/unique_fd.h"
-#include "qemu-display1.h"
 
 namespace vmcast::qemu {
 
@@ -32,68 +31,57 @@ void ConsoleListener::show_map(const std::shared_ptr<frame::MappedFrame> &map,
     sink_.frame_changed(surface_, change);
 }
 
-gboolean ConsoleListener::on_scanout_map(QemuDisplayListenerUnixMap *skeleton,
-                                         GDBusMethodInvocation *invocation, GUnixFDList *fds,
-                                         GVariant *handle, guint offset, guint width, guint height,
-                                         guint stride, guint format, gpointer self) {
+void ConsoleListener::scanout_map(ListenerCall call, UniqueFd fd, uint32_t offset, uint32_t width,
+                                  uint32_t height, uint32_t stride, uint32_t format) {
     // QEMU waits for this answer (1 s at most) and gives up on the map path if it fails.
-    auto *listener = static_cast<ConsoleListener *>(self);
-    g_debug("%s: ScanoutMap %ux%u stride %u offset %u format 0x%08x", listener->log_name_.c_str(),
-            width, height, stride, offset, format);
-    GError *raw_error = nullptr;
-    UniqueFd fd(fds ? g_unix_fd_list_get(fds, g_variant_get_handle(handle), &raw_error) : -1);
-    GErrorPtr fd_error(raw_error);
+    g_debug("%s: ScanoutMap %ux%u stride %u offset %u format 0x%08x", log_name_.c_str(), width,
+            height, stride, offset, format);
     if (!fd.valid()) {
-        listener->reject(invocation, "ScanoutMap", "no shared memory file descriptor");
-        return TRUE;
+        reject(call, "ScanoutMap", "no shared memory file descriptor");
+        return;
     }
     std::string error;
     auto map = frame::MappedFrame::map(std::move(fd), offset, width, height, stride, format, error);
     if (!map) {
-        listener->reject(invocation, "ScanoutMap", error);
-        return TRUE;
+        reject(call, "ScanoutMap", error);
+        return;
     }
     std::shared_ptr<frame::MappedFrame> shown = std::move(map);
-    listener->show(SharedMemory{shown});
-    qemu_display_listener_unix_map_complete_scanout_map(skeleton, invocation, nullptr);
-    listener->show_map(shown, {0, 0, int32_t(width), int32_t(height)}, true);
-    return TRUE;
+    show(SharedMemory{shown});
+    call.succeed();
+    show_map(shown, {0, 0, int32_t(width), int32_t(height)}, true);
 }
 
-gboolean ConsoleListener::on_update_map(QemuDisplayListenerUnixMap *skeleton,
-                                        GDBusMethodInvocation *invocation, gint x, gint y,
-                                        gint width, gint height, gpointer self) {
-    auto *listener = static_cast<ConsoleListener *>(self);
-    const auto *shared = std::get_if<SharedMemory>(&listener->source_);
+void ConsoleListener::update_map(ListenerCall call, int32_t x, int32_t y, int32_t width,
+                                 int32_t height) {
+    const auto *shared = std::get_if<SharedMemory>(&source_);
     if (!shared) {
-        listener->reject(invocation, "UpdateMap", "UpdateMap before any ScanoutMap");
-        return TRUE;
+        reject(call, "UpdateMap", "UpdateMap before any ScanoutMap");
+        return;
     }
     const std::shared_ptr<frame::MappedFrame> shown = shared->map;
     const frame::Rect rect{x, y, width, height};
     const frame::MappedFrame &map = *shown;
     if (rect.empty() || frame::clip_to_surface(rect, map.width(), map.height()) != rect) {
-        listener->reject(invocation, "UpdateMap",
-                         "damage " + std::to_string(x) + "," + std::to_string(y) + " " +
-                             std::to_string(width) + "x" + std::to_string(height) +
-                             " is outside the " + std::to_string(map.width()) + "x" +
-                             std::to_string(map.height()) + " shared memory frame");
-        return TRUE;
+        reject(call, "UpdateMap",
+               "damage " + std::to_string(x) + "," + std::to_string(y) + " " +
+                   std::to_string(width) + "x" + std::to_string(height) + " is outside the " +
+                   std::to_string(map.width()) + "x" + std::to_string(map.height()) +
+                   " shared memory frame");
+        return;
     }
     std::string error;
     if (!shown->still_backed(error)) {
         // Keep what can still be read; what QEMU took away shows black.
-        listener->reject(invocation, "UpdateMap", error);
-        listener->keep_shared_memory_picture();
+        reject(call, "UpdateMap", error);
+        keep_shared_memory_picture();
         frame::PixelSurface::Change change{
-            {0, 0, int32_t(listener->surface_->width()), int32_t(listener->surface_->height())},
-            true};
-        listener->sink_.frame_changed(listener->surface_, change);
-        return TRUE;
+            {0, 0, int32_t(surface_->width()), int32_t(surface_->height())}, true};
+        sink_.frame_changed(surface_, change);
+        return;
     }
-    qemu_display_listener_unix_map_complete_update_map(skeleton, invocation);
-    listener->show_map(shown, rect, false);
-    return TRUE;
+    call.succeed();
+    show_map(shown, rect, false);
 }
 
 } // namespace vmcast::qemu
