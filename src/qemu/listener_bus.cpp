@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <systemd/sd-bus.h>
-#include <time.h>
 
 #include <cstring>
 #include <utility>
@@ -218,14 +217,6 @@ ListenerCall::ListenerCall(sd_bus_message *call) : call_(sd_bus_message_ref(call
 ListenerCall::ListenerCall(ListenerCall &&other) noexcept
     : call_(std::exchange(other.call_, nullptr)) {}
 
-ListenerCall &ListenerCall::operator=(ListenerCall &&other) noexcept {
-    if (this != &other) {
-        succeed();
-        call_ = std::exchange(other.call_, nullptr);
-    }
-    return *this;
-}
-
 ListenerCall::~ListenerCall() {
     succeed();
 }
@@ -269,9 +260,8 @@ struct ListenerBusSource {
         uint64_t until_us = UINT64_MAX;
         *timeout_ms = -1;
         if (sd_bus_get_timeout(bus, &until_us) > 0 && until_us != UINT64_MAX) {
-            timespec now{};
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            const uint64_t now_us = uint64_t(now.tv_sec) * 1000000 + uint64_t(now.tv_nsec) / 1000;
+            // sd-bus's times are CLOCK_MONOTONIC microseconds, as GLib's are.
+            const uint64_t now_us = uint64_t(g_source_get_time(source));
             if (until_us <= now_us)
                 return TRUE;
             *timeout_ms = gint((until_us - now_us + 999) / 1000);

@@ -25,7 +25,7 @@ class ListenerCall {
   public:
     explicit ListenerCall(sd_bus_message *call); // takes a reference
     ListenerCall(ListenerCall &&other) noexcept;
-    ListenerCall &operator=(ListenerCall &&other) noexcept;
+    ListenerCall &operator=(ListenerCall &&) = delete;
     ListenerCall(const ListenerCall &) = delete;
     ListenerCall &operator=(const ListenerCall &) = delete;
     ~ListenerCall();
