@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+import report
+
 SIZES = [(64, 64, 3000), (1920, 1080, 200)]
 RUNS = 3
 
@@ -28,13 +30,15 @@ def rows(program: str, log) -> list[dict]:
 
 
 def markdown(machine: str, rows: list[dict]) -> str:
-    lines = [f"Measured {machine}: a GDBus sender (as QEMU) calls `Update` on a p2p socket pair, "
-             f"one call after another; the receiver takes the arguments and replies "
-             f"(`bench/dbus_receive.cpp`; best of {RUNS} runs).", "",
-             "| receiver | update | CPU µs per message | messages/s | wakeups per message |",
-             "|---:|---:|---:|---:|---:|"]
-    for row in rows:
-        lines.append(f"| {row['library']} | {row['width']}×{row['height']} | "
-                     f"{row['cpu_us_per_message']:.1f} | {row['messages_per_s']:.0f} | "
-                     f"{row['wakeups_per_message']:.2f} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join([
+        f"Measured {machine}: a GDBus sender (as QEMU) calls `Update` on a p2p socket pair, one "
+        f"call after another; the receiver takes the arguments and replies "
+        f"(`bench/dbus_receive.cpp`; best of {RUNS} runs).", "",
+        report.markdown_table(rows, [
+            ("receiver", lambda r: r["library"]),
+            ("update", lambda r: f"{r['width']}×{r['height']}"),
+            ("CPU µs per message", report.num("cpu_us_per_message", 1)),
+            ("messages/s", report.num("messages_per_s")),
+            ("wakeups per message", report.num("wakeups_per_message", 2)),
+        ]),
+    ]) + "\n"
