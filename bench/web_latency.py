@@ -17,8 +17,8 @@ and vmcast's own page in headless Chromium (as in the tests) over loopback.
   viewer and with one; the difference is the publisher's cost (encoding, RTP, WebRTC).
 - Hops, where the capture-to-decoded time goes: inside vmcast, GStreamer's latency tracer times
   each element of the encoder pipeline per buffer (`GST_TRACERS=latency(flags=element+pipeline)`:
-  the colour conversion, the encoder, the payloader, and the whole way from the appsrc to the
-  network sink); in the page, getStats gives the mean time per frame in the jitter buffer, in the
+  the encoder, the payloader, and the whole way from the appsrc to the network sink; the colour
+  conversion to I420 happens before the appsrc, in vmcast's reader); in the page, getStats gives the mean time per frame in the jitter buffer, in the
   decoder, and from a frame's first packet to its decoding. The way from the peer to the
   encoder's appsrc (the `Update` over D-Bus, compositing, PipeWire) is the frame path's latency,
   measured in its own table.
@@ -85,8 +85,7 @@ ELEMENT_LATENCY = re.compile(r"element-latency, .*?element=\(string\)([^,]+), "
 PIPELINE_LATENCY = re.compile(r"\blatency, .*?src-element=\(string\)source, .*?"
                               r"sink-element=\(string\)(viewer-\d+), .*?time=\(guint64\)(\d+)")
 # The encoder pipeline's elements by their factory names, as the tracer names them.
-HOP_NAMES = [("videoconvert", "colour conversion (videoconvert, BGRx to I420)"),
-             ("encoder", "encoder (x264enc)"), ("payloader", "RTP payloader")]
+HOP_NAMES = [("encoder", "encoder (x264enc)"), ("payloader", "RTP payloader")]
 
 
 def summary(name: str, values: list[float], unit: str = "ms") -> dict:

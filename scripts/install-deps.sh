@@ -29,7 +29,7 @@ packages="
     clang-format
     libsoup-3.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
     libgstreamer-plugins-bad1.0-dev gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
-    gstreamer1.0-nice
+    gstreamer1.0-nice libyuv-dev
     chromium iproute2
     novnc websockify
 "
@@ -53,7 +53,8 @@ packages="
 #   python3-matplotlib          the benchmark's plot (bench/run)
 #   clang-format                source formatting check
 #   libsoup-3.0-dev .. -nice    the web page: HTTP and WebSocket (libsoup 3), webrtcbin and its
-#                               ICE (libnice), x264enc (ugly) and vp8enc
+#                               ICE (libnice), x264enc (ugly) and vp8enc; libyuv converts
+#                               the console's pixels to the encoders' I420
 #   chromium iproute2 (nodejs npm)
 #                               browser tests: Debian's Chromium driven by playwright-core (npm),
 #                               in a loopback-only network namespace (ip)

@@ -3,7 +3,7 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/video/video.h>
 
-#include <cstring>
+#include <libyuv.h>
 
 #include "common/glib_ptr.h"
 #include "web/playout_delay.h"
@@ -35,10 +35,10 @@ constexpr int64_t kRefreshOwnFramesUs = 1000 * 1000;
 // constrained baseline profile is what every browser decodes. Keyframes come on request (a
 // new viewer, a browser's PLI), plus every 10 s so a lost one does not freeze a viewer for long.
 // The appsrc holds one picture, the newest: a slow encoder skips pictures instead of lagging.
+// Pictures arrive in I420 already (push_picture converts them).
 std::string pipeline_description(Codec codec, uint32_t kbps) {
     std::string description = "appsrc name=source is-live=true format=time do-timestamp=true "
-                              "max-buffers=1 leaky-type=downstream ! videoconvert ! "
-                              "video/x-raw,format=I420 ! ";
+                              "max-buffers=1 leaky-type=downstream ! ";
     if (codec == Codec::H264)
         description += "x264enc name=encoder tune=zerolatency speed-preset=ultrafast bframes=0 "
                        "rc-lookahead=0 sliced-threads=true key-int-max=600 bitrate=" +
@@ -81,8 +81,7 @@ Codec preferred_codec() {
 std::unique_ptr<ConsoleEncoder> ConsoleEncoder::create(pipewire::PipeWireContext &pipewire,
                                                        const std::string &node_name, Codec codec,
                                                        uint32_t bitrate_kbps, std::string &error) {
-    const char *needed[] = {"appsrc", "videoconvert", "webrtcbin",
-                            codec == Codec::H264 ? "x264enc" : "vp8enc",
+    const char *needed[] = {"appsrc", "webrtcbin", codec == Codec::H264 ? "x264enc" : "vp8enc",
                             codec == Codec::H264 ? "rtph264pay" : "rtpvp8pay"};
     for (const char *factory : needed) {
         if (!element_exists(factory)) {
@@ -240,33 +239,47 @@ void ConsoleEncoder::detach(Branch *branch) {
 void ConsoleEncoder::push_picture(const pipewire::ReadPicture &picture) {
     // A variable rate needs its maximum: without one x264enc holds each frame until the next
     // comes (measured: a key press on a still screen showed half a second late, or not at all).
-    const PictureCaps wanted{picture.width, picture.height, picture.format,
+    const PictureCaps wanted{picture.width, picture.height,
                              picture.max_framerate.num > 0 && picture.max_framerate.denom > 0
                                  ? picture.max_framerate
                                  : SPA_FRACTION(kFallbackMaxFps, 1)};
     if (caps_ != wanted) {
-        // The caps travel in the stream ahead of the next buffer: the converter and encoder
-        // take the new size from there (a resize, a guest's reboot).
+        // The caps travel in the stream ahead of the next buffer: the encoder takes the new size
+        // from there (a resize, a guest's reboot). BT.601 limited range is what libyuv writes;
+        // x264enc signals it in the stream, and VP8 knows no other.
         GstCaps *caps = gst_caps_new_simple(
-            "video/x-raw", "format", G_TYPE_STRING,
-            wanted.format == SPA_VIDEO_FORMAT_BGRA ? "BGRA" : "BGRx", "width", G_TYPE_INT,
-            gint(wanted.width), "height", G_TYPE_INT, gint(wanted.height), "framerate",
-            GST_TYPE_FRACTION, 0, 1, "max-framerate", GST_TYPE_FRACTION,
-            gint(wanted.max_framerate.num), gint(wanted.max_framerate.denom), nullptr);
+            "video/x-raw", "format", G_TYPE_STRING, "I420", "colorimetry", G_TYPE_STRING,
+            GST_VIDEO_COLORIMETRY_BT601, "width", G_TYPE_INT, gint(wanted.width), "height",
+            G_TYPE_INT, gint(wanted.height), "framerate", GST_TYPE_FRACTION, 0, 1, "max-framerate",
+            GST_TYPE_FRACTION, gint(wanted.max_framerate.num), gint(wanted.max_framerate.denom),
+            nullptr);
+        const bool understood = gst_video_info_from_caps(&i420_layout_, caps);
         gst_app_src_set_caps(GST_APP_SRC(source_), caps);
         gst_caps_unref(caps);
+        if (!understood) {
+            caps_.reset();
+            fail_later("GStreamer cannot lay out a " + std::to_string(wanted.width) + "x" +
+                       std::to_string(wanted.height) + " I420 picture");
+            return;
+        }
         caps_ = wanted;
         g_debug("%s: encoding %ux%u", node_name_.c_str(), wanted.width, wanted.height);
     }
-    const size_t row = size_t(picture.width) * 4;
-    GstBuffer *buffer = gst_buffer_new_allocate(nullptr, row * picture.height, nullptr);
+    // One pass from the PipeWire buffer into the encoder's own (B,G,R,X is libyuv's "ARGB"):
+    // no copy in between, and about a tenth of videoconvert's time (bench/README.md).
+    GstBuffer *buffer =
+        gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&i420_layout_), nullptr);
     GstMapInfo map;
     if (!gst_buffer_map(buffer, &map, GST_MAP_WRITE)) {
         gst_buffer_unref(buffer);
         return;
     }
-    for (uint32_t y = 0; y < picture.height; y++)
-        std::memcpy(map.data + y * row, picture.pixels.data() + y * picture.stride, row);
+    const GstVideoInfo &layout = i420_layout_;
+    auto plane = [&](int index) { return map.data + GST_VIDEO_INFO_PLANE_OFFSET(&layout, index); };
+    libyuv::ARGBToI420(
+        picture.pixels.data(), int(picture.stride), plane(0),
+        GST_VIDEO_INFO_PLANE_STRIDE(&layout, 0), plane(1), GST_VIDEO_INFO_PLANE_STRIDE(&layout, 1),
+        plane(2), GST_VIDEO_INFO_PLANE_STRIDE(&layout, 2), int(picture.width), int(picture.height));
     gst_buffer_unmap(buffer, &map);
     gst_app_src_push_buffer(GST_APP_SRC(source_), buffer); // takes the buffer
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gst/gst.h>
+#include <gst/video/video.h>
 
 #include <atomic>
 #include <functional>
@@ -65,7 +66,7 @@ class ConsoleEncoder {
     ConsoleEncoder(pipewire::PipeWireContext &pipewire, std::string node_name, Codec codec,
                    GstElement *pipeline, uint32_t bitrate_kbps);
     static gboolean on_bus_message(GstBus *, GstMessage *message, gpointer self);
-    // A copy of the picture into the pipeline, with new caps when its size or format changed.
+    // The picture, in I420, into the pipeline, with new caps when its size or rate changed.
     void push_picture(const pipewire::ReadPicture &picture);
     // Tells on_failure_ soon, from the main loop.
     void fail_later(std::string reason);
@@ -85,15 +86,15 @@ class ConsoleEncoder {
     struct PictureCaps {
         uint32_t width;
         uint32_t height;
-        spa_video_format format;
         spa_fraction max_framerate;
         bool operator==(const PictureCaps &other) const {
-            return width == other.width && height == other.height && format == other.format &&
+            return width == other.width && height == other.height &&
                    max_framerate.num == other.max_framerate.num &&
                    max_framerate.denom == other.max_framerate.denom;
         }
     };
     std::optional<PictureCaps> caps_;
+    GstVideoInfo i420_layout_{}; // planes' offsets and strides for caps_
     guint bus_watch_ = 0;
     size_t branches_ = 0;
     FailureCallback on_failure_;

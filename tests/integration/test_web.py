@@ -57,6 +57,20 @@ def test_page_shows_the_console_and_types_into_it(session, artifacts, tmp_path, 
             artifacts.save_image("expected", expected)
             raise
 
+        # Colours as sent: the encoder's YUV matrix and range and the ones the stream tells the
+        # browser agree (pure green is 40 levels off where BT.601 is read as BT.709, 20 where
+        # limited range is read as full).
+        result, _ = run.send("scanout width=640 height=480 pattern=solid:00ff00")
+        assert result["ok"], result
+        def green_shown():
+            seen = browser.frame("full").pixel(320, 240)
+            return seen if all(abs(a - b) <= 8 for a, b in zip(seen, (0, 255, 0))) else None
+        try:
+            wait_for(green_shown, 20, 0.5, what="pure green shown as (0, 255, 0) within 8")
+        except AssertionError:
+            print("seen:", browser.frame("full").pixel(320, 240))
+            raise
+
         mark = run.peer.mark()
         browser.call("type", page="full", text="a")
         events = wait_for(lambda: (lambda e: e if len(e) >= 2 else None)(
