@@ -11,8 +11,6 @@ namespace {
 
 constexpr int kCallTimeoutMs = 5000;
 constexpr guint kHandshakeTimeoutSeconds = 10;
-constexpr const char *kQemuBusName = "org.qemu";
-constexpr const char *kDisplayRoot = "/org/qemu/Display1";
 constexpr const char *kConsolePathPrefix = "/org/qemu/Display1/Console_";
 
 std::string string_property(GVariant *properties, const char *name) {
@@ -49,9 +47,34 @@ bool read_vm(GDBusConnection *bus, const std::string &bus_name, VmInfo &vm, std:
                 ": " + call_error->message;
         return false;
     }
+    vm = vm_from_managed_objects(reply.get(), bus_name);
+    return true;
+}
+
+struct Handshake {
+    GDBusConnection *connection = nullptr;
+    GError *error = nullptr;
+    bool finished = false;
+};
+
+void on_handshake_finished(GObject *, GAsyncResult *result, gpointer data) {
+    auto *handshake = static_cast<Handshake *>(data);
+    handshake->connection = g_dbus_connection_new_finish(result, &handshake->error);
+    handshake->finished = true;
+}
+
+gboolean on_handshake_timeout(gpointer cancellable) {
+    g_cancellable_cancel(G_CANCELLABLE(cancellable));
+    return G_SOURCE_REMOVE;
+}
+
+} // namespace
+
+VmInfo vm_from_managed_objects(GVariant *reply, const std::string &bus_name) {
+    VmInfo vm;
     vm.bus_name = bus_name;
     GVariantIter *objects = nullptr;
-    g_variant_get(reply.get(), "(a{oa{sa{sv}}})", &objects);
+    g_variant_get(reply, "(a{oa{sa{sv}}})", &objects);
     const gchar *path = nullptr;
     GVariant *interfaces = nullptr;
     while (g_variant_iter_loop(objects, "{&o@a{sa{sv}}}", &path, &interfaces)) {
@@ -85,27 +108,8 @@ bool read_vm(GDBusConnection *bus, const std::string &bus_name, VmInfo &vm, std:
     g_variant_iter_free(objects);
     std::sort(vm.consoles.begin(), vm.consoles.end(),
               [](const ConsoleInfo &a, const ConsoleInfo &b) { return a.index < b.index; });
-    return true;
+    return vm;
 }
-
-struct Handshake {
-    GDBusConnection *connection = nullptr;
-    GError *error = nullptr;
-    bool finished = false;
-};
-
-void on_handshake_finished(GObject *, GAsyncResult *result, gpointer data) {
-    auto *handshake = static_cast<Handshake *>(data);
-    handshake->connection = g_dbus_connection_new_finish(result, &handshake->error);
-    handshake->finished = true;
-}
-
-gboolean on_handshake_timeout(gpointer cancellable) {
-    g_cancellable_cancel(G_CANCELLABLE(cancellable));
-    return G_SOURCE_REMOVE;
-}
-
-} // namespace
 
 GObjectPtr<GDBusConnection> open_bus(const std::string &address, std::string &error) {
     GError *raw_error = nullptr;

@@ -14,6 +14,10 @@
 
 namespace vmcast::qemu {
 
+// The name each QEMU owns or queues for on a bus, and where its display objects live.
+inline constexpr const char *kQemuBusName = "org.qemu";
+inline constexpr const char *kDisplayRoot = "/org/qemu/Display1";
+
 struct ConsoleInfo {
     uint32_t index = 0;
     std::string label;          // device model, e.g. "VGA"
@@ -42,6 +46,11 @@ GObjectPtr<GDBusConnection> open_bus(const std::string &address, std::string &er
 // exits or another client takes its place with add_client. nullptr and a one-line reason in
 // error on failure.
 GObjectPtr<GDBusConnection> open_p2p(const std::string &qmp_socket, std::string &error);
+
+// The VM and its consoles in a reply to GetManagedObjects on /org/qemu/Display1, type
+// (a{oa{sa{sv}}}). Objects that are not QEMU's are skipped; a missing VM object leaves the name
+// empty.
+VmInfo vm_from_managed_objects(GVariant *reply, const std::string &bus_name);
 
 // Every VM queued on org.qemu, in queue order; on a p2p connection, the VM at the other end.
 // Empty with error set when the bus or QEMU cannot say.
