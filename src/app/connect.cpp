@@ -19,7 +19,8 @@ std::optional<ChosenVm> connect_to_vm(const Options &options, std::string &error
     GObjectPtr<GDBusConnection> bus = connect_to_display(options, error);
     if (!bus)
         return std::nullopt;
-    qemu::VmInfo vm = qemu::choose_vm(bus.get(), options.vm_name, error);
+    qemu::VmInfo vm =
+        qemu::choose_vm(bus.get(), options.vm_names.empty() ? "" : options.vm_names.front(), error);
     if (!error.empty())
         return std::nullopt;
     return ChosenVm{std::move(bus), std::move(vm)};

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 
 #include <map>
@@ -26,7 +27,8 @@ int run_list(const Options &options) {
     if (auto pipewire = pipewire::PipeWireContext::connect(nullptr, pipewire_error))
         nodes = pipewire::list_nodes(*pipewire);
     for (const qemu::VmInfo &vm : vms) {
-        if (!options.vm_name.empty() && vm.name != options.vm_name)
+        if (!options.vm_names.empty() && std::find(options.vm_names.begin(), options.vm_names.end(),
+                                                   vm.name) == options.vm_names.end())
             continue;
         const std::string reached_at = vm.bus_name.empty()
                                            ? "p2p through QMP socket " + options.qmp_socket

@@ -15,8 +15,9 @@ constexpr const char *kSummary =
     "Commands:\n"
     "  list                    the VMs on the bus, their consoles and sizes\n"
     "  screenshot FILE.png     one console's picture as a PNG (--console N)\n"
-    "  run                     stream every graphic console as a PipeWire video node\n"
-    "                          (vmcast.<vm>.<console>) until SIGINT or SIGTERM\n"
+    "  run                     stream every graphic console of every VM as a PipeWire\n"
+    "                          video node (vmcast.<vm>.<console>), following VMs as\n"
+    "                          they start and stop, until SIGINT or SIGTERM\n"
     "\n"
     "QEMU must run with -display dbus: on the session bus, on the bus given with\n"
     "--address (such as libvirt's per-VM bus), or with -display dbus,p2p=yes and\n"
@@ -41,7 +42,7 @@ bool fail_usage(const char *message, int &exit_code) {
 bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
     gchar *address = nullptr;
     gchar *qmp_socket = nullptr;
-    gchar *vm_name = nullptr;
+    gchar **vm_names = nullptr;
     gint console = 0;
     gint max_fps = int(options.max_fps);
     gchar *cursor = nullptr;
@@ -55,7 +56,9 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
          "D-Bus address of the VM's bus (default: the session bus)", "ADDRESS"},
         {"qmp", 0, 0, G_OPTION_ARG_FILENAME, &qmp_socket,
          "QMP socket of a QEMU with -display dbus,p2p=yes: connect to it without a bus", "SOCKET"},
-        {"vm", 0, 0, G_OPTION_ARG_STRING, &vm_name, "the VM to use when several are on the bus",
+        {"vm", 0, 0, G_OPTION_ARG_STRING_ARRAY, &vm_names,
+         "the VM to use (run: repeat it for several; without it, run streams every VM on the "
+         "bus as VMs come and go)",
          "NAME"},
         {"console", 'c', 0, G_OPTION_ARG_INT, &console, "console index for screenshot", "N"},
         {"max-fps", 0, 0, G_OPTION_ARG_INT, &max_fps, "most frames a second a stream sends (60)",
@@ -102,7 +105,11 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
     GError *raw_error = nullptr;
     const bool parsed = g_option_context_parse(context.get(), &argc, &argv, &raw_error);
     GErrorPtr error(raw_error);
-    GCharPtr address_owner(address), qmp_owner(qmp_socket), vm_owner(vm_name);
+    GCharPtr address_owner(address), qmp_owner(qmp_socket);
+    struct StrvFree {
+        void operator()(gchar **strv) const { g_strfreev(strv); }
+    };
+    std::unique_ptr<gchar *, StrvFree> vm_names_owner(vm_names);
     GCharPtr token_file_owner(web_token_file), codec_owner(web_codec);
     if (!parsed)
         return fail_usage(error->message, exit_code);
@@ -141,7 +148,15 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
         return fail_usage("--max-fps must be between 1 and 1000", exit_code);
     options.address = address ? address : "";
     options.qmp_socket = qmp_socket ? qmp_socket : "";
-    options.vm_name = vm_name ? vm_name : "";
+    for (gchar **name = vm_names; name && *name; name++) {
+        if (!**name)
+            return fail_usage("--vm needs a VM's name", exit_code);
+        options.vm_names.emplace_back(*name);
+    }
+    if (options.vm_names.size() > 1 && options.command == Command::Screenshot)
+        return fail_usage("screenshot takes one --vm", exit_code);
+    if (options.vm_names.size() > 1 && qmp_socket)
+        return fail_usage("--qmp reaches one VM: give at most one --vm", exit_code);
     options.console = uint32_t(console);
     options.max_fps = uint32_t(max_fps);
     const std::string cursor_mode = cursor ? cursor : "auto";

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "pipewire/cursor_meta.h"
 
@@ -14,10 +15,12 @@ struct Options {
     Command command = Command::Run;
     std::string address;    // D-Bus address; empty means the session bus
     std::string qmp_socket; // --qmp: QEMU's QMP socket, for a p2p connection instead of a bus
-    std::string vm_name;    // --vm
-    uint32_t console = 0;   // --console (screenshot)
-    std::string output_png; // screenshot FILE.png
-    uint32_t max_fps = 60;  // --max-fps
+    // --vm, repeatable: the VMs to use (run follows only these; list shows only these;
+    // screenshot takes one). Empty: every VM (run), the only one (screenshot).
+    std::vector<std::string> vm_names;
+    uint32_t console = 0;                                          // --console (screenshot)
+    std::string output_png;                                        // screenshot FILE.png
+    uint32_t max_fps = 60;                                         // --max-fps
     pipewire::CursorMode cursor_mode = pipewire::CursorMode::Auto; // --cursor
     // --web [ADDR]: serve the page; empty when not asked for.
     std::string web_listen;

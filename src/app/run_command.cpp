@@ -3,14 +3,16 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <list>
+#include <algorithm>
+#include <map>
 
 #include "app/commands.h"
-#include "app/console_session.h"
+#include "app/vm_session.h"
 #include "compositor/compositor.h"
 #include "frame/copy_stats.h"
 #include "pipewire/pipewire_context.h"
 #include "qemu/display_bus.h"
+#include "qemu/vm_watch.h"
 #include "web/web_publisher.h"
 
 namespace vmcast::app {
@@ -19,7 +21,7 @@ namespace {
 struct Daemon {
     GMainLoop *loop = nullptr;
     int exit_status = 0;
-    std::string vm_name;
+    std::string p2p_vm_name; // through QMP: the one VM, whose connection ending stops vmcast
     std::string stop_reason = "vmcast stopped";
     bool stopping = false;
 
@@ -34,6 +36,91 @@ struct Daemon {
     }
 };
 
+// The VMs being streamed, by name: a name is one VM's nodes and page address, whichever QEMU
+// process runs it.
+class Fleet {
+  public:
+    Fleet(const Options &options, compositor::Compositor &compositor,
+          pipewire::PipeWireContext &pipewire, GDBusConnection *bus, Daemon &daemon)
+        : options_(options), compositor_(compositor), pipewire_(pipewire), bus_(bus),
+          daemon_(daemon) {}
+    ~Fleet() {
+        // Its pages go before the consoles whose input they hold.
+        web_.reset();
+    }
+
+    void set_web(std::unique_ptr<web::WebPublisher> web) { web_ = std::move(web); }
+    web::WebPublisher *web() { return web_.get(); }
+    bool empty() const { return vms_.empty(); }
+
+    // false with a reason when the VM is not streamed (not asked for, a second VM of the same
+    // name, no graphic console).
+    bool add(const qemu::VmInfo &vm, std::string &why) {
+        const auto &wanted = options_.vm_names;
+        if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), vm.name) == wanted.end()) {
+            why = "VM '" + vm.name + "' is not one of --vm";
+            return false;
+        }
+        if (vms_.contains(vm.name)) {
+            why = "a second VM named '" + vm.name + "' (" + vm.bus_name +
+                  ") is on the bus; only the first is streamed";
+            return false;
+        }
+        const bool p2p = vm.bus_name.empty();
+        auto session = std::make_unique<VmSession>(
+            compositor_, pipewire_, bus_, vm, options_,
+            [this, p2p, name = vm.name](uint32_t index) {
+                // After Ctrl-C in a terminal QEMU goes away too: no news then. On the bus the
+                // VM's going is seen by its name, and dealt with there.
+                if (daemon_.stopping)
+                    return;
+                g_warning("console %u of VM '%s' lost its display connection", index, name.c_str());
+                if (p2p)
+                    daemon_.stop(1);
+            });
+        if (!session->has_graphic_console()) {
+            why = "VM '" + vm.name + "' has no graphic console";
+            return false;
+        }
+        VmSession &added = *session;
+        vms_[vm.name] = std::move(session);
+        if (web_) {
+            web_->add_vm(added.web_vm());
+            // On stdout, for people and scripts: the addresses to open (the same each time).
+            printf("vmcast: watch VM '%s' at %s\n", vm.name.c_str(),
+                   web_->url(web::Access::Full, vm.name).c_str());
+            printf("vmcast: view only: %s\n", web_->url(web::Access::View, vm.name).c_str());
+            fflush(stdout);
+        }
+        g_message("streaming VM '%s'", vm.name.c_str());
+        return true;
+    }
+
+    // The VM whose QEMU had this bus name stopped: its nodes go, its pages wait for it.
+    void remove(const std::string &bus_name) {
+        auto found = std::find_if(vms_.begin(), vms_.end(), [&](const auto &entry) {
+            return entry.second->vm().bus_name == bus_name;
+        });
+        if (found == vms_.end())
+            return;
+        const std::string name = found->first;
+        g_message("VM '%s' stopped; its nodes are gone until it is back", name.c_str());
+        if (web_)
+            web_->remove_vm(name, "the VM '" + name + "' stopped");
+        vms_.erase(found);
+    }
+
+  private:
+    const Options &options_;
+    compositor::Compositor &compositor_;
+    pipewire::PipeWireContext &pipewire_;
+    GDBusConnection *bus_;
+    Daemon &daemon_;
+    std::map<std::string, std::unique_ptr<VmSession>> vms_;
+    // Declared after the VMs, so destroyed before them (also done by hand in ~Fleet).
+    std::unique_ptr<web::WebPublisher> web_;
+};
+
 gboolean on_stop_signal(gpointer data) {
     g_info("stopping");
     static_cast<Daemon *>(data)->stop(0);
@@ -45,23 +132,16 @@ gboolean on_stats_signal(gpointer) {
     return G_SOURCE_CONTINUE;
 }
 
-void on_vm_vanished(GDBusConnection *, const gchar *, gpointer data) {
-    auto *daemon = static_cast<Daemon *>(data);
-    g_warning("VM '%s' left the bus", daemon->vm_name.c_str());
-    daemon->stop(1, "the VM '" + daemon->vm_name + "' stopped");
-}
-
 void on_p2p_connection_closed(GDBusConnection *, gboolean, GError *, gpointer data) {
     auto *daemon = static_cast<Daemon *>(data);
     g_warning("VM '%s' closed the p2p display connection (QEMU exited, or another client "
               "took its place with add_client)",
-              daemon->vm_name.c_str());
-    daemon->stop(1, "the VM '" + daemon->vm_name + "' closed its display connection");
+              daemon->p2p_vm_name.c_str());
+    daemon->stop(1, "the VM '" + daemon->p2p_vm_name + "' closed its display connection");
 }
 
 std::unique_ptr<web::WebPublisher>
-start_web(const Options &options, pipewire::PipeWireContext &pipewire, GDBusConnection *bus,
-          const qemu::VmInfo &vm, std::list<ConsoleSession> &sessions, std::string &error) {
+start_web(const Options &options, pipewire::PipeWireContext &pipewire, std::string &error) {
     web::WebOptions web_options;
     web_options.listen = options.web_listen;
     if (!options.web_token_file.empty() &&
@@ -70,25 +150,9 @@ start_web(const Options &options, pipewire::PipeWireContext &pipewire, GDBusConn
     if (!options.web_codec.empty())
         web_options.codec = options.web_codec == "vp8" ? web::Codec::VP8 : web::Codec::H264;
     web_options.bitrate_kbps = options.web_bitrate_kbps;
-    std::vector<web::WebConsole> consoles;
-    auto session = sessions.begin();
-    for (const qemu::ConsoleInfo &console : vm.consoles) {
-        if (!console.graphic())
-            continue;
-        ConsoleSession *streamed = &*session++;
-        consoles.push_back({console.index, console.label, streamed->node_name(),
-                            [streamed] { streamed->request_frame(FrameRequest::Viewer); },
-                            &streamed->input()});
-    }
-    auto publisher = std::make_unique<web::WebPublisher>(std::move(web_options), pipewire, bus,
-                                                         vm.bus_name, vm.name, std::move(consoles));
+    auto publisher = std::make_unique<web::WebPublisher>(std::move(web_options), pipewire);
     if (!publisher->start(error))
         return nullptr;
-    // On stdout, for people and scripts: the addresses to open.
-    printf("vmcast: watch VM '%s' at %s\n", vm.name.c_str(),
-           publisher->url(web::Access::Full).c_str());
-    printf("vmcast: view only: %s\n", publisher->url(web::Access::View).c_str());
-    fflush(stdout);
     return publisher;
 }
 
@@ -115,53 +179,54 @@ int run_daemon(const Options &options) {
         pipewire::PipeWireContext::connect(nullptr, error);
     if (!pipewire)
         return fail(error);
-    std::optional<ChosenVm> chosen = connect_to_vm(options, error);
-    if (!chosen)
-        return fail(error);
-    GObjectPtr<GDBusConnection> &bus = chosen->bus;
-    const qemu::VmInfo &vm = chosen->vm;
-    daemon.vm_name = vm.name;
     std::unique_ptr<compositor::Compositor> compositor =
         compositor::Compositor::create(nullptr, error);
     if (!compositor)
         return fail(error);
-
-    // Declared after the compositor and PipeWire, so destroyed before them.
-    std::list<ConsoleSession> sessions;
-    for (const qemu::ConsoleInfo &console : vm.consoles) {
-        if (!console.graphic())
-            continue;
-        ConsoleSession &session = sessions.emplace_back(
-            *compositor, *pipewire, bus.get(), vm, console, options.max_fps, options.cursor_mode,
-            [&daemon, console] {
-                // After Ctrl-C in a terminal QEMU goes away too: no news then.
-                if (daemon.stopping)
-                    return;
-                g_warning("console %u lost its display connection", console.index);
-                daemon.stop(1);
-            });
-        session.start();
-        g_info("streaming console %u of VM '%s' as PipeWire node %s once QEMU shows it",
-               console.index, vm.name.c_str(), session.node_name().c_str());
-    }
-    if (sessions.empty())
-        return fail("VM '" + vm.name + "' has no graphic console");
-    // Declared after the sessions: its viewers consume their nodes and send to their consoles.
-    std::unique_ptr<web::WebPublisher> web;
-    if (!options.web_listen.empty() &&
-        !(web = start_web(options, *pipewire, bus.get(), vm, sessions, error)))
+    // On a bus, every VM as it comes and goes; through QMP, the one QEMU at its other end.
+    const bool p2p = !options.qmp_socket.empty();
+    std::optional<ChosenVm> chosen;
+    GObjectPtr<GDBusConnection> bus;
+    if (p2p) {
+        if (!(chosen = connect_to_vm(options, error)))
+            return fail(error);
+        bus = std::move(chosen->bus);
+        daemon.p2p_vm_name = chosen->vm.name;
+    } else if (!(bus = connect_to_display(options, error))) {
         return fail(error);
+    }
+    // Declared after the compositor and PipeWire, so destroyed before them.
+    Fleet fleet(options, *compositor, *pipewire, bus.get(), daemon);
+    if (!options.web_listen.empty()) {
+        std::unique_ptr<web::WebPublisher> web = start_web(options, *pipewire, error);
+        if (!web)
+            return fail(error);
+        fleet.set_web(std::move(web));
+    }
 
-    // The VM goes away with its bus name, or on a p2p connection with the connection itself.
-    guint name_watch = 0;
     SignalConnection p2p_closed;
-    if (vm.bus_name.empty())
+    std::unique_ptr<qemu::VmWatch> watch;
+    if (p2p) {
+        std::string why;
+        if (!fleet.add(chosen->vm, why))
+            return fail(why);
         p2p_closed =
             SignalConnection(bus.get(), "closed", G_CALLBACK(on_p2p_connection_closed), &daemon);
-    else
-        name_watch = g_bus_watch_name_on_connection(bus.get(), vm.bus_name.c_str(),
-                                                    G_BUS_NAME_WATCHER_FLAGS_NONE, nullptr,
-                                                    on_vm_vanished, &daemon, nullptr);
+    } else {
+        watch = std::make_unique<qemu::VmWatch>(
+            bus.get(),
+            qemu::VmWatch::Events{
+                .appeared =
+                    [&fleet](const qemu::VmInfo &vm) {
+                        std::string why;
+                        if (!fleet.add(vm, why))
+                            g_message("%s", why.c_str());
+                    },
+                .vanished = [&fleet](const std::string &bus_name) { fleet.remove(bus_name); }});
+        watch->start();
+        g_message("following the VMs on %s",
+                  options.address.empty() ? "the session bus" : options.address.c_str());
+    }
     const guint sigint = g_unix_signal_add(SIGINT, on_stop_signal, &daemon);
     const guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, &daemon);
     const guint sigusr1 = g_unix_signal_add(SIGUSR1, on_stats_signal, nullptr);
@@ -169,9 +234,8 @@ int run_daemon(const Options &options) {
     if (frame::copy_stats().damaged_bytes > 0)
         g_message("frame path: %s", frame::copy_stats().summary().c_str());
     g_source_remove(sigusr1);
-    if (name_watch)
-        g_bus_unwatch_name(name_watch);
-    if (web) {
+    watch.reset();
+    if (web::WebPublisher *web = fleet.web()) {
         web->close_all(daemon.stop_reason);
         flush_pending_io(std::chrono::milliseconds(200));
     }

@@ -130,6 +130,13 @@ void Viewer::close(const std::string &reason) {
         send_text(json_message({{"type", "bye"}, {"reason", reason}}));
         soup_websocket_connection_close(socket_.get(), SOUP_WEBSOCKET_CLOSE_NORMAL,
                                         reason.substr(0, 120).c_str());
+        // The page gets its goodbye even when the viewer goes right after (its VM stopped): the
+        // connection keeps itself until the closing handshake ends (libsoup bounds that).
+        g_signal_connect(
+            socket_.get(), "closed",
+            G_CALLBACK(+[](SoupWebsocketConnection *socket, gpointer) { g_object_unref(socket); }),
+            nullptr);
+        g_object_ref(socket_.get());
     }
 }
 

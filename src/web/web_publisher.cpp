@@ -98,27 +98,51 @@ bool parse_listen_address(const std::string &text, std::string &host, uint16_t &
     return true;
 }
 
-WebPublisher::WebPublisher(WebOptions options, pipewire::PipeWireContext &pipewire,
-                           GDBusConnection *bus, std::string bus_name, std::string vm_name,
-                           std::vector<WebConsole> consoles)
-    : options_(std::move(options)), pipewire_(pipewire), bus_(bus), bus_name_(std::move(bus_name)),
-      vm_name_(std::move(vm_name)) {
-    for (WebConsole &console : consoles) {
-        auto state = std::make_unique<ConsoleState>();
-        state->console = std::move(console);
-        ConsoleState *watched = state.get();
-        state->mouse_mode_watch = watched->console.input->watch_mouse_mode(
-            [this, watched](bool absolute) { send_mouse_mode(*watched, absolute); });
-        consoles_.push_back(std::move(state));
-    }
-}
+WebPublisher::WebPublisher(WebOptions options, pipewire::PipeWireContext &pipewire)
+    : options_(std::move(options)), pipewire_(pipewire) {}
 
 WebPublisher::~WebPublisher() {
     // Viewers detach from their encoders, so they go first.
-    for (auto &console : consoles_)
-        console->viewers.clear();
+    for (auto &[name, vm] : vms_)
+        for (auto &console : vm->consoles)
+            console->viewers.clear();
     if (server_)
         soup_server_disconnect(server_.get());
+}
+
+void WebPublisher::add_vm(WebVm added) {
+    auto vm = std::make_unique<VmState>();
+    vm->vm = std::move(added);
+    VmState *state = vm.get();
+    for (WebConsole &console : vm->vm.consoles) {
+        auto console_state = std::make_unique<ConsoleState>();
+        console_state->vm = state;
+        console_state->console = console;
+        ConsoleState *watched = console_state.get();
+        console_state->mouse_mode_watch = watched->console.input->watch_mouse_mode(
+            [this, watched](bool absolute) { send_mouse_mode(*watched, absolute); });
+        vm->consoles.push_back(std::move(console_state));
+    }
+    vm->clipboard = std::make_unique<qemu::ClipboardPeer>(
+        vm->vm.bus, vm->vm.bus_name,
+        qemu::ClipboardPeer::Hooks{.guest_copied = [this, state](const std::string &text) {
+            send_guest_clipboard(*state, text);
+        }});
+    vm->clipboard->start();
+    const std::string name = vm->vm.name;
+    vms_[name] = std::move(vm);
+}
+
+void WebPublisher::remove_vm(const std::string &name, const std::string &reason) {
+    auto found = vms_.find(name);
+    if (found == vms_.end())
+        return;
+    for (auto &console : found->second->consoles) {
+        close_all_of(*console, reason);
+        // Each page still gets its goodbye: a closing connection keeps itself until it closes.
+        console->viewers.clear();
+    }
+    vms_.erase(found);
 }
 
 bool WebPublisher::start(std::string &error) {
@@ -129,11 +153,6 @@ bool WebPublisher::start(std::string &error) {
     ice_address_ = g_inet_address_get_is_any(inet_address_.get()) ? "" : host_;
     gst_init(nullptr, nullptr);
     codec_ = options_.codec.value_or(preferred_codec());
-    clipboard_ = std::make_unique<qemu::ClipboardPeer>(
-        bus_, bus_name_,
-        qemu::ClipboardPeer::Hooks{
-            .guest_copied = [this](const std::string &text) { send_guest_clipboard(text); }});
-    clipboard_->start();
     server_.reset(soup_server_new("server-header", "vmcast", nullptr));
     soup_server_add_handler(server_.get(), "/", on_page_request, this, nullptr);
     soup_server_add_handler(server_.get(), "/ws", on_socket_request, this, nullptr);
@@ -157,7 +176,7 @@ bool WebPublisher::start(std::string &error) {
     return true;
 }
 
-std::string WebPublisher::url(Access access) const {
+std::string WebPublisher::url(Access access, const std::string &vm_name) const {
     std::string host = host_;
     if (g_inet_address_get_is_any(inet_address_.get()))
         host = g_inet_address_get_family(inet_address_.get()) == G_SOCKET_FAMILY_IPV6 ? "::1"
@@ -166,12 +185,14 @@ std::string WebPublisher::url(Access access) const {
         host = "[" + host + "]";
     const std::string &token =
         access == Access::Full ? options_.tokens.full() : options_.tokens.view();
-    return "http://" + host + ":" + std::to_string(port_) + "/?token=" + token;
+    GCharPtr vm(g_uri_escape_string(vm_name.c_str(), nullptr, FALSE));
+    return "http://" + host + ":" + std::to_string(port_) + "/?vm=" + vm.get() + "&token=" + token;
 }
 
 void WebPublisher::close_all(const std::string &reason) {
-    for (auto &console : consoles_)
-        close_all_of(*console, reason);
+    for (auto &[name, vm] : vms_)
+        for (auto &console : vm->consoles)
+            close_all_of(*console, reason);
 }
 
 void WebPublisher::close_all_of(ConsoleState &console, const std::string &reason) {
@@ -214,13 +235,44 @@ void WebPublisher::on_page_request(SoupServer *, SoupServerMessage *message, con
     g_bytes_unref(bytes);
 }
 
-WebPublisher::ConsoleState *WebPublisher::find_console(GHashTable *query) {
-    const char *wanted = query_value(query, "console");
-    if (!wanted || !*wanted)
-        return consoles_.empty() ? nullptr : consoles_.front().get();
-    for (auto &console : consoles_)
-        if (std::to_string(console->console.index) == wanted)
+WebPublisher::ConsoleState *WebPublisher::console_of(const std::string &vm, uint32_t index) {
+    auto found = vms_.find(vm);
+    if (found == vms_.end())
+        return nullptr;
+    for (auto &console : found->second->consoles)
+        if (console->console.index == index)
             return console.get();
+    return nullptr;
+}
+
+WebPublisher::ConsoleState *WebPublisher::find_console(GHashTable *query, guint &status,
+                                                       std::string &why) {
+    const char *vm_name = query_value(query, "vm");
+    const char *index = query_value(query, "console");
+    VmState *vm = nullptr;
+    if (vm_name && *vm_name) {
+        auto found = vms_.find(vm_name);
+        if (found == vms_.end()) {
+            // Addresses stay valid while their VM is away: the page waits for it.
+            status = SOUP_STATUS_SERVICE_UNAVAILABLE;
+            why = std::string("the VM '") + vm_name + "' is not running; waiting for it";
+            return nullptr;
+        }
+        vm = found->second.get();
+    } else if (vms_.size() == 1) {
+        vm = vms_.begin()->second.get();
+    } else {
+        status = vms_.empty() ? SOUP_STATUS_SERVICE_UNAVAILABLE : SOUP_STATUS_NOT_FOUND;
+        why = vms_.empty() ? "no VM is running; waiting for one" : "several VMs: add ?vm=NAME";
+        return nullptr;
+    }
+    if (!index || !*index)
+        return vm->consoles.empty() ? nullptr : vm->consoles.front().get();
+    for (auto &console : vm->consoles)
+        if (std::to_string(console->console.index) == index)
+            return console.get();
+    status = SOUP_STATUS_NOT_FOUND;
+    why = "no such console";
     return nullptr;
 }
 
@@ -241,9 +293,11 @@ Access WebPublisher::admit(SoupServerMessage *message, GHashTable *query, Consol
         refuse(message, SOUP_STATUS_FORBIDDEN, "wrong or missing token\n");
         return Access::None;
     }
-    console = find_console(query);
+    guint status = SOUP_STATUS_NOT_FOUND;
+    std::string why = "no such console";
+    console = find_console(query, status, why);
     if (!console) {
-        refuse(message, SOUP_STATUS_NOT_FOUND, "no such console\n");
+        refuse(message, status, (why + "\n").c_str());
         return Access::None;
     }
     return access;
@@ -254,10 +308,12 @@ void WebPublisher::on_socket_request(SoupServer *, SoupServerMessage *message, c
     // Runs before the WebSocket handshake: a refusal here is an HTTP 403 the handshake never
     // gets past.
     auto admission = std::make_unique<Admission>();
-    admission->access =
-        static_cast<WebPublisher *>(data)->admit(message, query, admission->console);
+    ConsoleState *console = nullptr;
+    admission->access = static_cast<WebPublisher *>(data)->admit(message, query, console);
     if (admission->access == Access::None)
         return;
+    admission->vm = console->vm->vm.name;
+    admission->console = console->console.index;
     SoupMessageHeaders *headers = soup_server_message_get_request_headers(message);
     if (!soup_message_headers_header_contains(headers, "Upgrade", "websocket")) {
         // The page asks this way first, to learn why a WebSocket would be refused.
@@ -278,7 +334,11 @@ void WebPublisher::on_socket_open(SoupServer *, SoupServerMessage *message, cons
         return;
     }
     const Access access = admission->access;
-    ConsoleState *console = admission->console;
+    ConsoleState *console = self->console_of(admission->vm, admission->console);
+    if (!console) { // its VM went away during the handshake
+        soup_websocket_connection_close(socket, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, nullptr);
+        return;
+    }
     GObjectPtr<SoupWebsocketConnection> owned(SOUP_WEBSOCKET_CONNECTION(g_object_ref(socket)));
     std::string error;
     if (!self->ensure_encoder(*console, error)) {
@@ -296,8 +356,8 @@ void WebPublisher::on_socket_open(SoupServer *, SoupServerMessage *message, cons
         .picture_needed = console->console.request_picture,
         .bitrate_estimated = [self, console](Viewer &) { self->adapt_bitrate(*console); },
         .clipboard_copied =
-            [self](std::string text, std::string &why) {
-                return self->clipboard_->offer(std::move(text), why);
+            [console](std::string text, std::string &why) {
+                return console->vm->clipboard->offer(std::move(text), why);
             },
     };
     auto viewer = std::make_unique<Viewer>(id, std::move(owned), *console->encoder,
@@ -308,13 +368,14 @@ void WebPublisher::on_socket_open(SoupServer *, SoupServerMessage *message, cons
            access == Access::Full ? "full access" : "view only",
            soup_server_message_get_remote_host(message), console->console.index);
     started.start(self->hello_json(*console, access));
-    if (started.full_access() && self->clipboard_->guest_text())
-        started.send_text(clipboard_json(*self->clipboard_->guest_text()));
+    const qemu::ClipboardPeer &clipboard = *console->vm->clipboard;
+    if (started.full_access() && clipboard.guest_text())
+        started.send_text(clipboard_json(*clipboard.guest_text()));
 }
 
-void WebPublisher::send_guest_clipboard(const std::string &text) {
+void WebPublisher::send_guest_clipboard(VmState &vm, const std::string &text) {
     const std::string message = clipboard_json(text);
-    for (auto &console : consoles_)
+    for (auto &console : vm.consoles)
         for (auto &[id, viewer] : console->viewers)
             if (viewer->full_access())
                 viewer->send_text(message);
@@ -362,7 +423,7 @@ std::string WebPublisher::hello_json(const ConsoleState &console, Access access)
     json_builder_set_member_name(b, "type");
     json_builder_add_string_value(b, "hello");
     json_builder_set_member_name(b, "vm");
-    json_builder_add_string_value(b, vm_name_.c_str());
+    json_builder_add_string_value(b, console.vm->vm.name.c_str());
     json_builder_set_member_name(b, "access");
     json_builder_add_string_value(b, access == Access::Full ? "full" : "view");
     json_builder_set_member_name(b, "console");
@@ -373,7 +434,7 @@ std::string WebPublisher::hello_json(const ConsoleState &console, Access access)
     json_builder_add_boolean_value(b, console.console.input->mouse_is_absolute());
     json_builder_set_member_name(b, "consoles");
     json_builder_begin_array(b);
-    for (const auto &other : consoles_) {
+    for (const auto &other : console.vm->consoles) {
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "index");
         json_builder_add_int_value(b, other->console.index);

@@ -1,6 +1,7 @@
 // `vmcast run --web`: an HTTP server (libsoup 3) for the page and its WebSocket, and the WebRTC
-// viewers of each console. A console's encoder starts with its first viewer and stops after its
-// last; all viewers of a console share it, and its bitrate follows the weakest viewer.
+// viewers of each console of each VM vmcast streams (/?vm=NAME&console=N). A console's encoder
+// starts with its first viewer and stops after its last; all viewers of a console share it, and its
+// bitrate follows the weakest viewer.
 #pragma once
 
 #include <libsoup/soup.h>
@@ -31,6 +32,14 @@ struct WebConsole {
     qemu::ConsoleInput *input = nullptr;   // the console's, which outlives the publisher
 };
 
+// A VM the page shows: its consoles, and the bus its clipboard is reached on.
+struct WebVm {
+    std::string name;
+    GDBusConnection *bus = nullptr; // outlives the VM's place in the publisher
+    std::string bus_name;           // QEMU's on the bus, empty on a p2p connection
+    std::vector<WebConsole> consoles;
+};
+
 struct WebOptions {
     std::string listen = "127.0.0.1:8081"; // HOST:PORT, HOST or :PORT
     AccessTokens tokens = AccessTokens::generate();
@@ -44,32 +53,47 @@ bool parse_listen_address(const std::string &text, std::string &host, uint16_t &
 
 class WebPublisher {
   public:
-    // bus_name is QEMU's on the bus, empty on a p2p connection. The encoders read the consoles'
-    // nodes through pipewire.
-    WebPublisher(WebOptions options, pipewire::PipeWireContext &pipewire, GDBusConnection *bus,
-                 std::string bus_name, std::string vm_name, std::vector<WebConsole> consoles);
+    // The encoders read the consoles' nodes through pipewire.
+    WebPublisher(WebOptions options, pipewire::PipeWireContext &pipewire);
     WebPublisher(const WebPublisher &) = delete;
     WebPublisher &operator=(const WebPublisher &) = delete;
     ~WebPublisher();
 
     // Listens; false and a one-line reason in error when it cannot.
     bool start(std::string &error);
-    // The page's address with the full-access token, and with the view-only token.
-    std::string url(Access access) const;
-    // Tells every page why the stream ends (the VM went away, vmcast stops) and closes it.
+    // Shows the VM's consoles at its address (url); pages waiting for it connect again by
+    // themselves. Its consoles' inputs must outlive its place here (remove_vm).
+    void add_vm(WebVm vm);
+    // Tells the VM's pages why their streams end and closes them; their pages wait for the VM
+    // to be added again.
+    void remove_vm(const std::string &name, const std::string &reason);
+    // The VM's page with the full-access token, and with the view-only token. The address stays
+    // the same while the VM is away and after it is back.
+    std::string url(Access access, const std::string &vm_name) const;
+    // Tells every page why the stream ends (vmcast stops) and closes it.
     void close_all(const std::string &reason);
 
   private:
+    struct VmState;
     struct ConsoleState {
+        VmState *vm; // the VM it belongs to
         WebConsole console;
         CallbackList<bool>::Subscription mouse_mode_watch;
         std::unique_ptr<ConsoleEncoder> encoder;
         std::map<uint64_t, std::unique_ptr<Viewer>> viewers;
     };
 
+    struct VmState {
+        WebVm vm;
+        std::unique_ptr<qemu::ClipboardPeer> clipboard; // shared by all the VM's viewers
+        std::vector<std::unique_ptr<ConsoleState>> consoles;
+    };
+    // Which console a page asked for; looked up again after the WebSocket handshake, which the
+    // VM may not have outlived.
     struct Admission {
         Access access = Access::None;
-        ConsoleState *console = nullptr;
+        std::string vm;
+        uint32_t console = 0;
     };
 
     static void on_page_request(SoupServer *, SoupServerMessage *message, const char *path,
@@ -79,31 +103,29 @@ class WebPublisher {
     static void on_socket_open(SoupServer *, SoupServerMessage *message, const char *path,
                                SoupWebsocketConnection *socket, gpointer self);
     // What the request may do: refuses it (status set) when the token or Origin is wrong, or the
-    // console does not exist.
+    // console does not exist or its VM is not running.
     Access admit(SoupServerMessage *message, GHashTable *query, ConsoleState *&console);
-    ConsoleState *find_console(GHashTable *query);
+    // The console the query names, or nullptr with an HTTP status and a line for the page.
+    ConsoleState *find_console(GHashTable *query, guint &status, std::string &why);
+    ConsoleState *console_of(const std::string &vm, uint32_t index);
     bool ensure_encoder(ConsoleState &console, std::string &error);
     void close_all_of(ConsoleState &console, const std::string &reason);
     void viewer_closed(ConsoleState &console, Viewer &viewer);
     void adapt_bitrate(ConsoleState &console);
     std::string hello_json(const ConsoleState &console, Access access) const;
     void send_mouse_mode(ConsoleState &console, bool absolute);
-    // To every full-access viewer: the text the guest copied.
-    void send_guest_clipboard(const std::string &text);
+    // To every full-access viewer of the VM: the text the guest copied.
+    void send_guest_clipboard(VmState &vm, const std::string &text);
 
     WebOptions options_;
     pipewire::PipeWireContext &pipewire_;
     Codec codec_ = Codec::VP8;
-    GDBusConnection *bus_;
-    std::string bus_name_;
-    std::string vm_name_;
     std::string host_;
     uint16_t port_ = 0;
     GObjectPtr<GInetAddress> inet_address_; // host_, parsed
     std::string ice_address_;               // the one address ICE may use, or empty for all
     GObjectPtr<SoupServer> server_;
-    std::unique_ptr<qemu::ClipboardPeer> clipboard_; // one for the VM, shared by all viewers
-    std::vector<std::unique_ptr<ConsoleState>> consoles_;
+    std::map<std::string, std::unique_ptr<VmState>> vms_; // by name
     uint64_t next_viewer_id_ = 1;
 };
 

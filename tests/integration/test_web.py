@@ -3,8 +3,9 @@ watching a console over WebRTC and sending input, with the fake QEMU peer as the
 Keyboard and Mouse calls are recorded). The real-QEMU end-to-end test is in test_web_qemu.py.
 
   vmcast run --web [ADDR] [--web-token-file FILE] [--web-codec h264|vp8]
-      prints "vmcast: watch VM 'NAME' at http://ADDR/?token=FULL" and a view-only URL;
-      /ws?token=T[&console=N] is the signalling WebSocket (403 for a wrong token or Origin).
+      prints "vmcast: watch VM 'NAME' at http://ADDR/?vm=NAME&token=FULL" and a view-only URL
+      (without vm=, the only VM); /ws?token=T[&vm=NAME][&console=N] is the signalling WebSocket
+      (403 for a wrong token or Origin, 503 while the VM is not running).
 
 Meson runs this file inside a network namespace that has only loopback (unshare --net).
 """
@@ -15,6 +16,7 @@ import time
 
 from peer_streaming import streamed_peer
 from vmcast_testlib import psnr, read_vmcast_frame, wait_for
+from vmcast_testlib.fake_qemu import FakeQemu
 from web_page import (FULL_TOKEN, VIEW_TOKEN, browser, http_status, key_events,  # noqa: F401
                       open_page, served_peer, wait_input_channel, wait_page_shows, web)
 
@@ -26,7 +28,7 @@ def test_page_shows_the_console_and_types_into_it(session, artifacts, tmp_path, 
                        with_consumer=False) as run:
         result, expected_path = run.send("scanout width=640 height=480 pattern=gradient")
         assert result["ok"], result
-        url = f"http://127.0.0.1:{port}/?token={FULL_TOKEN}"
+        url = f"http://127.0.0.1:{port}/?vm=web&token={FULL_TOKEN}"
         browser.open("full", url)
         state = browser.wait_decoding("full")
         assert state["access"] == "full" and state["phase"] == "connected", state
@@ -217,3 +219,45 @@ def test_page_reports_the_end_and_reconnects_to_a_new_vmcast(session, artifacts,
         finally:
             again.terminate()
             again.wait(timeout=15)
+
+
+def test_page_waits_for_its_stopped_vm_and_shows_it_again(session, artifacts, tmp_path, web,
+                                                          browser):
+    """A VM stops while its page is open, and a new QEMU of the same name comes back: the same
+    page says so, waits, and shows the new VM's picture and drives it, without a reload."""
+    port, _ = web
+    with served_peer(session, artifacts, tmp_path, web, "comeback") as run:
+        base = f"http://127.0.0.1:{port}"
+        browser.open("p", f"{base}/?vm=comeback&token={FULL_TOKEN}")
+        browser.wait_decoding("p")
+
+        run.peer.stop()
+        state = wait_for(lambda: (lambda s: s if s["ended"] else None)(browser.state("p")), 15,
+                         what="the page showing that the VM stopped")
+        assert state["ended"] == "the VM 'comeback' stopped", state
+        notice = "document.getElementById('notice').textContent"
+        wait_for(lambda: "is not running; waiting for it" in browser.eval("p", notice), 15,
+                 what="the page waiting for the VM")
+        status, text = http_status(f"{base}/ws?vm=comeback&token={FULL_TOKEN}")
+        assert (status, text) == (503, "the VM 'comeback' is not running; waiting for it\n")
+        run.assert_alive()
+
+        with FakeQemu(session.env, name="comeback") as again:
+            again.wait_listener(timeout=20)
+            result = again.command("scanout width=320 height=200 pattern=solid:ff0000")
+            assert result["ok"], result
+
+            def red_shown():
+                state = browser.state("p")
+                if state["phase"] != "connected" or state["ended"]:
+                    return None
+                seen = browser.frame("p").pixel(160, 100)
+                return seen if all(abs(a - b) <= 8 for a, b in zip(seen, (255, 0, 0))) else None
+            wait_for(red_shown, 30, 0.5, what="the page showing the VM that came back")
+            assert browser.eval("p", "document.getElementById('notice').hidden") is True
+            wait_input_channel(browser, "p")
+            mark = again.mark()
+            browser.call("type", page="p", text="q")
+            wait_for(lambda: key_events(again, mark) == [("press", 0x10), ("release", 0x10)],
+                     15, what="KeyQ reaching the QEMU that came back")
+        run.assert_alive()

@@ -6,6 +6,8 @@
 
 const params = new URLSearchParams(location.search);
 const token = params.get('token') || '';
+// The VM's name: a stable address, valid while the VM is stopped too.
+const vmName = params.get('vm') || '';
 let consoleIndex = params.get('console') || '';
 
 const stage = document.getElementById('stage');
@@ -61,6 +63,7 @@ function socketUrl(path) {
   const url = new URL(path, location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   url.searchParams.set('token', token);
+  if (vmName !== '') url.searchParams.set('vm', vmName);
   if (consoleIndex !== '') url.searchParams.set('console', consoleIndex);
   return url;
 }
@@ -76,6 +79,14 @@ async function connect() {
     check = await fetch(url, { cache: 'no-store' });
   } catch (error) {
     scheduleReconnect('vmcast is not reachable');
+    return;
+  }
+  if (check.status === 503) {
+    // The VM is stopped: ask every second, keeping the last picture, until it is back.
+    const reason = (await check.text()).trim();
+    reconnectDelay = 1000;
+    scheduleReconnect(reason);
+    showNotice(`${reason}. This page shows it again when it is back.`);
     return;
   }
   if (check.status === 403 || check.status === 404) {

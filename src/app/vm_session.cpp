@@ -1,0 +1,35 @@
+#include "app/vm_session.h"
+
+namespace vmcast::app {
+
+VmSession::VmSession(compositor::Compositor &compositor, pipewire::PipeWireContext &pipewire,
+                     GDBusConnection *bus, qemu::VmInfo vm, const Options &options,
+                     std::function<void(uint32_t console)> on_console_closed)
+    : bus_(bus), vm_(std::move(vm)) {
+    for (const qemu::ConsoleInfo &console : vm_.consoles) {
+        if (!console.graphic())
+            continue;
+        ConsoleSession &session = consoles_.emplace_back(
+            compositor, pipewire, bus, vm_, console, options.max_fps, options.cursor_mode,
+            [on_console_closed, index = console.index] { on_console_closed(index); });
+        session.start();
+        g_info("streaming console %u of VM '%s' as PipeWire node %s once QEMU shows it",
+               console.index, vm_.name.c_str(), session.node_name().c_str());
+    }
+}
+
+web::WebVm VmSession::web_vm() {
+    web::WebVm web_vm{vm_.name, bus_, vm_.bus_name, {}};
+    auto session = consoles_.begin();
+    for (const qemu::ConsoleInfo &console : vm_.consoles) {
+        if (!console.graphic())
+            continue;
+        ConsoleSession *streamed = &*session++;
+        web_vm.consoles.push_back({console.index, console.label, streamed->node_name(),
+                                   [streamed] { streamed->request_frame(FrameRequest::Viewer); },
+                                   &streamed->input()});
+    }
+    return web_vm;
+}
+
+} // namespace vmcast::app
