@@ -70,6 +70,13 @@ gboolean on_handshake_timeout(gpointer cancellable) {
 
 } // namespace
 
+std::string remote_error_name(GError *error) {
+    if (!error || !g_dbus_error_is_remote_error(error))
+        return {};
+    GCharPtr name(g_dbus_error_get_remote_error(error));
+    return name ? name.get() : "";
+}
+
 VmInfo vm_from_managed_objects(GVariant *reply, const std::string &bus_name) {
     VmInfo vm;
     vm.bus_name = bus_name;
@@ -194,11 +201,8 @@ std::vector<VmInfo> list_vms(GDBusConnection *bus, std::string &error) {
     std::vector<VmInfo> vms;
     if (!reply) {
         // The bus answers NameHasNoOwner when no QEMU is there: that is an empty list.
-        if (g_dbus_error_is_remote_error(call_error.get())) {
-            GCharPtr name(g_dbus_error_get_remote_error(call_error.get()));
-            if (g_strcmp0(name.get(), "org.freedesktop.DBus.Error.NameHasNoOwner") == 0)
-                return vms;
-        }
+        if (remote_error_name(call_error.get()) == "org.freedesktop.DBus.Error.NameHasNoOwner")
+            return vms;
         error = std::string("cannot ask the bus who owns org.qemu: ") + call_error->message;
         return vms;
     }

@@ -47,6 +47,10 @@ GObjectPtr<GDBusConnection> open_bus(const std::string &address, std::string &er
 // error on failure.
 GObjectPtr<GDBusConnection> open_p2p(const std::string &qmp_socket, std::string &error);
 
+// The D-Bus name of a remote error (org.freedesktop.DBus.Error.NameHasNoOwner...), or empty
+// for an error that did not come from the other end.
+std::string remote_error_name(GError *error);
+
 // The VM and its consoles in a reply to GetManagedObjects on /org/qemu/Display1, type
 // (a{oa{sa{sv}}}). Objects that are not QEMU's are skipped; a missing VM object leaves the name
 // empty.

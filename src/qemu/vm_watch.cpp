@@ -26,12 +26,10 @@ bool is_unique_name(const char *name) {
 
 // Errors that mean "not a display (yet)", not "QEMU is broken".
 bool not_exported_yet(GError *error) {
-    if (!g_dbus_error_is_remote_error(error))
-        return false;
-    GCharPtr name(g_dbus_error_get_remote_error(error));
-    return g_strcmp0(name.get(), "org.freedesktop.DBus.Error.UnknownObject") == 0 ||
-           g_strcmp0(name.get(), "org.freedesktop.DBus.Error.UnknownMethod") == 0 ||
-           g_strcmp0(name.get(), "org.freedesktop.DBus.Error.UnknownInterface") == 0;
+    const std::string name = remote_error_name(error);
+    return name == "org.freedesktop.DBus.Error.UnknownObject" ||
+           name == "org.freedesktop.DBus.Error.UnknownMethod" ||
+           name == "org.freedesktop.DBus.Error.UnknownInterface";
 }
 
 } // namespace
@@ -115,8 +113,7 @@ void VmWatch::on_queue_listed(GObject *bus, GAsyncResult *result, gpointer data)
     auto *self = static_cast<VmWatch *>(data);
     if (!reply) {
         // NameHasNoOwner: no QEMU on the bus now.
-        GCharPtr name(g_dbus_error_get_remote_error(error.get()));
-        if (g_strcmp0(name.get(), "org.freedesktop.DBus.Error.NameHasNoOwner") != 0)
+        if (remote_error_name(error.get()) != "org.freedesktop.DBus.Error.NameHasNoOwner")
             g_warning("cannot ask the bus who queues for %s: %s", kQemuBusName, error->message);
         return;
     }
