@@ -44,14 +44,8 @@ class Fleet {
           pipewire::PipeWireContext &pipewire, GDBusConnection *bus, Daemon &daemon)
         : options_(options), compositor_(compositor), pipewire_(pipewire), bus_(bus),
           daemon_(daemon) {}
-    ~Fleet() {
-        // Its pages go before the consoles whose input they hold.
-        web_.reset();
-    }
-
     void set_web(std::unique_ptr<web::WebPublisher> web) { web_ = std::move(web); }
     web::WebPublisher *web() { return web_.get(); }
-    bool empty() const { return vms_.empty(); }
 
     // false with a reason when the VM is not streamed (not asked for, a second VM of the same
     // name, no graphic console).
@@ -117,7 +111,7 @@ class Fleet {
     GDBusConnection *bus_;
     Daemon &daemon_;
     std::map<std::string, std::unique_ptr<VmSession>> vms_;
-    // Declared after the VMs, so destroyed before them (also done by hand in ~Fleet).
+    // Declared after the VMs, so destroyed before them: its pages hold the consoles' input.
     std::unique_ptr<web::WebPublisher> web_;
 };
 

@@ -112,25 +112,24 @@ WebPublisher::~WebPublisher() {
 
 void WebPublisher::add_vm(WebVm added) {
     auto vm = std::make_unique<VmState>();
-    vm->vm = std::move(added);
+    vm->name = added.name;
     VmState *state = vm.get();
-    for (WebConsole &console : vm->vm.consoles) {
+    for (WebConsole &console : added.consoles) {
         auto console_state = std::make_unique<ConsoleState>();
         console_state->vm = state;
-        console_state->console = console;
+        console_state->console = std::move(console);
         ConsoleState *watched = console_state.get();
         console_state->mouse_mode_watch = watched->console.input->watch_mouse_mode(
             [this, watched](bool absolute) { send_mouse_mode(*watched, absolute); });
         vm->consoles.push_back(std::move(console_state));
     }
     vm->clipboard = std::make_unique<qemu::ClipboardPeer>(
-        vm->vm.bus, vm->vm.bus_name,
+        added.bus, added.bus_name,
         qemu::ClipboardPeer::Hooks{.guest_copied = [this, state](const std::string &text) {
             send_guest_clipboard(*state, text);
         }});
     vm->clipboard->start();
-    const std::string name = vm->vm.name;
-    vms_[name] = std::move(vm);
+    vms_[added.name] = std::move(vm);
 }
 
 void WebPublisher::remove_vm(const std::string &name, const std::string &reason) {
@@ -312,7 +311,7 @@ void WebPublisher::on_socket_request(SoupServer *, SoupServerMessage *message, c
     admission->access = static_cast<WebPublisher *>(data)->admit(message, query, console);
     if (admission->access == Access::None)
         return;
-    admission->vm = console->vm->vm.name;
+    admission->vm = console->vm->name;
     admission->console = console->console.index;
     SoupMessageHeaders *headers = soup_server_message_get_request_headers(message);
     if (!soup_message_headers_header_contains(headers, "Upgrade", "websocket")) {
@@ -423,7 +422,7 @@ std::string WebPublisher::hello_json(const ConsoleState &console, Access access)
     json_builder_set_member_name(b, "type");
     json_builder_add_string_value(b, "hello");
     json_builder_set_member_name(b, "vm");
-    json_builder_add_string_value(b, console.vm->vm.name.c_str());
+    json_builder_add_string_value(b, console.vm->name.c_str());
     json_builder_set_member_name(b, "access");
     json_builder_add_string_value(b, access == Access::Full ? "full" : "view");
     json_builder_set_member_name(b, "console");

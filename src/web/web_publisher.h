@@ -84,7 +84,7 @@ class WebPublisher {
     };
 
     struct VmState {
-        WebVm vm;
+        std::string name;
         std::unique_ptr<qemu::ClipboardPeer> clipboard; // shared by all the VM's viewers
         std::vector<std::unique_ptr<ConsoleState>> consoles;
     };
