@@ -2,15 +2,16 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 
 #include "common/unique_fd.h"
+#include "qemu/display_connection.h"
 #include "qemu/qmp_client.h"
 
 namespace vmcast::qemu {
 namespace {
 
 constexpr int kCallTimeoutMs = 5000;
-constexpr guint kHandshakeTimeoutSeconds = 10;
 constexpr const char *kConsolePathPrefix = "/org/qemu/Display1/Console_";
 
 std::string string_property(GVariant *properties, const char *name) {
@@ -49,23 +50,6 @@ bool read_vm(GDBusConnection *bus, const std::string &bus_name, VmInfo &vm, std:
     }
     vm = vm_from_managed_objects(reply.get(), bus_name);
     return true;
-}
-
-struct Handshake {
-    GDBusConnection *connection = nullptr;
-    GError *error = nullptr;
-    bool finished = false;
-};
-
-void on_handshake_finished(GObject *, GAsyncResult *result, gpointer data) {
-    auto *handshake = static_cast<Handshake *>(data);
-    handshake->connection = g_dbus_connection_new_finish(result, &handshake->error);
-    handshake->finished = true;
-}
-
-gboolean on_handshake_timeout(gpointer cancellable) {
-    g_cancellable_cancel(G_CANCELLABLE(cancellable));
-    return G_SOURCE_REMOVE;
 }
 
 } // namespace
@@ -146,43 +130,20 @@ GObjectPtr<GDBusConnection> open_p2p(const std::string &qmp_socket, std::string 
     UniqueFd our_end = add_dbus_display_client(qmp_socket, error);
     if (!our_end.valid())
         return nullptr;
-    GError *raw_error = nullptr;
-    GObjectPtr<GSocket> socket(g_socket_new_from_fd(our_end.get(), &raw_error));
-    GErrorPtr socket_error(raw_error);
-    if (!socket) {
-        error = std::string("cannot wrap the D-Bus socket: ") + socket_error->message;
+    // The handshake runs on the default context, waited for here: it has its own time limit.
+    std::optional<GObjectPtr<GDBusConnection>> result;
+    auto pending = PendingDisplayConnection::peer(
+        std::move(our_end),
+        [&](GObjectPtr<GDBusConnection> connection, std::string why) {
+            error = std::move(why);
+            result = std::move(connection);
+        },
+        error);
+    if (!pending)
         return nullptr;
-    }
-    our_end.release(); // the GSocket owns it now
-    GObjectPtr<GSocketConnection> stream(
-        g_socket_connection_factory_create_connection(socket.get()));
-
-    // QEMU runs its side of the handshake on its own schedule; ours runs asynchronously and
-    // is waited for here with a time limit, so a stuck QEMU gives an error instead of a hang.
-    // It runs on the default main context on purpose: the connection delivers its "closed"
-    // signal to the context it was created on, and the daemon's loop runs that one.
-    GObjectPtr<GCancellable> cancellable(g_cancellable_new());
-    Handshake handshake;
-    g_dbus_connection_new(G_IO_STREAM(stream.get()), nullptr,
-                          G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, nullptr, cancellable.get(),
-                          on_handshake_finished, &handshake);
-    GSourcePtr timeout(g_timeout_source_new_seconds(kHandshakeTimeoutSeconds));
-    g_source_set_callback(timeout.get(), on_handshake_timeout, cancellable.get(), nullptr);
-    g_source_attach(timeout.get(), nullptr);
-    while (!handshake.finished)
+    while (!result)
         g_main_context_iteration(nullptr, TRUE);
-    GErrorPtr handshake_error(handshake.error);
-    if (!handshake.connection) {
-        if (g_error_matches(handshake_error.get(), G_IO_ERROR, G_IO_ERROR_CANCELLED))
-            error = "QEMU did not finish the D-Bus handshake within " +
-                    std::to_string(kHandshakeTimeoutSeconds) + " s";
-        else
-            error = std::string("D-Bus handshake with QEMU failed: ") + handshake_error->message;
-        return nullptr;
-    }
-    // vmcast decides itself when to stop; QEMU going away must not kill the process.
-    g_dbus_connection_set_exit_on_close(handshake.connection, FALSE);
-    return GObjectPtr<GDBusConnection>(handshake.connection);
+    return std::move(*result);
 }
 
 std::vector<VmInfo> list_vms(GDBusConnection *bus, std::string &error) {

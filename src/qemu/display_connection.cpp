@@ -1,0 +1,89 @@
+#include "qemu/display_connection.h"
+
+namespace vmcast::qemu {
+namespace {
+
+constexpr guint kTimeoutMs = 10000;
+constexpr const char *kWaiterKey = "vmcast-waiter";
+
+} // namespace
+
+PendingDisplayConnection::PendingDisplayConnection(std::string what, Done done)
+    : what_(std::move(what)), done_(std::move(done)), cancellable_(g_cancellable_new()),
+      timeout_(attach_timeout(kTimeoutMs, on_timeout, this)) {
+    g_object_set_data(G_OBJECT(cancellable_.get()), kWaiterKey, this);
+}
+
+PendingDisplayConnection::~PendingDisplayConnection() {
+    g_object_set_data(G_OBJECT(cancellable_.get()), kWaiterKey, nullptr);
+    g_cancellable_cancel(cancellable_.get());
+}
+
+GCancellable *PendingDisplayConnection::answer_token() {
+    return G_CANCELLABLE(g_object_ref(cancellable_.get()));
+}
+
+std::unique_ptr<PendingDisplayConnection> PendingDisplayConnection::peer(UniqueFd socket, Done done,
+                                                                         std::string &error) {
+    GError *raw_error = nullptr;
+    GObjectPtr<GSocket> wrapped(g_socket_new_from_fd(socket.get(), &raw_error));
+    GErrorPtr wrap_error(raw_error);
+    if (!wrapped) {
+        error = std::string("cannot use the display socket: ") + wrap_error->message;
+        return nullptr;
+    }
+    socket.release(); // the GSocket owns it now
+    std::unique_ptr<PendingDisplayConnection> pending(
+        new PendingDisplayConnection("QEMU", std::move(done)));
+    GObjectPtr<GSocketConnection> stream(
+        g_socket_connection_factory_create_connection(wrapped.get()));
+    g_dbus_connection_new(G_IO_STREAM(stream.get()), nullptr,
+                          G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, nullptr,
+                          pending->cancellable_.get(), on_finished, pending->answer_token());
+    return pending;
+}
+
+std::unique_ptr<PendingDisplayConnection> PendingDisplayConnection::bus(const std::string &address,
+                                                                        Done done) {
+    std::unique_ptr<PendingDisplayConnection> pending(
+        new PendingDisplayConnection("the bus at " + address, std::move(done)));
+    g_dbus_connection_new_for_address(
+        address.c_str(),
+        GDBusConnectionFlags(G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                             G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION),
+        nullptr, pending->cancellable_.get(), on_finished, pending->answer_token());
+    return pending;
+}
+
+void PendingDisplayConnection::on_finished(GObject *, GAsyncResult *result, gpointer token) {
+    GObjectPtr<GCancellable> cancellable(G_CANCELLABLE(token));
+    GError *raw_error = nullptr;
+    GObjectPtr<GDBusConnection> connection(g_dbus_connection_new_finish(result, &raw_error));
+    GErrorPtr error(raw_error);
+    auto *self = static_cast<PendingDisplayConnection *>(
+        g_object_get_data(G_OBJECT(cancellable.get()), kWaiterKey));
+    if (!self)
+        return; // whoever waited let go of it
+    self->timeout_.reset();
+    // Taken out first: whoever waited may let go of this object from inside the callback.
+    Done done = std::move(self->done_);
+    if (!connection) {
+        done(nullptr, self->timed_out_
+                          ? self->what_ + " did not finish the D-Bus handshake within " +
+                                std::to_string(kTimeoutMs / 1000) + " s"
+                          : "cannot connect to " + self->what_ + ": " + error->message);
+        return;
+    }
+    // vmcast decides itself when to stop; QEMU or a bus going away must not end the process.
+    g_dbus_connection_set_exit_on_close(connection.get(), FALSE);
+    done(std::move(connection), {});
+}
+
+gboolean PendingDisplayConnection::on_timeout(gpointer data) {
+    auto *self = static_cast<PendingDisplayConnection *>(data);
+    self->timed_out_ = true;
+    g_cancellable_cancel(self->cancellable_.get()); // the answer comes, as an error, at once
+    return G_SOURCE_REMOVE;
+}
+
+} // namespace vmcast::qemu
