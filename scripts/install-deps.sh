@@ -32,6 +32,7 @@ packages="
     gstreamer1.0-nice libyuv-dev
     chromium iproute2
     novnc websockify
+    libvirt-dev libvirt-glib-1.0-dev libvirt-daemon-system libvirt-clients
 "
 # What each group is for:
 #   meson .. g++                build system and compilers (C++20)
@@ -55,6 +56,10 @@ packages="
 #   libsoup-3.0-dev .. -nice    the web page: HTTP and WebSocket (libsoup 3), webrtcbin and its
 #                               ICE (libnice), x264enc (ugly) and vp8enc; libyuv converts
 #                               the console's pixels to the encoders' I420
+#   libvirt-dev libvirt-glib-1.0-dev
+#                               vmcast run --libvirt: libvirt's C API, its events on the GLib loop
+#   libvirt-daemon-system libvirt-clients
+#                               the libvirt tests: a real libvirtd (qemu:///system) and virsh
 #   chromium iproute2 (nodejs npm)
 #                               browser tests: Debian's Chromium driven by playwright-core (npm),
 #                               in a loopback-only network namespace (ip)

@@ -20,14 +20,21 @@ constexpr const char *kSummary =
     "                          they start and stop, until SIGINT or SIGTERM\n"
     "\n"
     "QEMU must run with -display dbus: on the session bus, on the bus given with\n"
-    "--address (such as libvirt's per-VM bus), or with -display dbus,p2p=yes and\n"
-    "a QMP socket given with --qmp (vmcast then connects to QEMU directly).";
+    "--address, or with -display dbus,p2p=yes and a QMP socket given with --qmp\n"
+    "(vmcast then connects to QEMU directly, and again when QEMU restarts). With\n"
+    "--libvirt, run follows libvirt's domains that have <graphics type='dbus'/>.";
 
 constexpr const char *kDefaultWebAddress = "127.0.0.1:8081";
+constexpr const char *kDefaultLibvirtUri = "qemu:///system";
 
 // --web takes an optional address, which GOption passes only to a callback.
 gboolean on_web_option(const gchar *, const gchar *value, gpointer data, GError **) {
     *static_cast<std::string *>(data) = value && *value ? value : kDefaultWebAddress;
+    return TRUE;
+}
+
+gboolean on_libvirt_option(const gchar *, const gchar *value, gpointer data, GError **) {
+    *static_cast<std::string *>(data) = value && *value ? value : kDefaultLibvirtUri;
     return TRUE;
 }
 
@@ -94,12 +101,25 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
     std::unique_ptr<GOptionContext, ContextFree> context(
         g_option_context_new("COMMAND [FILE.png] - watch and share QEMU VM screens"));
     g_option_context_add_main_entries(context.get(), entries, nullptr);
-    // The callback's user data is the group's, so the web options live in their own group.
-    GOptionGroup *web_group =
-        g_option_group_new("web", "Web page options (vmcast run):", "Show the web page options",
-                           &options.web_listen, nullptr);
-    g_option_group_add_entries(web_group, web_entries);
-    g_option_context_add_group(context.get(), web_group);
+    // A callback's user data is its group's, so options with an optional value (a callback)
+    // live in groups of their own.
+    const auto add_group = [&](const char *name, const char *description,
+                               const GOptionEntry *group_entries, std::string *value) {
+        GOptionGroup *group =
+            g_option_group_new(name, description, "Show these options", value, nullptr);
+        g_option_group_add_entries(group, group_entries);
+        g_option_context_add_group(context.get(), group);
+    };
+    add_group("web", "Web page options (vmcast run):", web_entries, &options.web_listen);
+    const GOptionEntry libvirt_entries[] = {
+        {"libvirt", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+         reinterpret_cast<gpointer>(on_libvirt_option),
+         "run: follow libvirt's running domains with <graphics type='dbus'/> instead of one bus "
+         "(URI: default qemu:///system)",
+         "[=URI]"},
+        {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
+    };
+    add_group("libvirt", "libvirt options (vmcast run):", libvirt_entries, &options.libvirt_uri);
     g_option_context_set_summary(context.get(), kSummary);
 
     GError *raw_error = nullptr;
@@ -140,6 +160,11 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
     if (address && qmp_socket)
         return fail_usage("--address and --qmp exclude each other: a bus, or p2p through QMP",
                           exit_code);
+    if (!options.libvirt_uri.empty() && (address || qmp_socket))
+        return fail_usage("--libvirt finds each domain's display itself: no --address or --qmp",
+                          exit_code);
+    if (!options.libvirt_uri.empty() && options.command != Command::Run)
+        return fail_usage("--libvirt goes with run", exit_code);
     if (qmp_socket && !*qmp_socket)
         return fail_usage("--qmp needs the path of QEMU's QMP socket", exit_code);
     if (console < 0)

@@ -2,17 +2,17 @@
 
 #include <chrono>
 #include <csignal>
-#include <cstdio>
-#include <algorithm>
-#include <map>
+#include <optional>
 
 #include "app/commands.h"
-#include "app/vm_session.h"
+#include "app/display_link.h"
+#include "app/fleet.h"
+#include "app/libvirt_displays.h"
+#include "app/qmp_link.h"
 #include "compositor/compositor.h"
 #include "frame/copy_stats.h"
 #include "pipewire/pipewire_context.h"
 #include "qemu/display_bus.h"
-#include "qemu/vm_watch.h"
 #include "web/web_publisher.h"
 
 namespace vmcast::app {
@@ -20,99 +20,14 @@ namespace {
 
 struct Daemon {
     GMainLoop *loop = nullptr;
-    int exit_status = 0;
-    std::string p2p_vm_name; // through QMP: the one VM, whose connection ending stops vmcast
+    std::optional<int> exit_status; // set by the first stop, which decides how vmcast exits
     std::string stop_reason = "vmcast stopped";
-    bool stopping = false;
 
-    void stop(int status, std::string reason = {}) {
-        // The first stop decides how vmcast exits: QEMU going away after Ctrl-C is no failure.
-        if (!stopping)
+    void stop(int status) {
+        if (!exit_status)
             exit_status = status;
-        stopping = true;
-        if (!reason.empty())
-            stop_reason = std::move(reason);
         g_main_loop_quit(loop);
     }
-};
-
-// The VMs being streamed, by name: a name is one VM's nodes and page address, whichever QEMU
-// process runs it.
-class Fleet {
-  public:
-    Fleet(const Options &options, compositor::Compositor &compositor,
-          pipewire::PipeWireContext &pipewire, GDBusConnection *bus, Daemon &daemon)
-        : options_(options), compositor_(compositor), pipewire_(pipewire), bus_(bus),
-          daemon_(daemon) {}
-    void set_web(std::unique_ptr<web::WebPublisher> web) { web_ = std::move(web); }
-    web::WebPublisher *web() { return web_.get(); }
-
-    // false with a reason when the VM is not streamed (not asked for, a second VM of the same
-    // name, no graphic console).
-    bool add(const qemu::VmInfo &vm, std::string &why) {
-        const auto &wanted = options_.vm_names;
-        if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), vm.name) == wanted.end()) {
-            why = "VM '" + vm.name + "' is not one of --vm";
-            return false;
-        }
-        if (vms_.contains(vm.name)) {
-            why = "a second VM named '" + vm.name + "' (" + vm.bus_name +
-                  ") is on the bus; only the first is streamed";
-            return false;
-        }
-        const bool p2p = vm.bus_name.empty();
-        auto session = std::make_unique<VmSession>(
-            compositor_, pipewire_, bus_, vm, options_,
-            [this, p2p, name = vm.name](uint32_t index) {
-                // After Ctrl-C in a terminal QEMU goes away too: no news then. On the bus the
-                // VM's going is seen by its name, and dealt with there.
-                if (daemon_.stopping)
-                    return;
-                g_warning("console %u of VM '%s' lost its display connection", index, name.c_str());
-                if (p2p)
-                    daemon_.stop(1);
-            });
-        if (!session->has_graphic_console()) {
-            why = "VM '" + vm.name + "' has no graphic console";
-            return false;
-        }
-        VmSession &added = *session;
-        vms_[vm.name] = std::move(session);
-        if (web_) {
-            web_->add_vm(added.web_vm());
-            // On stdout, for people and scripts: the addresses to open (the same each time).
-            printf("vmcast: watch VM '%s' at %s\n", vm.name.c_str(),
-                   web_->url(web::Access::Full, vm.name).c_str());
-            printf("vmcast: view only: %s\n", web_->url(web::Access::View, vm.name).c_str());
-            fflush(stdout);
-        }
-        g_message("streaming VM '%s'", vm.name.c_str());
-        return true;
-    }
-
-    // The VM whose QEMU had this bus name stopped: its nodes go, its pages wait for it.
-    void remove(const std::string &bus_name) {
-        auto found = std::find_if(vms_.begin(), vms_.end(), [&](const auto &entry) {
-            return entry.second->vm().bus_name == bus_name;
-        });
-        if (found == vms_.end())
-            return;
-        const std::string name = found->first;
-        g_message("VM '%s' stopped; its nodes are gone until it is back", name.c_str());
-        if (web_)
-            web_->remove_vm(name, "the VM '" + name + "' stopped");
-        vms_.erase(found);
-    }
-
-  private:
-    const Options &options_;
-    compositor::Compositor &compositor_;
-    pipewire::PipeWireContext &pipewire_;
-    GDBusConnection *bus_;
-    Daemon &daemon_;
-    std::map<std::string, std::unique_ptr<VmSession>> vms_;
-    // Declared after the VMs, so destroyed before them: its pages hold the consoles' input.
-    std::unique_ptr<web::WebPublisher> web_;
 };
 
 gboolean on_stop_signal(gpointer data) {
@@ -124,14 +39,6 @@ gboolean on_stop_signal(gpointer data) {
 gboolean on_stats_signal(gpointer) {
     g_message("frame path so far: %s", frame::copy_stats().summary().c_str());
     return G_SOURCE_CONTINUE;
-}
-
-void on_p2p_connection_closed(GDBusConnection *, gboolean, GError *, gpointer data) {
-    auto *daemon = static_cast<Daemon *>(data);
-    g_warning("VM '%s' closed the p2p display connection (QEMU exited, or another client "
-              "took its place with add_client)",
-              daemon->p2p_vm_name.c_str());
-    daemon->stop(1, "the VM '" + daemon->p2p_vm_name + "' closed its display connection");
 }
 
 std::unique_ptr<web::WebPublisher>
@@ -177,47 +84,37 @@ int run_daemon(const Options &options) {
         compositor::Compositor::create(nullptr, error);
     if (!compositor)
         return fail(error);
-    // On a bus, every VM as it comes and goes; through QMP, the one QEMU at its other end.
-    const bool p2p = !options.qmp_socket.empty();
-    std::optional<ChosenVm> chosen;
-    GObjectPtr<GDBusConnection> bus;
-    if (p2p) {
-        if (!(chosen = connect_to_vm(options, error)))
-            return fail(error);
-        bus = std::move(chosen->bus);
-        daemon.p2p_vm_name = chosen->vm.name;
-    } else if (!(bus = connect_to_display(options, error))) {
-        return fail(error);
-    }
     // Declared after the compositor and PipeWire, so destroyed before them.
-    Fleet fleet(options, *compositor, *pipewire, bus.get(), daemon);
+    Fleet fleet(options, *compositor, *pipewire);
     if (!options.web_listen.empty()) {
         std::unique_ptr<web::WebPublisher> web = start_web(options, *pipewire, error);
         if (!web)
             return fail(error);
         fleet.set_web(std::move(web));
     }
-
-    SignalConnection p2p_closed;
-    std::unique_ptr<qemu::VmWatch> watch;
-    if (p2p) {
-        std::string why;
-        if (!fleet.add(chosen->vm, why))
-            return fail(why);
-        p2p_closed =
-            SignalConnection(bus.get(), "closed", G_CALLBACK(on_p2p_connection_closed), &daemon);
+    // Where the VMs are: libvirt's domains, the QEMU behind a QMP socket, or a bus. Each is
+    // followed as its VMs stop and start again. Declared after the fleet, so gone before it.
+    std::unique_ptr<LibvirtDisplays> libvirt;
+    std::unique_ptr<QmpLink> qmp;
+    std::unique_ptr<DisplayLink> bus;
+    if (!options.libvirt_uri.empty()) {
+        if (!(libvirt = LibvirtDisplays::start(options.libvirt_uri, fleet, error)))
+            return fail(error);
+        g_message("following libvirt's domains at %s", options.libvirt_uri.c_str());
+    } else if (!options.qmp_socket.empty()) {
+        qmp = std::make_unique<QmpLink>(options.qmp_socket, fleet);
+        if (!qmp->start(error))
+            return fail(error);
     } else {
-        watch = std::make_unique<qemu::VmWatch>(
-            bus.get(),
-            qemu::VmWatch::Events{
-                .appeared =
-                    [&fleet](const qemu::VmInfo &vm) {
-                        std::string why;
-                        if (!fleet.add(vm, why))
-                            g_message("%s", why.c_str());
-                    },
-                .vanished = [&fleet](const std::string &bus_name) { fleet.remove(bus_name); }});
-        watch->start();
+        GObjectPtr<GDBusConnection> connection = qemu::open_bus(options.address, error);
+        if (!connection)
+            return fail(error);
+        bus = std::make_unique<DisplayLink>(std::move(connection), fleet, [&daemon, &options] {
+            g_warning("lost the D-Bus bus %s",
+                      options.address.empty() ? "(the session bus)" : options.address.c_str());
+            daemon.stop_reason = "vmcast lost its D-Bus bus";
+            daemon.stop(1);
+        });
         g_message("following the VMs on %s",
                   options.address.empty() ? "the session bus" : options.address.c_str());
     }
@@ -228,7 +125,6 @@ int run_daemon(const Options &options) {
     if (frame::copy_stats().damaged_bytes > 0)
         g_message("frame path: %s", frame::copy_stats().summary().c_str());
     g_source_remove(sigusr1);
-    watch.reset();
     if (web::WebPublisher *web = fleet.web()) {
         web->close_all(daemon.stop_reason);
         flush_pending_io(std::chrono::milliseconds(200));
@@ -237,7 +133,7 @@ int run_daemon(const Options &options) {
     // request: the goodbyes to the viewers are bounded, and then vmcast ends.
     g_source_remove(sigint);
     g_source_remove(sigterm);
-    return daemon.exit_status;
+    return daemon.exit_status.value_or(0);
 }
 
 } // namespace vmcast::app

@@ -22,6 +22,7 @@ class VmSession {
     VmSession &operator=(const VmSession &) = delete;
 
     const qemu::VmInfo &vm() const { return vm_; }
+    GDBusConnection *bus() const { return bus_; }
     bool has_graphic_console() const { return !consoles_.empty(); }
     // What the web page needs to show the VM; valid while this session lives.
     web::WebVm web_vm();

@@ -6,7 +6,9 @@ CLI contract under test:
   vmcast run|list|screenshot --qmp SOCKET   as in bus mode, over the p2p connection
   --qmp with --address                      usage error (exit 2)
   --qmp errors (no socket, not QMP, QEMU in bus mode, silent monitor): one line, exit 1, no hang
-  QEMU exiting, or another client taking over with add_client, stops `vmcast run` with exit 1
+  QEMU exiting: `vmcast run` removes the node and connects again when a QEMU is back on the same
+      QMP socket (same node name); another client taking over with add_client: vmcast takes the
+      display back once that client is done
 
 QEMU gets two monitors: the harness keeps its own QMP connection (screendump, stop), and vmcast
 connects to a second one, since a QMP monitor serves one client at a time.
@@ -87,14 +89,10 @@ def expect_one_line_error(session, argv: list[str], what: str, rc: int = 1) -> s
 
 # -- streaming ------------------------------------------------------------------------------------
 
-def test_p2p_stream_equals_screendump(vmcast_bin, consumer_bin, session, tmp_path, artifacts):
-    qemu, qmp_path = start_qemu(session, "p2pfw")
-    wait_text_screen(qemu)
-    vmcast = VmcastRun(session, vmcast_bin, qmp_path)
-    node = vmcast.wait_node("vmcast.p2pfw.0")
-    assert node["info"]["props"].get("media.class") == "Video/Source"
-    dump = tmp_path / "latest.frame"
-    consumer = FrameConsumer(session, "vmcast.p2pfw.0", dump)
+def assert_stream_matches(session, qemu: Qemu, node: str, tmp_path, artifacts,
+                          label: str) -> None:
+    """A new consumer of the node gets QEMU's picture (the VM paused, compared with screendump)."""
+    consumer = FrameConsumer(session, node, tmp_path / f"{label}.frame")
     try:
         consumer.wait_pictures(1, timeout=30)
         qemu.stop()
@@ -106,42 +104,73 @@ def test_p2p_stream_equals_screendump(vmcast_bin, consumer_bin, session, tmp_pat
             return compare(last["img"], expected).equal
         failure = None
         try:
-            wait_for(matches, MATCH_TIMEOUT, 0.25, what="p2p stream frame == screendump")
+            wait_for(matches, MATCH_TIMEOUT, 0.25, what=f"{label}: stream frame == screendump")
         except AssertionError as exc:
             failure = str(exc)  # fail outside the except block: one clean traceback
         if failure:
-            saved = [artifacts.save_image("p2p-screendump", expected)]
+            saved = [artifacts.save_image(f"{label}-screendump", expected)]
             if "img" in last:
-                saved.append(artifacts.save_image("p2p-stream", last["img"]))
+                saved.append(artifacts.save_image(f"{label}-stream", last["img"]))
                 failure += f"; {compare(last['img'], expected).describe(last['img'], expected)}"
             pytest.fail(f"{failure}; saved {saved}")
         assert expected.size == (720, 400) and not expected.is_uniform()
         consumer.assert_no_bad_buffers()
     finally:
         consumer.stop()
+        qemu.cont()
+
+
+def test_p2p_stream_equals_screendump(vmcast_bin, consumer_bin, session, tmp_path, artifacts):
+    qemu, qmp_path = start_qemu(session, "p2pfw")
+    wait_text_screen(qemu)
+    vmcast = VmcastRun(session, vmcast_bin, qmp_path)
+    node = vmcast.wait_node("vmcast.p2pfw.0")
+    assert node["info"]["props"].get("media.class") == "Video/Source"
+    assert_stream_matches(session, qemu, "vmcast.p2pfw.0", tmp_path, artifacts, "p2p")
     vmcast.proc.send_signal(signal.SIGTERM)
     assert vmcast.wait_exit(15, "SIGTERM") == 0, vmcast.logs()
 
 
-def test_p2p_vm_exit_stops_run(vmcast_bin, session):
-    """The p2p connection closing is the VM going away: vmcast exits 1 and says so."""
+def assert_gets_pictures(session, node: str) -> None:
+    consumer = FrameConsumer(session, node)
+    try:
+        consumer.wait_pictures(1, timeout=30)
+    finally:
+        consumer.stop()
+
+
+def test_p2p_vm_restart_is_followed(vmcast_bin, consumer_bin, session, tmp_path, artifacts):
+    """The p2p connection closing is the VM going away: its node goes, and vmcast connects again
+    when QEMU is back on the same QMP socket, under the same node name."""
     qemu, qmp_path = start_qemu(session, "p2pquit")
     vmcast = VmcastRun(session, vmcast_bin, qmp_path)
     vmcast.wait_node("vmcast.p2pquit.0")
-    qemu.quit()
-    assert vmcast.wait_exit(15, "QEMU quit") == 1, vmcast.logs()
-    assert "closed" in vmcast.logs(), vmcast.logs()
+    for restart in range(3):
+        qemu.quit()
+        wait_for(lambda: session.find_node("vmcast.p2pquit.0") is None, 15, 0.2,
+                 what="the node going with QEMU")
+        assert vmcast.proc.poll() is None, vmcast.logs()
+        qemu, same_path = start_qemu(session, "p2pquit")
+        assert same_path == qmp_path
+        vmcast.wait_node("vmcast.p2pquit.0")
+    wait_text_screen(qemu)
+    assert_stream_matches(session, qemu, "vmcast.p2pquit.0", tmp_path, artifacts, "restarted")
+    vmcast.proc.send_signal(signal.SIGTERM)
+    assert vmcast.wait_exit(15, "SIGTERM") == 0, vmcast.logs()
 
 
-def test_p2p_client_replaced_stops_run(vmcast_bin, session):
-    """QEMU serves one p2p client: a second add_client (here `vmcast list`) replaces the first,
-    whose `vmcast run` then stops instead of streaming a picture that no longer changes."""
+def test_p2p_client_replaced_takes_the_display_back(vmcast_bin, consumer_bin, session):
+    """QEMU serves one p2p client: a second add_client (here `vmcast list`) replaces the first;
+    `vmcast run` connects again once that client is done, and streams on."""
     _, qmp_path = start_qemu(session, "p2prepl")
     vmcast = VmcastRun(session, vmcast_bin, qmp_path)
     vmcast.wait_node("vmcast.p2prepl.0")
     res = session.run([str(vmcast_bin), "list", "--qmp", str(qmp_path)], timeout=30)
     assert res.returncode == 0, res.stderr
-    assert vmcast.wait_exit(15, "another client's add_client") == 1, vmcast.logs()
+    assert "p2prepl" in res.stdout, res.stdout
+    vmcast.wait_node("vmcast.p2prepl.0")
+    assert_gets_pictures(session, "vmcast.p2prepl.0")
+    assert vmcast.proc.poll() is None, vmcast.logs()
 
 
 # -- one-shot commands ----------------------------------------------------------------------------
