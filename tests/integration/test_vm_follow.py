@@ -115,3 +115,25 @@ def test_vm_killed_and_restarted_twenty_times(vmcast_bin, consumer_bin, session,
     assert fds_20 <= fds_5, f"file descriptors grew from {fds_5} to {fds_20}: {usage}"
     assert rss_20 - rss_5 < 4096, f"RSS grew from {rss_5} to {rss_20} KiB: {usage}"
     assert vmcast.stop() == 0
+
+
+def test_a_second_vm_of_a_name_takes_over_when_the_first_stops(vmcast_bin, consumer_bin, session,
+                                                               tmp_path, artifacts):
+    first = Qemu(session, "twin").start()
+    vmcast = Vmcast(session, vmcast_bin)
+    check_picture(session, first, vmcast, tmp_path, artifacts, "first")
+    # Its own QMP socket and logs; the -name given last is the VM's name.
+    second = Qemu(session, "twin-b", extra_args=["-name", "twin"]).start()
+    wait_for(lambda: "a second VM named 'twin'" in vmcast.logs(), APPEAR_TIMEOUT, 0.2,
+             what="vmcast seeing the second VM named twin")
+    def serial():  # PipeWire reuses ids; serials are new for each node
+        node = session.find_node(node_name("twin"))
+        return node["info"]["props"].get("object.serial") if node else None
+    first_node = serial()
+    first.quit()
+    # The node goes with the first and comes back, a new node, with the second's picture.
+    wait_for(lambda: serial() not in (None, first_node), APPEAR_TIMEOUT, 0.2,
+             what="the second twin's node")
+    second.name = "twin"  # check_picture finds the node by the VM's name
+    check_picture(session, second, vmcast, tmp_path, artifacts, "second")
+    assert vmcast.stop() == 0
