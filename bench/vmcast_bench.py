@@ -17,6 +17,7 @@ TOP = BENCH_DIR.parent
 sys.path[:0] = [str(TOP / "tests" / "integration"), str(BENCH_DIR)]
 
 import dbus_compare  # noqa: E402  (needs the paths above)
+import fleet  # noqa: E402
 import frame_path  # noqa: E402
 import novnc_compare  # noqa: E402
 import report  # noqa: E402
@@ -33,6 +34,8 @@ README_NOVNC_START = "<!-- novnc-bench:start -->"
 README_NOVNC_END = "<!-- novnc-bench:end -->"
 README_DBUS_START = "<!-- dbus-bench:start -->"
 README_DBUS_END = "<!-- dbus-bench:end -->"
+README_FLEET_START = "<!-- fleet-bench:start -->"
+README_FLEET_END = "<!-- fleet-bench:end -->"
 
 
 def find_tools(build: Path) -> Tools:
@@ -209,6 +212,8 @@ def main() -> None:
                         help="replace the benchmark sections of bench/README.md with these results")
     parser.add_argument("--web-only", action="store_true",
                         help="measure only the web page (latency and publisher CPU)")
+    parser.add_argument("--fleet-only", action="store_true",
+                        help="measure only VMs starting and idling under `vmcast run`")
     args = parser.parse_args()
     tools = find_tools(args.build.resolve())
     args.out.mkdir(parents=True, exist_ok=True)
@@ -218,6 +223,19 @@ def main() -> None:
                                for k, v in row.items()), flush=True)
 
     machine = machine_line(tools)
+    with Session() as session:
+        print("VMs starting and idling:", flush=True)
+        first = fleet.first_frame_rows(session, tools, log)
+        idle = fleet.idle_rows(session, tools, log)
+    fleet_md = fleet.markdown(machine, first, idle)
+    print("\n" + fleet_md)
+    (args.out / "fleet.md").write_text(fleet_md)
+    report.write_csv(args.out / "fleet.csv", first + idle)
+    if args.update_readme:
+        update_readme(TOP / "bench" / "README.md", fleet_md, README_FLEET_START, README_FLEET_END)
+    if args.fleet_only:
+        return
+
     with Session() as session:
         print("web page:", flush=True)
         web = web_latency.web_rows(session, tools, log)
