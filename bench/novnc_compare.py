@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -165,7 +166,7 @@ class VmcastPage(Path_):
         self.helpers = [vmcast]
         self.measured = [vmcast, *[p for p in self.session.procs
                                    if getattr(p, "log_name", "") == "pipewire"]]
-        url = f"http://127.0.0.1:{port}/?token={token}"
+        url = f"http://127.0.0.1:{port}/?vm={urllib.parse.quote(qemu.name)}&token={token}"
         wait_for(lambda: vmcast.poll() is None and self._served(url), 30, 0.3,
                  what="vmcast serving its page")
         self.browser.open(self.name, url)

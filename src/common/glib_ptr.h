@@ -21,6 +21,11 @@ struct GVariantUnref {
 };
 using GVariantPtr = std::unique_ptr<GVariant, GVariantUnref>;
 
+struct GBytesUnref {
+    void operator()(GBytes *bytes) const { g_bytes_unref(bytes); }
+};
+using GBytesPtr = std::unique_ptr<GBytes, GBytesUnref>;
+
 struct GErrorFree {
     void operator()(GError *error) const { g_error_free(error); }
 };

@@ -5,29 +5,17 @@
 #include <algorithm>
 #include <charconv>
 
+#include "web/http_reply.h"
 #include "web/messages.h"
 
 namespace vmcast::web {
 namespace {
 
 constexpr uint16_t kDefaultPort = 8081;
-constexpr const char *kResourcePrefix = "/org/vmcast/web";
 
 // What the handler before the WebSocket handshake admitted, kept on the request for the
 // handler after it.
 constexpr const char *kAdmissionKey = "vmcast-admission";
-
-const char *query_value(GHashTable *query, const char *name) {
-    return query ? static_cast<const char *>(g_hash_table_lookup(query, name)) : nullptr;
-}
-
-const char *content_type_of(std::string_view path) {
-    if (path.ends_with(".js"))
-        return "text/javascript; charset=utf-8";
-    if (path.ends_with(".css"))
-        return "text/css; charset=utf-8";
-    return "text/html; charset=utf-8";
-}
 
 // Whether a browser's Origin names the host the page was loaded from: pages of other sites
 // must not open vmcast's WebSocket with a token they learnt.
@@ -43,12 +31,6 @@ bool same_origin(const char *origin, const char *host) {
 
 std::string clipboard_json(const std::string &text) {
     return json_message({{"type", "clipboard"}, {"text", text}});
-}
-
-void refuse(SoupServerMessage *message, guint status, const char *why) {
-    soup_server_message_set_status(message, status, nullptr);
-    soup_server_message_set_response(message, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, why,
-                                     strlen(why));
 }
 
 } // namespace
@@ -111,6 +93,7 @@ WebPublisher::~WebPublisher() {
 }
 
 void WebPublisher::add_vm(WebVm added) {
+    stopped_.remove(added.name);
     auto vm = std::make_unique<VmState>();
     vm->name = added.name;
     VmState *state = vm.get();
@@ -141,6 +124,10 @@ void WebPublisher::remove_vm(const std::string &name, const std::string &reason)
         // Each page still gets its goodbye: a closing connection keeps itself until it closes.
         console->viewers.clear();
     }
+    std::vector<ListedConsole> consoles;
+    for (const auto &console : found->second->consoles)
+        consoles.push_back(ListedConsole{console->console.index, console->console.label});
+    stopped_.add(name, std::move(consoles));
     vms_.erase(found);
 }
 
@@ -154,6 +141,7 @@ bool WebPublisher::start(std::string &error) {
     codec_ = options_.codec.value_or(preferred_codec());
     server_.reset(soup_server_new("server-header", "vmcast", nullptr));
     soup_server_add_handler(server_.get(), "/", on_page_request, this, nullptr);
+    soup_server_add_handler(server_.get(), "/vms", on_list_request, this, nullptr);
     soup_server_add_handler(server_.get(), "/ws", on_socket_request, this, nullptr);
     soup_server_add_websocket_handler(server_.get(), "/ws", nullptr, nullptr, on_socket_open, this,
                                       nullptr);
@@ -175,17 +163,21 @@ bool WebPublisher::start(std::string &error) {
     return true;
 }
 
-std::string WebPublisher::url(Access access, const std::string &vm_name) const {
+std::string WebPublisher::server_url() const {
     std::string host = host_;
     if (g_inet_address_get_is_any(inet_address_.get()))
         host = g_inet_address_get_family(inet_address_.get()) == G_SOCKET_FAMILY_IPV6 ? "::1"
                                                                                       : "127.0.0.1";
     if (host.find(':') != std::string::npos)
         host = "[" + host + "]";
+    return "http://" + host + ":" + std::to_string(port_);
+}
+
+std::string WebPublisher::url(Access access, const std::string &vm_name) const {
     const std::string &token =
         access == Access::Full ? options_.tokens.full() : options_.tokens.view();
     GCharPtr vm(g_uri_escape_string(vm_name.c_str(), nullptr, FALSE));
-    return "http://" + host + ":" + std::to_string(port_) + "/?vm=" + vm.get() + "&token=" + token;
+    return server_url() + "/?vm=" + vm.get() + "&token=" + token;
 }
 
 void WebPublisher::close_all(const std::string &reason) {
@@ -197,41 +189,6 @@ void WebPublisher::close_all(const std::string &reason) {
 void WebPublisher::close_all_of(ConsoleState &console, const std::string &reason) {
     for (auto &[id, viewer] : console.viewers)
         viewer->close(reason);
-}
-
-void WebPublisher::on_page_request(SoupServer *, SoupServerMessage *message, const char *path,
-                                   GHashTable *, gpointer) {
-    const char *method = soup_server_message_get_method(message);
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        refuse(message, SOUP_STATUS_METHOD_NOT_ALLOWED, "GET only\n");
-        return;
-    }
-    const std::string_view name = strcmp(path, "/") == 0 ? "/index.html" : path;
-    if (name != "/index.html" && name != "/vmcast.js" && name != "/clipboard.js" &&
-        name != "/vmcast.css") {
-        refuse(message, SOUP_STATUS_NOT_FOUND, "not found\n");
-        return;
-    }
-    const std::string resource = std::string(kResourcePrefix) + std::string(name);
-    GBytes *bytes =
-        g_resources_lookup_data(resource.c_str(), G_RESOURCE_LOOKUP_FLAGS_NONE, nullptr);
-    if (!bytes) {
-        refuse(message, SOUP_STATUS_INTERNAL_SERVER_ERROR, "page missing from the build\n");
-        return;
-    }
-    SoupMessageHeaders *headers = soup_server_message_get_response_headers(message);
-    // The token travels in the page's URL: it must not leak to other sites or caches.
-    soup_message_headers_replace(headers, "Referrer-Policy", "no-referrer");
-    soup_message_headers_replace(headers, "Cache-Control", "no-store");
-    soup_message_headers_replace(headers, "X-Content-Type-Options", "nosniff");
-    soup_message_headers_replace(headers, "Content-Security-Policy",
-                                 "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
-                                 "frame-ancestors 'none'");
-    soup_server_message_set_status(message, SOUP_STATUS_OK, nullptr);
-    soup_server_message_set_response(message, content_type_of(name), SOUP_MEMORY_COPY,
-                                     static_cast<const char *>(g_bytes_get_data(bytes, nullptr)),
-                                     g_bytes_get_size(bytes));
-    g_bytes_unref(bytes);
 }
 
 WebPublisher::ConsoleState *WebPublisher::console_of(const std::string &vm, uint32_t index) {
@@ -279,8 +236,7 @@ Access WebPublisher::admit(SoupServerMessage *message, GHashTable *query, Consol
     SoupMessageHeaders *headers = soup_server_message_get_request_headers(message);
     const char *origin = soup_message_headers_get_one(headers, "Origin");
     const char *host = soup_message_headers_get_one(headers, "Host");
-    const char *token = query_value(query, "token");
-    const Access access = token ? options_.tokens.check(token) : Access::None;
+    const Access access = access_of(query);
     const char *peer = soup_server_message_get_remote_host(message);
     if (!same_origin(origin, host)) {
         g_warning("web: refused a WebSocket from %s: Origin %s is not this page's", peer, origin);

@@ -1,5 +1,6 @@
-// `vmcast run --web`: an HTTP server (libsoup 3) for the page and its WebSocket, and the WebRTC
-// viewers of each console of each VM vmcast streams (/?vm=NAME&console=N). A console's encoder
+// `vmcast run --web`: an HTTP server (libsoup 3) for the pages (the list of VMs at /, each
+// console at /?vm=NAME&console=N) and their WebSocket, and the WebRTC viewers of each console of
+// each VM vmcast streams. A console's encoder
 // starts with its first viewer and stops after its last; all viewers of a console share it, and its
 // bitrate follows the weakest viewer.
 #pragma once
@@ -21,6 +22,7 @@
 #include "web/access_tokens.h"
 #include "web/console_encoder.h"
 #include "web/viewer.h"
+#include "web/vm_list.h"
 
 namespace vmcast::web {
 
@@ -70,6 +72,8 @@ class WebPublisher {
     // The VM's page with the full-access token, and with the view-only token. The address stays
     // the same while the VM is away and after it is back.
     std::string url(Access access, const std::string &vm_name) const;
+    // The list of every VM streamed since vmcast started, with that access's token.
+    std::string list_url(Access access) const;
     // Tells every page why the stream ends (vmcast stops) and closes it.
     void close_all(const std::string &reason);
 
@@ -98,6 +102,9 @@ class WebPublisher {
 
     static void on_page_request(SoupServer *, SoupServerMessage *message, const char *path,
                                 GHashTable *query, gpointer self);
+    // /vms: the list of VMs as JSON, for the list page.
+    static void on_list_request(SoupServer *, SoupServerMessage *message, const char *path,
+                                GHashTable *query, gpointer self);
     static void on_socket_request(SoupServer *, SoupServerMessage *message, const char *path,
                                   GHashTable *query, gpointer self);
     static void on_socket_open(SoupServer *, SoupServerMessage *message, const char *path,
@@ -108,6 +115,11 @@ class WebPublisher {
     // The console the query names, or nullptr with an HTTP status and a line for the page.
     ConsoleState *find_console(GHashTable *query, guint &status, std::string &why);
     ConsoleState *console_of(const std::string &vm, uint32_t index);
+    // What the query's token allows.
+    Access access_of(GHashTable *query) const;
+    std::vector<ListedVm> listed_vms() const;
+    // http://HOST:PORT, with an address a browser on this machine can open.
+    std::string server_url() const;
     bool ensure_encoder(ConsoleState &console, std::string &error);
     void close_all_of(ConsoleState &console, const std::string &reason);
     void viewer_closed(ConsoleState &console, Viewer &viewer);
@@ -125,7 +137,8 @@ class WebPublisher {
     GObjectPtr<GInetAddress> inet_address_; // host_, parsed
     std::string ice_address_;               // the one address ICE may use, or empty for all
     GObjectPtr<SoupServer> server_;
-    std::map<std::string, std::unique_ptr<VmState>> vms_; // by name
+    std::map<std::string, std::unique_ptr<VmState>> vms_; // the running ones, by name
+    StoppedVms stopped_;                                  // for the list
     uint64_t next_viewer_id_ = 1;
 };
 

@@ -4,8 +4,9 @@ Keyboard and Mouse calls are recorded). The real-QEMU end-to-end test is in test
 
   vmcast run --web [ADDR] [--web-token-file FILE] [--web-codec h264|vp8]
       prints "vmcast: watch VM 'NAME' at http://ADDR/?vm=NAME&token=FULL" and a view-only URL
-      (without vm=, the only VM); /ws?token=T[&vm=NAME][&console=N] is the signalling WebSocket
-      (403 for a wrong token or Origin, 503 while the VM is not running).
+      (the list of VMs at /?token=T is tested in test_web_vm_list.py);
+      /ws?token=T[&vm=NAME][&console=N] is the signalling WebSocket (without vm=, the only VM;
+      403 for a wrong token or Origin, 503 while the VM is not running).
 
 Meson runs this file inside a network namespace that has only loopback (unshare --net).
 """
@@ -17,8 +18,9 @@ import time
 from peer_streaming import streamed_peer
 from vmcast_testlib import psnr, read_vmcast_frame, wait_for
 from vmcast_testlib.fake_qemu import FakeQemu
-from web_page import (FULL_TOKEN, VIEW_TOKEN, browser, http_status, key_events,  # noqa: F401
-                      open_page, served_peer, wait_input_channel, wait_page_shows, web)
+from web_page import (FULL_TOKEN, VIEW_TOKEN, browser, console_url,  # noqa: F401
+                      http_status, key_events, open_page, served_peer, wait_input_channel,
+                      wait_page_shows, web)
 
 
 def test_page_shows_the_console_and_types_into_it(session, artifacts, tmp_path, web, browser):
@@ -114,7 +116,7 @@ def test_tokens_origin_and_view_only(session, artifacts, tmp_path, web, browser)
         same = {"Origin": f"http://127.0.0.1:{port}"}
         assert http_status(f"{base}/ws?token={FULL_TOKEN}", same)[0] == 204
 
-        browser.open("wrong", f"{base}/?token=wrong-token-0000000000")
+        browser.open("wrong", console_url(port, "access", "wrong-token-0000000000"))
         state = wait_for(lambda: (lambda s: s if s["phase"] == "refused" else None)(
             browser.state("wrong")), 15, what="the page saying the token is wrong")
         assert browser.eval("wrong", "document.getElementById('notice').hidden") is False
@@ -126,7 +128,7 @@ def test_tokens_origin_and_view_only(session, artifacts, tmp_path, web, browser)
         assert browser.eval("wrong", f"({opens})('{VIEW_TOKEN}')") is True
 
         # A view-only viewer watches, and what it sends on the data channel is refused.
-        browser.open("view", f"{base}/?token={VIEW_TOKEN}")
+        browser.open("view", console_url(port, "access", VIEW_TOKEN))
         state = browser.wait_decoding("view")
         assert state["access"] == "view", state
         wait_input_channel(browser, "view")
@@ -140,7 +142,7 @@ def test_tokens_origin_and_view_only(session, artifacts, tmp_path, web, browser)
         assert key_events(run.peer, mark) == []
 
         # A second viewer, with full access, at the same time.
-        browser.open("full", f"{base}/?token={FULL_TOKEN}")
+        browser.open("full", console_url(port, "access"))
         browser.wait_decoding("full")
         before = browser.state("view")["framesDecoded"]
         result, _ = run.send("update x=0 y=0 width=100 height=100 pattern=solid:ff0000")
@@ -193,7 +195,7 @@ def test_page_reports_the_end_and_reconnects_to_a_new_vmcast(session, artifacts,
                                                              browser):
     port, args = web
     with served_peer(session, artifacts, tmp_path, web, "again") as run:
-        browser.open("p", f"http://127.0.0.1:{port}/?token={FULL_TOKEN}")
+        browser.open("p", console_url(port, "again"))
         browser.wait_decoding("p")
 
         run.vmcast.terminate()

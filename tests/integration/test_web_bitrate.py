@@ -12,7 +12,7 @@ import threading
 import time
 
 from vmcast_testlib import wait_for
-from web_page import FULL_TOKEN, browser, served_peer, web  # noqa: F401
+from web_page import browser, console_url, served_peer, web  # noqa: F401
 
 MAX_KBPS = 2000
 
@@ -44,7 +44,7 @@ def test_bitrate_falls_with_loss_and_recovers(session, artifacts, tmp_path, web,
     port, args = web
     capped = (port, [*args, "--web-bitrate", str(MAX_KBPS)])
     with served_peer(session, artifacts, tmp_path, capped, "lossy") as run:
-        browser.open("p", f"http://127.0.0.1:{port}/?token={FULL_TOKEN}", lossy=True)
+        browser.open("p", console_url(port, "lossy"), lossy=True)
         browser.wait_decoding("p")
         # A busy screen for the whole test, so there are packets to lose.
         def stream():

@@ -2,7 +2,9 @@
 browser, and a peer streamed by a vmcast that serves the page."""
 from __future__ import annotations
 
+import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from contextlib import contextmanager
 
@@ -42,8 +44,7 @@ def served_peer(session, artifacts, tmp_path, web, name: str):
     with streamed_peer(session, artifacts, tmp_path, name=name, vmcast_args=args) as run:
         result, _ = run.send("scanout width=320 height=200 pattern=gradient")
         assert result["ok"], result
-        wait_for(lambda: http_status(f"http://127.0.0.1:{port}/")[0] == 200, 20,
-                 what="the page being served")
+        wait_running(port, name, timeout=20)
         yield run
 
 
@@ -53,8 +54,9 @@ def wait_input_channel(browser, page: str) -> None:
 
 
 def open_page(browser, port: int, name: str, token: str = FULL_TOKEN) -> None:
-    """Opens the page with a token, once it decodes video and its input channel is open."""
-    browser.open(name, f"http://127.0.0.1:{port}/?token={token}")
+    """Opens the only VM's page with a token, once it decodes video and its input channel is
+    open."""
+    browser.open(name, console_url(port, wait_running(port), token))
     browser.wait_decoding(name)
     wait_input_channel(browser, name)
 
@@ -68,6 +70,33 @@ def http_status(url: str, headers: dict | None = None) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+def listed_vms(port: int, token: str = FULL_TOKEN) -> list[dict]:
+    """The VMs vmcast lists (/vms), each {"name", "state", "consoles": [{"index", "label"}]}."""
+    status, text = http_status(f"http://127.0.0.1:{port}/vms?token={token}")
+    assert status == 200, (status, text)
+    return json.loads(text)["vms"]
+
+
+def running_vm(port: int, vm: str | None = None) -> str | None:
+    """The VM's name (without vm: the only VM's) when vmcast lists it as running."""
+    vms = listed_vms(port)
+    if vm is None and len(vms) != 1:
+        return None
+    return next((v["name"] for v in vms
+                 if v["name"] == (vm or v["name"]) and v["state"] == "running"), None)
+
+
+def wait_running(port: int, vm: str | None = None, timeout: float = 30) -> str:
+    return wait_for(lambda: running_vm(port, vm), timeout, 0.3,
+                    what=f"vmcast listing VM {vm or '(the only one)'} as running")
+
+
+def console_url(port: int, vm: str, token: str = FULL_TOKEN, console: int | None = None) -> str:
+    """A console's page: its stable address."""
+    query = {"vm": vm, **({} if console is None else {"console": str(console)}), "token": token}
+    return f"http://127.0.0.1:{port}/?{urllib.parse.urlencode(query)}"
+
+
 def serve_and_open(session, vmcast_bin, tmp_path, browser, page: str = "p"):
     """`vmcast run --web` with known tokens for the VM on the session's bus, and the page open
     with full access, once it decodes video; returns vmcast's process."""
@@ -76,10 +105,9 @@ def serve_and_open(session, vmcast_bin, tmp_path, browser, page: str = "p"):
     port = free_port()
     vmcast = session.spawn([str(vmcast_bin), "run", "--verbose", "--web", f"127.0.0.1:{port}",
                             "--web-token-file", str(token_file)], name="vmcast")
-    wait_for(lambda: vmcast.poll() is None and
-             http_status(f"http://127.0.0.1:{port}/")[0] == 200, 30, 0.3,
-             what="vmcast serving the page")
-    browser.open(page, f"http://127.0.0.1:{port}/?token={FULL_TOKEN}")
+    vm = wait_for(lambda: vmcast.poll() is None and running_vm(port), 30, 0.3,
+                  what="vmcast serving the page of its VM")
+    browser.open(page, console_url(port, vm))
     browser.wait_decoding(page, timeout=60)
     return vmcast
 

@@ -132,7 +132,8 @@ async function handleMessage(message) {
     state.absolute = !!message.absolute;
     state.vm = message.vm;
     state.codec = message.codec;
-    document.title = `${message.vm} · vmcast`;
+    showPlace(message.vm, message.console,
+      message.consoles.find((c) => c.index === message.console)?.label);
     document.getElementById('clipboard-toggle').hidden = message.access !== 'full';
     fillPicker(message.consoles, message.console);
     startPeer();
