@@ -1,7 +1,9 @@
 // vmcast: QEMU VM screens (-display dbus) as PipeWire video streams.
 #include <clocale>
+#include <cstdio>
 
 #include "app/commands.h"
+#include "app/config_file.h"
 #include "app/logging.h"
 #include "app/options.h"
 #include "compositor/compositor.h"
@@ -21,6 +23,9 @@ int main(int argc, char **argv) {
         return vmcast::app::run_screenshot(options);
     case vmcast::app::Command::Run:
         return vmcast::app::run_daemon(options);
+    case vmcast::app::Command::Config:
+        fputs(vmcast::app::config_text(options).c_str(), stdout);
+        return 0;
     }
     return 1;
 }
