@@ -9,6 +9,8 @@ namespace vmcast::app {
 namespace {
 
 bool verbose_logging = false;
+// stderr is the journal (a systemd service's): messages go to journald with their priority.
+bool to_journal = false;
 
 const char *level_name(GLogLevelFlags level) {
     if (level & G_LOG_LEVEL_ERROR)
@@ -39,6 +41,9 @@ GLogWriterOutput write_line(GLogLevelFlags level, const GLogField *fields, gsize
     const bool app_info = (level & G_LOG_LEVEL_INFO) && strcmp(domain, "vmcast") == 0;
     if (!verbose_logging && !important && !app_info)
         return G_LOG_WRITER_HANDLED;
+    if (to_journal &&
+        g_log_writer_journald(level, fields, n_fields, nullptr) == G_LOG_WRITER_HANDLED)
+        return G_LOG_WRITER_HANDLED;
     fprintf(stderr, "%s: %s: %s\n", domain, level_name(level), message);
     return G_LOG_WRITER_HANDLED;
 }
@@ -47,6 +52,7 @@ GLogWriterOutput write_line(GLogLevelFlags level, const GLogField *fields, gsize
 
 void setup_logging(bool verbose) {
     verbose_logging = verbose;
+    to_journal = g_log_writer_is_journald(fileno(stderr));
     g_log_set_writer_func(write_line, nullptr, nullptr);
 }
 

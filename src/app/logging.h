@@ -1,5 +1,6 @@
-// vmcast's log output: one line per message on stderr, "domain: level: text". Each module
-// logs in its own domain (vmcast-qemu, vmcast-compositor, vmcast-pipewire, vmcast-wlroots...).
+// vmcast's log output: one line per message on stderr, "domain: level: text", or, when stderr is
+// the journal (run by systemd), journald entries with their priority. Each module logs in its own
+// domain (vmcast-qemu, vmcast-compositor, vmcast-pipewire, vmcast-wlroots...).
 #pragma once
 
 namespace vmcast::app {

@@ -7,7 +7,10 @@
 #include <map>
 
 #include "app/commands.h"
+#include "app/config_reload.h"
+#include "app/service_notify.h"
 #include "app/vm_session.h"
+#include "app/web_tokens.h"
 #include "compositor/compositor.h"
 #include "frame/copy_stats.h"
 #include "pipewire/pipewire_context.h"
@@ -50,12 +53,14 @@ class Fleet {
     // false with a reason when the VM is not streamed (not asked for, a second VM of the same
     // name, no graphic console).
     bool add(const qemu::VmInfo &vm, std::string &why) {
-        const auto &wanted = options_.vm_names;
-        if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), vm.name) == wanted.end()) {
-            why = "VM '" + vm.name + "' is not one of --vm";
+        if (!wanted(vm.name)) {
+            why = "VM '" + vm.name + "' is not one of the wanted VMs (--vm, [vms] names)";
             return false;
         }
-        if (vms_.contains(vm.name)) {
+        auto streamed = vms_.find(vm.name);
+        if (streamed != vms_.end() && streamed->second->vm().bus_name == vm.bus_name)
+            return true; // reported again after a reload
+        if (streamed != vms_.end()) {
             why = "a second VM named '" + vm.name + "' (" + vm.bus_name +
                   ") is on the bus; only the first is streamed";
             return false;
@@ -80,14 +85,37 @@ class Fleet {
         vms_[vm.name] = std::move(session);
         if (web_) {
             web_->add_vm(added.web_vm());
-            // On stdout, for people and scripts: the addresses to open (the same each time).
-            printf("vmcast: watch VM '%s' at %s\n", vm.name.c_str(),
-                   web_->url(web::Access::Full, vm.name).c_str());
-            printf("vmcast: view only: %s\n", web_->url(web::Access::View, vm.name).c_str());
-            fflush(stdout);
+            announce(vm.name);
         }
         g_message("streaming VM '%s'", vm.name.c_str());
         return true;
+    }
+
+    // On stdout, for people and scripts: the addresses to open (the same each time).
+    void announce(const std::string &name) {
+        printf("vmcast: watch VM '%s' at %s\n", name.c_str(),
+               web_->url(web::Access::Full, name).c_str());
+        printf("vmcast: view only: %s\n", web_->url(web::Access::View, name).c_str());
+        fflush(stdout);
+    }
+    // The page's tokens changed (a reload).
+    void announce_all() {
+        for (const auto &[name, session] : vms_)
+            announce(name);
+    }
+
+    // The wanted VMs changed (a reload): those no longer wanted go as if they stopped.
+    void drop_unwanted() {
+        for (auto vm = vms_.begin(); vm != vms_.end();) {
+            if (wanted(vm->first)) {
+                ++vm;
+                continue;
+            }
+            g_message("VM '%s' is no longer wanted; its nodes are gone", vm->first.c_str());
+            if (web_)
+                web_->remove_vm(vm->first, "vmcast no longer streams the VM '" + vm->first + "'");
+            vm = vms_.erase(vm);
+        }
     }
 
     // The VM whose QEMU had this bus name stopped: its nodes go, its pages wait for it.
@@ -105,6 +133,11 @@ class Fleet {
     }
 
   private:
+    bool wanted(const std::string &name) const {
+        const auto &names = options_.vm_names;
+        return names.empty() || std::find(names.begin(), names.end(), name) != names.end();
+    }
+
     const Options &options_;
     compositor::Compositor &compositor_;
     pipewire::PipeWireContext &pipewire_;
@@ -138,8 +171,7 @@ std::unique_ptr<web::WebPublisher>
 start_web(const Options &options, pipewire::PipeWireContext &pipewire, std::string &error) {
     web::WebOptions web_options;
     web_options.listen = options.web_listen;
-    if (!options.web_token_file.empty() &&
-        !web::AccessTokens::load(options.web_token_file, web_options.tokens, error))
+    if (!load_web_tokens(options, web_options.tokens, error))
         return nullptr;
     if (!options.web_codec.empty())
         web_options.codec = options.web_codec == "vp8" ? web::Codec::VP8 : web::Codec::H264;
@@ -189,8 +221,9 @@ int run_daemon(const Options &options) {
     } else if (!(bus = connect_to_display(options, error))) {
         return fail(error);
     }
+    Options running = options; // what a reload changes
     // Declared after the compositor and PipeWire, so destroyed before them.
-    Fleet fleet(options, *compositor, *pipewire, bus.get(), daemon);
+    Fleet fleet(running, *compositor, *pipewire, bus.get(), daemon);
     if (!options.web_listen.empty()) {
         std::unique_ptr<web::WebPublisher> web = start_web(options, *pipewire, error);
         if (!web)
@@ -221,10 +254,19 @@ int run_daemon(const Options &options) {
         g_message("following the VMs on %s",
                   options.address.empty() ? "the session bus" : options.address.c_str());
     }
+    notify_ready();
+    ConfigReload reload(running, {.vms_changed = watch ? std::function<void()>([&fleet, &watch] {
+                                      fleet.drop_unwanted();
+                                      watch->report_again();
+                                  })
+                                                       : nullptr,
+                                  .web = fleet.web(),
+                                  .tokens_changed = [&fleet] { fleet.announce_all(); }});
     const guint sigint = g_unix_signal_add(SIGINT, on_stop_signal, &daemon);
     const guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, &daemon);
     const guint sigusr1 = g_unix_signal_add(SIGUSR1, on_stats_signal, nullptr);
     g_main_loop_run(loop.get());
+    notify_stopping();
     if (frame::copy_stats().damaged_bytes > 0)
         g_message("frame path: %s", frame::copy_stats().summary().c_str());
     g_source_remove(sigusr1);

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace vmcast::qemu {
 namespace {
@@ -51,6 +52,16 @@ void VmWatch::start() {
     scan();
 }
 
+void VmWatch::report_again() {
+    // A copy: what the events do must not pull the candidates from under the loop.
+    std::vector<VmInfo> vms;
+    for (const auto &[bus_name, candidate] : candidates_)
+        if (const auto *appeared = std::get_if<Appeared>(&candidate.reading))
+            vms.push_back(appeared->vm);
+    for (const VmInfo &vm : vms)
+        events_.appeared(vm);
+}
+
 void VmWatch::on_name_owner_changed(GDBusConnection *, const gchar *, const gchar *, const gchar *,
                                     const gchar *, GVariant *parameters, gpointer data) {
     auto *self = static_cast<VmWatch *>(data);
@@ -66,7 +77,7 @@ void VmWatch::on_name_owner_changed(GDBusConnection *, const gchar *, const gcha
         auto gone = self->candidates_.find(name);
         if (gone == self->candidates_.end())
             return;
-        const bool appeared = gone->second.reading == Reading::Appeared;
+        const bool appeared = std::holds_alternative<Appeared>(gone->second.reading);
         self->candidates_.erase(gone);
         if (appeared)
             self->events_.vanished(name);
@@ -122,7 +133,8 @@ void VmWatch::on_queue_listed(GObject *bus, GAsyncResult *result, gpointer data)
     const gchar *owner = nullptr;
     while (g_variant_iter_loop(owners, "&s", &owner)) {
         auto known = self->candidates_.find(owner);
-        if (known == self->candidates_.end() || known->second.reading == Reading::Failed)
+        if (known == self->candidates_.end() ||
+            std::holds_alternative<Failed>(known->second.reading))
             self->read(owner);
     }
     g_variant_iter_free(owners);
@@ -132,7 +144,7 @@ void VmWatch::read(const std::string &bus_name) {
     Candidate &candidate = candidates_[bus_name];
     candidate.watch = this;
     candidate.bus_name = bus_name;
-    candidate.reading = Reading::InFlight;
+    candidate.reading = InFlight{};
     candidate.attempts++;
     candidate.retry.reset();
     g_dbus_connection_call(bus_, bus_name.c_str(), kDisplayRoot,
@@ -162,16 +174,16 @@ void VmWatch::read_finished(const std::string &bus_name, GVariant *reply, GError
         vm = vm_from_managed_objects(reply, bus_name);
     const bool complete = vm && !vm->name.empty() && !vm->consoles.empty();
     if (complete) {
-        candidate.reading = Reading::Appeared;
+        candidate.reading = Appeared{*vm};
         events_.appeared(*vm);
         return;
     }
     if ((vm || not_exported_yet(error)) && candidate.attempts < kMaxAttempts) {
-        candidate.reading = Reading::Retrying;
+        candidate.reading = Retrying{};
         candidate.retry = attach_timeout(kRetryMs, on_retry_timer, &candidate);
         return;
     }
-    candidate.reading = Reading::Failed;
+    candidate.reading = Failed{};
     g_warning("%s queues for %s but shows no VM display: %s", bus_name.c_str(), kQemuBusName,
               error ? error->message : "no VM object or no console");
 }

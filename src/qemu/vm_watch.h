@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <variant>
 
 #include <gio/gio.h>
 
@@ -32,18 +33,22 @@ class VmWatch {
 
     // Reads the VMs already there (each reported as it is read) and starts following the bus.
     void start();
+    // Reports each VM that appeared and is still there again, as it was read (for a user who
+    // now wants VMs they did not before).
+    void report_again();
 
   private:
-    enum class Reading {
-        InFlight, // GetManagedObjects asked, no answer yet
-        Retrying, // QEMU has not exported its display yet: asked again soon
-        Appeared, // reported to events_.appeared
-        Failed,   // its answer was an error or not a VM: asked again at the next scan
+    struct InFlight {}; // GetManagedObjects asked, no answer yet
+    struct Retrying {}; // QEMU has not exported its display yet: asked again soon
+    struct Appeared {   // reported to events_.appeared
+        VmInfo vm;
     };
+    struct Failed {}; // its answer was an error or not a VM: asked again at the next scan
+    using Reading = std::variant<InFlight, Retrying, Appeared, Failed>;
     struct Candidate {
         VmWatch *watch = nullptr;
         std::string bus_name;
-        Reading reading = Reading::InFlight;
+        Reading reading = InFlight{};
         unsigned attempts = 0;
         GSourcePtr retry;
     };

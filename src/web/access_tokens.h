@@ -17,6 +17,9 @@ class AccessTokens {
     // the second. Tokens are 16 to 256 characters of [A-Za-z0-9_-] (they travel in URLs). A
     // missing view-only token is generated. false and a one-line reason in error otherwise.
     static bool load(const std::string &path, AccessTokens &tokens, std::string &error);
+    // The same for a file's text; path names the file in errors.
+    static bool parse(const std::string &text, const std::string &path, AccessTokens &tokens,
+                      std::string &error);
 
     // What a presented token allows; compares in constant time.
     Access check(std::string_view presented) const;
