@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "app/config_file.h"
+#include "app/logging.h"
 #include "app/setting_values.h"
 #include "common/glib_ptr.h"
 #include "vmcast-config.h"
@@ -232,7 +233,7 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
     case Parsed::Error:
         break;
     }
-    fprintf(stderr, "vmcast: %s\n", error.c_str());
+    print_error(error);
     exit_code = 2;
     return false;
 }

@@ -36,7 +36,7 @@ class NotifySocket:
         self.sock.bind(str(path))
         self.messages: list[str] = []
 
-    def wait(self, state: str, vmcast: Vmcast, timeout: float = 30) -> list[str]:
+    def wait(self, state: str, vmcast: Vmcast | Spawned, timeout: float = 30) -> list[str]:
         """Every message up to the first that says state (e.g. READY=1)."""
         deadline = time.monotonic() + timeout
         seen = []
@@ -58,13 +58,24 @@ class NotifySocket:
         self.sock.close()
 
 
+class Spawned:
+    """A vmcast started some other way than Vmcast, seen the same way by the helpers here."""
+
+    def __init__(self, proc: subprocess.Popen, stderr: Path):
+        self.proc = proc
+        self.stderr = stderr
+
+    def logs(self) -> str:
+        return self.stderr.read_text()
+
+
 def start(session, vmcast_bin, tmp_path, *args: str) -> tuple[Vmcast, NotifySocket]:
     notify = NotifySocket(tmp_path / "notify")
     vmcast = Vmcast(session, vmcast_bin, *args, env={"NOTIFY_SOCKET": str(notify.path)})
     return vmcast, notify
 
 
-def reload(vmcast: Vmcast, notify: NotifySocket) -> None:
+def reload(vmcast: Vmcast | Spawned, notify: NotifySocket) -> None:
     vmcast.proc.send_signal(signal.SIGHUP)
     seen = notify.wait("READY=1", vmcast)
     assert any(m.startswith("RELOADING=1\nMONOTONIC_USEC=") for m in seen), seen
@@ -83,6 +94,62 @@ def test_ready_reload_and_stopping_reach_systemd(vmcast_bin, session, tmp_path):
         assert vmcast.proc.wait(timeout=15) == 0, vmcast.logs()
     finally:
         notify.close()
+
+
+def journal_entries(sock: socket.socket) -> list[dict]:
+    """The entries sent to the journal's socket so far (journald's native protocol, in its
+    KEY=value form, which GLib uses for one-line values)."""
+    entries = []
+    sock.settimeout(0.5)
+    try:
+        while True:
+            data = sock.recv(65536).decode(errors="replace")
+            entries.append(dict(line.split("=", 1) for line in data.splitlines() if "=" in line))
+    except socket.timeout:
+        return entries
+
+
+def test_logs_reach_the_journal_with_their_priority(vmcast_bin, session, tmp_path):
+    """Run by systemd, stderr is the journal ($JOURNAL_STREAM names it): messages go to
+    journald's socket, each with its priority. The socket is the test's, mounted where journald's
+    is in a mount namespace of vmcast's own."""
+    journal = tmp_path / "journal"
+    journal.mkdir()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(journal / "socket"))
+    config = tmp_path / "vmcast.conf"
+    config.write_text("[stream]\nmax-fps=30\n")
+    notify = NotifySocket(tmp_path / "notify")
+    stderr_path = tmp_path / "stderr.log"
+    with open(stderr_path, "wb") as stderr:
+        info = os.fstat(stderr.fileno())
+        namespace = ["unshare", "--mount"] if os.getuid() == 0 else \
+            ["unshare", "--user", "--map-root-user", "--mount"]
+        script = ("mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal && "
+                  f"mount --bind {journal} /run/systemd/journal && exec \"$0\" \"$@\"")
+        proc = session.spawn([*namespace, "sh", "-c", script, str(vmcast_bin), "--config",
+                              str(config), "run"], name="vmcast", stderr=stderr,
+                             env={"JOURNAL_STREAM": f"{info.st_dev}:{info.st_ino}",
+                                  "NOTIFY_SOCKET": str(notify.path)})
+    vmcast = Spawned(proc, stderr_path)
+    try:
+        notify.wait("READY=1", vmcast)
+        config.write_text("[stream]\nmax-fps=fast\n")
+        reload(vmcast, notify)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0, stderr_path.read_text()
+    finally:
+        notify.close()
+    entries = journal_entries(sock)
+    sock.close()
+    by_message = {e.get("MESSAGE"): e for e in entries}
+    following = by_message.get("following the VMs on the session bus")
+    assert following and following["PRIORITY"] == "5" and following["GLIB_DOMAIN"] == "vmcast", \
+        entries
+    bad = f'reload: {config}: [stream] max-fps: expected frames a second from 1 to 1000, got ' \
+          f'"fast"; the running settings stay'
+    assert by_message.get(bad, {}).get("PRIORITY") == "4", entries
+    assert "following the VMs" not in stderr_path.read_text(), "logged twice"
 
 
 def wait_gone(session, name: str, vmcast: Vmcast) -> None:

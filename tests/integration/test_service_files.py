@@ -171,3 +171,19 @@ def test_unreadable_config_file(vmcast_bin, tmp_path, what):
     assert res.stderr.startswith(f"vmcast: {path}: ") and res.stderr.count("\n") == 1, res.stderr
     reason = "No such file or directory" if what == "missing" else "not a config file"
     assert reason in res.stderr, res.stderr
+
+
+def test_errors_are_errors_in_the_journal(vmcast_bin, tmp_path):
+    """Run by systemd, stderr is the journal ($JOURNAL_STREAM names it): the line vmcast exits
+    with carries the error priority the journal reads (<3>)."""
+    path = tmp_path / "bad.conf"
+    path.write_text("[web]\ncodec=h265\n")
+    stderr_path = tmp_path / "stderr"
+    with open(stderr_path, "wb") as stderr:
+        info = os.fstat(stderr.fileno())
+        env = dict(os.environ, JOURNAL_STREAM=f"{info.st_dev}:{info.st_ino}")
+        res = subprocess.run([str(vmcast_bin), "--config", str(path), "run"], stderr=stderr,
+                             env=env, timeout=60)
+    assert res.returncode == 2
+    assert stderr_path.read_text() == \
+        f'<3>vmcast: {path}: [web] codec: expected h264 or vp8, got "h265"\n'
