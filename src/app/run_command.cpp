@@ -254,14 +254,18 @@ int run_daemon(const Options &options) {
         g_message("following the VMs on %s",
                   options.address.empty() ? "the session bus" : options.address.c_str());
     }
-    notify_ready();
-    ConfigReload reload(running, {.vms_changed = watch ? std::function<void()>([&fleet, &watch] {
-                                      fleet.drop_unwanted();
-                                      watch->report_again();
-                                  })
-                                                       : nullptr,
+    std::function<void()> vms_changed; // none through QMP: the one VM cannot change
+    if (watch)
+        vms_changed = [&fleet, &watch] {
+            fleet.drop_unwanted();
+            if (watch) // gone once vmcast stops, while the pages get their goodbyes
+                watch->report_again();
+        };
+    ConfigReload reload(running, {.vms_changed = std::move(vms_changed),
                                   .web = fleet.web(),
                                   .tokens_changed = [&fleet] { fleet.announce_all(); }});
+    // After the reload's handler is in place: systemd may send SIGHUP as soon as it hears this.
+    notify_ready();
     const guint sigint = g_unix_signal_add(SIGINT, on_stop_signal, &daemon);
     const guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, &daemon);
     const guint sigusr1 = g_unix_signal_add(SIGUSR1, on_stats_signal, nullptr);

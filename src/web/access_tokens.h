@@ -1,5 +1,5 @@
 // Who may use the web page: a full-access token (watch and drive the VM) and a view-only token,
-// random at start or read from a file the user keeps.
+// made at random (vmcast keeps them, app/web_tokens.h) or read from a file the user keeps.
 #pragma once
 
 #include <string>

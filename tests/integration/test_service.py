@@ -43,12 +43,13 @@ class NotifySocket:
         while True:
             left = deadline - time.monotonic()
             assert left > 0, f"no {state} within {timeout}s (got {seen})\n{vmcast.logs()}"
-            assert vmcast.proc.poll() is None or seen, \
-                f"vmcast exited ({vmcast.proc.returncode})\n{vmcast.logs()}"
             self.sock.settimeout(min(left, 1.0))
             try:
                 data = self.sock.recv(4096).decode()
             except socket.timeout:
+                # Only once what it sent before it exited has been read.
+                assert vmcast.proc.poll() is None, \
+                    f"vmcast exited ({vmcast.proc.returncode}) before {state}\n{vmcast.logs()}"
                 continue
             seen.append(data)
             if state in data.split("\n"):
