@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -75,6 +76,26 @@ def test_units_verify(vmcast_bin, tmp_path):
     # The user unit's ExecStart runs vmcast through sh: its program is checked here.
     text = user[0].read_text()
     assert "ExecStart=/bin/sh -c " in text and f" {vmcast_bin} %E/vmcast/vmcast.conf" in text
+
+
+def test_user_unit_reads_the_config_file_when_it_is_there(vmcast_bin, tmp_path):
+    """The user unit's ExecStart, run as systemd would (%E is ~/.config): with the config file
+    it runs vmcast --config FILE run, without it vmcast run."""
+    data = env_path("VMCAST_DATA_BUILD_DIR")
+    unit = configured_copies([data / "user" / "vmcast.service"], vmcast_bin, tmp_path)[0]
+    exec_start = re.search(r"^ExecStart=(.*)$", unit.read_text(), re.M).group(1)
+    argv = shlex.split(exec_start.replace("%E", str(tmp_path / "config")))
+    # No bus and no PipeWire here: vmcast run stops at once, saying why.
+    env = {"PATH": os.environ["PATH"], "XDG_RUNTIME_DIR": str(tmp_path / "no-runtime"),
+           "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus"}
+    res = run(argv, env=env)
+    assert res.returncode == 1 and "PipeWire" in res.stderr, res.stderr
+    config = tmp_path / "config" / "vmcast" / "vmcast.conf"
+    config.parent.mkdir(parents=True)
+    config.write_text("[web]\nbitrate=fast\n")
+    res = run(argv, env=env)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith(f"vmcast: {config}: [web] bitrate: "), res.stderr
 
 
 def test_verify_sees_a_broken_unit(vmcast_bin, tmp_path):
