@@ -74,12 +74,7 @@ const std::vector<Group> &groups() {
         {"libvirt",
          {{"uri",
            [](const std::string &text, Options &options, std::string &expected) {
-               if (text.empty()) {
-                   expected = "expected a libvirt URI such as qemu:///system";
-                   return false;
-               }
-               options.libvirt_uri = text;
-               return true;
+               return parse_libvirt_uri(text, options.libvirt_uri, expected);
            }}}},
         {"stream",
          {{"max-fps",

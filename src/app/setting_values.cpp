@@ -41,6 +41,15 @@ bool parse_vm_name(const std::string &text, std::string &name, std::string &expe
     return true;
 }
 
+bool parse_libvirt_uri(const std::string &text, std::string &uri, std::string &expected) {
+    if (text.empty()) {
+        expected = "expected a libvirt URI such as qemu:///system";
+        return false;
+    }
+    uri = text;
+    return true;
+}
+
 bool parse_max_fps(const std::string &text, uint32_t &fps, std::string &expected) {
     if (!parse_number(text, 1, 1000, fps)) {
         expected = "expected frames a second from 1 to 1000";

@@ -12,6 +12,7 @@ namespace vmcast::app {
 // Each takes a setting's text as given; false with what was expected ("expected ...").
 bool parse_bus_address(const std::string &text, std::string &address, std::string &expected);
 bool parse_vm_name(const std::string &text, std::string &name, std::string &expected);
+bool parse_libvirt_uri(const std::string &text, std::string &uri, std::string &expected);
 bool parse_max_fps(const std::string &text, uint32_t &fps, std::string &expected);
 bool parse_cursor_mode(const std::string &text, pipewire::CursorMode &mode, std::string &expected);
 bool parse_web_listen(const std::string &text, std::string &listen, std::string &expected);
