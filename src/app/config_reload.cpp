@@ -59,7 +59,7 @@ void ConfigReload::reload() {
     bool read = reread_options(running_, fresh, error);
     std::optional<web::AccessTokens> tokens;
     if (read && targets_.web) {
-        tokens = web::AccessTokens::generate();
+        tokens = targets_.web->tokens(); // a file without a view-only token keeps this one
         read = load_web_tokens(fresh, *tokens, error);
     }
     if (!read) {

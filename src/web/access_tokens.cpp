@@ -85,8 +85,9 @@ bool AccessTokens::parse(const std::string &text, const std::string &path, Acces
                 "A-Z, a-z, 0-9, - or _";
         return false;
     }
+    // Without one, the view-only token tokens has stays (a reload keeps the viewers' address).
     if (view.empty())
-        view = random_token();
+        view = tokens.view() != full ? tokens.view() : random_token();
     if (!valid_token(view) || view == full) {
         error = "the second line of " + path +
                 " must be a view-only token (16 to 256 "

@@ -95,5 +95,22 @@ TEST_F(WebTokens, TheTokenFileOptionIsReadInstead) {
     unlink(file.c_str());
 }
 
+TEST_F(WebTokens, AFileWithoutAViewOnlyTokenKeepsTheOneInUse) {
+    const std::string file = root_ + "/full-only";
+    std::ofstream(file) << "full-access-token-0123456789\n";
+    Options options;
+    options.web_token_file = file;
+    web::AccessTokens tokens = web::AccessTokens::generate();
+    const std::string started_with = tokens.view();
+    std::string error;
+    ASSERT_TRUE(load_web_tokens(options, tokens, error)) << error;
+    EXPECT_EQ(tokens.view(), started_with);
+    // Read again (a reload) with the tokens in use: the same view-only token.
+    web::AccessTokens reloaded = tokens;
+    ASSERT_TRUE(load_web_tokens(options, reloaded, error)) << error;
+    EXPECT_EQ(reloaded.view(), tokens.view());
+    unlink(file.c_str());
+}
+
 } // namespace
 } // namespace vmcast::app
