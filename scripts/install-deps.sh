@@ -33,6 +33,7 @@ packages="
     chromium iproute2
     novnc websockify
     libvirt-dev libvirt-glib-1.0-dev libvirt-daemon-system libvirt-clients
+    systemd groff-base man-db util-linux
 "
 # What each group is for:
 #   meson .. g++                build system and compilers (C++20)
@@ -64,6 +65,10 @@ packages="
 #                               browser tests: Debian's Chromium driven by playwright-core (npm),
 #                               in a loopback-only network namespace (ip)
 #   novnc websockify            the benchmark's comparison of the page with noVNC 1.3
+#   systemd groff-base man-db util-linux
+#                               the service tests: systemd-analyze verify on the units, groff
+#                               and man warnings on the man page, unshare and mount (a journal
+#                               socket of the test's own)
 
 # Node.js for the browser tests: Debian's, unless a node and npm are already installed (a
 # NodeSource node conflicts with Debian's npm package).

@@ -1,12 +1,11 @@
-#include <cstdio>
-
 #include "app/commands.h"
+#include "app/logging.h"
 #include "qemu/display_bus.h"
 
 namespace vmcast::app {
 
 int fail(const std::string &message) {
-    fprintf(stderr, "vmcast: %s\n", message.c_str());
+    print_error(message);
     return 1;
 }
 

@@ -2,8 +2,10 @@
 #include <malloc.h>
 
 #include <clocale>
+#include <cstdio>
 
 #include "app/commands.h"
+#include "app/config_file.h"
 #include "app/logging.h"
 #include "app/options.h"
 #include "compositor/compositor.h"
@@ -29,6 +31,9 @@ int main(int argc, char **argv) {
         return vmcast::app::run_screenshot(options);
     case vmcast::app::Command::Run:
         return vmcast::app::run_daemon(options);
+    case vmcast::app::Command::Config:
+        fputs(vmcast::app::config_text(options).c_str(), stdout);
+        return 0;
     }
     return 1;
 }

@@ -2,9 +2,13 @@
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include <glib.h>
 
+#include "app/config_file.h"
+#include "app/logging.h"
+#include "app/setting_values.h"
 #include "common/glib_ptr.h"
 #include "vmcast-config.h"
 
@@ -18,6 +22,8 @@ constexpr const char *kSummary =
     "  run                     stream every graphic console of every VM as a PipeWire\n"
     "                          video node (vmcast.<vm>.<console>), following VMs as\n"
     "                          they start and stop, until SIGINT or SIGTERM\n"
+    "  config                  check the config file and print the settings run would\n"
+    "                          use (the file's, under the command line's)\n"
     "\n"
     "QEMU must run with -display dbus: on the session bus, on the bus given with\n"
     "--address, or with -display dbus,p2p=yes and a QMP socket given with --qmp\n"
@@ -26,6 +32,9 @@ constexpr const char *kSummary =
 
 constexpr const char *kDefaultWebAddress = "127.0.0.1:8081";
 constexpr const char *kDefaultLibvirtUri = "qemu:///system";
+constexpr const char *kSeeHelp = " (see vmcast --help)";
+
+enum class Parsed { Command, Version, Error };
 
 // --web takes an optional address, which GOption passes only to a callback.
 gboolean on_web_option(const gchar *, const gchar *value, gpointer data, GError **) {
@@ -38,24 +47,41 @@ gboolean on_libvirt_option(const gchar *, const gchar *value, gpointer data, GEr
     return TRUE;
 }
 
-bool fail_usage(const char *message, int &exit_code) {
-    fprintf(stderr, "vmcast: %s (see vmcast --help)\n", message);
-    exit_code = 2;
+bool is_command(const std::string &word) {
+    return word == "list" || word == "screenshot" || word == "run" || word == "config";
+}
+
+Parsed fail_usage(const std::string &message, std::string &error) {
+    error = message + kSeeHelp;
+    return Parsed::Error;
+}
+
+// A value given on the command line, checked by the same parser as the config file's.
+template <typename T, typename Parse>
+bool parse_given(const char *option, const gchar *text, T &value, Parse parse, std::string &error) {
+    if (!text)
+        return true;
+    std::string expected;
+    if (parse(text, value, expected))
+        return true;
+    error = bad_value(option, expected, text) + kSeeHelp;
     return false;
 }
 
-} // namespace
-
-bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
+Parsed parse(std::vector<std::string> arguments, Options &options, std::string &error) {
+    options.command_line = arguments;
     gchar *address = nullptr;
     gchar *qmp_socket = nullptr;
     gchar **vm_names = nullptr;
     gint console = 0;
-    gint max_fps = int(options.max_fps);
+    gchar *max_fps = nullptr;
     gchar *cursor = nullptr;
+    gchar *config_file = nullptr;
+    std::string web_listen;
+    std::string libvirt_uri;
     gchar *web_token_file = nullptr;
     gchar *web_codec = nullptr;
-    gint web_bitrate = int(options.web_bitrate_kbps);
+    gchar *web_bitrate = nullptr;
     gboolean verbose = FALSE;
     gboolean version = FALSE;
     const GOptionEntry entries[] = {
@@ -68,12 +94,15 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
          "bus as VMs come and go)",
          "NAME"},
         {"console", 'c', 0, G_OPTION_ARG_INT, &console, "console index for screenshot", "N"},
-        {"max-fps", 0, 0, G_OPTION_ARG_INT, &max_fps, "most frames a second a stream sends (60)",
+        {"max-fps", 0, 0, G_OPTION_ARG_STRING, &max_fps, "most frames a second a stream sends (60)",
          "FPS"},
         {"cursor", 0, 0, G_OPTION_ARG_STRING, &cursor,
          "QEMU's pointer in the streams: auto (metadata for consumers that ask for it, drawn "
          "into the frames for the others), embedded, metadata or hidden",
          "MODE"},
+        {"config", 0, 0, G_OPTION_ARG_FILENAME, &config_file,
+         "read settings from FILE (a key file, see vmcast(1)); the command line's options win",
+         "FILE"},
         {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "log what vmcast does in detail", nullptr},
         {"version", 0, 0, G_OPTION_ARG_NONE, &version, "print the version and exit", nullptr},
         {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
@@ -86,11 +115,11 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
          "[ADDR]"},
         {"web-token-file", 0, 0, G_OPTION_ARG_FILENAME, &web_token_file,
          "the page's access tokens: full access on the first line, view only on the second "
-         "(default: random at each start)",
+         "(default: kept in vmcast's state directory)",
          "FILE"},
         {"web-codec", 0, 0, G_OPTION_ARG_STRING, &web_codec,
          "h264 (x264enc; the default where installed) or vp8", "CODEC"},
-        {"web-bitrate", 0, 0, G_OPTION_ARG_INT, &web_bitrate,
+        {"web-bitrate", 0, 0, G_OPTION_ARG_STRING, &web_bitrate,
          "the most kbit/s a console's video may use (6000); less when viewers lose packets",
          "KBPS"},
         {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
@@ -110,7 +139,7 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
         g_option_group_add_entries(group, group_entries);
         g_option_context_add_group(context.get(), group);
     };
-    add_group("web", "Web page options (vmcast run):", web_entries, &options.web_listen);
+    add_group("web", "Web page options (vmcast run):", web_entries, &web_listen);
     const GOptionEntry libvirt_entries[] = {
         {"libvirt", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
          reinterpret_cast<gpointer>(on_libvirt_option),
@@ -119,97 +148,145 @@ bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
          "[=URI]"},
         {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
     };
-    add_group("libvirt", "libvirt options (vmcast run):", libvirt_entries, &options.libvirt_uri);
+    add_group("libvirt", "libvirt options (vmcast run):", libvirt_entries, &libvirt_uri);
     g_option_context_set_summary(context.get(), kSummary);
 
+    // GOption takes arguments out of the array it parses: a copy, so command_line stays whole.
+    // It also takes the word after an option with an optional value as that value: in
+    // `vmcast --web run` the command is no address, so such an option gets its default.
+    for (size_t i = 0; i + 1 < arguments.size(); i++)
+        if ((arguments[i] == "--web" || arguments[i] == "--libvirt") &&
+            is_command(arguments[i + 1]))
+            arguments[i] += "=";
+    std::vector<char *> argv;
+    for (std::string &argument : arguments)
+        argv.push_back(argument.data());
+    int argc = int(argv.size());
+    argv.push_back(nullptr);
+    char **argv_data = argv.data();
     GError *raw_error = nullptr;
-    const bool parsed = g_option_context_parse(context.get(), &argc, &argv, &raw_error);
-    GErrorPtr error(raw_error);
-    GCharPtr address_owner(address), qmp_owner(qmp_socket);
-    struct StrvFree {
-        void operator()(gchar **strv) const { g_strfreev(strv); }
-    };
-    std::unique_ptr<gchar *, StrvFree> vm_names_owner(vm_names);
-    GCharPtr token_file_owner(web_token_file), codec_owner(web_codec);
+    const bool parsed = g_option_context_parse(context.get(), &argc, &argv_data, &raw_error);
+    GErrorPtr parse_error(raw_error);
+    GCharPtr address_owner(address), qmp_owner(qmp_socket), max_fps_owner(max_fps),
+        cursor_owner(cursor), config_owner(config_file);
+    GStrvPtr vm_names_owner(vm_names);
+    GCharPtr token_file_owner(web_token_file), codec_owner(web_codec), bitrate_owner(web_bitrate);
     if (!parsed)
-        return fail_usage(error->message, exit_code);
-    if (version) {
-        printf("vmcast %s\n", VMCAST_VERSION);
-        exit_code = 0;
-        return false;
-    }
+        return fail_usage(parse_error->message, error);
+    if (version)
+        return Parsed::Version;
     if (argc < 2)
-        return fail_usage("no command given: list, screenshot or run", exit_code);
+        return fail_usage("no command given: list, screenshot, run or config", error);
 
-    const char *command = argv[1];
+    const std::string command = argv_data[1];
     const int extra_arguments = argc - 2;
-    if (strcmp(command, "list") == 0 && extra_arguments == 0) {
-        options.command = Command::List;
-    } else if (strcmp(command, "run") == 0 && extra_arguments == 0) {
-        options.command = Command::Run;
-    } else if (strcmp(command, "screenshot") == 0) {
+    if (command == "screenshot") {
         if (extra_arguments != 1)
-            return fail_usage("screenshot takes one FILE.png", exit_code);
+            return fail_usage("screenshot takes one FILE.png", error);
         options.command = Command::Screenshot;
-        options.output_png = argv[2];
-    } else if (strcmp(command, "list") == 0 || strcmp(command, "run") == 0) {
-        return fail_usage("unexpected argument after the command", exit_code);
+        options.output_png = argv_data[2];
+    } else if (command == "list" || command == "run" || command == "config") {
+        if (extra_arguments != 0)
+            return fail_usage("unexpected argument after the command", error);
+        options.command = command == "list"  ? Command::List
+                          : command == "run" ? Command::Run
+                                             : Command::Config;
     } else {
-        return fail_usage("unknown command (list, screenshot or run)", exit_code);
+        return fail_usage("unknown command (list, screenshot, run or config)", error);
+    }
+
+    // The config file first, then what the command line gives over it.
+    if (config_file) {
+        options.config_file = config_file;
+        if (!read_config_file(options.config_file, options, error))
+            return Parsed::Error;
     }
     if (address && qmp_socket)
         return fail_usage("--address and --qmp exclude each other: a bus, or p2p through QMP",
-                          exit_code);
-    if (!options.libvirt_uri.empty() && (address || qmp_socket))
-        return fail_usage("--libvirt finds each domain's display itself: no --address or --qmp",
-                          exit_code);
-    if (!options.libvirt_uri.empty() && options.command != Command::Run)
-        return fail_usage("--libvirt goes with run", exit_code);
+                          error);
+    if (!libvirt_uri.empty()) {
+        if (address || qmp_socket)
+            return fail_usage("--libvirt finds each domain's display itself: no --address or --qmp",
+                              error);
+        if (options.command != Command::Run && options.command != Command::Config)
+            return fail_usage("--libvirt goes with run", error);
+        if (!parse_given("--libvirt", libvirt_uri.c_str(), options.libvirt_uri, parse_libvirt_uri,
+                         error))
+            return Parsed::Error;
+        options.address.clear(); // libvirt's buses instead of the config file's
+    }
     if (qmp_socket && !*qmp_socket)
-        return fail_usage("--qmp needs the path of QEMU's QMP socket", exit_code);
+        return fail_usage("--qmp needs the path of QEMU's QMP socket", error);
     if (console < 0)
-        return fail_usage("--console must be 0 or more", exit_code);
-    if (max_fps < 1 || max_fps > 1000)
-        return fail_usage("--max-fps must be between 1 and 1000", exit_code);
-    options.address = address ? address : "";
-    options.qmp_socket = qmp_socket ? qmp_socket : "";
-    for (gchar **name = vm_names; name && *name; name++) {
-        if (!**name)
-            return fail_usage("--vm needs a VM's name", exit_code);
-        options.vm_names.emplace_back(*name);
+        return fail_usage("--console must be 0 or more", error);
+    if (!parse_given("--address", address, options.address, parse_bus_address, error))
+        return Parsed::Error;
+    if (qmp_socket) {
+        options.qmp_socket = qmp_socket;
+        options.address.clear(); // p2p instead of the config file's bus
+        options.libvirt_uri.clear();
+    }
+    if (address)
+        options.libvirt_uri.clear(); // one bus instead of the config file's libvirt
+    if (vm_names) {
+        options.vm_names.clear();
+        for (gchar **name = vm_names; *name; name++) {
+            std::string parsed_name;
+            if (!parse_given("--vm", *name, parsed_name, parse_vm_name, error))
+                return Parsed::Error;
+            options.vm_names.push_back(std::move(parsed_name));
+        }
     }
     if (options.vm_names.size() > 1 && options.command == Command::Screenshot)
-        return fail_usage("screenshot takes one --vm", exit_code);
-    if (options.vm_names.size() > 1 && qmp_socket)
-        return fail_usage("--qmp reaches one VM: give at most one --vm", exit_code);
+        return fail_usage("screenshot takes one --vm", error);
+    if (options.vm_names.size() > 1 && !options.qmp_socket.empty())
+        return fail_usage("--qmp reaches one VM: give at most one --vm", error);
     options.console = uint32_t(console);
-    options.max_fps = uint32_t(max_fps);
-    const std::string cursor_mode = cursor ? cursor : "auto";
-    if (cursor_mode == "auto")
-        options.cursor_mode = pipewire::CursorMode::Auto;
-    else if (cursor_mode == "embedded")
-        options.cursor_mode = pipewire::CursorMode::Embedded;
-    else if (cursor_mode == "metadata")
-        options.cursor_mode = pipewire::CursorMode::Metadata;
-    else if (cursor_mode == "hidden")
-        options.cursor_mode = pipewire::CursorMode::Hidden;
-    else
-        return fail_usage("--cursor must be auto, embedded, metadata or hidden", exit_code);
-    const bool web_asked =
-        web_token_file || web_codec || web_bitrate != int(options.web_bitrate_kbps);
-    if (web_asked && options.web_listen.empty())
-        return fail_usage("--web-token-file, --web-codec and --web-bitrate need --web", exit_code);
-    if (!options.web_listen.empty() && options.command != Command::Run)
-        return fail_usage("--web goes with run", exit_code);
-    options.web_token_file = web_token_file ? web_token_file : "";
-    options.web_codec = web_codec ? web_codec : "";
-    if (!options.web_codec.empty() && options.web_codec != "h264" && options.web_codec != "vp8")
-        return fail_usage("--web-codec must be h264 or vp8", exit_code);
-    if (web_bitrate < 100 || web_bitrate > 100000)
-        return fail_usage("--web-bitrate must be between 100 and 100000 kbit/s", exit_code);
-    options.web_bitrate_kbps = uint32_t(web_bitrate);
+    if (!parse_given("--max-fps", max_fps, options.max_fps, parse_max_fps, error) ||
+        !parse_given("--cursor", cursor, options.cursor_mode, parse_cursor_mode, error))
+        return Parsed::Error;
+    if (!web_listen.empty()) {
+        if (options.command != Command::Run && options.command != Command::Config)
+            return fail_usage("--web goes with run", error);
+        if (!parse_given("--web", web_listen.c_str(), options.web_listen, parse_web_listen, error))
+            return Parsed::Error;
+    }
+    if ((web_token_file || web_codec || web_bitrate) && options.web_listen.empty())
+        return fail_usage("--web-token-file, --web-codec and --web-bitrate need --web (or "
+                          "[web] listen in the config file)",
+                          error);
+    if (web_token_file)
+        options.web_token_file = web_token_file;
+    if (!parse_given("--web-codec", web_codec, options.web_codec, parse_web_codec, error) ||
+        !parse_given("--web-bitrate", web_bitrate, options.web_bitrate_kbps, parse_web_bitrate,
+                     error))
+        return Parsed::Error;
     options.verbose = verbose;
-    return true;
+    return Parsed::Command;
+}
+
+} // namespace
+
+bool parse_options(int argc, char **argv, Options &options, int &exit_code) {
+    std::string error;
+    switch (parse(std::vector<std::string>(argv, argv + argc), options, error)) {
+    case Parsed::Command:
+        return true;
+    case Parsed::Version:
+        printf("vmcast %s\n", VMCAST_VERSION);
+        exit_code = 0;
+        return false;
+    case Parsed::Error:
+        break;
+    }
+    print_error(error);
+    exit_code = 2;
+    return false;
+}
+
+bool reread_options(const Options &running, Options &fresh, std::string &error) {
+    fresh = Options();
+    return parse(running.command_line, fresh, error) == Parsed::Command;
 }
 
 } // namespace vmcast::app

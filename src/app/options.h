@@ -9,13 +9,12 @@
 
 namespace vmcast::app {
 
-enum class Command { List, Screenshot, Run };
+enum class Command { List, Screenshot, Run, Config };
 
 struct Options {
     Command command = Command::Run;
     std::string address;     // D-Bus address; empty means the session bus
     std::string qmp_socket;  // --qmp: QEMU's QMP socket, for a p2p connection instead of a bus
-    std::string libvirt_uri; // --libvirt [URI]: follow libvirt's domains; empty when not asked
     // --vm, repeatable: the VMs to use (run follows only these; list shows only these;
     // screenshot takes one). Empty: every VM (run), the only one (screenshot).
     std::vector<std::string> vm_names;
@@ -29,10 +28,18 @@ struct Options {
     std::string web_codec;            // --web-codec: h264 or vp8; empty picks
     uint32_t web_bitrate_kbps = 6000; // --web-bitrate
     bool verbose = false;
+    std::string config_file; // --config FILE: settings below the command line's
+    std::string libvirt_uri; // --libvirt [URI], or [libvirt] uri: follow libvirt's domains
+    // The arguments as given, read again over the config file on a reload (SIGHUP), so the
+    // command line still wins.
+    std::vector<std::string> command_line;
 };
 
-// Parses argv. Returns false after printing help or version (exit_code 0) or a usage error
-// (exit_code 2); true when a command should run.
+// Parses argv and the config file it names. Returns false after printing help or version
+// (exit_code 0) or a usage error (exit_code 2); true when a command should run.
 bool parse_options(int argc, char **argv, Options &options, int &exit_code);
+// The same again from options.command_line, with the config file as it is now (a reload): false
+// and the one-line error when either is wrong.
+bool reread_options(const Options &running, Options &fresh, std::string &error);
 
 } // namespace vmcast::app

@@ -5,10 +5,13 @@
 #include <optional>
 
 #include "app/commands.h"
+#include "app/config_reload.h"
 #include "app/display_link.h"
 #include "app/fleet.h"
 #include "app/libvirt_displays.h"
 #include "app/qmp_link.h"
+#include "app/service_notify.h"
+#include "app/web_tokens.h"
 #include "compositor/compositor.h"
 #include "frame/copy_stats.h"
 #include "pipewire/pipewire_context.h"
@@ -45,8 +48,7 @@ std::unique_ptr<web::WebPublisher>
 start_web(const Options &options, pipewire::PipeWireContext &pipewire, std::string &error) {
     web::WebOptions web_options;
     web_options.listen = options.web_listen;
-    if (!options.web_token_file.empty() &&
-        !web::AccessTokens::load(options.web_token_file, web_options.tokens, error))
+    if (!load_web_tokens(options, web_options.tokens, error))
         return nullptr;
     if (!options.web_codec.empty())
         web_options.codec = options.web_codec == "vp8" ? web::Codec::VP8 : web::Codec::H264;
@@ -84,8 +86,9 @@ int run_daemon(const Options &options) {
         compositor::Compositor::create(nullptr, error);
     if (!compositor)
         return fail(error);
+    Options running = options; // what a reload changes
     // Declared after the compositor and PipeWire, so destroyed before them.
-    Fleet fleet(options, *compositor, *pipewire);
+    Fleet fleet(running, *compositor, *pipewire);
     if (!options.web_listen.empty()) {
         std::unique_ptr<web::WebPublisher> web = start_web(options, *pipewire, error);
         if (!web)
@@ -122,10 +125,16 @@ int run_daemon(const Options &options) {
         g_message("following the VMs on %s",
                   options.address.empty() ? "the session bus" : options.address.c_str());
     }
+    ConfigReload reload(running, {.vms_changed = [&fleet] { fleet.wanted_changed(); },
+                                  .web = fleet.web(),
+                                  .tokens_changed = [&fleet] { fleet.announce_all(); }});
+    // After the reload's handler is in place: systemd may send SIGHUP as soon as it hears this.
+    notify_ready();
     const guint sigint = g_unix_signal_add(SIGINT, on_stop_signal, &daemon);
     const guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, &daemon);
     const guint sigusr1 = g_unix_signal_add(SIGUSR1, on_stats_signal, nullptr);
     g_main_loop_run(loop.get());
+    notify_stopping();
     if (frame::copy_stats().damaged_bytes > 0)
         g_message("frame path: %s", frame::copy_stats().summary().c_str());
     g_source_remove(sigusr1);

@@ -6,12 +6,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 namespace vmcast::web {
 namespace {
 
 constexpr size_t kMinTokenLength = 16;
 constexpr size_t kMaxTokenLength = 256;
+// Two tokens and their newlines; only the first two lines are read.
+constexpr size_t kMaxFileLength = 2 * (kMaxTokenLength + 1);
 
 std::string random_token() {
     static constexpr char kAlphabet[] =
@@ -63,18 +66,28 @@ bool AccessTokens::load(const std::string &path, AccessTokens &tokens, std::stri
         error = "cannot read the token file " + path + ": " + strerror(errno);
         return false;
     }
+    std::string text(kMaxFileLength + 1, '\0');
+    file.read(text.data(), std::streamsize(text.size()));
+    text.resize(size_t(file.gcount()));
+    return parse(text, path, tokens, error);
+}
+
+bool AccessTokens::parse(const std::string &text, const std::string &path, AccessTokens &tokens,
+                         std::string &error) {
+    std::istringstream lines(text);
     std::string full;
     std::string view;
-    std::getline(file, full);
-    std::getline(file, view);
+    std::getline(lines, full);
+    std::getline(lines, view);
     if (!valid_token(full)) {
         error = "the token file " + path +
                 " must start with a token of 16 to 256 characters "
                 "A-Z, a-z, 0-9, - or _";
         return false;
     }
+    // Without one, the view-only token tokens has stays (a reload keeps the viewers' address).
     if (view.empty())
-        view = random_token();
+        view = tokens.view() != full ? tokens.view() : random_token();
     if (!valid_token(view) || view == full) {
         error = "the second line of " + path +
                 " must be a view-only token (16 to 256 "

@@ -1,5 +1,5 @@
 // Who may use the web page: a full-access token (watch and drive the VM) and a view-only token,
-// random at start or read from a file the user keeps.
+// made at random (vmcast keeps them, app/web_tokens.h) or read from a file the user keeps.
 #pragma once
 
 #include <string>
@@ -15,8 +15,12 @@ class AccessTokens {
     static AccessTokens generate();
     // A file with the full-access token on its first line and, optionally, a view-only token on
     // the second. Tokens are 16 to 256 characters of [A-Za-z0-9_-] (they travel in URLs). A
-    // missing view-only token is generated. false and a one-line reason in error otherwise.
+    // missing view-only token is the one tokens has (random if that is the full-access token).
+    // false and a one-line reason in error otherwise.
     static bool load(const std::string &path, AccessTokens &tokens, std::string &error);
+    // The same for a file's text; path names the file in errors.
+    static bool parse(const std::string &text, const std::string &path, AccessTokens &tokens,
+                      std::string &error);
 
     // What a presented token allows; compares in constant time.
     Access check(std::string_view presented) const;

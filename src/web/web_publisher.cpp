@@ -41,13 +41,13 @@ bool parse_listen_address(const std::string &text, std::string &host, uint16_t &
     if (text.starts_with('[')) {
         const size_t close = text.find(']');
         if (close == std::string::npos) {
-            error = "--web: an IPv6 address needs its closing ]";
+            error = "an IPv6 address needs its closing ]";
             return false;
         }
         host = text.substr(1, close - 1);
         if (close + 1 < text.size()) {
             if (text[close + 1] != ':') {
-                error = "--web: expected :PORT after ]";
+                error = "expected :PORT after ]";
                 return false;
             }
             port_text = text.substr(close + 2);
@@ -67,14 +67,14 @@ bool parse_listen_address(const std::string &text, std::string &host, uint16_t &
             std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
         if (result != std::errc() || end != port_text.data() + port_text.size() || value == 0 ||
             value > 65535) {
-            error = "--web: the port must be a number from 1 to 65535";
+            error = "the port must be a number from 1 to 65535";
             return false;
         }
         port = uint16_t(value);
     }
     GObjectPtr<GInetAddress> address(g_inet_address_new_from_string(host.c_str()));
     if (!address) {
-        error = "--web: '" + host + "' is not an IP address";
+        error = "'" + host + "' is not an IP address";
         return false;
     }
     return true;
@@ -132,8 +132,10 @@ void WebPublisher::remove_vm(const std::string &name, const std::string &reason)
 }
 
 bool WebPublisher::start(std::string &error) {
-    if (!parse_listen_address(options_.listen, host_, port_, error))
+    if (!parse_listen_address(options_.listen, host_, port_, error)) {
+        error = "web address " + options_.listen + ": " + error;
         return false;
+    }
     inet_address_.reset(g_inet_address_new_from_string(host_.c_str()));
     // ICE may use only the served address; with every interface served, any of them.
     ice_address_ = g_inet_address_get_is_any(inet_address_.get()) ? "" : host_;
@@ -184,6 +186,25 @@ void WebPublisher::close_all(const std::string &reason) {
     for (auto &[name, vm] : vms_)
         for (auto &console : vm->consoles)
             close_all_of(*console, reason);
+}
+
+void WebPublisher::set_tokens(AccessTokens tokens) {
+    const bool full_changed = tokens.full() != options_.tokens.full();
+    const bool view_changed = tokens.view() != options_.tokens.view();
+    options_.tokens = std::move(tokens);
+    for (auto &[name, vm] : vms_)
+        for (auto &console : vm->consoles)
+            for (auto &[id, viewer] : console->viewers)
+                if (viewer->full_access() ? full_changed : view_changed)
+                    viewer->close("the page's access token changed");
+}
+
+void WebPublisher::set_bitrate(uint32_t kbps) {
+    options_.bitrate_kbps = kbps;
+    for (auto &[name, vm] : vms_)
+        for (auto &console : vm->consoles)
+            if (console->encoder)
+                adapt_bitrate(*console);
 }
 
 void WebPublisher::close_all_of(ConsoleState &console, const std::string &reason) {

@@ -76,6 +76,12 @@ class WebPublisher {
     std::string list_url(Access access) const;
     // Tells every page why the stream ends (vmcast stops) and closes it.
     void close_all(const std::string &reason);
+    // Tokens for the pages from now on (a reload); viewers let in with a token that changed are
+    // closed, so a token taken away no longer shows the VM.
+    void set_tokens(AccessTokens tokens);
+    const AccessTokens &tokens() const { return options_.tokens; }
+    // The most kbit/s of each console's video from now on (a reload).
+    void set_bitrate(uint32_t kbps);
 
   private:
     struct VmState;
