@@ -11,6 +11,7 @@
 
 #include "app/setting_values.h"
 #include "common/glib_ptr.h"
+#include "common/read_all.h"
 #include "common/unique_fd.h"
 
 namespace vmcast::app {
@@ -198,21 +199,11 @@ bool read_config_file(const std::string &path, Options &options, std::string &er
         error = path + ": not a config file: not a file of at most 1 MiB";
         return false;
     }
-    std::string text(size_t(info.st_size), '\0');
-    size_t length = 0;
-    while (length < text.size()) {
-        const ssize_t got = read(fd.get(), text.data() + length, text.size() - length);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            error = path + ": cannot read it: " + strerror(errno);
-            return false;
-        }
-        if (got == 0)
-            break; // shrunk meanwhile
-        length += size_t(got);
+    std::string text;
+    if (!read_all(fd.get(), size_t(info.st_size), text)) { // fewer bytes: it shrank meanwhile
+        error = path + ": cannot read it: " + strerror(errno);
+        return false;
     }
-    text.resize(length);
     return read_config_text(text, path, options, error);
 }
 

@@ -9,6 +9,7 @@
 
 #include <glib.h>
 
+#include "common/read_all.h"
 #include "common/unique_fd.h"
 
 namespace vmcast::app {
@@ -39,21 +40,11 @@ Kept read_kept(const std::string &path, web::AccessTokens &tokens, std::string &
                        "fix it, or remove it for new tokens";
         return Kept::Failed;
     }
-    std::string text(kMaxLength, '\0');
-    size_t length = 0;
-    while (length < text.size()) {
-        const ssize_t got = read(fd.get(), text.data() + length, text.size() - length);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            error = "cannot read the page's tokens in " + path + ": " + errno_text(errno);
-            return Kept::Failed;
-        }
-        if (got == 0)
-            break;
-        length += size_t(got);
+    std::string text;
+    if (!read_all(fd.get(), kMaxLength, text)) {
+        error = "cannot read the page's tokens in " + path + ": " + errno_text(errno);
+        return Kept::Failed;
     }
-    text.resize(length);
     return web::AccessTokens::parse(text, path, tokens, error) ? Kept::Read : Kept::Failed;
 }
 
