@@ -157,6 +157,10 @@ async function handleMessage(message) {
     state.errors.push(message.message);
     console.warn('vmcast refused:', message.message);
     break;
+  case 'notice':
+    // Why the picture stopped (PipeWire restarting), while the last one stays; empty: it goes on.
+    if (typeof message.text === 'string') showNotice(message.text);
+    break;
   case 'bye':
     state.ended = message.reason;
     showNotice(message.reason);
