@@ -181,13 +181,15 @@ class Session:
                  "--method", "org.freedesktop.DBus.GetId"], timeout=5).returncode == 0
         wait_for(ready, self.startup_timeout, what="the private dbus-daemon to answer")
 
-    def _start_pipewire(self) -> None:
+    def _start_pipewire(self, wait: bool = True) -> None:
         # VMCAST_TEST_PIPEWIRE_DEBUG sets the daemon's PIPEWIRE_DEBUG (e.g. 4, for tracing a
         # negotiation in pipewire.stderr.log).
         debug = os.environ.get("VMCAST_TEST_PIPEWIRE_DEBUG")
         proc = self.spawn(["pipewire"], name="pipewire",
                           env={"PIPEWIRE_DEBUG": debug} if debug else None)
         self.daemons["pipewire"] = proc
+        if not wait:
+            return
         sock = self.runtime_dir / "pipewire-0"
 
         def ready() -> bool:
@@ -195,9 +197,11 @@ class Session:
             return sock.exists() and self.run(["pw-cli", "info", "0"], timeout=5).returncode == 0
         wait_for(ready, self.startup_timeout, what="pipewire to answer `pw-cli info 0`")
 
-    def _start_wireplumber(self) -> None:
+    def _start_wireplumber(self, wait: bool = True) -> None:
         proc = self.spawn(["wireplumber"], name="wireplumber")
         self.daemons["wireplumber"] = proc
+        if not wait:
+            return
 
         # WirePlumber is ready for us once it has created the "default" metadata object: its
         # policy scripts run from then on and will link consumers to our nodes. (pw-dump 0.3.65
@@ -216,10 +220,10 @@ class Session:
         proc.wait(timeout=10)
         self.procs.remove(proc)
 
-    def start_daemon(self, name: str) -> None:
-        """Starts "pipewire" or "wireplumber" again and waits until it is ready, as at startup."""
+    def start_daemon(self, name: str, wait: bool = True) -> None:
+        """Starts "pipewire" or "wireplumber" again; with wait, until it is ready, as at startup."""
         assert name not in self.daemons, f"{name} is running"
-        {"pipewire": self._start_pipewire, "wireplumber": self._start_wireplumber}[name]()
+        {"pipewire": self._start_pipewire, "wireplumber": self._start_wireplumber}[name](wait)
 
     # -- PipeWire inspection ----------------------------------------------------------------------
     def pw_dump(self) -> list[dict]:
