@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -15,8 +16,6 @@
 #include <pipewire/stream.h>
 #include <spa/param/video/raw.h>
 #include <spa/utils/hook.h>
-
-#include <memory>
 
 #include "pipewire/pipewire_context.h"
 
