@@ -33,6 +33,8 @@ let channel = null;
 let reconnectDelay = 500;
 let reconnectTimer = null;
 let statsTimer = null;
+// Why vmcast's picture stopped (PipeWire restarting), or '': shown until it goes on.
+let pictureNotice = '';
 const heldKeys = new Set();
 const heldButtons = new Set();
 const clipboard = createClipboard({ sendInput, canSend: inputOpen, state });
@@ -133,6 +135,7 @@ async function handleMessage(message) {
     state.vm = message.vm;
     state.codec = message.codec;
     document.title = `${message.vm} · vmcast`;
+    pictureNotice = '';
     document.getElementById('clipboard-toggle').hidden = message.access !== 'full';
     fillPicker(message.consoles, message.console);
     startPeer();
@@ -158,8 +161,10 @@ async function handleMessage(message) {
     console.warn('vmcast refused:', message.message);
     break;
   case 'notice':
-    // Why the picture stopped (PipeWire restarting), while the last one stays; empty: it goes on.
-    if (typeof message.text === 'string') showNotice(message.text);
+    // The last picture stays meanwhile.
+    if (typeof message.text !== 'string') break;
+    pictureNotice = message.text;
+    showNotice(pictureNotice);
     break;
   case 'bye':
     state.ended = message.reason;
@@ -189,7 +194,7 @@ function startPeer() {
   peer.onconnectionstatechange = () => {
     if (peer.connectionState === 'connected') {
       reconnectDelay = 500;
-      showNotice('');
+      showNotice(pictureNotice);
       setPhase('connected', 'connected');
     } else if (peer.connectionState === 'failed' && socket) {
       socket.close();
