@@ -54,9 +54,11 @@ def the_page_follows_the_guest(browser, qemu: Qemu, grey: int, artifacts, label:
     assert browser.eval("p", NOTICE) == "", "the notice stayed after the picture came back"
 
 
-def restart_pipewire(session, browser, qemu: Qemu, tmp_path, artifacts, label: str) -> None:
+def restart_pipewire(session, browser, qemu: Qemu, tmp_path, artifacts, label: str,
+                     late_page_url: str | None = None) -> None:
     """Kills PipeWire and WirePlumber with the VM paused: the page keeps its picture and says
-    why; once both are back the node is too, and a new consumer gets the picture."""
+    why; once both are back the node is too, and a new consumer gets the picture. A page opened
+    at late_page_url while PipeWire is away says why it has no picture, and gets it once back."""
     qemu.stop()
     try:
         before = qemu.screendump()
@@ -69,11 +71,19 @@ def restart_pipewire(session, browser, qemu: Qemu, tmp_path, artifacts, label: s
         assert kept.size == before.size and psnr(kept, before) >= 30, \
             f"{label}: the page lost its picture while PipeWire was away"
         assert browser.state("p")["phase"] == "connected", browser.state("p")
+        if late_page_url:
+            browser.open("late", late_page_url)
+            wait_for(lambda: "PipeWire" in browser.eval("late", NOTICE), 30, 0.25,
+                     what=f"{label}: the notice on a page opened while PipeWire is away")
         session.start_daemon("pipewire")
         session.start_daemon("wireplumber")
         wait_for(lambda: session.find_node(NODE), 30, 0.3,
                  what=f"{label}: node {NODE} back after the restart")
         new_consumer_gets_the_picture(session, before, tmp_path, artifacts, label)
+        if late_page_url:
+            wait_page_shows(browser, before, artifacts, f"{label}-late", page="late")
+            assert browser.eval("late", NOTICE) == "", "the late page kept its notice"
+            browser.call("close", page="late")
     finally:
         qemu.cont()
 
@@ -87,7 +97,9 @@ def test_pipewire_and_wireplumber_killed_and_restarted(session, guest, vmcast_bi
     usage = []
     for restart in range(1, RESTARTS + 1):
         label = f"restart{restart}"
-        restart_pipewire(session, browser, qemu, tmp_path, artifacts, label)
+        restart_pipewire(session, browser, qemu, tmp_path, artifacts, label,
+                         late_page_url=browser.eval("p", "location.href") if restart == 1
+                         else None)
         the_page_follows_the_guest(browser, qemu, GREYS[restart - 1], artifacts, label)
         assert vmcast.poll() is None, f"vmcast exited in {label}"
         usage.append(process_usage(vmcast.pid))
