@@ -98,8 +98,9 @@ std::unique_ptr<PipeWireContext::Connection> PipeWireContext::open_connection() 
 void PipeWireContext::lose_connection() {
     if (!connected())
         return;
-    g_warning("lost the connection to PipeWire (the daemon stopped); vmcast's nodes are gone "
-              "until it is back, and vmcast connects again then");
+    g_warning("lost the connection to PipeWire (the daemon stopped): vmcast's nodes are gone "
+              "until it is back; trying again every %u ms",
+              kRetryMs);
     // The users' streams go first, while the link and parameter watches they unwatch exist.
     watchers_.notify(false);
     state_ = Waiting{attach_timeout(
@@ -115,7 +116,6 @@ void PipeWireContext::retry() {
     std::unique_ptr<Connection> connection = open_connection();
     if (!connection)
         return; // not back yet: nothing to say every kRetryMs
-
     // Ends the retry timer too, whose callback this is: GLib keeps it until it returns.
     state_ = std::move(connection);
     g_message("connected to PipeWire again; publishing vmcast's nodes");
