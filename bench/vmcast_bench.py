@@ -20,6 +20,7 @@ import dbus_compare  # noqa: E402  (needs the paths above)
 import fleet  # noqa: E402
 import frame_path  # noqa: E402
 import novnc_compare  # noqa: E402
+import pipewire_restart  # noqa: E402
 import report  # noqa: E402
 import vnc_compare  # noqa: E402
 import web_latency  # noqa: E402
@@ -36,6 +37,8 @@ README_DBUS_START = "<!-- dbus-bench:start -->"
 README_DBUS_END = "<!-- dbus-bench:end -->"
 README_FLEET_START = "<!-- fleet-bench:start -->"
 README_FLEET_END = "<!-- fleet-bench:end -->"
+README_RESTART_START = "<!-- restart-bench:start -->"
+README_RESTART_END = "<!-- restart-bench:end -->"
 
 
 def find_tools(build: Path) -> Tools:
@@ -202,6 +205,19 @@ def update_readme(path: Path, markdown: str, start_marker: str, end_marker: str)
     path.write_text(text[:start + len(start_marker)] + "\n" + markdown + text[end:])
 
 
+def measure_restarts(args, machine: str, tools: Tools, log) -> None:
+    with Session() as session:
+        print("PipeWire restarts:", flush=True)
+        rows = pipewire_restart.restart_rows(session, tools, log)
+    restart_md = pipewire_restart.markdown(machine, rows)
+    print("\n" + restart_md)
+    (args.out / "restart.md").write_text(restart_md)
+    report.write_csv(args.out / "restart.csv", rows)
+    if args.update_readme:
+        update_readme(TOP / "bench" / "README.md", restart_md, README_RESTART_START,
+                      README_RESTART_END)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--build", type=Path, default=TOP / "build")
@@ -214,6 +230,9 @@ def main() -> None:
                         help="measure only the web page (latency and publisher CPU)")
     parser.add_argument("--fleet-only", action="store_true",
                         help="measure only VMs starting and idling under `vmcast run`")
+    parser.add_argument("--restart-only", action="store_true",
+                        help="measure only how long vmcast's nodes are away after a PipeWire "
+                             "restart")
     args = parser.parse_args()
     tools = find_tools(args.build.resolve())
     args.out.mkdir(parents=True, exist_ok=True)
@@ -223,6 +242,9 @@ def main() -> None:
                                for k, v in row.items()), flush=True)
 
     machine = machine_line(tools)
+    if args.restart_only:
+        measure_restarts(args, machine, tools, log)
+        return
     with Session() as session:
         print("VMs starting and idling:", flush=True)
         first = fleet.first_frame_rows(session, tools, log)
@@ -268,6 +290,7 @@ def main() -> None:
     report.write_csv(args.out / "dbus.csv", dbus)
     if args.update_readme:
         update_readme(TOP / "bench" / "README.md", dbus_md, README_DBUS_START, README_DBUS_END)
+    measure_restarts(args, machine, tools, log)
 
     with Session() as session:
         print("frame path:", flush=True)

@@ -42,7 +42,9 @@ ConsoleSession::ConsoleSession(compositor::Compositor &compositor,
               int(max_fps), cursor_),
       listener_(bus, vm.bus_name, console.index, *this, node_name_for(vm, console)),
       input_(bus, vm.bus_name, console.index, node_name_for(vm, console)),
-      on_closed_(std::move(on_closed)) {}
+      on_closed_(std::move(on_closed)),
+      pipewire_watch_(pipewire.watch_connection(
+          [this](bool connected) { pipewire_connection_changed(connected); })) {}
 
 void ConsoleSession::start() {
     listener_.start();
@@ -58,6 +60,9 @@ ConsoleSession::~ConsoleSession() {
 }
 
 void ConsoleSession::start_stream() {
+    shown_ = true;
+    if (!pipewire_.connected())
+        return; // made once PipeWire is back
     stream_ = std::make_unique<pipewire::ConsoleStream>(pipewire_, identity_, output_.width(),
                                                         output_.height(), max_fps_, cursor_mode_,
                                                         cursor_, output_);
@@ -68,11 +73,22 @@ void ConsoleSession::start_stream() {
            identity_.node_name.c_str(), output_.width(), output_.height());
 }
 
+void ConsoleSession::pipewire_connection_changed(bool connected) {
+    if (!connected) {
+        output_.set_sink(nullptr);
+        stream_.reset();
+    } else if (shown_) {
+        // The new stream asks the output for a whole frame once it streams: the picture the
+        // console shows now, whether or not the guest draws again.
+        start_stream();
+    }
+}
+
 void ConsoleSession::frame_changed(const std::shared_ptr<const frame::CpuFrame> &frame,
                                    const frame::PixelSurface::Change &change) {
     frame::copy_stats().damaged_bytes += change.damage.area() * 4;
     output_.show_frame(frame, change);
-    if (!stream_ && !frame->empty())
+    if (!shown_ && !frame->empty())
         start_stream();
 }
 
@@ -96,7 +112,7 @@ bool ConsoleSession::show_dmabuf_on_gpu(const std::vector<frame::DmabufPlane> &p
     if (!output_.show_dmabuf(planes, layout))
         return false;
     frame::copy_stats().damaged_bytes += layout.visible.area() * 4;
-    if (!stream_)
+    if (!shown_)
         start_stream();
     return true;
 }

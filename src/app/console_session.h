@@ -48,6 +48,9 @@ class ConsoleSession final : public qemu::DisplaySink {
     // size: PipeWire 0.3.65 can hand a consumer unfilled buffers when a producer changes its
     // formats while that consumer's first link is being negotiated.
     void start_stream();
+    // PipeWire went away (false) or is back (true): the node goes, and comes back with the
+    // console's current picture.
+    void pipewire_connection_changed(bool connected);
 
     // Destroyed in reverse order: the listener stops feeding before the output goes.
     pipewire::PipeWireContext &pipewire_;
@@ -56,10 +59,13 @@ class ConsoleSession final : public qemu::DisplaySink {
     pipewire::CursorMode cursor_mode_;
     frame::Cursor cursor_;
     compositor::ConsoleOutput output_;
+    // Exists while PipeWire is connected, once the console showed its first picture.
     std::unique_ptr<pipewire::ConsoleStream> stream_;
+    bool shown_ = false; // the console showed a picture: it has a node whenever PipeWire is up
     qemu::ConsoleListener listener_;
     qemu::ConsoleInput input_;
     std::function<void()> on_closed_;
+    CallbackList<bool>::Subscription pipewire_watch_;
 };
 
 } // namespace vmcast::app

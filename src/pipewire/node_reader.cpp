@@ -55,15 +55,62 @@ std::span<const uint8_t> picture_of(const spa_buffer &buffer, const spa_video_in
 
 } // namespace
 
+// A pw_stream with its listener, both gone with the object.
+struct NodeReader::Stream {
+    pw_stream *stream = nullptr;
+    spa_hook listener{};
+
+    Stream() = default;
+    Stream(const Stream &) = delete;
+    Stream &operator=(const Stream &) = delete;
+    ~Stream() {
+        if (!stream) // pw_stream_new failed
+            return;
+        spa_hook_remove(&listener);
+        pw_stream_destroy(stream);
+    }
+};
+
 NodeReader::NodeReader(PipeWireContext &pipewire, std::string node_name,
                        const std::string &reader_name, PictureCallback on_picture,
                        ErrorCallback on_error)
-    : node_name_(std::move(node_name)), on_picture_(std::move(on_picture)),
-      on_error_(std::move(on_error)) {
+    : pipewire_(pipewire), node_name_(std::move(node_name)), reader_name_(reader_name),
+      on_picture_(std::move(on_picture)), on_error_(std::move(on_error)),
+      pipewire_watch_(pipewire.watch_connection([this](bool connected) {
+          format_.reset();
+          stream_.reset();
+          if (connected && started_)
+              open_stream();
+      })) {}
+
+NodeReader::~NodeReader() = default;
+
+void NodeReader::start() {
+    if (started_)
+        return;
+    started_ = true;
+    if (pipewire_.connected())
+        open_stream();
+}
+
+void NodeReader::stop() {
+    started_ = false;
+    stream_.reset();
+    format_.reset();
+}
+
+void NodeReader::open_stream() {
     pw_properties *props = pw_properties_new(
         PW_KEY_MEDIA_TYPE, "Video", PW_KEY_MEDIA_CATEGORY, "Capture", PW_KEY_MEDIA_ROLE, "Screen",
-        PW_KEY_NODE_NAME, reader_name.c_str(), PW_KEY_TARGET_OBJECT, node_name_.c_str(), nullptr);
-    stream_ = pw_stream_new(pipewire.core(), reader_name.c_str(), props);
+        PW_KEY_NODE_NAME, reader_name_.c_str(), PW_KEY_TARGET_OBJECT, node_name_.c_str(), nullptr);
+    stream_ = std::make_unique<Stream>();
+    pw_stream *stream = pw_stream_new(pipewire_.core(), reader_name_.c_str(), props);
+    if (!stream) {
+        g_warning("cannot make a reader of %s", node_name_.c_str());
+        stream_.reset();
+        return;
+    }
+    stream_->stream = stream;
     static const pw_stream_events events = {
         .version = PW_VERSION_STREAM_EVENTS,
         .destroy = nullptr,
@@ -84,35 +131,16 @@ NodeReader::NodeReader(PipeWireContext &pipewire, std::string node_name,
         .command = nullptr,
         .trigger_done = nullptr,
     };
-    pw_stream_add_listener(stream_, &listener_, &events, this);
-}
-
-NodeReader::~NodeReader() {
-    spa_hook_remove(&listener_);
-    pw_stream_destroy(stream_);
-}
-
-void NodeReader::start() {
-    if (connected_)
-        return;
+    pw_stream_add_listener(stream, &stream_->listener, &events, this);
     uint8_t pod_memory[1024];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
     std::vector<const spa_pod *> formats = enum_formats(builder);
     const auto flags = pw_stream_flags(PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS);
-    if (pw_stream_connect(stream_, PW_DIRECTION_INPUT, PW_ID_ANY, flags, formats.data(),
+    if (pw_stream_connect(stream, PW_DIRECTION_INPUT, PW_ID_ANY, flags, formats.data(),
                           uint32_t(formats.size())) < 0) {
         g_warning("cannot connect a reader of %s", node_name_.c_str());
-        return;
+        stream_.reset();
     }
-    connected_ = true;
-}
-
-void NodeReader::stop() {
-    if (!connected_)
-        return;
-    pw_stream_disconnect(stream_);
-    connected_ = false;
-    format_.reset();
 }
 
 void NodeReader::on_state_changed(pw_stream_state state, const char *error) {
@@ -146,7 +174,7 @@ void NodeReader::on_param_changed(uint32_t id, const spa_pod *param) {
         &builder, SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers, SPA_PARAM_BUFFERS_buffers,
         SPA_POD_CHOICE_RANGE_Int(8, 2, 16), SPA_PARAM_BUFFERS_dataType,
         SPA_POD_CHOICE_FLAGS_Int((1 << SPA_DATA_MemFd) | (1 << SPA_DATA_MemPtr))));
-    pw_stream_update_params(stream_, &buffers, 1);
+    pw_stream_update_params(stream_->stream, &buffers, 1);
 }
 
 void NodeReader::on_process() {
@@ -154,16 +182,16 @@ void NodeReader::on_process() {
     pw_buffer *newest = nullptr;
     std::span<const uint8_t> newest_pixels;
     size_t newest_stride = 0;
-    while (pw_buffer *buffer = pw_stream_dequeue_buffer(stream_)) {
+    while (pw_buffer *buffer = pw_stream_dequeue_buffer(stream_->stream)) {
         size_t stride = 0;
         const std::span<const uint8_t> pixels =
             format_ ? picture_of(*buffer->buffer, *format_, stride) : std::span<const uint8_t>();
         if (pixels.empty()) {
-            pw_stream_queue_buffer(stream_, buffer);
+            pw_stream_queue_buffer(stream_->stream, buffer);
             continue;
         }
         if (newest)
-            pw_stream_queue_buffer(stream_, newest);
+            pw_stream_queue_buffer(stream_->stream, newest);
         newest = buffer;
         newest_pixels = pixels;
         newest_stride = stride;
@@ -172,7 +200,7 @@ void NodeReader::on_process() {
         return;
     on_picture_({format_->size.width, format_->size.height, newest_stride, format_->format,
                  format_->max_framerate, newest_pixels});
-    pw_stream_queue_buffer(stream_, newest);
+    pw_stream_queue_buffer(stream_->stream, newest);
 }
 
 } // namespace vmcast::pipewire

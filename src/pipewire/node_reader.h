@@ -1,12 +1,14 @@
 // A PipeWire consumer inside vmcast: reads one node, as any application would, and hands its
 // newest picture to a callback. The page's encoders read the console nodes through it. Unlike
 // GStreamer's pipewiresrc in PipeWire 0.3.65, it takes each new format (a new size) and keeps
-// reading through the pause a renegotiation makes; it gives every buffer back at once.
+// reading through the pause a renegotiation makes; it gives every buffer back at once. When
+// PipeWire goes away and comes back, a started reader links to the node again by itself.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -49,17 +51,22 @@ class NodeReader {
     void stop();
 
   private:
+    struct Stream; // on the current core, connected to the node
+    void open_stream();
     void on_state_changed(pw_stream_state state, const char *error);
     void on_param_changed(uint32_t id, const spa_pod *param);
     void on_process();
 
+    PipeWireContext &pipewire_;
     std::string node_name_;
+    std::string reader_name_;
     PictureCallback on_picture_;
     ErrorCallback on_error_;
-    pw_stream *stream_ = nullptr;
-    spa_hook listener_{};
-    bool connected_ = false;
+    bool started_ = false;
+    // While started and PipeWire is connected.
+    std::unique_ptr<Stream> stream_;
     std::optional<spa_video_info_raw> format_; // while the node's format is agreed
+    CallbackList<bool>::Subscription pipewire_watch_;
 };
 
 } // namespace vmcast::pipewire

@@ -28,6 +28,8 @@ constexpr int kFallbackMaxFps = 60;
 constexpr guint kViewerQueueBytes = 16u << 20;
 // A screen without new frames for this long has settled.
 constexpr int64_t kSettledAfterUs = 400 * 1000;
+// What the viewers read while PipeWire is away.
+constexpr const char *kPipeWireGone = "PipeWire stopped; the picture goes on once it is back";
 // Frames this soon after a refresh are the refresh's own picture, not activity.
 constexpr int64_t kRefreshOwnFramesUs = 1000 * 1000;
 
@@ -121,7 +123,13 @@ ConsoleEncoder::ConsoleEncoder(pipewire::PipeWireContext &pipewire, std::string 
       reader_(
           pipewire, node_name_, "vmcast-web." + node_name_,
           [this](const pipewire::ReadPicture &picture) { push_picture(picture); },
-          [this](const std::string &error) { fail_later("cannot read the console: " + error); }) {
+          [this](const std::string &error) { fail_later("cannot read the console: " + error); }),
+      // The reader links again by itself once PipeWire is back; meanwhile the viewers keep the
+      // last picture, and read why.
+      pipewire_(pipewire), pipewire_watch_(pipewire.watch_connection([this](bool connected) {
+          if (!connected && branches_ > 0)
+              set_notice(kPipeWireGone);
+      })) {
     // The pipeline holds these elements for as long as it lives.
     gst_object_unref(source_);
     gst_object_unref(tee_);
@@ -172,10 +180,15 @@ ConsoleEncoder::~ConsoleEncoder() {
 void ConsoleEncoder::set_playing(bool playing) {
     // Watched only while someone watches: a stopped encoder costs no wakeups.
     settle_timer_.reset();
-    if (playing)
+    if (playing) {
         reader_.start();
-    else
+        // A first viewer while PipeWire is away reads why there is no picture yet.
+        if (!pipewire_.connected())
+            set_notice(kPipeWireGone);
+    } else {
         reader_.stop();
+        notice_.clear();
+    }
     if (playing)
         settle_timer_ = attach_timeout(
             kSettleCheckMs,
@@ -236,7 +249,18 @@ void ConsoleEncoder::detach(Branch *branch) {
         set_playing(false);
 }
 
+void ConsoleEncoder::set_notice(std::string notice) {
+    notice_ = std::move(notice);
+    // Posted: the reader's callbacks run inside PipeWire's.
+    lifeline_.post([this] {
+        if (on_notice_)
+            on_notice_(notice_);
+    });
+}
+
 void ConsoleEncoder::push_picture(const pipewire::ReadPicture &picture) {
+    if (!notice_.empty())
+        set_notice({});
     // A variable rate needs its maximum: without one x264enc holds each frame until the next
     // comes (measured: a key press on a still screen showed half a second late, or not at all).
     const PictureCaps wanted{picture.width, picture.height,

@@ -46,6 +46,13 @@ class ConsoleEncoder {
     // fresh picture the callback asks for, so a viewer whose decoder lost a frame recovers
     // although a still screen sends nothing more.
     void set_settled_callback(std::function<void()> callback) { on_settled_ = std::move(callback); }
+    // Called from the main loop when the viewers' picture stops for a reason they should read
+    // (PipeWire went away), and with an empty text when it goes on.
+    void set_notice_callback(std::function<void(const std::string &)> callback) {
+        on_notice_ = std::move(callback);
+    }
+    // Why the picture stopped, or empty while it goes on.
+    const std::string &notice() const { return notice_; }
 
     // Puts webrtc (a webrtcbin not yet in any bin) behind the tee, and starts the pipeline with
     // the first viewer. The branch belongs to the encoder until detach().
@@ -72,6 +79,7 @@ class ConsoleEncoder {
     void fail_later(std::string reason);
     void set_playing(bool playing);
     void check_settled();
+    void set_notice(std::string notice);
 
     std::string node_name_;
     Codec codec_;
@@ -99,6 +107,8 @@ class ConsoleEncoder {
     size_t branches_ = 0;
     FailureCallback on_failure_;
     std::function<void()> on_settled_;
+    std::function<void(const std::string &)> on_notice_;
+    std::string notice_;
     // Frames into the encoder (counted on a streaming thread), as last seen by check_settled.
     using FrameCount = std::shared_ptr<std::atomic<uint64_t>>;
     FrameCount frames_in_ = std::make_shared<std::atomic<uint64_t>>(0);
@@ -106,6 +116,8 @@ class ConsoleEncoder {
     int64_t last_frame_us_ = 0;
     int64_t last_refresh_us_ = 0;
     GSourcePtr settle_timer_;
+    pipewire::PipeWireContext &pipewire_;
+    CallbackList<bool>::Subscription pipewire_watch_;
     Lifeline lifeline_;
 };
 

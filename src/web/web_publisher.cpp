@@ -33,6 +33,11 @@ std::string clipboard_json(const std::string &text) {
     return json_message({{"type", "clipboard"}, {"text", text}});
 }
 
+// Why the picture stopped, for the page to show; empty once it goes on.
+std::string notice_json(const std::string &text) {
+    return json_message({{"type", "notice"}, {"text", text}});
+}
+
 } // namespace
 
 bool parse_listen_address(const std::string &text, std::string &host, uint16_t &port,
@@ -344,6 +349,8 @@ void WebPublisher::on_socket_open(SoupServer *, SoupServerMessage *message, cons
            access == Access::Full ? "full access" : "view only",
            soup_server_message_get_remote_host(message), console->console.index);
     started.start(self->hello_json(*console, access));
+    if (!console->encoder->notice().empty())
+        started.send_text(notice_json(console->encoder->notice()));
     const qemu::ClipboardPeer &clipboard = *console->vm->clipboard;
     if (started.full_access() && clipboard.guest_text())
         started.send_text(clipboard_json(*clipboard.guest_text()));
@@ -368,6 +375,11 @@ bool WebPublisher::ensure_encoder(ConsoleState &console, std::string &error) {
         close_all_of(console, "the video encoder failed: " + reason);
     });
     console.encoder->set_settled_callback(console.console.request_picture);
+    console.encoder->set_notice_callback([&console](const std::string &text) {
+        const std::string message = notice_json(text);
+        for (auto &[id, viewer] : console.viewers)
+            viewer->send_text(message);
+    });
     return true;
 }
 

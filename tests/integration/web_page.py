@@ -97,14 +97,16 @@ def console_url(port: int, vm: str, token: str = FULL_TOKEN, console: int | None
     return f"http://127.0.0.1:{port}/?{urllib.parse.urlencode(query)}"
 
 
-def serve_and_open(session, vmcast_bin, tmp_path, browser, page: str = "p"):
-    """`vmcast run --web` with known tokens for the VM on the session's bus, and the page open
-    with full access, once it decodes video; returns vmcast's process."""
+def serve_and_open(session, vmcast_bin, tmp_path, browser, page: str = "p",
+                   env: dict | None = None):
+    """`vmcast run --web` with known tokens for the VM on the session's bus (env added to its
+    environment), and the page open with full access, once it decodes video; returns vmcast's
+    process."""
     token_file = tmp_path / "tokens"
     token_file.write_text(f"{FULL_TOKEN}\n{VIEW_TOKEN}\n")
     port = free_port()
     vmcast = session.spawn([str(vmcast_bin), "run", "--verbose", "--web", f"127.0.0.1:{port}",
-                            "--web-token-file", str(token_file)], name="vmcast")
+                            "--web-token-file", str(token_file)], name="vmcast", env=env)
     vm = wait_for(lambda: vmcast.poll() is None and running_vm(port), 30, 0.3,
                   what="vmcast serving the page of its VM")
     browser.open(page, console_url(port, vm))

@@ -33,6 +33,8 @@ let channel = null;
 let reconnectDelay = 500;
 let reconnectTimer = null;
 let statsTimer = null;
+// Why vmcast's picture stopped (PipeWire restarting), or '': shown until it goes on.
+let pictureNotice = '';
 const heldKeys = new Set();
 const heldButtons = new Set();
 const clipboard = createClipboard({ sendInput, canSend: inputOpen, state });
@@ -134,6 +136,7 @@ async function handleMessage(message) {
     state.codec = message.codec;
     showPlace(message.vm, message.console,
       message.consoles.find((c) => c.index === message.console)?.label);
+    pictureNotice = '';
     document.getElementById('clipboard-toggle').hidden = message.access !== 'full';
     fillPicker(message.consoles, message.console);
     startPeer();
@@ -157,6 +160,12 @@ async function handleMessage(message) {
   case 'error':
     state.errors.push(message.message);
     console.warn('vmcast refused:', message.message);
+    break;
+  case 'notice':
+    // The last picture stays meanwhile.
+    if (typeof message.text !== 'string') break;
+    pictureNotice = message.text;
+    showNotice(pictureNotice);
     break;
   case 'bye':
     state.ended = message.reason;
@@ -186,7 +195,7 @@ function startPeer() {
   peer.onconnectionstatechange = () => {
     if (peer.connectionState === 'connected') {
       reconnectDelay = 500;
-      showNotice('');
+      showNotice(pictureNotice);
       setPhase('connected', 'connected');
     } else if (peer.connectionState === 'failed' && socket) {
       socket.close();

@@ -42,6 +42,7 @@ class Session:
         self.log_dir = self.tmpdir / "logs"
         self.bus_address: str | None = None
         self.procs: list[subprocess.Popen] = []
+        self.daemons: dict[str, subprocess.Popen] = {}  # "pipewire", "wireplumber" while running
         self._log_names: dict[str, int] = {}
         self.env: dict[str, str] = {}
 
@@ -180,12 +181,15 @@ class Session:
                  "--method", "org.freedesktop.DBus.GetId"], timeout=5).returncode == 0
         wait_for(ready, self.startup_timeout, what="the private dbus-daemon to answer")
 
-    def _start_pipewire(self) -> None:
+    def _start_pipewire(self, wait: bool = True) -> None:
         # VMCAST_TEST_PIPEWIRE_DEBUG sets the daemon's PIPEWIRE_DEBUG (e.g. 4, for tracing a
         # negotiation in pipewire.stderr.log).
         debug = os.environ.get("VMCAST_TEST_PIPEWIRE_DEBUG")
         proc = self.spawn(["pipewire"], name="pipewire",
                           env={"PIPEWIRE_DEBUG": debug} if debug else None)
+        self.daemons["pipewire"] = proc
+        if not wait:
+            return
         sock = self.runtime_dir / "pipewire-0"
 
         def ready() -> bool:
@@ -193,8 +197,11 @@ class Session:
             return sock.exists() and self.run(["pw-cli", "info", "0"], timeout=5).returncode == 0
         wait_for(ready, self.startup_timeout, what="pipewire to answer `pw-cli info 0`")
 
-    def _start_wireplumber(self) -> None:
+    def _start_wireplumber(self, wait: bool = True) -> None:
         proc = self.spawn(["wireplumber"], name="wireplumber")
+        self.daemons["wireplumber"] = proc
+        if not wait:
+            return
 
         # WirePlumber is ready for us once it has created the "default" metadata object: its
         # policy scripts run from then on and will link consumers to our nodes. (pw-dump 0.3.65
@@ -204,6 +211,19 @@ class Session:
             res = self.run(["pw-cli", "ls", "Metadata"], timeout=5)
             return 'metadata.name = "default"' in res.stdout
         wait_for(ready, self.startup_timeout, what="wireplumber to publish its default metadata")
+
+    def kill_daemon(self, name: str) -> None:
+        """SIGKILL the session's "pipewire" or "wireplumber", as a crash would, and wait until it
+        is gone; start_daemon(name) starts it again."""
+        proc = self.daemons.pop(name)
+        self._signal_group(proc, signal.SIGKILL)
+        proc.wait(timeout=10)
+        self.procs.remove(proc)
+
+    def start_daemon(self, name: str, wait: bool = True) -> None:
+        """Starts "pipewire" or "wireplumber" again; with wait, until it is ready, as at startup."""
+        assert name not in self.daemons, f"{name} is running"
+        {"pipewire": self._start_pipewire, "wireplumber": self._start_wireplumber}[name](wait)
 
     # -- PipeWire inspection ----------------------------------------------------------------------
     def pw_dump(self) -> list[dict]:

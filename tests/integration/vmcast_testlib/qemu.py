@@ -214,13 +214,19 @@ class Qemu:
 
     # QEMU's key names (qcodes) for the characters type_text() knows.
     _QCODES = {" ": "spc", "/": "slash", "=": "equal", "-": "minus", ".": "dot", ";": "semicolon",
-               "\n": "ret", **{c: c for c in "abcdefghijklmnopqrstuvwxyz0123456789"}}
+               "\n": "ret", "'": "apostrophe", "\\": "backslash",
+               **{c: c for c in "abcdefghijklmnopqrstuvwxyz0123456789"}}
+    # With Shift, on the guest's (US) keyboard layout.
+    _SHIFTED = {"|": "backslash", "<": "comma", ">": "dot"}
 
     def type_text(self, text: str) -> None:
-        """Types text on the guest's keyboard through QMP send-key (lower case, digits and
-        / = - . ; space and newline)."""
+        """Types text on the guest's keyboard through QMP send-key (lower case, digits, space,
+        newline and / = - . ; ' \\ | < >)."""
         for char in text:
-            self.execute("send-key", {"keys": [{"type": "qcode", "data": self._QCODES[char]}]})
+            keys = [{"type": "qcode", "data": self._QCODES[char]}] if char in self._QCODES else \
+                [{"type": "qcode", "data": "shift"},
+                 {"type": "qcode", "data": self._SHIFTED[char]}]
+            self.execute("send-key", {"keys": keys})
 
     def status(self) -> str:
         return self.execute("query-status")["status"]
