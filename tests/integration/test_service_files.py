@@ -73,9 +73,11 @@ def test_units_verify(vmcast_bin, tmp_path):
                              tmp_path)
     res = verify(system, False, tmp_path)
     assert res.returncode == 0 and not res.stderr, f"system units:\n{res.stdout}{res.stderr}"
-    # The user unit's ExecStart runs vmcast through sh: its program is checked here.
+    # The units' ExecStart runs vmcast through sh: its program is checked here.
     text = user[0].read_text()
     assert "ExecStart=/bin/sh -c " in text and f" {vmcast_bin} %E/vmcast/vmcast.conf" in text
+    text = system[0].read_text()
+    assert "ExecStart=/bin/sh -c " in text and f" {vmcast_bin} /etc/vmcast/vmcast.conf" in text
 
 
 def test_user_unit_reads_the_config_file_when_it_is_there(vmcast_bin, tmp_path):
@@ -106,9 +108,9 @@ def test_verify_sees_a_broken_unit(vmcast_bin, tmp_path):
     unit.write_text(good.replace("NoNewPrivileges=", "NoNewPrivilege="))
     res = verify([unit], False, tmp_path)
     assert "Unknown key" in res.stderr, res.stderr
-    unit.write_text(good.replace(str(vmcast_bin), str(tmp_path / "no-vmcast")))
+    unit.write_text(good.replace("ExecStart=/bin/sh ", f"ExecStart={tmp_path / 'no-sh'} "))
     res = verify([unit], False, tmp_path)
-    assert res.returncode != 0 and "no-vmcast" in res.stderr, res.stderr
+    assert res.returncode != 0 and "no-sh" in res.stderr, res.stderr
 
 
 def test_man_page_has_no_warnings(tmp_path):
