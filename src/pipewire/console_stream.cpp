@@ -322,8 +322,8 @@ void ConsoleStream::on_add_buffer(pw_buffer *buffer) {
             break;
         }
     }
-    slots_.push_back(slot.get());
-    buffer->user_data = slot.release();
+    buffer->user_data = slot.get();
+    slots_.push_back(std::move(slot));
     // All buffers of one negotiation carry the same metadata.
     const bool has_cursor_meta = spa_buffer_find_meta(buffer->buffer, SPA_META_Cursor) != nullptr;
     if (slots_.size() == 1 || has_cursor_meta != cursor_as_meta_)
@@ -332,8 +332,7 @@ void ConsoleStream::on_add_buffer(pw_buffer *buffer) {
 
 void ConsoleStream::on_remove_buffer(pw_buffer *buffer) {
     auto *slot = static_cast<StreamBuffer *>(buffer->user_data);
-    std::erase(slots_, slot);
-    delete slot;
+    std::erase_if(slots_, [slot](const auto &owned) { return owned.get() == slot; });
     buffer->user_data = nullptr;
 }
 

@@ -135,7 +135,9 @@ class ConsoleStream final : public FrameSink {
     CursorMeta cursor_meta_;
     bool cursor_as_meta_ = false; // the buffers carry SPA_META_Cursor and the frames no pointer
     FrameSource &frames_;
-    std::vector<StreamBuffer *> slots_; // owned by the pw_buffers' user_data
+    // Each pw_buffer's, which its user_data points to. Owned here: the destructor unhooks the
+    // stream before destroying it, so no remove_buffer comes for the buffers it still has.
+    std::vector<std::unique_ptr<StreamBuffer>> slots_;
     DeferredCall renegotiation_;
     // Room for every EnumFormat: up to 9 objects, each with the renderer's modifiers.
     static constexpr size_t kFormatPodBytes = 16384;

@@ -29,7 +29,7 @@ void ConsoleStream::frame_ready(FrameRenderer &frame, const frame::DamageRegion 
     // Every buffer, whether with us or with a consumer, now lacks this frame's changes. A frame
     // of another size (one that waits for its size to settle) comes with damage beyond them,
     // and a return to their size with damage over all of them.
-    for (StreamBuffer *slot : slots_) {
+    for (const auto &slot : slots_) {
         slot->stale.add(damage);
         slot->stale.clip_to_surface(slot->width, slot->height);
     }
