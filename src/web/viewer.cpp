@@ -4,6 +4,7 @@
 #define GST_USE_UNSTABLE_API // webrtc's headers warn without it
 #include <gst/webrtc/webrtc.h>
 
+#include <memory>
 #include <utility>
 
 #include "qemu/clipboard_peer.h"
@@ -15,6 +16,11 @@ namespace {
 using ViewerCallback = ThreadCallback<Viewer>;
 
 constexpr guint kStatsIntervalMs = 1000;
+
+struct GstPromiseUnref {
+    void operator()(GstPromise *promise) const { gst_promise_unref(promise); }
+};
+using GstPromisePtr = std::unique_ptr<GstPromise, GstPromiseUnref>;
 
 gpointer thread_callback(Viewer *viewer, const Lifeline &lifeline) {
     return new ViewerCallback{lifeline.handle(), viewer};
@@ -91,18 +97,16 @@ void Viewer::start(const std::string &hello_json) {
 }
 
 void Viewer::create_offer() {
-    GstPromise *promise = gst_promise_new_with_change_func(
+    GstPromisePtr promise(gst_promise_new_with_change_func(
         [](GstPromise *promise, gpointer data) {
             auto *callback = static_cast<ViewerCallback *>(data);
             Viewer *viewer = callback->owner;
-            gst_promise_ref(promise);
-            callback->lifeline.post([viewer, promise] {
-                viewer->offer_created(promise);
-                gst_promise_unref(promise);
-            });
+            // Shared, so the reference goes also when the viewer is gone and the work dropped.
+            std::shared_ptr<GstPromise> replied(gst_promise_ref(promise), GstPromiseUnref());
+            callback->lifeline.post([viewer, replied] { viewer->offer_created(replied.get()); });
         },
-        thread_callback(this, lifeline_), ViewerCallback::destroy_notify);
-    g_signal_emit_by_name(webrtc_, "create-offer", nullptr, promise);
+        thread_callback(this, lifeline_), ViewerCallback::destroy_notify));
+    g_signal_emit_by_name(webrtc_, "create-offer", nullptr, promise.get());
 }
 
 void Viewer::offer_created(GstPromise *promise) {
@@ -319,22 +323,19 @@ void Viewer::add_clipboard_piece(ClipboardPiece piece) {
 }
 
 void Viewer::poll_stats() {
-    GstPromise *promise = gst_promise_new_with_change_func(
+    GstPromisePtr promise(gst_promise_new_with_change_func(
         [](GstPromise *promise, gpointer data) {
             auto *callback = static_cast<ViewerCallback *>(data);
             Viewer *viewer = callback->owner;
             const GstStructure *reply = gst_promise_get_reply(promise);
             if (!reply)
                 return;
-            GstStructure *copy = gst_structure_copy(reply);
-            callback->lifeline.post([viewer, copy] {
-                viewer->stats_arrived(copy);
-                gst_structure_free(copy);
-            });
+            // Freed also when the viewer is gone and the work dropped.
+            std::shared_ptr<GstStructure> copy(gst_structure_copy(reply), gst_structure_free);
+            callback->lifeline.post([viewer, copy] { viewer->stats_arrived(copy.get()); });
         },
-        thread_callback(this, lifeline_), ViewerCallback::destroy_notify);
-    g_signal_emit_by_name(webrtc_, "get-stats", nullptr, promise);
-    gst_promise_unref(promise);
+        thread_callback(this, lifeline_), ViewerCallback::destroy_notify));
+    g_signal_emit_by_name(webrtc_, "get-stats", nullptr, promise.get());
 }
 
 void Viewer::stats_arrived(const GstStructure *stats) {
