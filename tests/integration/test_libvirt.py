@@ -10,6 +10,7 @@ CLI contract under test:
 """
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 
@@ -142,8 +143,10 @@ class VmcastAs(Vmcast):
         socket = session.runtime_dir / "pipewire-0"
         os.chmod(socket, 0o777)
         self.session = session
+        # In the libvirt group, as the system unit runs it.
+        groups = [grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name, "libvirt"]
         argv = ["setpriv", f"--reuid={user}", f"--regid={pwd.getpwnam(user).pw_gid}",
-                "--init-groups", str(binary), "run", *args, "--verbose"]
+                f"--groups={','.join(groups)}", str(binary), "run", *args, "--verbose"]
         self.proc = session.spawn(argv, name="vmcast", env={"HOME": "/nonexistent"})
 
 

@@ -40,10 +40,12 @@ class Libvirtd:
         self.procs: list[subprocess.Popen] = []
         if reachable():
             return
-        # Read-only access for every user without polkit (which needs a system bus this
-        # machine may not run), as polkit's default rule gives on a desktop or server host.
+        # Without polkit (which needs a system bus this machine may not run), what polkit's
+        # default rules give on a host: read-only access for every user, read-write for the
+        # libvirt group.
         config = log_dir / "libvirtd.conf"
-        config.write_text('auth_unix_ro = "none"\n')
+        config.write_text('auth_unix_ro = "none"\nauth_unix_rw = "none"\n'
+                          'unix_sock_group = "libvirt"\nunix_sock_rw_perms = "0770"\n')
         for argv in (["/usr/sbin/virtlogd"], ["/usr/sbin/libvirtd", "-f", str(config)]):
             log = open(log_dir / f"{Path(argv[0]).name}.log", "wb")
             self.procs.append(subprocess.Popen(argv, stdout=log, stderr=log,
