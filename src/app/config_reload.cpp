@@ -14,12 +14,10 @@ namespace {
 
 // The settings a running vmcast keeps until it restarts, named as the config file names them,
 // that differ between the two.
-std::string restart_needed(const Options &running, const Options &fresh, bool vms_can_change) {
+std::string restart_needed(const Options &running, const Options &fresh) {
     std::vector<const char *> changed;
     if (fresh.address != running.address || fresh.qmp_socket != running.qmp_socket)
         changed.push_back("[bus] address");
-    if (!vms_can_change && fresh.vm_names != running.vm_names)
-        changed.push_back("[vms] names");
     if (fresh.libvirt_uri != running.libvirt_uri)
         changed.push_back("[libvirt] uri");
     if (fresh.max_fps != running.max_fps)
@@ -67,7 +65,7 @@ void ConfigReload::reload() {
         notify_ready();
         return;
     }
-    const std::string restart = restart_needed(running_, fresh, bool(targets_.vms_changed));
+    const std::string restart = restart_needed(running_, fresh);
     if (!restart.empty())
         g_warning("reload: %s changed; they take effect when vmcast restarts", restart.c_str());
 
@@ -80,7 +78,7 @@ void ConfigReload::reload() {
     if (targets_.web && fresh.web_bitrate_kbps != running_.web_bitrate_kbps)
         targets_.web->set_bitrate(fresh.web_bitrate_kbps);
     running_.web_bitrate_kbps = fresh.web_bitrate_kbps;
-    if (targets_.vms_changed && fresh.vm_names != running_.vm_names) {
+    if (fresh.vm_names != running_.vm_names) {
         running_.vm_names = fresh.vm_names;
         targets_.vms_changed();
     }

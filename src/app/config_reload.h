@@ -17,8 +17,7 @@ namespace vmcast::app {
 class ConfigReload {
   public:
     struct Targets {
-        // running.vm_names changed: drop the VMs no longer wanted and take the new ones. Empty
-        // when the VMs cannot change (one VM through QMP).
+        // running.vm_names changed: drop the VMs no longer wanted and take the new ones.
         std::function<void()> vms_changed;
         // The page, when vmcast serves one.
         web::WebPublisher *web = nullptr;

@@ -58,13 +58,17 @@ void DisplayLink::on_peer_read(GObject *connection, GAsyncResult *result, gpoint
     if (g_error_matches(error.get(), G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return; // the link is gone
     auto *self = static_cast<DisplayLink *>(data);
+    // A connection that shows no VM is of no use: closed, so whoever made it hears so (and
+    // --qmp connects again).
     if (!reply) {
         g_warning("cannot read the display objects of QEMU: %s", error->message);
+        g_dbus_connection_close(self->connection_.get(), nullptr, nullptr, nullptr);
         return;
     }
     qemu::VmInfo vm = qemu::vm_from_managed_objects(reply.get(), "");
     if (vm.name.empty()) {
         g_warning("QEMU's display connection shows no VM object");
+        g_dbus_connection_close(self->connection_.get(), nullptr, nullptr, nullptr);
         return;
     }
     add_to(self->fleet_, vm, self->connection_.get());

@@ -51,9 +51,16 @@ void Fleet::announce(const std::string &name) {
     fflush(stdout);
 }
 
+void Fleet::announce_list() {
+    printf("vmcast: VMs at %s\n", web_->list_url(web::Access::Full).c_str());
+    printf("vmcast: VMs, view only: %s\n", web_->list_url(web::Access::View).c_str());
+    fflush(stdout);
+}
+
 void Fleet::announce_all() {
     if (!web_)
         return;
+    announce_list();
     for (const auto &[name, session] : vms_)
         announce(name);
 }

@@ -38,7 +38,9 @@ class Fleet {
     // The wanted VMs changed (a reload): those no longer wanted go as if they stopped, and the
     // VMs left out that are now wanted are streamed.
     void wanted_changed();
-    // The page's tokens changed (a reload): prints every VM's addresses again.
+    // On stdout, like each VM's addresses: the page that lists them all.
+    void announce_list();
+    // The page's tokens changed (a reload): prints the list's and every VM's addresses again.
     void announce_all();
 
   private:

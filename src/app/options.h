@@ -13,8 +13,8 @@ enum class Command { List, Screenshot, Run, Config };
 
 struct Options {
     Command command = Command::Run;
-    std::string address;     // D-Bus address; empty means the session bus
-    std::string qmp_socket;  // --qmp: QEMU's QMP socket, for a p2p connection instead of a bus
+    std::string address;    // D-Bus address; empty means the session bus
+    std::string qmp_socket; // --qmp: QEMU's QMP socket, for a p2p connection instead of a bus
     // --vm, repeatable: the VMs to use (run follows only these; list shows only these;
     // screenshot takes one). Empty: every VM (run), the only one (screenshot).
     std::vector<std::string> vm_names;

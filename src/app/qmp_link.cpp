@@ -15,12 +15,14 @@ bool QmpLink::start(std::string &error) {
 
 bool QmpLink::try_connect(std::string &error) {
     // Blocking, and bounded: connecting to a socket nobody listens on fails at once, and a QEMU
-    // that listens answers within the handshake's time limit. Only this one VM waits on it.
+    // that listens answers within QMP's and the handshake's time limits (10 s each). The whole
+    // loop waits meanwhile, which with --qmp serves this one VM only.
     GObjectPtr<GDBusConnection> connection = qemu::open_p2p(qmp_socket_, error);
     if (!connection)
         return false;
     link_ = std::make_unique<DisplayLink>(std::move(connection), fleet_, [this] {
-        g_message("QEMU at %s closed the display connection; waiting for it to come back",
+        g_message("QEMU at %s closed vmcast's display connection (QEMU stopped, or another "
+                  "client took the display); connecting again once QEMU answers there",
                   qmp_socket_.c_str());
         retry_ = attach_timeout(kRetryIntervalMs, on_retry_timer, this);
     });

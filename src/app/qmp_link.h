@@ -19,7 +19,8 @@ class QmpLink {
     QmpLink &operator=(const QmpLink &) = delete;
 
     // The first connection; false and a one-line reason in error when QEMU cannot be reached,
-    // so that a wrong socket is told at once.
+    // so that a wrong socket is told at once. QEMU serves one p2p client: one that takes the
+    // display over (add_client) closes vmcast's connection, and vmcast takes it back.
     bool start(std::string &error);
 
   private:

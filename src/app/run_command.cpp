@@ -93,11 +93,8 @@ int run_daemon(const Options &options) {
         std::unique_ptr<web::WebPublisher> web = start_web(options, *pipewire, error);
         if (!web)
             return fail(error);
-        // On stdout, like each VM's addresses: the page that lists them all.
-        printf("vmcast: VMs at %s\n", web->list_url(web::Access::Full).c_str());
-        printf("vmcast: VMs, view only: %s\n", web->list_url(web::Access::View).c_str());
-        fflush(stdout);
         fleet.set_web(std::move(web));
+        fleet.announce_list();
     }
     // Where the VMs are: libvirt's domains, the QEMU behind a QMP socket, or a bus. Each is
     // followed as its VMs stop and start again. Declared after the fleet, so gone before it.

@@ -5,6 +5,8 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <vector>
 
 namespace vmcast::qemu {
@@ -72,7 +74,10 @@ bool LibvirtDomains::open(std::string &error) {
         connection_.reset();
         return false;
     }
-    virConnectRegisterCloseCallback(connection_.get(), on_connection_closed, this, nullptr);
+    if (virConnectRegisterCloseCallback(connection_.get(), on_connection_closed, this, nullptr) < 0)
+        g_warning("libvirt at %s cannot say when its connection closes: vmcast will not notice "
+                  "a restart of the libvirt daemon (%s)",
+                  uri_.c_str(), last_libvirt_error().c_str());
     return true;
 }
 
@@ -102,23 +107,26 @@ void LibvirtDomains::reconcile() {
     for (int i = 0; i < count; i++)
         domains.emplace_back(listed[i]);
     free(listed);
-    std::set<std::string> running_now;
+    std::map<std::string, unsigned int> running_now;
     for (const DomainPtr &domain : domains)
-        running_now.insert(virDomainGetName(domain.get()));
-    for (auto name = running_.begin(); name != running_.end();) {
-        auto next = std::next(name);
-        if (!running_now.contains(*name))
-            domain_stopped(*name);
-        name = next;
+        running_now[virDomainGetName(domain.get())] = virDomainGetID(domain.get());
+    for (auto known = running_.begin(); known != running_.end();) {
+        auto next = std::next(known);
+        auto now = running_now.find(known->first);
+        if (now == running_now.end() || now->second != known->second)
+            domain_stopped(known->first);
+        known = next;
     }
     for (const DomainPtr &domain : domains)
-        if (!running_.contains(virDomainGetName(domain.get())))
-            domain_started(domain.get());
+        domain_started(domain.get());
 }
 
 void LibvirtDomains::domain_started(virDomainPtr domain) {
     const std::string name = virDomainGetName(domain);
-    GCharPtr xml(virDomainGetXMLDesc(domain, 0));
+    // Listed and announced by an event both, when it started while vmcast was listing.
+    if (running_.contains(name))
+        return;
+    std::unique_ptr<char, decltype(&free)> xml(virDomainGetXMLDesc(domain, 0), free);
     if (!xml) {
         g_warning("cannot read domain '%s': %s", name.c_str(), last_libvirt_error().c_str());
         return;
@@ -129,8 +137,9 @@ void LibvirtDomains::domain_started(virDomainPtr domain) {
         g_info("domain '%s' is not shown: %s", name.c_str(), why.c_str());
         return;
     }
+    const unsigned int id = virDomainGetID(domain);
     if (auto *on_bus = std::get_if<DisplayOnBus>(&*display)) {
-        running_.insert(name);
+        running_[name] = id;
         events_.running(name, *on_bus);
         return;
     }
@@ -156,7 +165,7 @@ void LibvirtDomains::domain_started(virDomainPtr domain) {
                   last_libvirt_error().c_str());
         return;
     }
-    running_.insert(name);
+    running_[name] = id;
     events_.running(name, std::move(socket));
 }
 

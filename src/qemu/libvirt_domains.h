@@ -7,7 +7,7 @@
 
 #include <functional>
 #include <memory>
-#include <set>
+#include <map>
 #include <string>
 #include <variant>
 
@@ -48,7 +48,8 @@ class LibvirtDomains {
     };
     using ConnectionPtr = std::unique_ptr<virConnect, ConnectionClose>;
 
-    LibvirtDomains(std::string uri, Events events) : uri_(std::move(uri)), events_(events) {}
+    LibvirtDomains(std::string uri, Events events)
+        : uri_(std::move(uri)), events_(std::move(events)) {}
     bool open(std::string &error);
     void close();
     // Reports domains that run and were not reported, and those reported that no longer run.
@@ -64,8 +65,10 @@ class LibvirtDomains {
     ConnectionPtr connection_;
     bool read_only_ = false;
     int lifecycle_callback_ = -1;
-    std::set<std::string> running_; // the domains reported running, by name
-    GSourcePtr reconnect_;          // while libvirt is away
+    // The domains reported running: name, and libvirt's id of the run (a domain that stopped
+    // and started again while vmcast was away from libvirt has a new one).
+    std::map<std::string, unsigned int> running_;
+    GSourcePtr reconnect_; // while libvirt is away
 };
 
 } // namespace vmcast::qemu
