@@ -1,7 +1,5 @@
 #include "app/libvirt_displays.h"
 
-#include <unistd.h>
-
 namespace vmcast::app {
 
 std::unique_ptr<LibvirtDisplays> LibvirtDisplays::start(const std::string &uri, Fleet &fleet,
@@ -39,13 +37,8 @@ void LibvirtDisplays::domain_running(const std::string &domain, qemu::DomainDisp
     if (!where.empty())
         pending = qemu::PendingDisplayConnection::bus(where, done);
     else
-        // libvirtd made the socket pair, as root: QEMU takes that peer for whoever comes in
-        // on it and refuses any other uid, so a vmcast that is not root claims none.
-        pending = qemu::PendingDisplayConnection::peer(
-            std::move(std::get<UniqueFd>(display)),
-            geteuid() == 0 ? qemu::PendingDisplayConnection::Identity::Uid
-                           : qemu::PendingDisplayConnection::Identity::Socket,
-            done, error);
+        pending = qemu::PendingDisplayConnection::peer(std::move(std::get<UniqueFd>(display)), done,
+                                                       error);
     if (!pending) {
         g_warning("domain '%s': %s", domain.c_str(), error.c_str());
         return;

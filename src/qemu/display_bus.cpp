@@ -133,7 +133,7 @@ GObjectPtr<GDBusConnection> open_p2p(const std::string &qmp_socket, std::string 
     // The handshake runs on the default context, waited for here: it has its own time limit.
     std::optional<GObjectPtr<GDBusConnection>> result;
     auto pending = PendingDisplayConnection::peer(
-        std::move(our_end), PendingDisplayConnection::Identity::Uid,
+        std::move(our_end),
         [&](GObjectPtr<GDBusConnection> connection, std::string why) {
             error = std::move(why);
             result = std::move(connection);

@@ -23,8 +23,8 @@ GCancellable *PendingDisplayConnection::answer_token() {
     return G_CANCELLABLE(g_object_ref(cancellable_.get()));
 }
 
-std::unique_ptr<PendingDisplayConnection>
-PendingDisplayConnection::peer(UniqueFd socket, Identity identity, Done done, std::string &error) {
+std::unique_ptr<PendingDisplayConnection> PendingDisplayConnection::peer(UniqueFd socket, Done done,
+                                                                         std::string &error) {
     GError *raw_error = nullptr;
     GObjectPtr<GSocket> wrapped(g_socket_new_from_fd(socket.get(), &raw_error));
     GErrorPtr wrap_error(raw_error);
@@ -37,11 +37,8 @@ PendingDisplayConnection::peer(UniqueFd socket, Identity identity, Done done, st
         new PendingDisplayConnection("QEMU", std::move(done)));
     GObjectPtr<GSocketConnection> stream(
         g_socket_connection_factory_create_connection(wrapped.get()));
-    // GLib's CROSS_NAMESPACE: AUTH EXTERNAL with an empty identity.
-    const auto flags = GDBusConnectionFlags(
-        G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-        (identity == Identity::Socket ? G_DBUS_CONNECTION_FLAGS_CROSS_NAMESPACE : 0));
-    g_dbus_connection_new(G_IO_STREAM(stream.get()), nullptr, flags, nullptr,
+    g_dbus_connection_new(G_IO_STREAM(stream.get()), nullptr,
+                          G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, nullptr,
                           pending->cancellable_.get(), on_finished, pending->answer_token());
     return pending;
 }

@@ -18,20 +18,11 @@ class PendingDisplayConnection {
     // connection, or nullptr and a one-line reason. Never called after destruction.
     using Done = std::function<void(GObjectPtr<GDBusConnection> connection, std::string error)>;
 
-    // Who vmcast says it is in the handshake (D-Bus's AUTH EXTERNAL).
-    enum class Identity {
-        Uid, // its uid: what QEMU sees when vmcast made the socket pair itself (QMP add_client)
-        // No uid, so QEMU takes the peer it sees on the socket: for a socket pair someone else
-        // made (libvirtd, as root), where QEMU refuses any other uid. Needs QEMU linked with
-        // GLib 2.73.3 or later (older GDBus servers wait forever: the time limit ends it).
-        Socket,
-    };
-
     // The handshake on our end of a p2p socket. QEMU runs its side on its own schedule: a QEMU
     // that does not finish within a time limit gives an error instead of a hang. nullptr and a
     // one-line reason in error when the socket cannot be used at all.
-    static std::unique_ptr<PendingDisplayConnection> peer(UniqueFd socket, Identity identity,
-                                                          Done done, std::string &error);
+    static std::unique_ptr<PendingDisplayConnection> peer(UniqueFd socket, Done done,
+                                                          std::string &error);
     // A message bus at a D-Bus address.
     static std::unique_ptr<PendingDisplayConnection> bus(const std::string &address, Done done);
 
