@@ -68,10 +68,7 @@ void PendingDisplayConnection::on_finished(GObject *, GAsyncResult *result, gpoi
     // Taken out first: whoever waited may let go of this object from inside the callback.
     Done done = std::move(self->done_);
     if (!connection) {
-        done(nullptr, self->timed_out_
-                          ? self->what_ + " did not finish the D-Bus handshake within " +
-                                std::to_string(kTimeoutMs / 1000) + " s"
-                          : "cannot connect to " + self->what_ + ": " + error->message);
+        done(nullptr, "cannot connect to " + self->what_ + ": " + error->message);
         return;
     }
     // vmcast decides itself when to stop; QEMU or a bus going away must not end the process.
@@ -81,8 +78,12 @@ void PendingDisplayConnection::on_finished(GObject *, GAsyncResult *result, gpoi
 
 gboolean PendingDisplayConnection::on_timeout(gpointer data) {
     auto *self = static_cast<PendingDisplayConnection *>(data);
-    self->timed_out_ = true;
-    g_cancellable_cancel(self->cancellable_.get()); // the answer comes, as an error, at once
+    // Told here, whether or not an answer ever comes (a late one finds nobody).
+    g_object_set_data(G_OBJECT(self->cancellable_.get()), kWaiterKey, nullptr);
+    g_cancellable_cancel(self->cancellable_.get());
+    Done done = std::move(self->done_); // whoever waited may let go of this object in there
+    done(nullptr, self->what_ + " did not finish the D-Bus handshake within " +
+                      std::to_string(kTimeoutMs / 1000) + " s");
     return G_SOURCE_REMOVE;
 }
 

@@ -43,7 +43,6 @@ class PendingDisplayConnection {
     Done done_;
     GObjectPtr<GCancellable> cancellable_;
     GSourcePtr timeout_;
-    bool timed_out_ = false;
 };
 
 } // namespace vmcast::qemu
