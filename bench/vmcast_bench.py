@@ -29,16 +29,6 @@ from vmcast_testlib.env import Session  # noqa: E402
 
 README_START = "<!-- bench:start -->"
 README_END = "<!-- bench:end -->"
-README_WEB_START = "<!-- web-bench:start -->"
-README_WEB_END = "<!-- web-bench:end -->"
-README_NOVNC_START = "<!-- novnc-bench:start -->"
-README_NOVNC_END = "<!-- novnc-bench:end -->"
-README_DBUS_START = "<!-- dbus-bench:start -->"
-README_DBUS_END = "<!-- dbus-bench:end -->"
-README_FLEET_START = "<!-- fleet-bench:start -->"
-README_FLEET_END = "<!-- fleet-bench:end -->"
-README_RESTART_START = "<!-- restart-bench:start -->"
-README_RESTART_END = "<!-- restart-bench:end -->"
 
 
 def find_tools(build: Path) -> Tools:
@@ -205,17 +195,22 @@ def update_readme(path: Path, markdown: str, start_marker: str, end_marker: str)
     path.write_text(text[:start + len(start_marker)] + "\n" + markdown + text[end:])
 
 
+def publish(args, name: str, markdown: str, rows: list[dict], marker: str) -> None:
+    """Prints one section's tables, writes NAME.md and NAME.csv into --out, and with
+    --update-readme puts the tables between bench/README.md's <!-- MARKER:start/end --> lines."""
+    print("\n" + markdown)
+    (args.out / f"{name}.md").write_text(markdown)
+    report.write_csv(args.out / f"{name}.csv", rows)
+    if args.update_readme:
+        update_readme(TOP / "bench" / "README.md", markdown, f"<!-- {marker}:start -->",
+                      f"<!-- {marker}:end -->")
+
+
 def measure_restarts(args, machine: str, tools: Tools, log) -> None:
     with Session() as session:
         print("PipeWire restarts:", flush=True)
         rows = pipewire_restart.restart_rows(session, tools, log)
-    restart_md = pipewire_restart.markdown(machine, rows)
-    print("\n" + restart_md)
-    (args.out / "restart.md").write_text(restart_md)
-    report.write_csv(args.out / "restart.csv", rows)
-    if args.update_readme:
-        update_readme(TOP / "bench" / "README.md", restart_md, README_RESTART_START,
-                      README_RESTART_END)
+    publish(args, "restart", pipewire_restart.markdown(machine, rows), rows, "restart-bench")
 
 
 def main() -> None:
@@ -249,47 +244,26 @@ def main() -> None:
         print("VMs starting and idling:", flush=True)
         first = fleet.first_frame_rows(session, tools, log)
         idle = fleet.idle_rows(session, tools, log)
-    fleet_md = fleet.markdown(machine, first, idle)
-    print("\n" + fleet_md)
-    (args.out / "fleet.md").write_text(fleet_md)
-    report.write_csv(args.out / "fleet.csv", first + idle)
-    if args.update_readme:
-        update_readme(TOP / "bench" / "README.md", fleet_md, README_FLEET_START, README_FLEET_END)
+    publish(args, "fleet", fleet.markdown(machine, first, idle), first + idle, "fleet-bench")
     if args.fleet_only:
         return
 
     with Session() as session:
         print("web page:", flush=True)
         web = web_latency.web_rows(session, tools, log)
-    web_md = web_markdown(machine, web)
-    print("\n" + web_md)
-    (args.out / "web.md").write_text(web_md)
-    report.write_csv(args.out / "web.csv", web)
-    if args.update_readme:
-        update_readme(TOP / "bench" / "README.md", web_md, README_WEB_START, README_WEB_END)
+    publish(args, "web", web_markdown(machine, web), web, "web-bench")
 
     with Session() as session:
         print("the page against noVNC, real guest:", flush=True)
         novnc = novnc_compare.comparison_rows(session, tools, lambda line: print(line, flush=True))
-    novnc_md = novnc_compare.markdown(machine, novnc) + "\n" + targets_table(
-        novnc_targets(novnc)) + "\n"
-    print("\n" + novnc_md)
-    (args.out / "novnc.md").write_text(novnc_md)
-    report.write_csv(args.out / "novnc.csv", novnc)
-    if args.update_readme:
-        update_readme(TOP / "bench" / "README.md", novnc_md, README_NOVNC_START,
-                      README_NOVNC_END)
+    publish(args, "novnc", novnc_compare.markdown(machine, novnc) + "\n" +
+            targets_table(novnc_targets(novnc)) + "\n", novnc, "novnc-bench")
     if args.web_only:
         return
 
     print("GDBus against sd-bus:", flush=True)
     dbus = dbus_compare.rows(tools.dbus_receive, log)
-    dbus_md = dbus_compare.markdown(machine, dbus)
-    print("\n" + dbus_md)
-    (args.out / "dbus.md").write_text(dbus_md)
-    report.write_csv(args.out / "dbus.csv", dbus)
-    if args.update_readme:
-        update_readme(TOP / "bench" / "README.md", dbus_md, README_DBUS_START, README_DBUS_END)
+    publish(args, "dbus", dbus_compare.markdown(machine, dbus), dbus, "dbus-bench")
     measure_restarts(args, machine, tools, log)
 
     with Session() as session:
