@@ -27,13 +27,20 @@ using KeyFilePtr = std::unique_ptr<GKeyFile, KeyFileFree>;
 // Sets an option from a key's text; false with what was expected.
 using ApplyKey = bool (*)(const std::string &text, Options &options, std::string &expected);
 
-bool apply_vm_names(const std::string &text, Options &options, std::string &expected) {
-    // GKeyFile's list form (a;b;); an empty list is every VM, as without the key.
-    GStrvPtr names(g_strsplit(text.c_str(), ";", -1));
+bool apply_vm_names(const std::string &raw, Options &options, std::string &expected) {
+    // GKeyFile's list form (a;b;, a ; in a name written \;, as config_text writes it), read by
+    // GKeyFile itself; an empty list is every VM, as without the key.
+    KeyFilePtr list(g_key_file_new());
+    const std::string text = "[list]\nnames=" + raw + "\n";
+    GStrvPtr names;
+    if (g_key_file_load_from_data(list.get(), text.data(), text.size(), G_KEY_FILE_NONE, nullptr))
+        names.reset(g_key_file_get_string_list(list.get(), "list", "names", nullptr, nullptr));
     options.vm_names.clear();
+    if (!names) {
+        expected = "expected VM names separated by ;, none empty";
+        return false;
+    }
     for (gchar **name = names.get(); *name; name++) {
-        if (!**name && !name[1])
-            break; // after the last ;
         std::string parsed;
         if (!parse_vm_name(*name, parsed, expected)) {
             expected = "expected VM names separated by ;, none empty";
@@ -57,6 +64,7 @@ bool apply_absolute_path(const std::string &text, std::string &path, std::string
 struct Key {
     const char *name;
     ApplyKey apply;
+    bool list = false; // given its raw text, escapes and all, to read as a GKeyFile list
 };
 
 struct Group {
@@ -71,7 +79,7 @@ const std::vector<Group> &groups() {
            [](const std::string &text, Options &options, std::string &expected) {
                return parse_bus_address(text, options.address, expected);
            }}}},
-        {"vms", {{"names", apply_vm_names}}},
+        {"vms", {{"names", apply_vm_names, true}}},
         {"libvirt",
          {{"uri",
            [](const std::string &text, Options &options, std::string &expected) {
@@ -150,7 +158,9 @@ bool apply_file(GKeyFile *file, const std::string &name, Options &options, std::
                 return false;
             }
             GError *raw_error = nullptr;
-            GCharPtr value(g_key_file_get_string(file, *group_name, *key_name, &raw_error));
+            GCharPtr value(key->list
+                               ? g_key_file_get_value(file, *group_name, *key_name, &raw_error)
+                               : g_key_file_get_string(file, *group_name, *key_name, &raw_error));
             GErrorPtr read_error(raw_error);
             if (!value) {
                 error = where + ": " + read_error->message;

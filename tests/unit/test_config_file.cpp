@@ -129,6 +129,12 @@ TEST(ConfigFile, PrintedSettingsReadBackTheSame) {
     ASSERT_TRUE(read_config_text(printed, "printed", again, error)) << error << "\n" << printed;
     EXPECT_EQ(config_text(again), printed);
     EXPECT_EQ(again.vm_names, (std::vector<std::string>{"a", "b c"}));
+    // A name with GKeyFile's list separator in it, as QEMU's -name allows.
+    Options semicolon;
+    semicolon.vm_names = {"x;y", "z"};
+    Options read_back;
+    ASSERT_TRUE(read_config_text(config_text(semicolon), "printed", read_back, error)) << error;
+    EXPECT_EQ(read_back.vm_names, semicolon.vm_names);
     EXPECT_EQ(again.cursor_mode, pipewire::CursorMode::Hidden);
 }
 
