@@ -109,6 +109,15 @@ def wait_pictures(consumer, n: int = 1, timeout: float = 30, what: str = "pictur
                                else None, timeout, what=f"{n} {what}")
 
 
+def assert_gets_a_picture(session, node: str) -> None:
+    """A new consumer of the node gets a picture."""
+    consumer = FrameConsumer(session, node)
+    try:
+        wait_pictures(consumer)
+    finally:
+        consumer.stop()
+
+
 def boot_guest(session, guest, name: str, mode: str, **kw) -> Qemu:
     return Qemu(session, name, **guest.qemu_args(mode), **kw).start()
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 import re
 import signal
 
-from test_real_qemu import node_name, wait_pictures
+from test_real_qemu import assert_gets_a_picture, node_name
 from test_vm_follow import process_usage
 from web_page import FULL_TOKEN, VIEW_TOKEN, browser, http_status, wait_page_shows  # noqa: F401
 from vmcast_testlib import Qemu, free_port, wait_for
-from vmcast_testlib.consumer import FrameConsumer
 
 ROUNDS = 20
 NOTICE = "document.getElementById('notice').textContent"
@@ -44,11 +43,7 @@ def test_page_and_consumer_follow_twenty_kills(session, vmcast_bin, consumer_bin
         qemu.stop()  # SeaBIOS is still writing its text: a still picture to compare with
         wait_page_shows(browser, qemu.screendump(), artifacts, f"round{round_}")
         qemu.cont()
-        consumer = FrameConsumer(session, node_name("phoenix"))
-        try:
-            wait_pictures(consumer)
-        finally:
-            consumer.stop()
+        assert_gets_a_picture(session, node_name("phoenix"))
         qemu.proc.send_signal(signal.SIGKILL)
         qemu.proc.wait(timeout=10)
         wait_for(lambda: session.find_node(node_name("phoenix")) is None, 15, 0.2,
