@@ -34,6 +34,7 @@ packages="
     novnc websockify
     libvirt-dev libvirt-glib-1.0-dev libvirt-daemon-system libvirt-clients
     systemd groff-base man-db util-linux
+    firefox-esr xdg-desktop-portal python3-dbusmock libportal-dev
 "
 # What each group is for:
 #   meson .. g++                build system and compilers (C++20)
@@ -69,6 +70,9 @@ packages="
 #                               the service tests: systemd-analyze verify on the units, groff
 #                               and man warnings on the man page, unshare and mount (a journal
 #                               socket of the test's own)
+#   firefox-esr xdg-desktop-portal python3-dbusmock libportal-dev
+#                               the camera tests: both browsers' PipeWire camera, a real Camera
+#                               portal with a mocked Access backend, the libportal example
 
 # Node.js for the browser tests: Debian's, unless a node and npm are already installed (a
 # NodeSource node conflicts with Debian's npm package).
