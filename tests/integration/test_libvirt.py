@@ -17,8 +17,8 @@ import pwd
 import pytest
 
 from test_real_qemu import Vmcast, node_name, wait_pictures
-from test_vm_follow import process_usage, wait_gone
-from vmcast_testlib import wait_for
+from test_vm_follow import wait_gone
+from vmcast_testlib import process_usage, wait_for
 from vmcast_testlib.consumer import FrameConsumer
 from vmcast_testlib.images import compare, read_vmcast_frame
 from vmcast_testlib.libvirt import Domain, Libvirtd

@@ -53,3 +53,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# glibc's malloc raises its mmap threshold each time a large block is freed, then keeps freed
+# frame-sized blocks in its heap and gives them back only now and then: a process's memory swings
+# by 10 MiB between identical rounds. A fixed threshold gives each large block a mapping of its
+# own, unmapped when freed, so that what a process holds follows what it keeps alive.
+MEASURABLE_HEAP_ENV = {
+    "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=65536"}
+
+
+def process_usage(pid: int) -> tuple[int, int]:
+    """(anonymous resident KiB, open file descriptors) of a process: its heap and private
+    mappings, not the libraries it pages in."""
+    with open(f"/proc/{pid}/status") as status:
+        anon = next(int(line.split()[1]) for line in status if line.startswith("RssAnon:"))
+    return anon, len(os.listdir(f"/proc/{pid}/fd"))
