@@ -177,3 +177,21 @@ def test_real_qemu_console_through_the_camera_equals_screendump(vmcast_bin, cons
         consumer.assert_no_bad_buffers()
     finally:
         consumer.stop()
+
+
+def test_camera_node_comes_back_after_a_pipewire_restart(session, artifacts, tmp_path):
+    with streamed_peer(session, artifacts, tmp_path, name=NAME, vmcast_args=["--camera"],
+                       with_consumer=False) as run:
+        result, picture = run.send("scanout width=64 height=48 pattern=gradient")
+        assert result["ok"], result
+        node_props(session, CAMERA)
+        session.kill_daemon("wireplumber")
+        session.kill_daemon("pipewire")
+        session.start_daemon("pipewire")
+        session.start_daemon("wireplumber")
+        # The peer draws nothing meanwhile: the node comes back with the console's picture.
+        node_props(session, CAMERA)
+        with FrameConsumer(session, CAMERA, tmp_path / "camera.frame", fmt="BGRA") as camera:
+            run.consumer = camera
+            run.wait_picture(picture, what="picture after the restart")
+        run.assert_alive()
