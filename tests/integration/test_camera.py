@@ -4,6 +4,9 @@ the same composited frames. Real PipeWire and WirePlumber, the fake QEMU peer an
 consumers are GStreamer's pipewiresrc and vmcast-frame-consumer."""
 from __future__ import annotations
 
+import re
+import signal
+
 import pytest
 
 from peer_streaming import streamed_peer
@@ -20,6 +23,21 @@ CAMERA = f"vmcast.{NAME}.0.camera"
 def node_props(session, name: str) -> dict:
     node = wait_for(lambda: session.find_node(name), timeout=20, what=f"PipeWire node {name}")
     return node["info"]["props"]
+
+
+def camera_counters(run) -> tuple[float, int] | None:
+    """The cameras' MiB copied and buffers queued, from the frame path counters vmcast logs on
+    SIGUSR1 (as a user reads them); None until the answer to this signal is logged."""
+    before = run.vmcast_log().count("frame path so far")
+    run.vmcast.send_signal(signal.SIGUSR1)
+
+    def answered():
+        log = run.vmcast_log()
+        found = re.findall(r"frame path so far: .*; cameras: ([\d.]+) MiB copied, (\d+) buffers",
+                           log)
+        return found[-1] if log.count("frame path so far") > before and found else None
+    mib, buffers = wait_for(answered, timeout=10, what="vmcast's counters")
+    return float(mib), int(buffers)
 
 
 def wait_gst_picture(gst: GstRawConsumer, expected_path: str, artifacts, what: str) -> dict:
@@ -194,4 +212,31 @@ def test_camera_node_comes_back_after_a_pipewire_restart(session, artifacts, tmp
         with FrameConsumer(session, CAMERA, tmp_path / "camera.frame", fmt="BGRA") as camera:
             run.consumer = camera
             run.wait_picture(picture, what="picture after the restart")
+        run.assert_alive()
+
+
+def test_a_camera_without_consumer_costs_nothing(session, artifacts, tmp_path):
+    with streamed_peer(session, artifacts, tmp_path, name=NAME, vmcast_args=["--camera"]) as run:
+        # A screen consumer watches changes; the camera node has no consumer.
+        result, picture = run.send("scanout width=64 height=48 pattern=gradient")
+        assert result["ok"], result
+        run.wait_picture(picture, what="scanout")
+        for i in range(5):
+            result, picture = run.send(f"update x={i} y=0 width=8 height=8 pattern=random:{i}")
+            assert result["ok"], result
+            run.wait_picture(picture, what=f"update {i}")
+        assert camera_counters(run) == (0.0, 0)
+        camera = FrameConsumer(session, CAMERA, tmp_path / "camera.frame", fmt="BGRA")
+        camera.wait_pictures(3)
+        camera.stop()
+        # Once the consumer is gone the camera stops sending: the counters stand still.
+        last: dict = {}
+
+        def standing_still() -> bool:
+            counters = camera_counters(run)
+            still = counters == last.get("counters")
+            last["counters"] = counters
+            return still
+        wait_for(standing_still, timeout=30, interval=1, what="the camera to stop sending")
+        assert last["counters"][1] >= 3, last
         run.assert_alive()
