@@ -93,6 +93,14 @@ const std::vector<Group> &groups() {
           {"cursor",
            [](const std::string &text, Options &options, std::string &expected) {
                return parse_cursor_mode(text, options.cursor_mode, expected);
+           }},
+          {"camera",
+           [](const std::string &text, Options &options, std::string &expected) {
+               return parse_camera(text, options.camera, expected);
+           }},
+          {"camera-fps",
+           [](const std::string &text, Options &options, std::string &expected) {
+               return parse_camera_fps(text, options.camera_fps, expected);
            }}}},
         {"web",
          {{"listen",
@@ -231,6 +239,8 @@ std::string config_text(const Options &options) {
         g_key_file_set_string(file.get(), "libvirt", "uri", options.libvirt_uri.c_str());
     g_key_file_set_uint64(file.get(), "stream", "max-fps", options.max_fps);
     g_key_file_set_string(file.get(), "stream", "cursor", cursor_mode_name(options.cursor_mode));
+    g_key_file_set_boolean(file.get(), "stream", "camera", options.camera);
+    g_key_file_set_uint64(file.get(), "stream", "camera-fps", options.camera_fps);
     if (!options.web_listen.empty())
         g_key_file_set_string(file.get(), "web", "listen", options.web_listen.c_str());
     if (!options.web_token_file.empty())

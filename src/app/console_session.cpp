@@ -34,9 +34,9 @@ ConsoleSession::ConsoleSession(compositor::Compositor &compositor,
                                pipewire::PipeWireContext &pipewire, GDBusConnection *bus,
                                const qemu::VmInfo &vm, const qemu::ConsoleInfo &console,
                                uint32_t max_fps, pipewire::CursorMode cursor_mode,
-                               std::function<void()> on_closed)
+                               std::optional<uint32_t> camera_fps, std::function<void()> on_closed)
     : pipewire_(pipewire), identity_(identity_for(vm, console)), max_fps_(max_fps),
-      cursor_mode_(cursor_mode),
+      cursor_mode_(cursor_mode), camera_fps_(camera_fps),
       output_(compositor, node_name_for(vm, console), description_for(vm, console),
               usable_or(console.width, kDefaultWidth), usable_or(console.height, kDefaultHeight),
               int(max_fps), cursor_),
@@ -56,7 +56,16 @@ void ConsoleSession::start() {
 }
 
 ConsoleSession::~ConsoleSession() {
-    output_.set_sink(nullptr);
+    stop_streams();
+}
+
+void ConsoleSession::stop_streams() {
+    if (camera_)
+        output_.remove_sink(*camera_);
+    if (stream_)
+        output_.remove_sink(*stream_);
+    camera_.reset();
+    stream_.reset();
 }
 
 void ConsoleSession::start_stream() {
@@ -66,17 +75,24 @@ void ConsoleSession::start_stream() {
     stream_ = std::make_unique<pipewire::ConsoleStream>(pipewire_, identity_, output_.width(),
                                                         output_.height(), max_fps_, cursor_mode_,
                                                         cursor_, output_);
-    output_.set_sink(stream_.get());
+    output_.add_sink(*stream_);
     output_.set_cursor_drawn(cursor_mode_ == pipewire::CursorMode::Auto ||
                              cursor_mode_ == pipewire::CursorMode::Embedded);
     g_info("console %u is now PipeWire node %s (%ux%u)", identity_.console_index,
            identity_.node_name.c_str(), output_.width(), output_.height());
+    if (!camera_fps_)
+        return;
+    // After the screen stream: frames reach the screen's consumers first.
+    camera_ = std::make_unique<pipewire::CameraStream>(pipewire_, identity_, output_.width(),
+                                                       output_.height(), *camera_fps_, output_);
+    output_.add_sink(*camera_);
+    g_info("console %u is also camera node %s at %u frames a second", identity_.console_index,
+           camera_->node_name().c_str(), *camera_fps_);
 }
 
 void ConsoleSession::pipewire_connection_changed(bool connected) {
     if (!connected) {
-        output_.set_sink(nullptr);
-        stream_.reset();
+        stop_streams();
     } else if (shown_) {
         // The new stream asks the output for a whole frame once it streams: the picture the
         // console shows now, whether or not the guest draws again.

@@ -1,12 +1,14 @@
 // Everything vmcast runs for one graphic console: the QEMU listener feeding a compositor
-// output, whose frames feed a PipeWire stream.
+// output, whose frames feed a PipeWire stream (and, with --camera, a camera stream).
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "compositor/console_output.h"
+#include "pipewire/camera_stream.h"
 #include "pipewire/console_stream.h"
 #include "qemu/console_input.h"
 #include "qemu/console_listener.h"
@@ -19,7 +21,7 @@ class ConsoleSession final : public qemu::DisplaySink {
     ConsoleSession(compositor::Compositor &compositor, pipewire::PipeWireContext &pipewire,
                    GDBusConnection *bus, const qemu::VmInfo &vm, const qemu::ConsoleInfo &console,
                    uint32_t max_fps, pipewire::CursorMode cursor_mode,
-                   std::function<void()> on_closed);
+                   std::optional<uint32_t> camera_fps, std::function<void()> on_closed);
     ~ConsoleSession() override;
 
     // Connects the display listener and the input.
@@ -48,7 +50,9 @@ class ConsoleSession final : public qemu::DisplaySink {
     // size: PipeWire 0.3.65 can hand a consumer unfilled buffers when a producer changes its
     // formats while that consumer's first link is being negotiated.
     void start_stream();
-    // PipeWire went away (false) or is back (true): the node goes, and comes back with the
+    // The nodes go: no frames reach them any more.
+    void stop_streams();
+    // PipeWire went away (false) or is back (true): the nodes go, and come back with the
     // console's current picture.
     void pipewire_connection_changed(bool connected);
 
@@ -57,10 +61,12 @@ class ConsoleSession final : public qemu::DisplaySink {
     pipewire::StreamIdentity identity_;
     uint32_t max_fps_;
     pipewire::CursorMode cursor_mode_;
+    std::optional<uint32_t> camera_fps_; // the camera node's rate; none: no camera node
     frame::Cursor cursor_;
     compositor::ConsoleOutput output_;
     // Exists while PipeWire is connected, once the console showed its first picture.
     std::unique_ptr<pipewire::ConsoleStream> stream_;
+    std::unique_ptr<pipewire::CameraStream> camera_; // with stream_, given camera_fps_
     bool shown_ = false; // the console showed a picture: it has a node whenever PipeWire is up
     qemu::ConsoleListener listener_;
     qemu::ConsoleInput input_;

@@ -76,6 +76,8 @@ Parsed parse(std::vector<std::string> arguments, Options &options, std::string &
     gint console = 0;
     gchar *max_fps = nullptr;
     gchar *cursor = nullptr;
+    gboolean camera = FALSE;
+    gchar *camera_fps = nullptr;
     gchar *config_file = nullptr;
     std::string web_listen;
     std::string libvirt_uri;
@@ -100,6 +102,12 @@ Parsed parse(std::vector<std::string> arguments, Options &options, std::string &
          "QEMU's pointer in the streams: auto (metadata for consumers that ask for it, drawn "
          "into the frames for the others), embedded, metadata or hidden",
          "MODE"},
+        {"camera", 0, 0, G_OPTION_ARG_NONE, &camera,
+         "run: also publish each console as a camera node (vmcast.<vm>.<console>.camera) that "
+         "browsers and OBS find through the Camera portal",
+         nullptr},
+        {"camera-fps", 0, 0, G_OPTION_ARG_STRING, &camera_fps,
+         "the camera nodes' fixed frame rate (30)", "FPS"},
         {"config", 0, 0, G_OPTION_ARG_FILENAME, &config_file,
          "read settings from FILE (a key file, see vmcast(1)); the command line's options win",
          "FILE"},
@@ -168,7 +176,7 @@ Parsed parse(std::vector<std::string> arguments, Options &options, std::string &
     const bool parsed = g_option_context_parse(context.get(), &argc, &argv_data, &raw_error);
     GErrorPtr parse_error(raw_error);
     GCharPtr address_owner(address), qmp_owner(qmp_socket), max_fps_owner(max_fps),
-        cursor_owner(cursor), config_owner(config_file);
+        cursor_owner(cursor), config_owner(config_file), camera_fps_owner(camera_fps);
     GStrvPtr vm_names_owner(vm_names);
     GCharPtr token_file_owner(web_token_file), codec_owner(web_codec), bitrate_owner(web_bitrate);
     if (!parsed)
@@ -243,8 +251,14 @@ Parsed parse(std::vector<std::string> arguments, Options &options, std::string &
         return fail_usage("--qmp reaches one VM: give at most one --vm", error);
     options.console = uint32_t(console);
     if (!parse_given("--max-fps", max_fps, options.max_fps, parse_max_fps, error) ||
-        !parse_given("--cursor", cursor, options.cursor_mode, parse_cursor_mode, error))
+        !parse_given("--cursor", cursor, options.cursor_mode, parse_cursor_mode, error) ||
+        !parse_given("--camera-fps", camera_fps, options.camera_fps, parse_camera_fps, error))
         return Parsed::Error;
+    if (camera)
+        options.camera = true;
+    if (camera_fps && !options.camera)
+        return fail_usage(
+            "--camera-fps needs --camera (or [stream] camera=true in the config file)", error);
     if (!web_listen.empty()) {
         if (options.command != Command::Run && options.command != Command::Config)
             return fail_usage("--web goes with run", error);

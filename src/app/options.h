@@ -22,6 +22,8 @@ struct Options {
     std::string output_png;                                        // screenshot FILE.png
     uint32_t max_fps = 60;                                         // --max-fps
     pipewire::CursorMode cursor_mode = pipewire::CursorMode::Auto; // --cursor
+    bool camera = false;      // --camera: a camera node next to each screen node
+    uint32_t camera_fps = 30; // --camera-fps: the camera nodes' fixed rate
     // --web [ADDR]: serve the page; empty when not asked for.
     std::string web_listen;
     std::string web_token_file;       // --web-token-file

@@ -70,6 +70,26 @@ bool parse_cursor_mode(const std::string &text, pipewire::CursorMode &mode, std:
     return false;
 }
 
+bool parse_camera(const std::string &text, bool &camera, std::string &expected) {
+    // GKeyFile's own spelling of a boolean, as config_text writes it.
+    if (text != "true" && text != "false") {
+        expected = "expected true or false";
+        return false;
+    }
+    camera = text == "true";
+    return true;
+}
+
+bool parse_camera_fps(const std::string &text, uint32_t &fps, std::string &expected) {
+    // Cameras run at film to high-speed rates; every frame is a copy of the whole picture into
+    // some buffer, so the top is kept where consumers still keep up.
+    if (!parse_number(text, 1, 120, fps)) {
+        expected = "expected frames a second from 1 to 120";
+        return false;
+    }
+    return true;
+}
+
 bool parse_web_listen(const std::string &text, std::string &listen, std::string &expected) {
     std::string host, why;
     uint16_t port = 0;

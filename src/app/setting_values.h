@@ -15,6 +15,8 @@ bool parse_vm_name(const std::string &text, std::string &name, std::string &expe
 bool parse_libvirt_uri(const std::string &text, std::string &uri, std::string &expected);
 bool parse_max_fps(const std::string &text, uint32_t &fps, std::string &expected);
 bool parse_cursor_mode(const std::string &text, pipewire::CursorMode &mode, std::string &expected);
+bool parse_camera(const std::string &text, bool &camera, std::string &expected);
+bool parse_camera_fps(const std::string &text, uint32_t &fps, std::string &expected);
 bool parse_web_listen(const std::string &text, std::string &listen, std::string &expected);
 bool parse_web_codec(const std::string &text, std::string &codec, std::string &expected);
 bool parse_web_bitrate(const std::string &text, uint32_t &kbps, std::string &expected);

@@ -10,7 +10,7 @@
 namespace vmcast::compositor {
 namespace {
 
-// The frame being handed to the sink, drawn into the sink's buffers on request.
+// The frame being handed to the sinks, drawn into their buffers on request.
 class SceneFrame final : public FrameRenderer {
   public:
     explicit SceneFrame(ConsoleOutput &output) : output_(output) {}
@@ -181,8 +181,8 @@ void ConsoleOutput::resize_output(uint32_t width, uint32_t height) {
     width_ = width;
     height_ = height;
     wlr_output_damage_add_whole(scene_output_->damage);
-    if (sink_)
-        sink_->size_changed(width, height);
+    for (FrameSink *sink : sinks_)
+        sink->size_changed(width, height);
 }
 
 bool ConsoleOutput::render_into(const frame::DamageRegion &region, wlr_buffer *target) {
@@ -302,10 +302,9 @@ void ConsoleOutput::on_frame() {
     damage.clip_to_surface(width_, height_);
     pixman_region32_clear(changed);
     frame_clock_.frame_sent();
-    if (sink_) {
-        SceneFrame frame(*this);
-        sink_->frame_ready(frame, damage);
-    }
+    SceneFrame frame(*this);
+    for (FrameSink *sink : sinks_)
+        sink->frame_ready(frame, damage);
     for (std::function<void()> &done : std::exchange(after_frame_, {}))
         done();
 }

@@ -1,6 +1,7 @@
 // One QEMU console as one headless wlroots output: a scene holding the console's picture and
-// QEMU's cursor above it. It is the FrameSource of the console's stream: each frame the frame
-// clock lets out goes to the FrameSink with its damage, and is drawn into the sink's buffers.
+// QEMU's cursor above it. It is the FrameSource of the console's streams: each frame the frame
+// clock lets out goes to every FrameSink (the screen stream, and the camera stream if any) with
+// its damage, and each draws what it needs of it into its own buffers.
 #pragma once
 
 #include <cstdint>
@@ -41,8 +42,9 @@ class ConsoleOutput final : public FrameSource {
     ConsoleOutput &operator=(const ConsoleOutput &) = delete;
     ~ConsoleOutput() override;
 
-    // Where the frames and new sizes go; nullptr: nowhere.
-    void set_sink(FrameSink *sink) { sink_ = sink; }
+    // Where the frames and new sizes go, in the order added, until removed.
+    void add_sink(FrameSink &sink) { sinks_.push_back(&sink); }
+    void remove_sink(FrameSink &sink) { std::erase(sinks_, &sink); }
 
     // The console's picture changed (change.damage) or was replaced (change.resized, or a
     // different frame object).
@@ -58,7 +60,7 @@ class ConsoleOutput final : public FrameSource {
     void cursor_changed(bool image_changed);
     // The console's display is off: show black until the next picture.
     void show_nothing();
-    // Runs done once the next frame has been handed to the sink (and drawn into its buffer).
+    // Runs done once the next frame has been handed to the sinks (and drawn into their buffers).
     void after_next_frame(std::function<void()> done);
 
     // FrameSource
@@ -106,7 +108,7 @@ class ConsoleOutput final : public FrameSource {
     FrameClock frame_clock_;
     std::optional<OutputExportAllocator> export_allocator_;
 
-    FrameSink *sink_ = nullptr;
+    std::vector<FrameSink *> sinks_;
     std::vector<std::function<void()>> after_frame_;
     WlListener<void> frame_listener_;
     WlListener<void> needs_frame_listener_;

@@ -22,7 +22,8 @@ std::string CopyStats::summary() const {
     return mebibytes(copied_bytes()) + " copied for " + mebibytes(damaged_bytes) +
            " of damage (converted " + mebibytes(converted_bytes) + ", composited " +
            mebibytes(composited_bytes) + ", exported " + mebibytes(exported_bytes) + "), " +
-           std::to_string(buffers_queued) + " buffers queued";
+           std::to_string(buffers_queued) + " buffers queued; cameras: " + mebibytes(camera_bytes) +
+           " copied, " + std::to_string(camera_buffers_queued) + " buffers queued";
 }
 
 } // namespace vmcast::frame

@@ -304,23 +304,10 @@ void ConsoleStream::on_add_buffer(pw_buffer *buffer) {
         allocate_memory(buffer, *slot);
     } else if (data.data && data.maxsize >= slot->size) {
         slot->pixels = static_cast<uint8_t *>(data.data);
-    } else if (!renegotiation_.pending()) {
-        // Allocated from the previous size's parameters (workaround 4).
-        switch (small_buffers_.too_small()) {
-        case workaround::SmallBuffers::Answer::Renegotiate:
-            g_info("%s: PipeWire gave a %u-byte buffer where a %ux%u frame needs %zu bytes; "
-                   "negotiating again",
-                   identity_.node_name.c_str(), data.maxsize, width_, height_, slot->size);
-            schedule_renegotiation();
-            break;
-        case workaround::SmallBuffers::Answer::GiveUp:
-            g_warning("%s: PipeWire keeps giving %u-byte buffers where a %ux%u frame needs %zu "
-                      "bytes; consumers get no picture until the size changes",
-                      identity_.node_name.c_str(), data.maxsize, width_, height_, slot->size);
-            break;
-        case workaround::SmallBuffers::Answer::Nothing:
-            break;
-        }
+    } else if (!renegotiation_.pending() &&
+               small_buffers_.renegotiate(identity_.node_name, data.maxsize, width_, height_,
+                                          slot->size)) {
+        schedule_renegotiation(); // allocated from the previous size's parameters (workaround 4)
     }
     buffer->user_data = slot.get();
     slots_.push_back(std::move(slot));

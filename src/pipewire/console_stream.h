@@ -24,17 +24,10 @@
 #include "pipewire/dmabuf_offer.h"
 #include "pipewire/pipewire_context.h"
 #include "pipewire/stream_buffer.h"
+#include "pipewire/stream_identity.h"
 #include "pipewire/workarounds.h"
 
 namespace vmcast::pipewire {
-
-struct StreamIdentity {
-    std::string node_name;   // vmcast.<vm>.<console index>
-    std::string description; // what a person reads in a source picker
-    std::string vm_name;
-    std::string vm_uuid;
-    uint32_t console_index = 0;
-};
 
 class ConsoleStream final : public FrameSink {
   public:

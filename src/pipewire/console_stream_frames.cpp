@@ -2,8 +2,6 @@
 // what that buffer lacks copied or rendered, and its metadata.
 #include "pipewire/console_stream.h"
 
-#include <time.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <string>
@@ -14,16 +12,6 @@
 #include "frame/copy_stats.h"
 
 namespace vmcast::pipewire {
-
-namespace {
-
-int64_t monotonic_ns() {
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return int64_t(now.tv_sec) * 1000000000 + now.tv_nsec;
-}
-
-} // namespace
 
 void ConsoleStream::frame_ready(FrameRenderer &frame, const frame::DamageRegion &damage) {
     // Every buffer, whether with us or with a consumer, now lacks this frame's changes. A frame
@@ -55,23 +43,17 @@ void ConsoleStream::frame_ready(FrameRenderer &frame, const frame::DamageRegion 
 }
 
 pw_buffer *ConsoleStream::dequeue_free_buffer() {
-    // PipeWire answers EBUSY for a buffer that a consumer still reads (its Busy count) and
-    // moves it to the back of the queue: one of those behind it may be free.
-    for (size_t tried = 0; tried < std::max<size_t>(slots_.size(), 1); tried++) {
-        if (pw_buffer *buffer = pw_stream_dequeue_buffer(stream_)) {
-            if (waiting_for_buffer_since_us_) {
-                g_debug("%s: a buffer came back after %lld ms", identity_.node_name.c_str(),
-                        static_cast<long long>(
-                            (g_get_monotonic_time() - *waiting_for_buffer_since_us_) / 1000));
-            }
-            waiting_for_buffer_since_us_.reset();
-            retry_delay_ms_ = kFirstRetryDelayMs;
-            return buffer;
+    pw_buffer *buffer = dequeue_unread_buffer(stream_, slots_.size());
+    if (buffer) {
+        if (waiting_for_buffer_since_us_) {
+            g_debug("%s: a buffer came back after %lld ms", identity_.node_name.c_str(),
+                    static_cast<long long>(
+                        (g_get_monotonic_time() - *waiting_for_buffer_since_us_) / 1000));
         }
-        if (errno != EBUSY)
-            break;
+        waiting_for_buffer_since_us_.reset();
+        retry_delay_ms_ = kFirstRetryDelayMs;
     }
-    return nullptr;
+    return buffer;
 }
 
 void ConsoleStream::wait_for_buffer() {
@@ -178,32 +160,9 @@ void ConsoleStream::fill_metadata(spa_buffer &buffer, const frame::DamageRegion 
                                   bool picture) {
     // A cursor-only buffer is no picture, but nothing in it is broken either: consumers drop
     // whole buffers whose header says CORRUPTED, cursor included.
-    if (auto *header = static_cast<spa_meta_header *>(
-            spa_buffer_find_meta_data(&buffer, SPA_META_Header, sizeof(spa_meta_header)))) {
-        const bool cursor_only = !picture && buffer.datas[0].chunk->size == 0 && cursor_as_meta_;
-        header->flags = picture || cursor_only ? 0 : SPA_META_HEADER_FLAG_CORRUPTED;
-        header->offset = 0;
-        header->pts = monotonic_ns();
-        header->dts_offset = 0;
-        header->seq = sequence_++;
-    }
-    // The whole frame is the picture; consumers that crop by this meta see all of it.
-    if (auto *crop = static_cast<spa_meta_region *>(
-            spa_buffer_find_meta_data(&buffer, SPA_META_VideoCrop, sizeof(spa_meta_region))))
-        crop->region = SPA_REGION(0, 0, width_, height_);
-    if (spa_meta *meta = spa_buffer_find_meta(&buffer, SPA_META_VideoDamage)) {
-        const size_t capacity = meta->size / sizeof(spa_meta_region);
-        auto *regions = static_cast<spa_meta_region *>(meta->data);
-        size_t used = 0;
-        if (capacity > 0) {
-            for (const frame::Rect &rect : damage.rects_limited(capacity)) {
-                regions[used++].region =
-                    SPA_REGION(rect.x, rect.y, uint32_t(rect.width), uint32_t(rect.height));
-            }
-        }
-        if (used < capacity)
-            regions[used].region = SPA_REGION(0, 0, 0, 0);
-    }
+    const bool cursor_only = !picture && buffer.datas[0].chunk->size == 0 && cursor_as_meta_;
+    write_frame_metadata(buffer, picture || cursor_only ? 0 : SPA_META_HEADER_FLAG_CORRUPTED,
+                         sequence_++, width_, height_, damage);
     if (cursor_as_meta_)
         cursor_meta_.write(cursor_, buffer);
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 
+#include <pipewire/stream.h>
 #include <spa/buffer/buffer.h>
 #include <spa/param/video/raw.h>
 
@@ -40,10 +41,23 @@ struct StreamBuffer {
     std::unique_ptr<SealedMemfd> memfd_;
 };
 
+// A buffer of stream no consumer is reading, or nullptr when all of the stream's `buffers` are
+// with the consumers.
+pw_buffer *dequeue_unread_buffer(pw_stream *stream, size_t buffers);
+
+// A queued buffer's Header (these flags, the time now, seq), and, where the buffer has them,
+// VideoCrop (the whole width x height picture) and VideoDamage (damage).
+void write_frame_metadata(spa_buffer &buffer, uint32_t header_flags, uint64_t seq, uint32_t width,
+                          uint32_t height, const frame::DamageRegion &damage);
+
 // The composited picture comes as B,G,R,X bytes. Consumers that asked for an RGB order get
 // red and blue swapped, and those that asked for alpha get opaque pixels: the picture has no
 // meaningful alpha.
 void match_consumer_format(uint8_t *pixels, size_t stride, const frame::Rect &rect,
                            spa_video_format format);
+// The same while copying rect of a B,G,R,X picture (src) into dst, the same rect of another of
+// the same size.
+void copy_in_consumer_format(const uint8_t *src, size_t src_stride, uint8_t *dst, size_t dst_stride,
+                             const frame::Rect &rect, spa_video_format format);
 
 } // namespace vmcast::pipewire

@@ -39,12 +39,18 @@ enum class ModifierOffer {
     Fixed,       // the one modifier a test allocation picked
 };
 
+// How an EnumFormat states its frame rate.
+enum class RateOffer {
+    UpTo,  // variable (0/1), a maxFramerate from 1/1 to fps/1: frames when the screen changes
+    Fixed, // fps/1 and nothing else: what a camera consumer needs to run at all
+};
+
 const spa_pod *build_enum_format(spa_pod_builder &builder, spa_video_format format, uint32_t width,
-                                 uint32_t height, uint32_t max_fps, ModifierOffer offer,
+                                 uint32_t height, RateOffer rate, uint32_t fps, ModifierOffer offer,
                                  std::span<const uint64_t> modifiers) {
     const spa_rectangle size = SPA_RECTANGLE(width, height);
     const spa_fraction variable_rate = SPA_FRACTION(0, 1);
-    const spa_fraction max_rate = SPA_FRACTION(max_fps, 1);
+    const spa_fraction max_rate = SPA_FRACTION(fps, 1);
     const spa_fraction min_rate = SPA_FRACTION(1, 1);
     spa_pod_frame object;
     spa_pod_builder_push_object(&builder, &object, SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat);
@@ -69,10 +75,14 @@ const spa_pod *build_enum_format(spa_pod_builder &builder, spa_video_format form
             spa_pod_builder_long(&builder, int64_t(modifier));
         spa_pod_builder_pop(&builder, &choice);
     }
-    spa_pod_builder_add(&builder, SPA_FORMAT_VIDEO_size, SPA_POD_Rectangle(&size),
-                        SPA_FORMAT_VIDEO_framerate, SPA_POD_Fraction(&variable_rate),
-                        SPA_FORMAT_VIDEO_maxFramerate,
-                        SPA_POD_CHOICE_RANGE_Fraction(&max_rate, &min_rate, &max_rate), 0);
+    spa_pod_builder_add(&builder, SPA_FORMAT_VIDEO_size, SPA_POD_Rectangle(&size), 0);
+    if (rate == RateOffer::Fixed) {
+        spa_pod_builder_add(&builder, SPA_FORMAT_VIDEO_framerate, SPA_POD_Fraction(&max_rate), 0);
+    } else {
+        spa_pod_builder_add(&builder, SPA_FORMAT_VIDEO_framerate, SPA_POD_Fraction(&variable_rate),
+                            SPA_FORMAT_VIDEO_maxFramerate,
+                            SPA_POD_CHOICE_RANGE_Fraction(&max_rate, &min_rate, &max_rate), 0);
+    }
     return static_cast<const spa_pod *>(spa_pod_builder_pop(&builder, &object));
 }
 
@@ -85,17 +95,26 @@ std::vector<const spa_pod *> build_enum_formats(spa_pod_builder &builder, uint32
     std::vector<const spa_pod *> params;
     if (fixated && fixated->width == width && fixated->height == height) {
         const uint64_t modifier[] = {fixated->modifier};
-        params.push_back(build_enum_format(builder, fixated->format, width, height, max_fps,
-                                           ModifierOffer::Fixed, modifier));
+        params.push_back(build_enum_format(builder, fixated->format, width, height, RateOffer::UpTo,
+                                           max_fps, ModifierOffer::Fixed, modifier));
     }
     for (spa_video_format format : kStreamFormats) {
         const std::vector<uint64_t> modifiers = dmabufs.modifiers(format);
         if (!modifiers.empty())
-            params.push_back(build_enum_format(builder, format, width, height, max_fps,
-                                               ModifierOffer::ForFixation, modifiers));
-        params.push_back(
-            build_enum_format(builder, format, width, height, max_fps, ModifierOffer::None, {}));
+            params.push_back(build_enum_format(builder, format, width, height, RateOffer::UpTo,
+                                               max_fps, ModifierOffer::ForFixation, modifiers));
+        params.push_back(build_enum_format(builder, format, width, height, RateOffer::UpTo, max_fps,
+                                           ModifierOffer::None, {}));
     }
+    return params;
+}
+
+std::vector<const spa_pod *> build_camera_formats(spa_pod_builder &builder, uint32_t width,
+                                                  uint32_t height, uint32_t fps) {
+    std::vector<const spa_pod *> params;
+    for (spa_video_format format : kCameraFormats)
+        params.push_back(build_enum_format(builder, format, width, height, RateOffer::Fixed, fps,
+                                           ModifierOffer::None, {}));
     return params;
 }
 

@@ -23,6 +23,10 @@ inline constexpr uint32_t kMinBufferCount = 4;
 inline constexpr spa_video_format kStreamFormats[] = {SPA_VIDEO_FORMAT_BGRx, SPA_VIDEO_FORMAT_BGRA,
                                                       SPA_VIDEO_FORMAT_RGBx, SPA_VIDEO_FORMAT_RGBA};
 
+// A camera node's pixel formats, in order of preference: the browsers' capturer refuses BGRx and
+// RGBx, so the alpha byte is there, and opaque.
+inline constexpr spa_video_format kCameraFormats[] = {SPA_VIDEO_FORMAT_BGRA, SPA_VIDEO_FORMAT_RGBA};
+
 const char *format_name(spa_video_format format);
 
 // The EnumFormats, all of the given size with a variable frame rate up to max_fps: first the
@@ -33,6 +37,11 @@ std::vector<const spa_pod *> build_enum_formats(spa_pod_builder &builder, uint32
                                                 uint32_t height, uint32_t max_fps,
                                                 const DmabufOffer &dmabufs,
                                                 const std::optional<DmabufLayout> &fixated);
+
+// A camera node's EnumFormats: one per kCameraFormats format, each in shared memory with a fixed
+// size and a fixed framerate of fps/1 (browsers show a camera of variable rate as paused).
+std::vector<const spa_pod *> build_camera_formats(spa_pod_builder &builder, uint32_t width,
+                                                  uint32_t height, uint32_t fps);
 
 // The modifiers a negotiated Format leaves to choose from, when PipeWire did not fix its
 // modifier (both sides flagged it DONT_FIXATE); nullopt when it is fixed or absent.

@@ -14,6 +14,22 @@ pw_stream_flags connect_flags(bool vmcast_allocates_buffers) {
         (vmcast_allocates_buffers ? PW_STREAM_FLAG_ALLOC_BUFFERS : PW_STREAM_FLAG_MAP_BUFFERS));
 }
 
+bool SmallBuffers::renegotiate(const std::string &node, uint32_t got, uint32_t width,
+                               uint32_t height, size_t needed) {
+    if (tries_ < kMaxTries) {
+        tries_++;
+        g_info("%s: PipeWire gave a %u-byte buffer where a %ux%u frame needs %zu bytes; "
+               "negotiating again",
+               node.c_str(), got, width, height, needed);
+        return true;
+    }
+    if (tries_++ == kMaxTries)
+        g_warning("%s: PipeWire keeps giving %u-byte buffers where a %ux%u frame needs %zu "
+                  "bytes; consumers get no picture until the size changes",
+                  node.c_str(), got, width, height, needed);
+    return false;
+}
+
 bool suspend_unlinked_node(ParamCacheWarmer &caches, uint32_t node_id) {
     return caches.suspend(node_id);
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
 
 #include <glib.h>
 #include <pipewire/stream.h>
@@ -54,13 +55,11 @@ bool suspend_unlinked_node(ParamCacheWarmer &caches, uint32_t node_id);
 // calls for one more negotiation, a few times per size.
 class SmallBuffers {
   public:
-    enum class Answer { Renegotiate, GiveUp, Nothing };
-    // A buffer too small for the current size arrived; GiveUp once, when the tries are spent.
-    Answer too_small() {
-        if (tries_ < kMaxTries)
-            return ++tries_, Answer::Renegotiate;
-        return tries_++ == kMaxTries ? Answer::GiveUp : Answer::Nothing;
-    }
+    // PipeWire gave a buffer of `got` bytes where a width x height frame needs `needed`: says
+    // so in the log, and true when the stream should negotiate again (false once the tries for
+    // this size are spent: the consumers get no picture until the size changes).
+    bool renegotiate(const std::string &node, uint32_t got, uint32_t width, uint32_t height,
+                     size_t needed);
     void new_size() { tries_ = 0; }
 
   private:

@@ -19,18 +19,21 @@ std::string write_file(const std::string &name, const std::string &text) {
 TEST(ConfigFile, EveryKeySetsItsOption) {
     Options options;
     std::string error;
-    ASSERT_TRUE(read_config_text("# a comment\n"
-                                 "[bus]\naddress=unix:path=/run/vm/bus\n"
-                                 "[vms]\nnames=web1;web2;\n"
-                                 "[stream]\nmax-fps=30\ncursor=metadata\n"
-                                 "[web]\nlisten=0.0.0.0:8443\ntoken-file=/etc/vmcast/tokens\n"
-                                 "codec=vp8\nbitrate=2500\n",
-                                 "test.conf", options, error))
+    ASSERT_TRUE(
+        read_config_text("# a comment\n"
+                         "[bus]\naddress=unix:path=/run/vm/bus\n"
+                         "[vms]\nnames=web1;web2;\n"
+                         "[stream]\nmax-fps=30\ncursor=metadata\ncamera=true\ncamera-fps=15\n"
+                         "[web]\nlisten=0.0.0.0:8443\ntoken-file=/etc/vmcast/tokens\n"
+                         "codec=vp8\nbitrate=2500\n",
+                         "test.conf", options, error))
         << error;
     EXPECT_EQ(options.address, "unix:path=/run/vm/bus");
     EXPECT_EQ(options.vm_names, (std::vector<std::string>{"web1", "web2"}));
     EXPECT_EQ(options.max_fps, 30u);
     EXPECT_EQ(options.cursor_mode, pipewire::CursorMode::Metadata);
+    EXPECT_TRUE(options.camera);
+    EXPECT_EQ(options.camera_fps, 15u);
     EXPECT_EQ(options.web_listen, "0.0.0.0:8443");
     EXPECT_EQ(options.web_token_file, "/etc/vmcast/tokens");
     EXPECT_EQ(options.web_codec, "vp8");
@@ -56,6 +59,8 @@ TEST(ConfigFile, AnEmptyFileAndAnEmptyListKeepTheDefaults) {
     ASSERT_TRUE(read_config_text("[vms]\nnames=\n", "empty.conf", options, error)) << error;
     EXPECT_TRUE(options.vm_names.empty());
     EXPECT_EQ(options.max_fps, 60u);
+    EXPECT_FALSE(options.camera);
+    EXPECT_EQ(options.camera_fps, 30u);
     EXPECT_EQ(options.web_bitrate_kbps, 6000u);
     EXPECT_TRUE(options.web_listen.empty());
 }
@@ -81,6 +86,11 @@ TEST(ConfigFile, EachBadValueIsOneLineNamingTheGroupAndKey) {
          "f.conf: [stream] max-fps: expected frames a second from 1 to 1000, got \"-5\""},
         {"[stream]\ncursor=shown\n",
          "f.conf: [stream] cursor: expected auto, embedded, metadata or hidden, got \"shown\""},
+        {"[stream]\ncamera=yes\n", "f.conf: [stream] camera: expected true or false, got \"yes\""},
+        {"[stream]\ncamera-fps=0\n",
+         "f.conf: [stream] camera-fps: expected frames a second from 1 to 120, got \"0\""},
+        {"[stream]\ncamera-fps=121\n",
+         "f.conf: [stream] camera-fps: expected frames a second from 1 to 120, got \"121\""},
         {"[bus]\naddress=nowhere\n",
          "f.conf: [bus] address: expected a D-Bus address such as unix:path=/run/vm/bus, got "
          "\"nowhere\""},
@@ -92,8 +102,8 @@ TEST(ConfigFile, EachBadValueIsOneLineNamingTheGroupAndKey) {
         {"[web]\ncodec=h\\n264\n", "f.conf: [web] codec: expected h264 or vp8, got \"h\\n264\""},
         {"[web]\nbitrat=100\n",
          "f.conf: [web] bitrat: unknown key (expected listen, token-file, codec or bitrate)"},
-        {"[stream]\nmax-fps[de]=5\n",
-         "f.conf: [stream] max-fps[de]: unknown key (expected max-fps or cursor)"},
+        {"[stream]\nmax-fps[de]=5\n", "f.conf: [stream] max-fps[de]: unknown key (expected "
+                                      "max-fps, cursor, camera or camera-fps)"},
         {"[webs]\n", "f.conf: [webs]: unknown group (expected bus, vms, libvirt, stream or web)"},
     };
     for (const auto &bad : cases) {
@@ -120,9 +130,10 @@ TEST(ConfigFile, ATextThatIsNoKeyFileOrNoFileIsRefused) {
 TEST(ConfigFile, PrintedSettingsReadBackTheSame) {
     Options options;
     std::string error;
-    ASSERT_TRUE(read_config_text("[vms]\nnames=a;b c;\n[stream]\ncursor=hidden\n"
-                                 "[web]\nlisten=[::1]:9000\nbitrate=100\n",
-                                 "f.conf", options, error))
+    ASSERT_TRUE(read_config_text(
+        "[vms]\nnames=a;b c;\n[stream]\ncursor=hidden\ncamera=true\ncamera-fps=25\n"
+        "[web]\nlisten=[::1]:9000\nbitrate=100\n",
+        "f.conf", options, error))
         << error;
     const std::string printed = config_text(options);
     Options again;
@@ -136,6 +147,8 @@ TEST(ConfigFile, PrintedSettingsReadBackTheSame) {
     ASSERT_TRUE(read_config_text(config_text(semicolon), "printed", read_back, error)) << error;
     EXPECT_EQ(read_back.vm_names, semicolon.vm_names);
     EXPECT_EQ(again.cursor_mode, pipewire::CursorMode::Hidden);
+    EXPECT_TRUE(again.camera);
+    EXPECT_EQ(again.camera_fps, 25u);
 }
 
 TEST(CommandLine, WinsOverTheConfigFileAndAgainOnAReload) {
@@ -173,6 +186,17 @@ TEST(CommandLine, SharesTheConfigFilesChecks) {
     ASSERT_FALSE(reread_options(running, options, error));
     EXPECT_EQ(error, "--cursor: expected auto, embedded, metadata or hidden, got \"shown\" (see "
                      "vmcast --help)");
+    running.command_line = {"vmcast", "--camera-fps=200", "--camera", "run"};
+    ASSERT_FALSE(reread_options(running, options, error));
+    EXPECT_EQ(error, "--camera-fps: expected frames a second from 1 to 120, got \"200\" (see "
+                     "vmcast --help)");
+    running.command_line = {"vmcast", "--camera-fps=10", "run"};
+    ASSERT_FALSE(reread_options(running, options, error));
+    EXPECT_NE(error.find("--camera-fps needs --camera"), std::string::npos) << error;
+    running.command_line = {"vmcast", "--camera", "--camera-fps=10", "run"};
+    ASSERT_TRUE(reread_options(running, options, error)) << error;
+    EXPECT_TRUE(options.camera);
+    EXPECT_EQ(options.camera_fps, 10u);
     running.command_line = {"vmcast", "--web-codec=vp8", "run"};
     ASSERT_FALSE(reread_options(running, options, error));
     EXPECT_NE(error.find("need --web"), std::string::npos) << error;

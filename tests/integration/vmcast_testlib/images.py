@@ -87,6 +87,16 @@ def _split_channels(data: bytes, width: int, height: int, order: str) -> Image:
     return Image(width, height, bytes(rgb), alpha)
 
 
+def read_raw_frame(path: str | os.PathLike, width: int, height: int, order: str) -> Image:
+    """width*height packed 4-byte pixels in `order` (BGRx, BGRA, RGBx, RGBA), as GStreamer's
+    filesink writes raw video; img.alpha holds the alpha bytes of an order with A."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) != width * height * 4:
+        raise ValueError(f"{path}: {len(data)} bytes, expected {width}x{height}x4")
+    return _split_channels(data, width, height, order)
+
+
 def read_vmcast_frame(path: str | os.PathLike) -> Image:
     """A frame dumped by vmcast-frame-consumer: the ASCII line
     `VMCASTFRAME <width> <height> <BGRx|BGRA|RGBx|RGBA> <seq>\\n`, then width*height*4 bytes.

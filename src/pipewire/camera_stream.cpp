@@ -1,0 +1,238 @@
+#include "pipewire/camera_stream.h"
+
+#include <algorithm>
+
+#include <pipewire/pipewire.h>
+#include <spa/buffer/meta.h>
+#include <spa/param/format-utils.h>
+#include <spa/param/video/format-utils.h>
+
+#include "frame/copy_stats.h"
+#include "pipewire/stream_params.h"
+
+namespace vmcast::pipewire {
+namespace {
+
+// Two EnumFormats, or the Buffers parameter and its metadata.
+constexpr size_t kParamPodBytes = 1024;
+
+frame::Rect whole(uint32_t width, uint32_t height) {
+    return {0, 0, int32_t(width), int32_t(height)};
+}
+
+} // namespace
+
+CameraStream::Picture::Picture(uint32_t width, uint32_t height)
+    : width(width), height(height), pixels(size_t(width) * 4 * height),
+      unrendered(whole(width, height)) {}
+
+CameraStream::CameraStream(PipeWireContext &pipewire, const StreamIdentity &screen, uint32_t width,
+                           uint32_t height, uint32_t fps, FrameSource &frames)
+    : node_name_(camera_node_name(screen)), width_(width), height_(height), fps_(fps),
+      frames_(frames) {
+    // media.class and media.role are what WirePlumber's access-portal.lua and the Camera
+    // portal look for; browsers list only nodes with a description.
+    pw_properties *props = pw_properties_new(
+        PW_KEY_MEDIA_CLASS, "Video/Source", PW_KEY_MEDIA_TYPE, "Video", PW_KEY_MEDIA_CATEGORY,
+        "Capture", PW_KEY_MEDIA_ROLE, "Camera", PW_KEY_NODE_NAME, node_name_.c_str(),
+        PW_KEY_NODE_DESCRIPTION, screen.description.c_str(), PW_KEY_MEDIA_NAME,
+        screen.description.c_str(), "vmcast.vm.name", screen.vm_name.c_str(), "vmcast.vm.uuid",
+        screen.vm_uuid.c_str(), "vmcast.node.kind", "camera", nullptr);
+    pw_properties_setf(props, "vmcast.console.index", "%u", screen.console_index);
+    stream_ = pw_stream_new(pipewire.core(), node_name_.c_str(), props);
+
+    static const pw_stream_events events = {
+        .version = PW_VERSION_STREAM_EVENTS,
+        .destroy = nullptr,
+        .state_changed =
+            [](void *data, pw_stream_state, pw_stream_state state, const char *error) {
+                static_cast<CameraStream *>(data)->on_state_changed(state, error);
+            },
+        .control_info = nullptr,
+        .io_changed = nullptr,
+        .param_changed =
+            [](void *data, uint32_t id, const spa_pod *param) {
+                static_cast<CameraStream *>(data)->on_param_changed(id, param);
+            },
+        .add_buffer =
+            [](void *data, pw_buffer *buffer) {
+                static_cast<CameraStream *>(data)->on_add_buffer(buffer);
+            },
+        .remove_buffer =
+            [](void *data, pw_buffer *buffer) {
+                static_cast<CameraStream *>(data)->on_remove_buffer(buffer);
+            },
+        .process = nullptr,
+        .drained = nullptr,
+        .command = nullptr,
+        .trigger_done = nullptr,
+    };
+    pw_stream_add_listener(stream_, &stream_listener_, &events, this);
+
+    uint8_t pod_memory[kParamPodBytes];
+    spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
+    std::vector<const spa_pod *> formats = build_camera_formats(builder, width_, height_, fps_);
+    // Shared memory that PipeWire allocates (workaround 2); vmcast drives, as a camera does.
+    if (pw_stream_connect(stream_, PW_DIRECTION_OUTPUT, PW_ID_ANY, workaround::connect_flags(false),
+                          formats.data(), uint32_t(formats.size())) < 0)
+        g_warning("%s: cannot connect the PipeWire stream", node_name_.c_str());
+}
+
+CameraStream::~CameraStream() {
+    spa_hook_remove(&stream_listener_);
+    pw_stream_destroy(stream_);
+}
+
+void CameraStream::size_changed(uint32_t width, uint32_t height) {
+    if (width == width_ && height == height_)
+        return;
+    width_ = width;
+    height_ = height;
+    negotiated_.reset();
+    small_buffers_.new_size();
+    if (picture_)
+        picture_.emplace(width, height);
+    g_info("%s: renegotiating for %ux%u", node_name_.c_str(), width, height);
+    announce_formats();
+}
+
+void CameraStream::announce_formats() {
+    uint8_t pod_memory[kParamPodBytes];
+    spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
+    std::vector<const spa_pod *> formats = build_camera_formats(builder, width_, height_, fps_);
+    if (state_ == PW_STREAM_STATE_STREAMING)
+        workaround::update_formats_paused(stream_, formats); // workaround 1
+    else
+        pw_stream_update_params(stream_, formats.data(), uint32_t(formats.size()));
+}
+
+void CameraStream::on_state_changed(pw_stream_state state, const char *error) {
+    state_ = state;
+    if (state == PW_STREAM_STATE_ERROR)
+        g_warning("%s: stream error: %s", node_name_.c_str(), error ? error : "unknown");
+    else
+        g_debug("%s: stream %s", node_name_.c_str(), pw_stream_state_as_string(state));
+    if (state == PW_STREAM_STATE_STREAMING)
+        start_sending();
+    else
+        stop_sending();
+}
+
+void CameraStream::start_sending() {
+    if (picture_)
+        return;
+    picture_.emplace(width_, height_);
+    // The picture kept nothing while no consumer streamed, so neither did the buffers.
+    for (const auto &slot : slots_)
+        slot->stale.add(whole(slot->width, slot->height));
+    frames_.request_frame(FrameRequest::StreamRunning);
+    cadence_.start(G_USEC_PER_SEC / fps_, [this] { send_frame(); });
+}
+
+void CameraStream::stop_sending() {
+    cadence_.stop();
+    picture_.reset();
+}
+
+void CameraStream::frame_ready(FrameRenderer &frame, const frame::DamageRegion &damage) {
+    if (!picture_ || frame.width() != picture_->width || frame.height() != picture_->height)
+        return;
+    frame::DamageRegion region = damage;
+    region.add(picture_->unrendered);
+    region.clip_to_surface(picture_->width, picture_->height);
+    if (region.empty())
+        return;
+    // Drawn now: the renderer is valid only during this call, and the ticks come later.
+    if (!frame.render(region, picture_->pixels.data(), picture_->stride())) {
+        g_debug("%s: the frame could not be drawn; trying with the next one", node_name_.c_str());
+        picture_->unrendered = region;
+        return;
+    }
+    picture_->unrendered.clear();
+    for (const auto &slot : slots_) {
+        slot->stale.add(region);
+        slot->stale.clip_to_surface(slot->width, slot->height);
+    }
+}
+
+void CameraStream::send_frame() {
+    // Nothing until the consumers agreed on this size and the picture was drawn whole once.
+    if (!negotiated_ || !picture_ || !picture_->complete() || picture_->width != width_ ||
+        picture_->height != height_)
+        return;
+    // With every buffer at the consumers this tick goes by: the next one tries again.
+    pw_buffer *buffer = dequeue_unread_buffer(stream_, slots_.size());
+    if (!buffer)
+        return;
+    auto *slot = static_cast<StreamBuffer *>(buffer->user_data);
+    const bool usable = slot && slot->pixels && slot->width == width_ && slot->height == height_;
+    if (usable) {
+        // The picture and the buffers are tightly packed alike.
+        for (const frame::Rect &rect : slot->stale.rects()) {
+            copy_in_consumer_format(picture_->pixels.data(), picture_->stride(), slot->pixels,
+                                    picture_->stride(), rect, *negotiated_);
+            frame::copy_stats().camera_bytes += rect.area() * 4;
+        }
+        slot->stale.clear();
+    }
+    if (slot)
+        slot->set_chunks(*buffer->buffer, usable);
+    // Each buffer holds the whole picture; consumers that read damage redraw all of it.
+    write_frame_metadata(*buffer->buffer, usable ? 0 : SPA_META_HEADER_FLAG_CORRUPTED, sequence_++,
+                         width_, height_, frame::DamageRegion(whole(width_, height_)));
+    pw_stream_queue_buffer(stream_, buffer);
+    frame::copy_stats().camera_buffers_queued++;
+    pw_stream_trigger_process(stream_);
+}
+
+void CameraStream::on_param_changed(uint32_t id, const spa_pod *param) {
+    if (id != SPA_PARAM_Format)
+        return;
+    negotiated_.reset();
+    if (!param)
+        return; // suspended, or about to be negotiated again
+    spa_video_info_raw info{};
+    if (spa_format_video_raw_parse(param, &info) < 0 ||
+        std::ranges::find(kCameraFormats, info.format) == std::end(kCameraFormats)) {
+        g_warning("%s: consumer chose a format vmcast does not offer", node_name_.c_str());
+        return;
+    }
+    if (info.size.width != width_ || info.size.height != height_)
+        return; // an answer to formats of a size no longer shown; the new offer is on its way
+    g_info("%s: streaming %s %ux%u at %u/1", node_name_.c_str(), format_name(info.format), width_,
+           height_, fps_);
+    negotiated_ = info.format;
+    announce_buffers();
+}
+
+void CameraStream::announce_buffers() {
+    uint8_t pod_memory[kParamPodBytes];
+    spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
+    std::vector<const spa_pod *> params =
+        build_buffer_params(builder, width_, height_, BufferKind{}, false);
+    pw_stream_update_params(stream_, params.data(), uint32_t(params.size()));
+}
+
+void CameraStream::on_add_buffer(pw_buffer *buffer) {
+    const spa_data &data = buffer->buffer->datas[0];
+    auto slot = std::make_unique<StreamBuffer>();
+    slot->width = width_;
+    slot->height = height_;
+    slot->size = size_t(width_) * 4 * height_;
+    slot->stale.add(whole(width_, height_));
+    if (data.data && data.maxsize >= slot->size)
+        slot->pixels = static_cast<uint8_t *>(data.data);
+    else if (!renegotiation_.pending() &&
+             small_buffers_.renegotiate(node_name_, data.maxsize, width_, height_, slot->size))
+        renegotiation_.schedule([this] { announce_formats(); }); // workaround 4
+    buffer->user_data = slot.get();
+    slots_.push_back(std::move(slot));
+}
+
+void CameraStream::on_remove_buffer(pw_buffer *buffer) {
+    const auto *slot = static_cast<StreamBuffer *>(buffer->user_data);
+    std::erase_if(slots_, [slot](const auto &owned) { return owned.get() == slot; });
+    buffer->user_data = nullptr;
+}
+
+} // namespace vmcast::pipewire

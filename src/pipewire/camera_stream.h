@@ -1,0 +1,93 @@
+// One console as a camera: a second PipeWire node next to the screen node (ConsoleStream), fed
+// from the same composited frames, in what camera consumers take. Browsers and OBS reach
+// PipeWire only through the Camera portal, which shows only media.role=Camera nodes, and their
+// capturer needs an alpha format and a fixed frame rate. One node runs one format for all its
+// consumers, so these live apart from the screen node's BGRx at a variable rate.
+//
+// While a consumer streams, the stream keeps the latest picture in memory (the frame renderer
+// is valid only while a frame is handed over) and queues a buffer at the fixed rate, still
+// screen or not: a camera that sends nothing looks stopped. Each buffer gets only what it lacks
+// copied in, so a still screen costs the queueing alone. With no consumer streaming, it keeps
+// nothing and does nothing.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pipewire/stream.h>
+#include <spa/param/video/raw.h>
+#include <spa/utils/hook.h>
+
+#include "common/deferred_call.h"
+#include "common/fixed_rate_timer.h"
+#include "common/frame_source.h"
+#include "frame/damage.h"
+#include "pipewire/pipewire_context.h"
+#include "pipewire/stream_buffer.h"
+#include "pipewire/stream_identity.h"
+#include "pipewire/workarounds.h"
+
+namespace vmcast::pipewire {
+
+class CameraStream final : public FrameSink {
+  public:
+    // screen: the identity of the console's screen node; the camera node is named after it
+    // (camera_node_name). fps: the fixed frame rate.
+    CameraStream(PipeWireContext &pipewire, const StreamIdentity &screen, uint32_t width,
+                 uint32_t height, uint32_t fps, FrameSource &frames);
+    CameraStream(const CameraStream &) = delete;
+    CameraStream &operator=(const CameraStream &) = delete;
+    ~CameraStream() override;
+
+    // FrameSink
+    void frame_ready(FrameRenderer &frame, const frame::DamageRegion &damage) override;
+    void size_changed(uint32_t width, uint32_t height) override;
+
+    const std::string &node_name() const { return node_name_; }
+
+  private:
+    // The latest composited picture as B,G,R,X bytes, kept while a consumer streams.
+    struct Picture {
+        Picture(uint32_t width, uint32_t height);
+        uint32_t width;
+        uint32_t height;
+        std::vector<uint8_t> pixels;
+        frame::DamageRegion unrendered; // not drawn yet: all of it until the first frame
+        bool complete() const { return unrendered.empty(); }
+        size_t stride() const { return size_t(width) * 4; }
+    };
+
+    void announce_formats();
+    void announce_buffers();
+    void on_state_changed(pw_stream_state state, const char *error);
+    void on_param_changed(uint32_t id, const spa_pod *param);
+    void on_add_buffer(pw_buffer *buffer);
+    void on_remove_buffer(pw_buffer *buffer);
+    void start_sending();
+    void stop_sending();
+    // One tick of the fixed rate: a free buffer gets what it lacks of the picture, and goes out.
+    void send_frame();
+
+    std::string node_name_;
+    uint32_t width_;
+    uint32_t height_;
+    uint32_t fps_;
+    FrameSource &frames_;
+    pw_stream *stream_ = nullptr;
+    spa_hook stream_listener_{};
+    pw_stream_state state_ = PW_STREAM_STATE_UNCONNECTED;
+    std::optional<spa_video_format> negotiated_; // for width_ x height_; none: nothing to send
+    std::optional<Picture> picture_;             // exists while the stream streams
+    FixedRateTimer cadence_;                     // runs while the stream streams
+    // One per pw_buffer (its user_data), owned here: a stream whose daemon went away is
+    // destroyed without remove_buffer.
+    std::vector<std::unique_ptr<StreamBuffer>> slots_;
+    uint64_t sequence_ = 0;
+    workaround::SmallBuffers small_buffers_;
+    DeferredCall renegotiation_;
+};
+
+} // namespace vmcast::pipewire
