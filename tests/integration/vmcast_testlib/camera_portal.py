@@ -37,7 +37,6 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-from pathlib import Path
 
 import pytest
 
