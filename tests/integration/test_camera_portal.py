@@ -12,9 +12,8 @@ import pytest
 from peer_streaming import streamed_peer
 from vmcast_testlib import compare, read_png, read_vmcast_frame, tail, wait_for
 from vmcast_testlib.consumer import FrameConsumer
+from vmcast_testlib.camera_portal import DESKTOP, gvariant_string
 from vmcast_testlib.fake_qemu import FakeQemu, FakeQemuError
-
-pytest_plugins = ("vmcast_testlib.camera_portal",)
 
 VM = "camvm"
 CAMERAS = {f"vmcast.{VM}.0.camera": f"VM {VM}, console 0",
@@ -22,6 +21,7 @@ CAMERAS = {f"vmcast.{VM}.0.camera": f"VM {VM}, console 0",
 SCREENS = [f"vmcast.{VM}.0", f"vmcast.{VM}.1"]
 
 # examples/camera-portal-client.c's exit statuses.
+EXIT_NO_PORTAL = 2
 EXIT_ACCESS_DENIED = 3
 EXIT_NO_CAMERA = 4
 
@@ -135,3 +135,19 @@ def test_without_camera_the_portal_shows_no_screen_node(session, camera_portal, 
         # Access was granted: the screen node was there to see, and stayed hidden.
         assert camera_portal.stored_permission() == ["yes"]
         run.assert_alive()
+
+
+def test_a_portal_without_an_access_backend_has_no_camera(session, client_bin, tmp_path):
+    # No backend offers Access, so the portal has no Camera interface. The client's call
+    # D-Bus-activates the portal, with this environment.
+    empty = tmp_path / "no-portals"
+    empty.mkdir()
+    env = {"XDG_CURRENT_DESKTOP": DESKTOP, "XDG_DESKTOP_PORTAL_DIR": str(empty),
+           "XDG_DATA_HOME": str(tmp_path / "data")}
+    pairs = ", ".join(f"{gvariant_string(k)}: {gvariant_string(v)}" for k, v in env.items())
+    assert session.bus_call("UpdateActivationEnvironment", "{" + pairs + "}").returncode == 0
+    res = run_client(session, client_bin)
+    assert res.returncode == EXIT_NO_PORTAL, f"{res.stdout}{res.stderr}"
+    assert res.stdout == ""
+    assert len(res.stderr.splitlines()) == 1, res.stderr
+    assert res.stderr.startswith("camera-portal-client: no Camera portal: "), res.stderr

@@ -2,10 +2,8 @@
 xdg-permission-store, and an org.freedesktop.impl.portal.Access backend made with python3-dbusmock
 that answers the portal's AccessDialog as the test says (granted or denied).
 
-Use it from a test file through the `camera_portal` fixture (it needs the `session` fixture of
-conftest.py):
-
-    pytest_plugins = ("vmcast_testlib.camera_portal",)
+Use it from a test through the `camera_portal` fixture (conftest.py registers this module as a
+plugin; the fixture needs conftest's `session` fixture):
 
     def test_x(session, camera_portal):      # store and Access backend run, the portal does not
         camera_portal.set_access("denied")   # what AccessDialog answers (default "granted")
