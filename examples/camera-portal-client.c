@@ -42,7 +42,7 @@ struct client {
     struct spa_hook core_listener;
     struct pw_registry *registry;
     struct spa_hook registry_listener;
-    int initial_sync;
+    int granted_sync; /* 0 until WirePlumber has granted this client its objects */
     unsigned cameras_listed;
     struct pw_stream *stream; /* once the named camera is on the registry */
     struct spa_hook stream_listener;
@@ -190,11 +190,18 @@ static void consume_camera(struct client *client) {
         finish(client, EXIT_FAILED, "cannot connect the stream: %s", strerror(-result));
 }
 
-/* Through the portal's connection only the cameras are visible: every video source is one. */
+/* Through the portal's connection only the cameras are visible: every video source is one.
+ * WirePlumber makes them visible right after it connected: first this client's own object,
+ * then each camera, in a row. */
 static void on_registry_global(void *data, uint32_t id, uint32_t permissions, const char *type,
                                uint32_t version, const struct spa_dict *props) {
     struct client *client = data;
     (void)id, (void)permissions, (void)version;
+    if (strcmp(type, PW_TYPE_INTERFACE_Client) == 0 && client->granted_sync == 0) {
+        /* Answered once PipeWire has handled the grants that came with this one. */
+        client->granted_sync = pw_core_sync(client->core, PW_ID_CORE, 0);
+        return;
+    }
     if (strcmp(type, PW_TYPE_INTERFACE_Node) != 0 || !props)
         return;
     const char *media_class = spa_dict_lookup(props, PW_KEY_MEDIA_CLASS);
@@ -218,11 +225,10 @@ static const struct pw_registry_events registry_events = {
 
 static void on_core_done(void *data, uint32_t id, int seq) {
     struct client *client = data;
-    if (id != PW_ID_CORE || seq != client->initial_sync)
+    if (id != PW_ID_CORE || seq != client->granted_sync)
         return;
-    /* The registry has announced what was there when we connected. A named camera that is not
-     * there yet may still come (WirePlumber grants nodes one by one): wait for it until the
-     * timeout. */
+    /* The cameras are listed. A named camera that is not there yet may still come (it may be
+     * being created, or granted late): wait for it until the timeout. */
     if (client->camera_name)
         return;
     if (client->cameras_listed == 0)
@@ -266,7 +272,6 @@ static void connect_pipewire(struct client *client) {
     client->registry = pw_core_get_registry(client->core, PW_VERSION_REGISTRY, 0);
     pw_registry_add_listener(client->registry, &client->registry_listener, &registry_events,
                              client);
-    client->initial_sync = pw_core_sync(client->core, PW_ID_CORE, 0);
 }
 
 static void on_access_camera(GObject *source, GAsyncResult *result, gpointer data) {
