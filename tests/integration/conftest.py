@@ -27,6 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from vmcast_testlib import Session, guest_append  # noqa: E402
 from vmcast_testlib.images import Image, write_ppm  # noqa: E402
 
+# The camera_portal fixture (a real xdg-desktop-portal on the test's session).
+pytest_plugins = ("vmcast_testlib.camera_portal",)
+
 GUEST_SRC = Path(__file__).resolve().parents[1] / "guest"
 
 
