@@ -14,6 +14,7 @@
 //   {"cmd":"click","page":NAME,"x":X,"y":Y}      a left click at console pixel (x, y)
 //   {"cmd":"eval","page":NAME,"script":JS}       the value of an expression in the page
 //   {"cmd":"close","page":NAME}
+// Arguments on the command line are added to Chromium's (e.g. the camera tests' flags).
 import { chromium } from 'playwright-core';
 import readline from 'node:readline';
 
@@ -29,6 +30,7 @@ const browser = await chromium.launch({
     '--autoplay-policy=no-user-gesture-required',
     '--disable-renderer-backgrounding', '--disable-background-timer-throttling',
     '--disable-backgrounding-occluded-windows',
+    ...process.argv.slice(2),
   ],
 });
 const pages = new Map();

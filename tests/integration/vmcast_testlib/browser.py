@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Sequence
 
 import pytest
 
@@ -30,14 +31,19 @@ def browser_available() -> str | None:
 
 
 class Browser:
-    def __init__(self, log_path: Path):
+    """chromium_args are added to Chromium's; env is the driver's and Chromium's environment
+    (default: this process's)."""
+
+    def __init__(self, log_path: Path, chromium_args: Sequence[str] = (),
+                 env: dict[str, str] | None = None):
         reason = browser_available()
         if reason:
             pytest.fail(f"browser tests need Chromium and playwright-core: {reason}")
         self._log = open(log_path, "w")
-        self.proc = subprocess.Popen(["node", str(WEB_TEST_DIR / "browser-driver.mjs")],
+        self.proc = subprocess.Popen(["node", str(WEB_TEST_DIR / "browser-driver.mjs"),
+                                      *chromium_args],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self._log, text=True, cwd=WEB_TEST_DIR)
+                                     stderr=self._log, text=True, cwd=WEB_TEST_DIR, env=env)
 
     def call(self, cmd: str, **args) -> dict:
         assert self.proc.poll() is None, "the browser driver exited"
