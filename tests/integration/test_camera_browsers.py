@@ -1,7 +1,7 @@
 """A VM console as a camera in the real browsers: `vmcast run --camera` against the fake QEMU peer,
 the real xdg-desktop-portal 1.16 (vmcast_testlib/camera_portal.py), and Chromium or Firefox ESR
-on tests/web/camera-page.html, which opens the camera labelled "VM NAME, console 0" and draws it
-to a canvas. The peer shows four solid quadrants; the canvas must show the same colours.
+on tests/web/camera-page.html, which opens the camera labelled "VM NAME, console 0 (VGA)" and
+draws it to a canvas. The peer shows four solid quadrants; the canvas must show the same colours.
 
 A resize: the browsers follow no change of an open camera's size (docs/camera-browsers.md), so the
 page opens the camera again after the console's resize, as a user picks it again.
@@ -20,7 +20,7 @@ from vmcast_testlib.images import Image
 pytest_plugins = ("vmcast_testlib.camera_portal",)
 
 VM = "camvm"
-LABEL = f"VM {VM}, console 0"
+LABEL = f"VM {VM}, console 0 (VGA)"  # the node's description: the fake peer's console is VGA
 CAMERA_NODE = f"vmcast.{VM}.0.camera"
 # The browsers' capturer converts BGRA to I420: a solid colour arrives within a few steps.
 TOLERANCE = 16
