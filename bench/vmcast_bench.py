@@ -16,7 +16,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 TOP = BENCH_DIR.parent
 sys.path[:0] = [str(TOP / "tests" / "integration"), str(BENCH_DIR)]
 
-import dbus_compare  # noqa: E402  (needs the paths above)
+import camera  # noqa: E402  (needs the paths above)
+import dbus_compare  # noqa: E402
 import fleet  # noqa: E402
 import frame_path  # noqa: E402
 import novnc_compare  # noqa: E402
@@ -213,6 +214,13 @@ def measure_restarts(args, machine: str, tools: Tools, log) -> None:
     publish(args, "restart", pipewire_restart.markdown(machine, rows), rows, "restart-bench")
 
 
+def measure_camera(args, machine: str, tools: Tools, log) -> None:
+    with Session() as session:
+        print("camera node:", flush=True)
+        rows = camera.cpu_rows(session, tools, log) + camera.canvas_rows(session, tools, log)
+    publish(args, "camera", camera.markdown(machine, rows), rows, "camera-bench")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--build", type=Path, default=TOP / "build")
@@ -225,6 +233,8 @@ def main() -> None:
                         help="measure only the web page (latency and publisher CPU)")
     parser.add_argument("--fleet-only", action="store_true",
                         help="measure only VMs starting and idling under `vmcast run`")
+    parser.add_argument("--camera-only", action="store_true",
+                        help="measure only the camera node (vmcast CPU, latency to a browser)")
     parser.add_argument("--restart-only", action="store_true",
                         help="measure only how long vmcast's nodes are away after a PipeWire "
                              "restart")
@@ -239,6 +249,9 @@ def main() -> None:
     machine = machine_line(tools)
     if args.restart_only:
         measure_restarts(args, machine, tools, log)
+        return
+    measure_camera(args, machine, tools, log)
+    if args.camera_only:
         return
     with Session() as session:
         print("VMs starting and idling:", flush=True)
