@@ -37,9 +37,18 @@ std::unique_ptr<PendingDisplayConnection> PendingDisplayConnection::peer(UniqueF
         new PendingDisplayConnection("QEMU", std::move(done)));
     GObjectPtr<GSocketConnection> stream(
         g_socket_connection_factory_create_connection(wrapped.get()));
-    g_dbus_connection_new(G_IO_STREAM(stream.get()), nullptr,
-                          G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, nullptr,
-                          pending->cancellable_.get(), on_finished, pending->answer_token());
+    // AUTH EXTERNAL with an empty identity (CROSS_NAMESPACE): QEMU's server takes the peer
+    // credentials of the socket for ours, and those are whoever made the pair (libvirtd: root),
+    // so it refuses any uid we would name that is not that one. GLib 2.74 implements the flag
+    // but g_dbus_connection_new() rejects it in a precondition (fixed in 2.83.1), so the
+    // connection is constructed as the GObject. GLib's own handshake also negotiates fd
+    // passing, which RegisterListener needs.
+    g_async_initable_new_async(G_TYPE_DBUS_CONNECTION, G_PRIORITY_DEFAULT,
+                               pending->cancellable_.get(), on_finished, pending->answer_token(),
+                               "stream", stream.get(), "flags",
+                               GDBusConnectionFlags(G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                    G_DBUS_CONNECTION_FLAGS_CROSS_NAMESPACE),
+                               nullptr);
     return pending;
 }
 

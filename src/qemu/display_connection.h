@@ -18,9 +18,10 @@ class PendingDisplayConnection {
     // connection, or nullptr and a one-line reason. Never called after destruction.
     using Done = std::function<void(GObjectPtr<GDBusConnection> connection, std::string error)>;
 
-    // The handshake on our end of a p2p socket. QEMU runs its side on its own schedule: a QEMU
-    // that does not finish within a time limit gives an error instead of a hang. nullptr and a
-    // one-line reason in error when the socket cannot be used at all.
+    // The handshake on our end of a p2p socket, naming no uid: QEMU takes whoever made the
+    // socket pair for the client, which may be another user (libvirtd). QEMU runs its side on
+    // its own schedule: a QEMU that does not finish within a time limit gives an error instead
+    // of a hang. nullptr and a one-line reason in error when the socket cannot be used at all.
     static std::unique_ptr<PendingDisplayConnection> peer(UniqueFd socket, Done done,
                                                           std::string &error);
     // A message bus at a D-Bus address.
