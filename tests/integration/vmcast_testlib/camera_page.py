@@ -4,8 +4,7 @@ playwright-core, see browser.py) or in Firefox ESR.
 
 Why Firefox reports over HTTP: playwright-core drives only its own patched Firefox builds, not
 Debian's Firefox ESR, and Marionette would need a client library Debian does not package. So the
-page POSTs its state and picture to this server every half second, and the server's answer says
-how many times the page should have opened the camera by now (how the test asks for a reopen).
+page POSTs its state and picture to this server every half second.
 """
 from __future__ import annotations
 
@@ -56,7 +55,6 @@ class CameraPageServer:
     def __init__(self):
         self._lock = threading.Lock()
         self._reports: dict[str, dict] = {}
-        self._opens: dict[str, int] = {}
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -72,8 +70,7 @@ class CameraPageServer:
                 report = json.loads(self.rfile.read(length))
                 with server._lock:
                     server._reports[name] = report
-                    opens = server._opens.setdefault(name, 1)
-                self._answer("application/json", json.dumps({"opens": opens}).encode())
+                self._answer("application/json", b"{}")
 
             def _answer(self, content_type: str, body: bytes) -> None:
                 self.send_response(200)
@@ -98,10 +95,6 @@ class CameraPageServer:
         with self._lock:
             return self._reports.get(name)
 
-    def ask_reopen(self, name: str) -> None:
-        with self._lock:
-            self._opens[name] = self._opens.get(name, 1) + 1
-
     def close(self) -> None:
         self._http.shutdown()
         self._http.server_close()
@@ -121,15 +114,21 @@ class ChromiumCameraPage:
         self._browser = Browser(log_path, CHROMIUM_CAMERA_ARGS, env=session.env)
         self._browser.open("camera", server.url(label))
 
+    def eval(self, expression: str):
+        return self._browser.eval("camera", expression)
+
     def state(self) -> dict:
-        return self._browser.eval("camera", "window.camera.state")
+        return self.eval("window.camera.state")
 
     def picture(self) -> Image | None:
         data_url = self._browser.eval("camera", "window.camera.picture()")
         return picture_from_data_url(data_url) if self.state()["framesDrawn"] else None
 
-    def reopen(self) -> None:
-        self._browser.eval("camera", "window.camera.reopen()")
+    def close_camera(self) -> None:
+        self._browser.eval("camera", "window.camera.close()")
+
+    def open_camera(self) -> None:
+        self._browser.eval("camera", "window.camera.open()")
 
     def close(self) -> None:
         self._browser.close()
@@ -158,9 +157,6 @@ class FirefoxCameraPage:
     def picture(self) -> Image | None:
         report = self._server.report("firefox")
         return picture_from_data_url(report["picture"]) if report and report["picture"] else None
-
-    def reopen(self) -> None:
-        self._server.ask_reopen("firefox")
 
     def close(self) -> None:
         # Firefox's content processes are in its process group (session.spawn made one).
