@@ -71,7 +71,8 @@ def wait_gst_picture(gst: GstRawConsumer, expected_path: str, artifacts, what: s
 SCALING_TOLERANCE = 4
 
 
-def letterbox_mismatch(image: Image, picture: Image, fitted: tuple[int, int, int, int]) -> str | None:
+def letterbox_mismatch(image: Image, picture: Image,
+                       fitted: tuple[int, int, int, int]) -> str | None:
     """What is wrong with image as picture scaled into fitted (x, y, width, height), centred on
     opaque black bars; None when nothing is. Inside fitted, each pixel whose source pixel and
     its neighbours share one colour must have that colour (edges between colours blend)."""
@@ -286,8 +287,8 @@ def test_a_bad_camera_size_is_refused(vmcast_bin, size):
                          capture_output=True, text=True, timeout=30)
     assert res.returncode == 2, f"exit {res.returncode}\n{res.stderr}"
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("vmcast: --camera-size: expected WIDTHxHEIGHT"), \
-        res.stderr
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("vmcast: --camera-size: expected WIDTHxHEIGHT"), res.stderr
 
 
 def test_screen_and_camera_consumers_each_get_their_own_format(session, artifacts, tmp_path):
