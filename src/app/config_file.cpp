@@ -101,6 +101,10 @@ const std::vector<Group> &groups() {
           {"camera-fps",
            [](const std::string &text, Options &options, std::string &expected) {
                return parse_camera_fps(text, options.camera_fps, expected);
+           }},
+          {"camera-size",
+           [](const std::string &text, Options &options, std::string &expected) {
+               return parse_camera_size(text, options.camera_size, expected);
            }}}},
         {"web",
          {{"listen",
@@ -241,6 +245,11 @@ std::string config_text(const Options &options) {
     g_key_file_set_string(file.get(), "stream", "cursor", cursor_mode_name(options.cursor_mode));
     g_key_file_set_boolean(file.get(), "stream", "camera", options.camera);
     g_key_file_set_uint64(file.get(), "stream", "camera-fps", options.camera_fps);
+    if (options.camera_size) {
+        const std::string size = std::to_string(options.camera_size->width) + "x" +
+                                 std::to_string(options.camera_size->height);
+        g_key_file_set_string(file.get(), "stream", "camera-size", size.c_str());
+    }
     if (!options.web_listen.empty())
         g_key_file_set_string(file.get(), "web", "listen", options.web_listen.c_str());
     if (!options.web_token_file.empty())

@@ -24,7 +24,8 @@ std::string restart_needed(const Options &running, const Options &fresh) {
         changed.push_back("[stream] max-fps");
     if (fresh.cursor_mode != running.cursor_mode)
         changed.push_back("[stream] cursor");
-    if (fresh.camera != running.camera || fresh.camera_fps != running.camera_fps)
+    if (fresh.camera != running.camera || fresh.camera_fps != running.camera_fps ||
+        fresh.camera_size != running.camera_size)
         changed.push_back("[stream] camera");
     if (fresh.web_listen != running.web_listen)
         changed.push_back("[web] listen");

@@ -34,9 +34,10 @@ ConsoleSession::ConsoleSession(compositor::Compositor &compositor,
                                pipewire::PipeWireContext &pipewire, GDBusConnection *bus,
                                const qemu::VmInfo &vm, const qemu::ConsoleInfo &console,
                                uint32_t max_fps, pipewire::CursorMode cursor_mode,
-                               std::optional<uint32_t> camera_fps, std::function<void()> on_closed)
+                               std::optional<pipewire::CameraSettings> camera,
+                               std::function<void()> on_closed)
     : pipewire_(pipewire), identity_(identity_for(vm, console)), max_fps_(max_fps),
-      cursor_mode_(cursor_mode), camera_fps_(camera_fps),
+      cursor_mode_(cursor_mode), camera_settings_(camera),
       output_(compositor, node_name_for(vm, console), description_for(vm, console),
               usable_or(console.width, kDefaultWidth), usable_or(console.height, kDefaultHeight),
               int(max_fps), cursor_),
@@ -80,14 +81,15 @@ void ConsoleSession::start_stream() {
                              cursor_mode_ == pipewire::CursorMode::Embedded);
     g_info("console %u is now PipeWire node %s (%ux%u)", identity_.console_index,
            identity_.node_name.c_str(), output_.width(), output_.height());
-    if (!camera_fps_)
+    if (!camera_settings_)
         return;
     // After the screen stream: frames reach the screen's consumers first.
-    camera_ = std::make_unique<pipewire::CameraStream>(pipewire_, identity_, output_.width(),
-                                                       output_.height(), *camera_fps_, output_);
+    camera_ = std::make_unique<pipewire::CameraStream>(
+        pipewire_, identity_, frame::Size{output_.width(), output_.height()}, camera_settings_->fps,
+        camera_settings_->size, output_);
     output_.add_sink(*camera_);
     g_info("console %u is also camera node %s at %u frames a second", identity_.console_index,
-           camera_->node_name().c_str(), *camera_fps_);
+           camera_->node_name().c_str(), camera_settings_->fps);
 }
 
 void ConsoleSession::pipewire_connection_changed(bool connected) {

@@ -21,7 +21,7 @@ class ConsoleSession final : public qemu::DisplaySink {
     ConsoleSession(compositor::Compositor &compositor, pipewire::PipeWireContext &pipewire,
                    GDBusConnection *bus, const qemu::VmInfo &vm, const qemu::ConsoleInfo &console,
                    uint32_t max_fps, pipewire::CursorMode cursor_mode,
-                   std::optional<uint32_t> camera_fps, std::function<void()> on_closed);
+                   std::optional<pipewire::CameraSettings> camera, std::function<void()> on_closed);
     ~ConsoleSession() override;
 
     // Connects the display listener and the input.
@@ -61,12 +61,12 @@ class ConsoleSession final : public qemu::DisplaySink {
     pipewire::StreamIdentity identity_;
     uint32_t max_fps_;
     pipewire::CursorMode cursor_mode_;
-    std::optional<uint32_t> camera_fps_; // the camera node's rate; none: no camera node
+    std::optional<pipewire::CameraSettings> camera_settings_; // none: no camera node
     frame::Cursor cursor_;
     compositor::ConsoleOutput output_;
     // Exists while PipeWire is connected, once the console showed its first picture.
     std::unique_ptr<pipewire::ConsoleStream> stream_;
-    std::unique_ptr<pipewire::CameraStream> camera_; // with stream_, given camera_fps_
+    std::unique_ptr<pipewire::CameraStream> camera_; // with stream_, given camera_settings_
     bool shown_ = false; // the console showed a picture: it has a node whenever PipeWire is up
     qemu::ConsoleListener listener_;
     qemu::ConsoleInput input_;

@@ -78,6 +78,7 @@ Parsed parse(std::vector<std::string> arguments, Options &options, std::string &
     gchar *cursor = nullptr;
     gboolean camera = FALSE;
     gchar *camera_fps = nullptr;
+    gchar *camera_size = nullptr;
     gchar *config_file = nullptr;
     std::string web_listen;
     std::string libvirt_uri;
@@ -108,6 +109,10 @@ Parsed parse(std::vector<std::string> arguments, Options &options, std::string &
          nullptr},
         {"camera-fps", 0, 0, G_OPTION_ARG_STRING, &camera_fps,
          "the camera nodes' fixed frame rate (30)", "FPS"},
+        {"camera-size", 0, 0, G_OPTION_ARG_STRING, &camera_size,
+         "the camera nodes' size, always, each console letterboxed into it (default: the "
+         "console's, kept while a consumer is linked)",
+         "WxH"},
         {"config", 0, 0, G_OPTION_ARG_FILENAME, &config_file,
          "read settings from FILE (a key file, see vmcast(1)); the command line's options win",
          "FILE"},
@@ -176,7 +181,8 @@ Parsed parse(std::vector<std::string> arguments, Options &options, std::string &
     const bool parsed = g_option_context_parse(context.get(), &argc, &argv_data, &raw_error);
     GErrorPtr parse_error(raw_error);
     GCharPtr address_owner(address), qmp_owner(qmp_socket), max_fps_owner(max_fps),
-        cursor_owner(cursor), config_owner(config_file), camera_fps_owner(camera_fps);
+        cursor_owner(cursor), config_owner(config_file), camera_fps_owner(camera_fps),
+        camera_size_owner(camera_size);
     GStrvPtr vm_names_owner(vm_names);
     GCharPtr token_file_owner(web_token_file), codec_owner(web_codec), bitrate_owner(web_bitrate);
     if (!parsed)
@@ -252,13 +258,17 @@ Parsed parse(std::vector<std::string> arguments, Options &options, std::string &
     options.console = uint32_t(console);
     if (!parse_given("--max-fps", max_fps, options.max_fps, parse_max_fps, error) ||
         !parse_given("--cursor", cursor, options.cursor_mode, parse_cursor_mode, error) ||
-        !parse_given("--camera-fps", camera_fps, options.camera_fps, parse_camera_fps, error))
+        !parse_given("--camera-fps", camera_fps, options.camera_fps, parse_camera_fps, error) ||
+        !parse_given("--camera-size", camera_size, options.camera_size, parse_camera_size, error))
         return Parsed::Error;
     if (camera)
         options.camera = true;
     if (camera_fps && !options.camera)
         return fail_usage(
             "--camera-fps needs --camera (or [stream] camera=true in the config file)", error);
+    if (camera_size && !options.camera)
+        return fail_usage(
+            "--camera-size needs --camera (or [stream] camera=true in the config file)", error);
     if (!web_listen.empty()) {
         if (options.command != Command::Run && options.command != Command::Config)
             return fail_usage("--web goes with run", error);

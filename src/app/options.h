@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "frame/letterbox.h"
 #include "pipewire/cursor_meta.h"
 
 namespace vmcast::app {
@@ -24,6 +26,8 @@ struct Options {
     pipewire::CursorMode cursor_mode = pipewire::CursorMode::Auto; // --cursor
     bool camera = false;      // --camera: a camera node next to each screen node
     uint32_t camera_fps = 30; // --camera-fps: the camera nodes' fixed rate
+    // --camera-size: the camera nodes' size always; none: each console's, kept while linked.
+    std::optional<frame::Size> camera_size;
     // --web [ADDR]: serve the page; empty when not asked for.
     std::string web_listen;
     std::string web_token_file;       // --web-token-file

@@ -90,6 +90,22 @@ bool parse_camera_fps(const std::string &text, uint32_t &fps, std::string &expec
     return true;
 }
 
+bool parse_camera_size(const std::string &text, std::optional<frame::Size> &size,
+                       std::string &expected) {
+    // Even: the consumers' encoders subsample chroma 2x2. 16 is where a picture still shows.
+    constexpr uint32_t kMin = 16, kMax = 8192;
+    const size_t cross = text.find('x');
+    uint32_t width = 0, height = 0;
+    if (cross == std::string::npos || !parse_number(text.substr(0, cross), kMin, kMax, width) ||
+        !parse_number(text.substr(cross + 1), kMin, kMax, height) || width % 2 != 0 ||
+        height % 2 != 0) {
+        expected = "expected WIDTHxHEIGHT, each even and from 16 to 8192, such as 1280x720";
+        return false;
+    }
+    size = frame::Size{width, height};
+    return true;
+}
+
 bool parse_web_listen(const std::string &text, std::string &listen, std::string &expected) {
     std::string host, why;
     uint16_t port = 0;

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
+#include "frame/letterbox.h"
 #include "pipewire/cursor_meta.h"
 
 namespace vmcast::app {
@@ -17,6 +19,8 @@ bool parse_max_fps(const std::string &text, uint32_t &fps, std::string &expected
 bool parse_cursor_mode(const std::string &text, pipewire::CursorMode &mode, std::string &expected);
 bool parse_camera(const std::string &text, bool &camera, std::string &expected);
 bool parse_camera_fps(const std::string &text, uint32_t &fps, std::string &expected);
+bool parse_camera_size(const std::string &text, std::optional<frame::Size> &size,
+                       std::string &expected);
 bool parse_web_listen(const std::string &text, std::string &listen, std::string &expected);
 bool parse_web_codec(const std::string &text, std::string &codec, std::string &expected);
 bool parse_web_bitrate(const std::string &text, uint32_t &kbps, std::string &expected);

@@ -11,7 +11,9 @@ VmSession::VmSession(compositor::Compositor &compositor, pipewire::PipeWireConte
             continue;
         ConsoleSession &session = consoles_.emplace_back(
             compositor, pipewire, bus, vm_, console, options.max_fps, options.cursor_mode,
-            options.camera ? std::optional(options.camera_fps) : std::nullopt,
+            options.camera
+                ? std::optional(pipewire::CameraSettings{options.camera_fps, options.camera_size})
+                : std::nullopt,
             [on_console_closed, index = console.index] { on_console_closed(index); });
         session.start();
         g_info("streaming console %u of VM '%s' as PipeWire node %s once QEMU shows it",

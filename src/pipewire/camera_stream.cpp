@@ -20,16 +20,24 @@ frame::Rect whole(uint32_t width, uint32_t height) {
     return {0, 0, int32_t(width), int32_t(height)};
 }
 
+frame::Rect whole(frame::Size size) {
+    return whole(size.width, size.height);
+}
+
 } // namespace
 
-CameraStream::Picture::Picture(uint32_t width, uint32_t height)
-    : width(width), height(height), pixels(size_t(width) * 4 * height),
-      unrendered(whole(width, height)) {}
+CameraStream::Picture::Picture(frame::Size console, frame::Size camera)
+    : size(console), pixels(size_t(console.width) * 4 * console.height),
+      unrendered(whole(console)) {
+    if (camera != console)
+        letterboxed.emplace(frame::LetterboxedFrame(console, camera));
+}
 
-CameraStream::CameraStream(PipeWireContext &pipewire, const StreamIdentity &screen, uint32_t width,
-                           uint32_t height, uint32_t fps, FrameSource &frames)
-    : node_name_(camera_node_name(screen)), width_(width), height_(height), fps_(fps),
-      frames_(frames) {
+CameraStream::CameraStream(PipeWireContext &pipewire, const StreamIdentity &screen,
+                           frame::Size console, uint32_t fps, std::optional<frame::Size> fixed_size,
+                           FrameSource &frames)
+    : pipewire_(pipewire), node_name_(camera_node_name(screen)), console_(console),
+      fixed_size_(fixed_size), size_(fixed_size.value_or(console)), fps_(fps), frames_(frames) {
     // media.class and media.role are what WirePlumber's access-portal.lua and the Camera
     // portal look for; browsers list only nodes with a description.
     pw_properties *props = pw_properties_new(
@@ -71,7 +79,8 @@ CameraStream::CameraStream(PipeWireContext &pipewire, const StreamIdentity &scre
 
     uint8_t pod_memory[kParamPodBytes];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
-    std::vector<const spa_pod *> formats = build_camera_formats(builder, width_, height_, fps_);
+    std::vector<const spa_pod *> formats =
+        build_camera_formats(builder, size_.width, size_.height, fps_);
     // Shared memory that PipeWire allocates (workaround 2); vmcast drives, as a camera does.
     if (pw_stream_connect(stream_, PW_DIRECTION_OUTPUT, PW_ID_ANY, workaround::connect_flags(false),
                           formats.data(), uint32_t(formats.size())) < 0)
@@ -79,27 +88,54 @@ CameraStream::CameraStream(PipeWireContext &pipewire, const StreamIdentity &scre
 }
 
 CameraStream::~CameraStream() {
+    if (watched_node_id_ != SPA_ID_INVALID)
+        pipewire_.links().unwatch(watched_node_id_);
     spa_hook_remove(&stream_listener_);
     pw_stream_destroy(stream_);
 }
 
 void CameraStream::size_changed(uint32_t width, uint32_t height) {
-    if (width == width_ && height == height_)
+    const frame::Size console{width, height};
+    if (console == console_)
         return;
-    width_ = width;
-    height_ = height;
+    console_ = console;
+    if (fixed_size_ || consumers_linked()) {
+        g_info("%s: the console is now %ux%u, shown letterboxed in the camera's %ux%u",
+               node_name_.c_str(), width, height, size_.width, size_.height);
+        renew_picture();
+        return;
+    }
+    follow_console_size();
+}
+
+bool CameraStream::consumers_linked() const {
+    return watched_node_id_ != SPA_ID_INVALID && pipewire_.links().has_links(watched_node_id_);
+}
+
+void CameraStream::follow_console_size() {
+    if (fixed_size_ || size_ == console_ || consumers_linked())
+        return;
+    size_ = console_;
     negotiated_.reset();
     small_buffers_.new_size();
-    if (picture_)
-        picture_.emplace(width, height);
-    g_info("%s: renegotiating for %ux%u", node_name_.c_str(), width, height);
+    renew_picture();
+    g_info("%s: renegotiating for %ux%u", node_name_.c_str(), size_.width, size_.height);
     announce_formats();
+}
+
+void CameraStream::renew_picture() {
+    if (!picture_)
+        return;
+    picture_.emplace(console_, size_);
+    for (const auto &slot : slots_)
+        slot->stale.add(whole(slot->width, slot->height));
 }
 
 void CameraStream::announce_formats() {
     uint8_t pod_memory[kParamPodBytes];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
-    std::vector<const spa_pod *> formats = build_camera_formats(builder, width_, height_, fps_);
+    std::vector<const spa_pod *> formats =
+        build_camera_formats(builder, size_.width, size_.height, fps_);
     if (state_ == PW_STREAM_STATE_STREAMING)
         workaround::update_formats_paused(stream_, formats); // workaround 1
     else
@@ -112,6 +148,14 @@ void CameraStream::on_state_changed(pw_stream_state state, const char *error) {
         g_warning("%s: stream error: %s", node_name_.c_str(), error ? error : "unknown");
     else
         g_debug("%s: stream %s", node_name_.c_str(), pw_stream_state_as_string(state));
+    const uint32_t node_id = pw_stream_get_node_id(stream_);
+    if (node_id != SPA_ID_INVALID && node_id != watched_node_id_) {
+        if (watched_node_id_ != SPA_ID_INVALID)
+            pipewire_.links().unwatch(watched_node_id_);
+        watched_node_id_ = node_id;
+        // The size kept for the consumers that left is the console's again for the next one.
+        pipewire_.links().watch(node_id, {}, {}, [this] { follow_console_size(); });
+    }
     if (state == PW_STREAM_STATE_STREAMING)
         start_sending();
     else
@@ -121,7 +165,7 @@ void CameraStream::on_state_changed(pw_stream_state state, const char *error) {
 void CameraStream::start_sending() {
     if (picture_)
         return;
-    picture_.emplace(width_, height_);
+    picture_.emplace(console_, size_);
     // The picture kept nothing while no consumer streamed, so neither did the buffers.
     for (const auto &slot : slots_)
         slot->stale.add(whole(slot->width, slot->height));
@@ -135,11 +179,12 @@ void CameraStream::stop_sending() {
 }
 
 void CameraStream::frame_ready(FrameRenderer &frame, const frame::DamageRegion &damage) {
-    if (!picture_ || frame.width() != picture_->width || frame.height() != picture_->height)
+    if (!picture_ || frame.width() != picture_->size.width ||
+        frame.height() != picture_->size.height)
         return;
     frame::DamageRegion region = damage;
     region.add(picture_->unrendered);
-    region.clip_to_surface(picture_->width, picture_->height);
+    region.clip_to_surface(picture_->size.width, picture_->size.height);
     if (region.empty())
         return;
     // Drawn now: the renderer is valid only during this call, and the ticks come later.
@@ -149,6 +194,10 @@ void CameraStream::frame_ready(FrameRenderer &frame, const frame::DamageRegion &
         return;
     }
     picture_->unrendered.clear();
+    if (picture_->letterboxed) {
+        picture_->letterboxed->current = false;
+        return;
+    }
     for (const auto &slot : slots_) {
         slot->stale.add(region);
         slot->stale.clip_to_surface(slot->width, slot->height);
@@ -157,20 +206,34 @@ void CameraStream::frame_ready(FrameRenderer &frame, const frame::DamageRegion &
 
 void CameraStream::send_frame() {
     // Nothing until the consumers agreed on this size and the picture was drawn whole once.
-    if (!negotiated_ || !picture_ || !picture_->complete() || picture_->width != width_ ||
-        picture_->height != height_)
+    if (!negotiated_ || !picture_ || !picture_->complete())
         return;
+    const uint8_t *pixels = picture_->pixels.data();
+    if (picture_->letterboxed) {
+        Letterboxed &letterboxed = *picture_->letterboxed;
+        if (!letterboxed.current) {
+            letterboxed.frame.draw(picture_->pixels.data(), picture_->stride());
+            letterboxed.current = true;
+            frame::copy_stats().camera_bytes += letterboxed.frame.fitted().area() * 4;
+            for (const auto &slot : slots_) {
+                slot->stale.add(letterboxed.frame.fitted());
+                slot->stale.clip_to_surface(slot->width, slot->height);
+            }
+        }
+        pixels = letterboxed.frame.pixels();
+    }
+    const size_t stride = size_t(size_.width) * 4;
     // With every buffer at the consumers this tick goes by: the next one tries again.
     pw_buffer *buffer = dequeue_unread_buffer(stream_, slots_.size());
     if (!buffer)
         return;
     auto *slot = static_cast<StreamBuffer *>(buffer->user_data);
-    const bool usable = slot && slot->pixels && slot->width == width_ && slot->height == height_;
+    const bool usable =
+        slot && slot->pixels && slot->width == size_.width && slot->height == size_.height;
     if (usable) {
         // The picture and the buffers are tightly packed alike.
         for (const frame::Rect &rect : slot->stale.rects()) {
-            copy_in_consumer_format(picture_->pixels.data(), picture_->stride(), slot->pixels,
-                                    picture_->stride(), rect, *negotiated_);
+            copy_in_consumer_format(pixels, stride, slot->pixels, stride, rect, *negotiated_);
             frame::copy_stats().camera_bytes += rect.area() * 4;
         }
         slot->stale.clear();
@@ -179,7 +242,7 @@ void CameraStream::send_frame() {
         slot->set_chunks(*buffer->buffer, usable);
     // Each buffer holds the whole picture; consumers that read damage redraw all of it.
     write_frame_metadata(*buffer->buffer, usable ? 0 : SPA_META_HEADER_FLAG_CORRUPTED, sequence_++,
-                         width_, height_, frame::DamageRegion(whole(width_, height_)));
+                         size_.width, size_.height, frame::DamageRegion(whole(size_)));
     pw_stream_queue_buffer(stream_, buffer);
     frame::copy_stats().camera_buffers_queued++;
     pw_stream_trigger_process(stream_);
@@ -197,10 +260,10 @@ void CameraStream::on_param_changed(uint32_t id, const spa_pod *param) {
         g_warning("%s: consumer chose a format vmcast does not offer", node_name_.c_str());
         return;
     }
-    if (info.size.width != width_ || info.size.height != height_)
+    if (info.size.width != size_.width || info.size.height != size_.height)
         return; // an answer to formats of a size no longer shown; the new offer is on its way
-    g_info("%s: streaming %s %ux%u at %u/1", node_name_.c_str(), format_name(info.format), width_,
-           height_, fps_);
+    g_info("%s: streaming %s %ux%u at %u/1", node_name_.c_str(), format_name(info.format),
+           size_.width, size_.height, fps_);
     negotiated_ = info.format;
     announce_buffers();
 }
@@ -209,21 +272,22 @@ void CameraStream::announce_buffers() {
     uint8_t pod_memory[kParamPodBytes];
     spa_pod_builder builder = SPA_POD_BUILDER_INIT(pod_memory, sizeof(pod_memory));
     std::vector<const spa_pod *> params =
-        build_buffer_params(builder, width_, height_, BufferKind{}, false);
+        build_buffer_params(builder, size_.width, size_.height, BufferKind{}, false);
     pw_stream_update_params(stream_, params.data(), uint32_t(params.size()));
 }
 
 void CameraStream::on_add_buffer(pw_buffer *buffer) {
     const spa_data &data = buffer->buffer->datas[0];
     auto slot = std::make_unique<StreamBuffer>();
-    slot->width = width_;
-    slot->height = height_;
-    slot->size = size_t(width_) * 4 * height_;
-    slot->stale.add(whole(width_, height_));
+    slot->width = size_.width;
+    slot->height = size_.height;
+    slot->size = size_t(size_.width) * 4 * size_.height;
+    slot->stale.add(whole(size_));
     if (data.data && data.maxsize >= slot->size)
         slot->pixels = static_cast<uint8_t *>(data.data);
     else if (!renegotiation_.pending() &&
-             small_buffers_.renegotiate(node_name_, data.maxsize, width_, height_, slot->size))
+             small_buffers_.renegotiate(node_name_, data.maxsize, size_.width, size_.height,
+                                        slot->size))
         renegotiation_.schedule([this] { announce_formats(); }); // workaround 4
     buffer->user_data = slot.get();
     slots_.push_back(std::move(slot));

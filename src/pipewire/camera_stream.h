@@ -9,6 +9,11 @@
 // screen or not: a camera that sends nothing looks stopped. Each buffer gets only what it lacks
 // copied in, so a still screen costs the queueing alone. With no consumer streaming, it keeps
 // nothing and does nothing.
+//
+// A camera keeps its size while a consumer is linked: browsers' capturers (libwebrtc) and
+// pipewiresrc stop for good when a linked camera renegotiates. A console resized meanwhile is
+// letterboxed into the size the consumers opened; once none is linked, the camera takes the
+// console's size again for the next one. A camera given a size keeps it always.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +30,7 @@
 #include "common/fixed_rate_timer.h"
 #include "common/frame_source.h"
 #include "frame/damage.h"
+#include "frame/letterbox.h"
 #include "pipewire/pipewire_context.h"
 #include "pipewire/stream_buffer.h"
 #include "pipewire/stream_identity.h"
@@ -32,12 +38,18 @@
 
 namespace vmcast::pipewire {
 
+struct CameraSettings {
+    uint32_t fps = 30;               // the fixed frame rate
+    std::optional<frame::Size> size; // the size always; none: the console's (see above)
+};
+
 class CameraStream final : public FrameSink {
   public:
     // screen: the identity of the console's screen node; the camera node is named after it
-    // (camera_node_name). fps: the fixed frame rate.
-    CameraStream(PipeWireContext &pipewire, const StreamIdentity &screen, uint32_t width,
-                 uint32_t height, uint32_t fps, FrameSource &frames);
+    // (camera_node_name). console: the console's size. fps: the fixed frame rate. fixed_size:
+    // the camera's size always; none: the console's, kept while a consumer is linked.
+    CameraStream(PipeWireContext &pipewire, const StreamIdentity &screen, frame::Size console,
+                 uint32_t fps, std::optional<frame::Size> fixed_size, FrameSource &frames);
     CameraStream(const CameraStream &) = delete;
     CameraStream &operator=(const CameraStream &) = delete;
     ~CameraStream() override;
@@ -49,15 +61,21 @@ class CameraStream final : public FrameSink {
     const std::string &node_name() const { return node_name_; }
 
   private:
+    // The console's picture scaled into the camera's size, redrawn at the first tick after the
+    // picture changed: once per change, not per buffer or tick.
+    struct Letterboxed {
+        frame::LetterboxedFrame frame;
+        bool current = false; // shows the picture as it is now
+    };
     // The latest composited picture as B,G,R,X bytes, kept while a consumer streams.
     struct Picture {
-        Picture(uint32_t width, uint32_t height);
-        uint32_t width;
-        uint32_t height;
+        Picture(frame::Size console, frame::Size camera);
+        frame::Size size; // the console's
         std::vector<uint8_t> pixels;
-        frame::DamageRegion unrendered; // not drawn yet: all of it until the first frame
+        frame::DamageRegion unrendered;         // not drawn yet: all of it until the first frame
+        std::optional<Letterboxed> letterboxed; // when the camera's size is not the console's
         bool complete() const { return unrendered.empty(); }
-        size_t stride() const { return size_t(width) * 4; }
+        size_t stride() const { return size_t(size.width) * 4; }
     };
 
     void announce_formats();
@@ -68,18 +86,26 @@ class CameraStream final : public FrameSink {
     void on_remove_buffer(pw_buffer *buffer);
     void start_sending();
     void stop_sending();
+    bool consumers_linked() const;
+    // Renegotiates for the console's size unless consumers are linked or the size is fixed.
+    void follow_console_size();
+    // A new picture for the console's and the camera's sizes, while one is kept.
+    void renew_picture();
     // One tick of the fixed rate: a free buffer gets what it lacks of the picture, and goes out.
     void send_frame();
 
+    PipeWireContext &pipewire_;
     std::string node_name_;
-    uint32_t width_;
-    uint32_t height_;
+    frame::Size console_;
+    std::optional<frame::Size> fixed_size_;
+    frame::Size size_; // the camera's: what it offers and sends
     uint32_t fps_;
     FrameSource &frames_;
+    uint32_t watched_node_id_ = SPA_ID_INVALID; // whose links keep the camera's size
     pw_stream *stream_ = nullptr;
     spa_hook stream_listener_{};
     pw_stream_state state_ = PW_STREAM_STATE_UNCONNECTED;
-    std::optional<spa_video_format> negotiated_; // for width_ x height_; none: nothing to send
+    std::optional<spa_video_format> negotiated_; // for size_; none: nothing to send
     std::optional<Picture> picture_;             // exists while the stream streams
     FixedRateTimer cadence_;                     // runs while the stream streams
     // One per pw_buffer (its user_data), owned here: a stream whose daemon went away is

@@ -61,9 +61,10 @@ LinkWatch::LinkWatch(pw_core *core)
 LinkWatch::~LinkWatch() = default;
 
 void LinkWatch::watch(uint32_t node_id, std::function<void()> on_consumer_running,
-                      std::function<void()> on_consumer_formats_changed) {
+                      std::function<void()> on_consumer_formats_changed,
+                      std::function<void()> on_unlinked) {
     watched_nodes_[node_id] = {std::move(on_consumer_running),
-                               std::move(on_consumer_formats_changed)};
+                               std::move(on_consumer_formats_changed), std::move(on_unlinked)};
 }
 
 void LinkWatch::unwatch(uint32_t node_id) {
@@ -150,6 +151,9 @@ void LinkWatch::on_global_remove(uint32_t id) {
     links_.erase(link);
     if (formats_known)
         report_formats_changed(node_id);
+    auto watched = watched_nodes_.find(node_id);
+    if (watched != watched_nodes_.end() && watched->second.on_unlinked && !has_links(node_id))
+        watched->second.on_unlinked();
 }
 
 void LinkWatch::on_link_info(WatchedLink *link, const pw_link_info *info) {
@@ -214,15 +218,16 @@ void LinkWatch::report_if_running(WatchedLink *link) {
         return;
     link->reported = true;
     auto watched = watched_nodes_.find(link->node_id);
-    if (watched != watched_nodes_.end()) {
-        g_debug("a consumer of node %u runs", watched->first);
+    if (watched == watched_nodes_.end())
+        return;
+    g_debug("a consumer of node %u runs", watched->first);
+    if (watched->second.on_consumer_running)
         watched->second.on_consumer_running();
-    }
 }
 
 void LinkWatch::report_formats_changed(uint32_t node_id) {
     auto watched = watched_nodes_.find(node_id);
-    if (watched != watched_nodes_.end())
+    if (watched != watched_nodes_.end() && watched->second.on_consumer_formats_changed)
         watched->second.on_consumer_formats_changed();
 }
 

@@ -31,10 +31,12 @@ class LinkWatch {
 
     // Until unwatch(node_id): calls on_consumer_running when a link out of node_id is active
     // and its consumer node runs, again each time the link is activated anew (after a
-    // renegotiation), and on_consumer_formats_changed when consumer_formats(node_id)
-    // changed (a consumer's formats were read or changed, or a consumer whose were known left).
+    // renegotiation), on_consumer_formats_changed when consumer_formats(node_id) changed (a
+    // consumer's formats were read or changed, or a consumer whose were known left), and
+    // on_unlinked when the last link out of node_id went away. Each may be empty.
     void watch(uint32_t node_id, std::function<void()> on_consumer_running,
-               std::function<void()> on_consumer_formats_changed);
+               std::function<void()> on_consumer_formats_changed,
+               std::function<void()> on_unlinked = {});
     void unwatch(uint32_t node_id);
 
     // The formats each consumer linked to node_id accepts, for the consumers whose port could
@@ -52,6 +54,7 @@ class LinkWatch {
     struct WatchedNode {
         std::function<void()> on_consumer_running;
         std::function<void()> on_consumer_formats_changed;
+        std::function<void()> on_unlinked;
     };
     void on_global(uint32_t id, const char *type, const spa_dict *props);
     void on_global_remove(uint32_t id);

@@ -24,6 +24,7 @@ TEST(ConfigFile, EveryKeySetsItsOption) {
                          "[bus]\naddress=unix:path=/run/vm/bus\n"
                          "[vms]\nnames=web1;web2;\n"
                          "[stream]\nmax-fps=30\ncursor=metadata\ncamera=true\ncamera-fps=15\n"
+                         "camera-size=1280x720\n"
                          "[web]\nlisten=0.0.0.0:8443\ntoken-file=/etc/vmcast/tokens\n"
                          "codec=vp8\nbitrate=2500\n",
                          "test.conf", options, error))
@@ -34,6 +35,7 @@ TEST(ConfigFile, EveryKeySetsItsOption) {
     EXPECT_EQ(options.cursor_mode, pipewire::CursorMode::Metadata);
     EXPECT_TRUE(options.camera);
     EXPECT_EQ(options.camera_fps, 15u);
+    EXPECT_EQ(options.camera_size, (frame::Size{1280, 720}));
     EXPECT_EQ(options.web_listen, "0.0.0.0:8443");
     EXPECT_EQ(options.web_token_file, "/etc/vmcast/tokens");
     EXPECT_EQ(options.web_codec, "vp8");
@@ -61,6 +63,7 @@ TEST(ConfigFile, AnEmptyFileAndAnEmptyListKeepTheDefaults) {
     EXPECT_EQ(options.max_fps, 60u);
     EXPECT_FALSE(options.camera);
     EXPECT_EQ(options.camera_fps, 30u);
+    EXPECT_FALSE(options.camera_size);
     EXPECT_EQ(options.web_bitrate_kbps, 6000u);
     EXPECT_TRUE(options.web_listen.empty());
 }
@@ -91,6 +94,24 @@ TEST(ConfigFile, EachBadValueIsOneLineNamingTheGroupAndKey) {
          "f.conf: [stream] camera-fps: expected frames a second from 1 to 120, got \"0\""},
         {"[stream]\ncamera-fps=121\n",
          "f.conf: [stream] camera-fps: expected frames a second from 1 to 120, got \"121\""},
+        {"[stream]\ncamera-size=1280\n",
+         "f.conf: [stream] camera-size: expected WIDTHxHEIGHT, each even and from 16 to 8192, "
+         "such as 1280x720, got \"1280\""},
+        {"[stream]\ncamera-size=14x16\n",
+         "f.conf: [stream] camera-size: expected WIDTHxHEIGHT, each even and from 16 to 8192, "
+         "such as 1280x720, got \"14x16\""},
+        {"[stream]\ncamera-size=8194x720\n",
+         "f.conf: [stream] camera-size: expected WIDTHxHEIGHT, each even and from 16 to 8192, "
+         "such as 1280x720, got \"8194x720\""},
+        {"[stream]\ncamera-size=1281x720\n",
+         "f.conf: [stream] camera-size: expected WIDTHxHEIGHT, each even and from 16 to 8192, "
+         "such as 1280x720, got \"1281x720\""},
+        {"[stream]\ncamera-size=1280x721\n",
+         "f.conf: [stream] camera-size: expected WIDTHxHEIGHT, each even and from 16 to 8192, "
+         "such as 1280x720, got \"1280x721\""},
+        {"[stream]\ncamera-size=1280x720x2\n",
+         "f.conf: [stream] camera-size: expected WIDTHxHEIGHT, each even and from 16 to 8192, "
+         "such as 1280x720, got \"1280x720x2\""},
         {"[bus]\naddress=nowhere\n",
          "f.conf: [bus] address: expected a D-Bus address such as unix:path=/run/vm/bus, got "
          "\"nowhere\""},
@@ -103,7 +124,8 @@ TEST(ConfigFile, EachBadValueIsOneLineNamingTheGroupAndKey) {
         {"[web]\nbitrat=100\n",
          "f.conf: [web] bitrat: unknown key (expected listen, token-file, codec or bitrate)"},
         {"[stream]\nmax-fps[de]=5\n", "f.conf: [stream] max-fps[de]: unknown key (expected "
-                                      "max-fps, cursor, camera or camera-fps)"},
+                                      "max-fps, cursor, camera, camera-fps or "
+                                      "camera-size)"},
         {"[webs]\n", "f.conf: [webs]: unknown group (expected bus, vms, libvirt, stream or web)"},
     };
     for (const auto &bad : cases) {
@@ -132,6 +154,7 @@ TEST(ConfigFile, PrintedSettingsReadBackTheSame) {
     std::string error;
     ASSERT_TRUE(read_config_text(
         "[vms]\nnames=a;b c;\n[stream]\ncursor=hidden\ncamera=true\ncamera-fps=25\n"
+        "camera-size=320x240\n"
         "[web]\nlisten=[::1]:9000\nbitrate=100\n",
         "f.conf", options, error))
         << error;
@@ -149,6 +172,7 @@ TEST(ConfigFile, PrintedSettingsReadBackTheSame) {
     EXPECT_EQ(again.cursor_mode, pipewire::CursorMode::Hidden);
     EXPECT_TRUE(again.camera);
     EXPECT_EQ(again.camera_fps, 25u);
+    EXPECT_EQ(again.camera_size, (frame::Size{320, 240}));
 }
 
 TEST(CommandLine, WinsOverTheConfigFileAndAgainOnAReload) {
@@ -197,6 +221,16 @@ TEST(CommandLine, SharesTheConfigFilesChecks) {
     ASSERT_TRUE(reread_options(running, options, error)) << error;
     EXPECT_TRUE(options.camera);
     EXPECT_EQ(options.camera_fps, 10u);
+    running.command_line = {"vmcast", "--camera", "--camera-size=17x16", "run"};
+    ASSERT_FALSE(reread_options(running, options, error));
+    EXPECT_EQ(error, "--camera-size: expected WIDTHxHEIGHT, each even and from 16 to 8192, such "
+                     "as 1280x720, got \"17x16\" (see vmcast --help)");
+    running.command_line = {"vmcast", "--camera-size=320x240", "run"};
+    ASSERT_FALSE(reread_options(running, options, error));
+    EXPECT_NE(error.find("--camera-size needs --camera"), std::string::npos) << error;
+    running.command_line = {"vmcast", "--camera", "--camera-size=16x8192", "run"};
+    ASSERT_TRUE(reread_options(running, options, error)) << error;
+    EXPECT_EQ(options.camera_size, (frame::Size{16, 8192}));
     running.command_line = {"vmcast", "--web-codec=vp8", "run"};
     ASSERT_FALSE(reread_options(running, options, error));
     EXPECT_NE(error.find("need --web"), std::string::npos) << error;
