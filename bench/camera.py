@@ -56,9 +56,12 @@ CANVAS_PROBE = """(() => {
 })()"""
 
 
-def cpu_row(name: str, used: procstat.ProcSample) -> dict:
+def cpu_row(name: str, used: procstat.ProcSample, frames: int | None = None) -> dict:
+    """vmcast's mean CPU; n: the frames the peer sent meanwhile (fewer than FPS a second when the
+    machine cannot keep up), or the seconds of a still screen."""
     return {"measurement": name, "p50": used.cpu_ns / 1e9 / STREAM_SECONDS * 100,
-            "p95": None, "n": STREAM_SECONDS, "unit": "% of a core"}
+            "p95": None, "n": STREAM_SECONDS if frames is None else frames,
+            "unit": "% of a core"}
 
 
 class Rig:
@@ -76,12 +79,14 @@ class Rig:
         if camera_args:
             wait_for(lambda: session.find_node(CAMERA_NODE), 20, what="the camera node")
 
-    def busy(self, stamps: Path) -> procstat.ProcSample:
+    def busy(self, stamps: Path) -> tuple[procstat.ProcSample, int]:
+        """vmcast's CPU over the busy stream, and the frames the peer sent."""
+        stamps.unlink(missing_ok=True)  # the peer's stamps of this stream only
         before = procstat.sample(self.vmcast.pid)
         self.peer.command(f"stream region=scroll stamp=blocks rate={FPS} "
                           f"duration={STREAM_SECONDS} stamps={stamps}",
                           timeout=STREAM_SECONDS + 30, check=True)
-        return procstat.sample(self.vmcast.pid) - before
+        return procstat.sample(self.vmcast.pid) - before, len(read_send_times(stamps))
 
     def still(self) -> procstat.ProcSample:
         before = procstat.sample(self.vmcast.pid)
@@ -99,18 +104,18 @@ def cpu_rows(session, tools: Tools, log) -> list[dict]:
     rig = Rig(session, tools, [])
     try:
         rows.append(cpu_row(f"vmcast CPU, busy {WIDTH}×{HEIGHT} at {FPS} fps, no --camera",
-                            rig.busy(stamps)))
+                            *rig.busy(stamps)))
     finally:
         rig.close()
     rig = Rig(session, tools, ["--camera"])
     consumer = None
     try:
-        rows.append(cpu_row("same, --camera, nobody on the camera", rig.busy(stamps)))
+        rows.append(cpu_row("same, --camera, nobody on the camera", *rig.busy(stamps)))
         consumer = session.spawn(["gst-launch-1.0", "-q", "pipewiresrc",
                                   f"target-object={CAMERA_NODE}", "!", "video/x-raw", "!",
                                   "fakesink"], name="camera-consumer")
         time.sleep(2)  # linked and streaming
-        rows.append(cpu_row("same, one camera consumer (pipewiresrc)", rig.busy(stamps)))
+        rows.append(cpu_row("same, one camera consumer (pipewiresrc)", *rig.busy(stamps)))
         rows.append(cpu_row(f"still {WIDTH}×{HEIGHT} screen, one camera consumer", rig.still()))
     finally:
         if consumer is not None:

@@ -6,8 +6,9 @@
 //
 // While a consumer streams, the stream keeps the latest picture in memory (the frame renderer
 // is valid only while a frame is handed over) and queues a buffer at the fixed rate, still
-// screen or not: a camera that sends nothing looks stopped. Each buffer gets only what it lacks
-// copied in, so a still screen costs the queueing alone. With no consumer streaming, it keeps
+// screen or not, as cameras do: a consumer that links while the screen is still, or an encoder
+// that owes a late peer a key frame, would otherwise get nothing. Each buffer gets only what it
+// lacks copied in, so a still screen costs the queueing alone. With no consumer streaming, it keeps
 // nothing and does nothing.
 //
 // A camera keeps its size while a consumer is linked: browsers' capturers (libwebrtc) and
