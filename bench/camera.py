@@ -20,7 +20,7 @@ from pathlib import Path
 import procstat
 import report
 from rig import Tools, stop_process
-from web_latency import read_send_times, summary
+from web_latency import STAMP_PROBE, read_send_times, summary
 from vmcast_testlib import wait_for
 from vmcast_testlib.camera_page import CameraPageServer, ChromiumCameraPage
 from vmcast_testlib.camera_portal import CameraPortal
@@ -31,29 +31,6 @@ STREAM_SECONDS = 10
 VM = "cambench"
 CAMERA_NODE = f"vmcast.{VM}.0.camera"
 LABEL = f"VM {VM}, console 0 (VGA)"
-
-# Reads the block stamp of each frame the page draws; records [seq, presented ms since epoch].
-CANVAS_PROBE = """(() => {
-  const video = document.getElementById('camera');
-  const canvas = document.createElement('canvas');
-  canvas.width = 256; canvas.height = 16;
-  const context = canvas.getContext('2d', { willReadFrequently: true });
-  const seen = [];
-  window.bench = { seen };
-  let last = -1;
-  const onFrame = (now, meta) => {
-    context.drawImage(video, 0, 0, 256, 16, 0, 0, 256, 16);
-    const pixels = context.getImageData(0, 0, 256, 16).data;
-    let seq = 0;
-    for (let bit = 0; bit < 16; bit++)
-      if (pixels[(8 * 256 + bit * 16 + 8) * 4 + 1] > 128) seq |= 1 << bit;
-    if (seq !== last) seen.push([seq, performance.timeOrigin + meta.presentationTime]);
-    last = seq;
-    video.requestVideoFrameCallback(onFrame);
-  };
-  video.requestVideoFrameCallback(onFrame);
-  return true;
-})()"""
 
 
 def cpu_row(name: str, used: procstat.ProcSample, frames: int | None = None) -> dict:
@@ -139,7 +116,7 @@ def canvas_rows(session, tools: Tools, log) -> list[dict]:
             try:
                 wait_for(lambda: page.state()["phase"] == "open" and page.state()["framesDrawn"],
                          60, 0.5, what="the page showing the camera")
-                page.eval(CANVAS_PROBE)
+                page.eval(STAMP_PROBE.replace("VIDEO_ID", "camera"))
                 stamps = Path(session.tmpdir) / "camera-canvas-stamps.txt"
                 rig.busy(stamps)
                 time.sleep(1)  # the last frames' way to the page

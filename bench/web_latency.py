@@ -40,9 +40,10 @@ WIDTH, HEIGHT, FPS = 1920, 1080, 30
 STREAM_SECONDS = 10
 KEY_PRESSES = 40
 
-# Reads the block stamp of every decoded frame; records [seq, decoded ms since the epoch].
-PAGE_PROBE = """(() => {
-  const video = document.getElementById('screen');
+# Reads the block stamp of every frame of the page's video element VIDEO_ID; records [seq,
+# presented ms since the epoch] in window.bench.seen (and the keydown times in .keys).
+STAMP_PROBE = """(() => {
+  const video = document.getElementById('VIDEO_ID');
   const canvas = document.createElement('canvas');
   canvas.width = 256; canvas.height = 16;
   const context = canvas.getContext('2d', { willReadFrequently: true });
@@ -209,7 +210,7 @@ def web_rows(session, tools: Tools, log, codec: str = "h264") -> list[dict]:
         with Browser(session.log_path(f"browser-{codec}", "stderr")) as browser:
             browser.open("p", url)
             browser.wait_decoding("p", timeout=60)
-            browser.eval("p", PAGE_PROBE)
+            browser.eval("p", STAMP_PROBE.replace("VIDEO_ID", "screen"))
             before = browser.eval("p", INBOUND_STATS)
             watched = busy_stream(peer, vmcast, stamps)
             time.sleep(1)  # the last frames' way to the page
