@@ -130,7 +130,7 @@ def test_man_page_names_every_option_and_key(vmcast_bin):
     missing = [option for option in sorted(options) if option not in page]
     assert not missing, f"options not in {MAN_PAGE.name}: {missing}"
     keys = re.findall(r"^#?([a-z-]+)=", EXAMPLE.read_text(), re.M)
-    assert len(keys) == 11, keys
+    assert len(keys) == 12, keys
     missing = [key for key in keys if not re.search(rf"^\.B \[\w+\] {key}$", page, re.M)]
     assert not missing, f"config keys not in {MAN_PAGE.name}: {missing}"
 
