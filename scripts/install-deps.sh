@@ -35,6 +35,7 @@ packages="
     libvirt-dev libvirt-glib-1.0-dev libvirt-daemon-system libvirt-clients
     systemd groff-base man-db util-linux
     firefox-esr xdg-desktop-portal python3-dbusmock libportal-dev
+    grim wf-recorder wlr-randr wayland-utils ffmpeg
 "
 # What each group is for:
 #   meson .. g++                build system and compilers (C++20)
@@ -73,6 +74,9 @@ packages="
 #   firefox-esr xdg-desktop-portal python3-dbusmock libportal-dev
 #                               the camera tests: both browsers' PipeWire camera, a real Camera
 #                               portal with a mocked Access backend, the libportal example
+#   grim wf-recorder wlr-randr wayland-utils ffmpeg
+#                               the Wayland tests (run --wayland): screenshots, a recording,
+#                               output listing, wayland-info; ffprobe reads the recording
 
 # Node.js for the browser tests: Debian's, unless a node and npm are already installed (a
 # NodeSource node conflicts with Debian's npm package).

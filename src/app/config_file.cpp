@@ -123,6 +123,11 @@ const std::vector<Group> &groups() {
            [](const std::string &text, Options &options, std::string &expected) {
                return parse_web_bitrate(text, options.web_bitrate_kbps, expected);
            }}}},
+        {"wayland",
+         {{"socket",
+           [](const std::string &text, Options &options, std::string &expected) {
+               return parse_wayland_socket(text, options.wayland_socket, expected);
+           }}}},
     };
     return table;
 }
@@ -257,6 +262,8 @@ std::string config_text(const Options &options) {
     if (!options.web_codec.empty())
         g_key_file_set_string(file.get(), "web", "codec", options.web_codec.c_str());
     g_key_file_set_uint64(file.get(), "web", "bitrate", options.web_bitrate_kbps);
+    if (!options.wayland_socket.empty())
+        g_key_file_set_string(file.get(), "wayland", "socket", options.wayland_socket.c_str());
     GCharPtr text(g_key_file_to_data(file.get(), nullptr, nullptr));
     std::string printed = text.get();
     if (!printed.ends_with('\n'))

@@ -29,6 +29,8 @@ std::string restart_needed(const Options &running, const Options &fresh) {
         changed.push_back("[stream] camera");
     if (fresh.web_listen != running.web_listen)
         changed.push_back("[web] listen");
+    if (fresh.wayland_socket != running.wayland_socket)
+        changed.push_back("[wayland] socket");
     if (fresh.web_codec != running.web_codec)
         changed.push_back("[web] codec");
     std::string list;

@@ -42,6 +42,19 @@ gboolean on_web_option(const gchar *, const gchar *value, gpointer data, GError 
     return TRUE;
 }
 
+// --wayland with no value: its default depends on --vm, known only after parsing.
+struct WaylandOption {
+    bool given = false;
+    std::string socket;
+};
+
+gboolean on_wayland_option(const gchar *, const gchar *value, gpointer data, GError **) {
+    auto *option = static_cast<WaylandOption *>(data);
+    option->given = true;
+    option->socket = value ? value : "";
+    return TRUE;
+}
+
 gboolean on_libvirt_option(const gchar *, const gchar *value, gpointer data, GError **) {
     *static_cast<std::string *>(data) = value && *value ? value : kDefaultLibvirtUri;
     return TRUE;
@@ -82,6 +95,7 @@ Parsed parse(std::vector<std::string> arguments, Options &options, std::string &
     gchar *config_file = nullptr;
     std::string web_listen;
     std::string libvirt_uri;
+    WaylandOption wayland;
     gchar *web_token_file = nullptr;
     gchar *web_codec = nullptr;
     gchar *web_bitrate = nullptr;
@@ -146,7 +160,7 @@ Parsed parse(std::vector<std::string> arguments, Options &options, std::string &
     // A callback's user data is its group's, so options with an optional value (a callback)
     // live in groups of their own.
     const auto add_group = [&](const char *name, const char *description,
-                               const GOptionEntry *group_entries, std::string *value) {
+                               const GOptionEntry *group_entries, void *value) {
         GOptionGroup *group =
             g_option_group_new(name, description, "Show these options", value, nullptr);
         g_option_group_add_entries(group, group_entries);
@@ -162,13 +176,24 @@ Parsed parse(std::vector<std::string> arguments, Options &options, std::string &
         {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
     };
     add_group("libvirt", "libvirt options (vmcast run):", libvirt_entries, &libvirt_uri);
+    const GOptionEntry wayland_entries[] = {
+        {"wayland", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+         reinterpret_cast<gpointer>(on_wayland_option),
+         "run: serve Wayland clients (grim, wf-recorder, wlr-randr) the consoles as outputs, on "
+         "a socket NAME in $XDG_RUNTIME_DIR or at PATH (default vmcast-VM with one --vm, else "
+         "vmcast-0); whoever can open it sees the VMs",
+         "[=NAME|PATH]"},
+        {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
+    };
+    add_group("wayland", "Wayland options (vmcast run):", wayland_entries, &wayland);
     g_option_context_set_summary(context.get(), kSummary);
 
     // GOption takes arguments out of the array it parses: a copy, so command_line stays whole.
     // It also takes the word after an option with an optional value as that value: in
     // `vmcast --web run` the command is no address, so such an option gets its default.
     for (size_t i = 0; i + 1 < arguments.size(); i++)
-        if ((arguments[i] == "--web" || arguments[i] == "--libvirt") &&
+        if ((arguments[i] == "--web" || arguments[i] == "--libvirt" ||
+             arguments[i] == "--wayland") &&
             is_command(arguments[i + 1]))
             arguments[i] += "=";
     std::vector<char *> argv;
@@ -273,6 +298,17 @@ Parsed parse(std::vector<std::string> arguments, Options &options, std::string &
         if (options.command != Command::Run && options.command != Command::Config)
             return fail_usage("--web goes with run", error);
         if (!parse_given("--web", web_listen.c_str(), options.web_listen, parse_web_listen, error))
+            return Parsed::Error;
+    }
+    if (wayland.given) {
+        if (options.command != Command::Run && options.command != Command::Config)
+            return fail_usage("--wayland goes with run", error);
+        // No name: the config file's socket, else the default.
+        if (wayland.socket.empty() && options.wayland_socket.empty())
+            options.wayland_socket = default_wayland_socket(options.vm_names);
+        else if (!wayland.socket.empty() &&
+                 !parse_given("--wayland", wayland.socket.c_str(), options.wayland_socket,
+                              parse_wayland_socket, error))
             return Parsed::Error;
     }
     if ((web_token_file || web_codec || web_bitrate) && options.web_listen.empty())

@@ -36,6 +36,8 @@ struct Options {
     bool verbose = false;
     std::string config_file; // --config FILE: settings below the command line's
     std::string libvirt_uri; // --libvirt [URI], or [libvirt] uri: follow libvirt's domains
+    // --wayland [NAME|PATH], or [wayland] socket: serve Wayland clients there; empty: none.
+    std::string wayland_socket;
     // The arguments as given, read again over the config file on a reload (SIGHUP), so the
     // command line still wins.
     std::vector<std::string> command_line;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <optional>
 
 #include "app/commands.h"
@@ -86,6 +87,14 @@ int run_daemon(const Options &options) {
         compositor::Compositor::create(nullptr, error);
     if (!compositor)
         return fail(error);
+    if (!options.wayland_socket.empty()) {
+        if (!compositor->serve_wayland(options.wayland_socket, error))
+            return fail(error);
+        // On stdout, as the page's address: what a user or a script sets for the clients.
+        printf("vmcast: Wayland clients: WAYLAND_DISPLAY=%s\n",
+               compositor->wayland_server()->display_name().c_str());
+        fflush(stdout);
+    }
     Options running = options; // what a reload changes
     // Declared after the compositor and PipeWire, so destroyed before them.
     Fleet fleet(running, *compositor, *pipewire);

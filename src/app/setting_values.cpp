@@ -1,5 +1,7 @@
 #include "app/setting_values.h"
 
+#include <sys/un.h>
+
 #include <charconv>
 
 #include <gio/gio.h>
@@ -153,6 +155,29 @@ std::string bad_value(const std::string &where, const std::string &expected,
     // Escaped: a value may hold a newline (GKeyFile's \n), and the error must stay one line.
     GCharPtr escaped(g_strescape(text.c_str(), nullptr));
     return where + ": " + expected + ", got \"" + escaped.get() + "\"";
+}
+
+bool parse_wayland_socket(const std::string &text, std::string &socket, std::string &expected) {
+    // A socket's path must fit sockaddr_un, with $XDG_RUNTIME_DIR in front of a name.
+    constexpr size_t kMaxPath = sizeof(sockaddr_un::sun_path) - 1;
+    const bool path = text.starts_with('/');
+    const bool name = !text.empty() && text.find('/') == std::string::npos && text[0] != '.';
+    const size_t slash = text.rfind('/');
+    if ((!path && !name) || text.size() > kMaxPath ||
+        (path && (slash + 1 == text.size() || text.ends_with("/.") || text.ends_with("/..")))) {
+        expected = "expected a socket name in $XDG_RUNTIME_DIR (no /) or an absolute path "
+                   "(at most " +
+                   std::to_string(kMaxPath) + " characters)";
+        return false;
+    }
+    socket = text;
+    return true;
+}
+
+std::string default_wayland_socket(const std::vector<std::string> &vm_names) {
+    if (vm_names.size() == 1 && vm_names[0].find('/') == std::string::npos)
+        return "vmcast-" + vm_names[0];
+    return "vmcast-0";
 }
 
 } // namespace vmcast::app

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "frame/letterbox.h"
 #include "pipewire/cursor_meta.h"
@@ -24,6 +25,11 @@ bool parse_camera_size(const std::string &text, std::optional<frame::Size> &size
 bool parse_web_listen(const std::string &text, std::string &listen, std::string &expected);
 bool parse_web_codec(const std::string &text, std::string &codec, std::string &expected);
 bool parse_web_bitrate(const std::string &text, uint32_t &kbps, std::string &expected);
+bool parse_wayland_socket(const std::string &text, std::string &socket, std::string &expected);
+
+// The Wayland socket's name when --wayland names none: vmcast-VM for one VM given by name,
+// vmcast-0 otherwise; never wayland-0, where every client looks first.
+std::string default_wayland_socket(const std::vector<std::string> &vm_names);
 
 // The name parse_cursor_mode takes for a mode.
 const char *cursor_mode_name(pipewire::CursorMode mode);

@@ -80,8 +80,17 @@ std::unique_ptr<Compositor> Compositor::create(GMainContext *context, std::strin
     return compositor;
 }
 
+bool Compositor::serve_wayland(const std::string &socket, std::string &error) {
+    wayland_server_ = WaylandServer::open(display_, renderer_, socket, error);
+    return wayland_server_ != nullptr;
+}
+
 Compositor::~Compositor() {
     wayland_source_.reset();
+    // Clients go while the globals they hold are whole.
+    if (display_)
+        wl_display_destroy_clients(display_);
+    wayland_server_.reset();
     if (backend_)
         wlr_backend_destroy(backend_);
     if (allocator_)

@@ -10,6 +10,7 @@
 
 #include "common/glib_ptr.h"
 #include "compositor/export_buffers.h"
+#include "compositor/wayland_server.h"
 
 struct wl_display;
 struct wlr_backend;
@@ -36,6 +37,11 @@ class Compositor {
     // Buffers frames are rendered into for consumers that take DMA-BUFs; nullptr when the
     // renderer cannot render into DMA-BUFs.
     ExportBufferFactory *export_buffers() const { return export_buffers_.get(); }
+    // Serves Wayland clients on socket (a name in $XDG_RUNTIME_DIR or an absolute path), before
+    // any output exists: false and a one-line reason in error when it cannot.
+    bool serve_wayland(const std::string &socket, std::string &error);
+    // Where outputs are advertised to clients; nullptr when vmcast serves none.
+    WaylandServer *wayland_server() const { return wayland_server_.get(); }
 
   private:
     Compositor() = default;
@@ -46,6 +52,7 @@ class Compositor {
     wlr_allocator *allocator_ = nullptr;
     bool renders_on_cpu_ = true;
     std::unique_ptr<ExportBufferFactory> export_buffers_;
+    std::unique_ptr<WaylandServer> wayland_server_;
     GSourcePtr wayland_source_;
 };
 

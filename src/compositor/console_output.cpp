@@ -4,6 +4,7 @@
 
 #include "compositor/export_buffers.h"
 #include "compositor/memory_buffer.h"
+#include "compositor/wayland_server.h"
 #include "compositor/wlr.h"
 #include "frame/copy_stats.h"
 
@@ -36,15 +37,18 @@ ConsoleOutput::ConsoleOutput(Compositor &compositor, const std::string &name,
     : compositor_(compositor), dmabuf_imports_(compositor.renderer()), cursor_(cursor),
       width_(width), height_(height),
       // The clock ticks as wlroots' frame event, which ends its "frame pending" state.
+      refresh_mhz_(int32_t(refresh_hz) * 1000),
       frame_clock_(refresh_hz, [this] { wlr_output_send_frame(output_); }) {
     if (ExportBufferFactory *factory = compositor.export_buffers())
         export_allocator_.emplace(*factory, *this);
     output_ = wlr_headless_add_output(compositor.backend(), width, height);
     wlr_output_init_render(output_, compositor.allocator(), compositor.renderer());
+    // Named before it joins the layout: clients read the name once, when they bind.
     wlr_output_set_name(output_, name.c_str());
     wlr_output_set_description(output_, description.c_str());
-    wlr_output_set_custom_mode(output_, int32_t(width), int32_t(height), kParkedRefreshMhz);
-    wlr_output_commit(output_);
+    commit_mode(width, height);
+    if (WaylandServer *server = compositor.wayland_server())
+        server->add_output(output_);
 
     scene_ = wlr_scene_create();
     scene_output_ = wlr_scene_output_create(scene_, output_);
@@ -61,6 +65,8 @@ ConsoleOutput::ConsoleOutput(Compositor &compositor, const std::string &name,
 ConsoleOutput::~ConsoleOutput() {
     frame_listener_.disconnect();
     needs_frame_listener_.disconnect();
+    if (WaylandServer *server = compositor_.wayland_server())
+        server->remove_output(output_);
     // Destroying the output also destroys its scene output.
     wlr_output_destroy(output_);
     wlr_scene_node_destroy(&scene_->node);
@@ -174,10 +180,20 @@ void ConsoleOutput::request_frame(FrameRequest why) {
     wlr_output_damage_add_whole(scene_output_->damage);
 }
 
-void ConsoleOutput::resize_output(uint32_t width, uint32_t height) {
+void ConsoleOutput::commit_mode(uint32_t width, uint32_t height) {
     wlr_output_set_custom_mode(output_, int32_t(width), int32_t(height), kParkedRefreshMhz);
     if (!wlr_output_commit(output_))
         g_warning("output %s: cannot change mode to %ux%u", output_->name, width, height);
+    // The headless backend sets its timer only on a mode commit, so the mode clients see can
+    // say the rate frames really come at (wlr-randr and xdg-desktop-portal-wlr read it) while
+    // the timer stays parked.
+    wlr_output_update_custom_mode(output_, int32_t(width), int32_t(height), refresh_mhz_);
+}
+
+void ConsoleOutput::resize_output(uint32_t width, uint32_t height) {
+    commit_mode(width, height);
+    if (WaylandServer *server = compositor_.wayland_server())
+        server->output_changed();
     width_ = width;
     height_ = height;
     wlr_output_damage_add_whole(scene_output_->damage);
@@ -293,20 +309,51 @@ void ConsoleOutput::leave_frames_to_clock() {
 }
 
 void ConsoleOutput::on_frame() {
-    leave_frames_to_clock();
     pixman_region32_t *changed = &scene_output_->damage->current;
-    if (!pixman_region32_not_empty(changed))
-        return;
     frame::DamageRegion damage;
     pixman_region32_copy(damage.native(), changed);
     damage.clip_to_surface(width_, height_);
     pixman_region32_clear(changed);
+    // A screencopy client waiting for a frame holds an attach-render lock until it has one.
+    // wlroots asked for this frame when it came, damage or not: grim finishes on a still
+    // screen, and a client waiting for damage gets an empty commit that reaches no sink.
+    if (output_->attach_render_locks > 0)
+        commit_for_screencopy(damage);
+    leave_frames_to_clock();
+    if (damage.empty())
+        return;
     frame_clock_.frame_sent();
     SceneFrame frame(*this);
     for (FrameSink *sink : sinks_)
         sink->frame_ready(frame, damage);
     for (std::function<void()> &done : std::exchange(after_frame_, {}))
         done();
+}
+
+void ConsoleOutput::commit_for_screencopy(frame::DamageRegion damage) {
+    import_new_textures();
+    if (!wlr_output_attach_render(output_, nullptr)) {
+        g_warning("output %s: no buffer to copy the screen into for a Wayland client",
+                  output_->name);
+        return;
+    }
+    // Clients that asked for the pointer (overlay_cursor) hold a software cursor lock. The
+    // node's state is switched for this drawing alone: wlr_scene_node_set_enabled would damage
+    // the output and send the streams a frame that did not change for them.
+    const bool drawn_for_streams = cursor_node_ && cursor_node_->node.state.enabled;
+    if (cursor_node_)
+        cursor_node_->node.state.enabled = cursor_.visible && output_->software_cursor_locks > 0;
+    wlr_renderer *renderer = compositor_.renderer();
+    wlr_renderer_begin(renderer, width_, height_);
+    // The whole picture: the swapchain's buffers hold older frames.
+    draw_scene(frame::DamageRegion(frame::Rect{0, 0, int32_t(width_), int32_t(height_)}));
+    wlr_renderer_end(renderer);
+    if (cursor_node_)
+        cursor_node_->node.state.enabled = drawn_for_streams;
+    // Clients that copy with damage hear of this damage alone.
+    wlr_output_set_damage(output_, damage.native());
+    if (!wlr_output_commit(output_))
+        g_warning("output %s: cannot commit a frame for a Wayland client", output_->name);
 }
 
 void ConsoleOutput::after_next_frame(std::function<void()> done) {

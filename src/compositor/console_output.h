@@ -82,7 +82,11 @@ class ConsoleOutput final : public FrameSource {
     bool render_into_memory(const frame::DamageRegion &region, uint8_t *dst, size_t stride);
 
   private:
+    // A mode of this size with the frame timer parked; clients see refresh_mhz_.
+    void commit_mode(uint32_t width, uint32_t height);
     void resize_output(uint32_t width, uint32_t height);
+    // Commits the scene for the screencopy clients waiting, with damage as what changed.
+    void commit_for_screencopy(frame::DamageRegion damage);
     // Replaces the console's node with one showing buffer.
     void show_buffer(wlr_buffer *buffer);
     void damage(const frame::Rect &rect);
@@ -105,6 +109,7 @@ class ConsoleOutput final : public FrameSource {
     bool cursor_drawn_ = true;
     uint32_t width_;
     uint32_t height_;
+    const int32_t refresh_mhz_; // what clients are told: the rate frames go out at, at most
     FrameClock frame_clock_;
     std::optional<OutputExportAllocator> export_allocator_;
 

@@ -130,7 +130,7 @@ def test_man_page_names_every_option_and_key(vmcast_bin):
     missing = [option for option in sorted(options) if option not in page]
     assert not missing, f"options not in {MAN_PAGE.name}: {missing}"
     keys = re.findall(r"^#?([a-z-]+)=", EXAMPLE.read_text(), re.M)
-    assert len(keys) == 12, keys
+    assert len(keys) == 13, keys
     missing = [key for key in keys if not re.search(rf"^\.B \[\w+\] {key}$", page, re.M)]
     assert not missing, f"config keys not in {MAN_PAGE.name}: {missing}"
 
@@ -149,7 +149,7 @@ def test_example_config_is_accepted(vmcast_bin, tmp_path):
         res = run([vmcast_bin, "--config", uncommented, "config"])
         assert res.returncode == 0 and not res.stderr, res.stderr
         for line in (given, "names=web1;web2;", "token-file=/etc/vmcast/web-tokens",
-                     "codec=h264", "camera-size=1280x720"):
+                     "codec=h264", "camera-size=1280x720", "socket=vmcast-web1"):
             assert line + "\n" in res.stdout, res.stdout
         # What config prints is a config file that says the same.
         printed = tmp_path / f"printed-but-{left_out}.conf"

@@ -126,7 +126,14 @@ TEST(ConfigFile, EachBadValueIsOneLineNamingTheGroupAndKey) {
         {"[stream]\nmax-fps[de]=5\n", "f.conf: [stream] max-fps[de]: unknown key (expected "
                                       "max-fps, cursor, camera, camera-fps or "
                                       "camera-size)"},
-        {"[webs]\n", "f.conf: [webs]: unknown group (expected bus, vms, libvirt, stream or web)"},
+        {"[webs]\n",
+         "f.conf: [webs]: unknown group (expected bus, vms, libvirt, stream, web or wayland)"},
+        {"[wayland]\nsocket=run/vmcast\n",
+         "f.conf: [wayland] socket: expected a socket name in $XDG_RUNTIME_DIR (no /) or an "
+         "absolute path (at most 107 characters), got \"run/vmcast\""},
+        {"[wayland]\nsocket=/run/vmcast/\n",
+         "f.conf: [wayland] socket: expected a socket name in $XDG_RUNTIME_DIR (no /) or an "
+         "absolute path (at most 107 characters), got \"/run/vmcast/\""},
     };
     for (const auto &bad : cases) {
         Options options;
@@ -239,6 +246,38 @@ TEST(CommandLine, SharesTheConfigFilesChecks) {
     running.command_line = {"vmcast", "--config", path, "--web-codec=vp8", "run"};
     ASSERT_TRUE(reread_options(running, options, error)) << error;
     EXPECT_EQ(options.web_codec, "vp8");
+}
+
+TEST(CommandLine, WaylandSocketIsNamedForTheVmOrGivenAndShownByConfig) {
+    Options running;
+    Options options;
+    std::string error;
+    running.command_line = {"vmcast", "run"};
+    ASSERT_TRUE(reread_options(running, options, error)) << error;
+    EXPECT_TRUE(options.wayland_socket.empty()); // off unless asked for
+    running.command_line = {"vmcast", "--vm", "web1", "--wayland", "run"};
+    ASSERT_TRUE(reread_options(running, options, error)) << error;
+    EXPECT_EQ(options.wayland_socket, "vmcast-web1");
+    running.command_line = {"vmcast", "--vm", "a", "--vm", "b", "--wayland", "run"};
+    ASSERT_TRUE(reread_options(running, options, error)) << error;
+    EXPECT_EQ(options.wayland_socket, "vmcast-0");
+    running.command_line = {"vmcast", "--wayland=/run/user/1000/vmcast/wl", "run"};
+    ASSERT_TRUE(reread_options(running, options, error)) << error;
+    EXPECT_EQ(options.wayland_socket, "/run/user/1000/vmcast/wl");
+    EXPECT_NE(config_text(options).find("[wayland]\nsocket=/run/user/1000/vmcast/wl\n"),
+              std::string::npos)
+        << config_text(options);
+    running.command_line = {"vmcast", "--wayland=a/b", "run"};
+    ASSERT_FALSE(reread_options(running, options, error));
+    EXPECT_NE(error.find("--wayland: expected a socket name"), std::string::npos) << error;
+    running.command_line = {"vmcast", "--wayland", "list"};
+    ASSERT_FALSE(reread_options(running, options, error));
+    EXPECT_NE(error.find("--wayland goes with run"), std::string::npos) << error;
+    // No name on the command line: the config file's socket stays.
+    const std::string path = write_file("wayland.conf", "[wayland]\nsocket=vm-seen\n");
+    running.command_line = {"vmcast", "--config", path, "--wayland", "run"};
+    ASSERT_TRUE(reread_options(running, options, error)) << error;
+    EXPECT_EQ(options.wayland_socket, "vm-seen");
 }
 
 } // namespace

@@ -1,0 +1,56 @@
+// What Wayland clients (grim, wf-recorder, wlr-randr) see of the compositor when vmcast runs
+// with --wayland: a socket in a directory only the user can open, wl_shm (and linux-dmabuf
+// with GLES2), one wl_output per console in an output layout, xdg-output, screencopy and a
+// read-only output management. Without --wayland none of it exists: no socket, no globals.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "compositor/wl_listener.h"
+
+struct wl_display;
+struct wlr_output;
+struct wlr_output_layout;
+struct wlr_output_manager_v1;
+struct wlr_output_configuration_v1;
+struct wlr_renderer;
+
+namespace vmcast::compositor {
+
+class WaylandServer {
+  public:
+    // socket: a name in $XDG_RUNTIME_DIR or an absolute path. nullptr and a one-line reason
+    // in error when the socket's directory is open to others or the socket cannot be made.
+    static std::unique_ptr<WaylandServer> open(wl_display *display, wlr_renderer *renderer,
+                                               const std::string &socket, std::string &error);
+    WaylandServer(const WaylandServer &) = delete;
+    WaylandServer &operator=(const WaylandServer &) = delete;
+    // Every output must have been removed first.
+    ~WaylandServer();
+
+    // What a client sets WAYLAND_DISPLAY to.
+    const std::string &display_name() const { return display_name_; }
+
+    // output joins the layout, which advertises it (its name must be final by then).
+    void add_output(wlr_output *output);
+    // output's mode changed: output management clients hear of it.
+    void output_changed() { publish_configuration(); }
+    // output leaves the layout, before it is destroyed.
+    void remove_output(wlr_output *output);
+
+  private:
+    WaylandServer() = default;
+    // Tells output management clients the outputs in the layout, where and how big they are.
+    void publish_configuration();
+    void refuse(wlr_output_configuration_v1 *config);
+
+    wl_display *display_ = nullptr;
+    std::string display_name_;
+    wlr_output_layout *layout_ = nullptr;
+    wlr_output_manager_v1 *output_manager_ = nullptr;
+    WlListener<wlr_output_configuration_v1> apply_listener_;
+    WlListener<wlr_output_configuration_v1> test_listener_;
+};
+
+} // namespace vmcast::compositor
