@@ -98,8 +98,9 @@ class LibvirtDomain:
 class Page:
     """What a user of the page sees, from inside the container's network."""
 
-    def __init__(self, machine: SystemdMachine):
+    def __init__(self, machine: SystemdMachine, port: int = PORT):
         self.machine = machine
+        self.port = port
 
     def addresses(self) -> list[str]:
         """Every 'VMs at' address in vmcast's journal, as README.md says to find it."""
@@ -111,7 +112,7 @@ class Page:
         """/vms?token= as JSON, or None while nothing answers on the port."""
         script = ("import sys, urllib.request\n"
                   "try:\n"
-                  f"    r = urllib.request.urlopen('http://127.0.0.1:{PORT}/vms?token={token}',"
+                  f"    r = urllib.request.urlopen('http://127.0.0.1:{self.port}/vms?token={token}',"
                   " timeout=10)\n"
                   "except OSError as e:\n"
                   "    sys.exit(f'no answer: {e}')\n"
@@ -240,3 +241,139 @@ def test_system_unit_as_the_readme_says(installed, guest, artifacts):
     assert page.vms(token) is None, "the page still answers"
     leftover = machine.run("find", "/run/vmcast", "-mindepth", "1").stdout
     assert leftover == "", leftover
+
+
+def test_p2p_domains_and_polkit(installed, guest):
+    """With Debian's libvirt, polkit decides who may use libvirt read-write, by the groups the
+    user database gives the user: the unit's SupplementaryGroups=libvirt does not count. So
+    vmcast reads libvirt only, and says why it cannot show a p2p domain; once libvirt-qemu is
+    in the libvirt group (README, with what that costs), it shows it."""
+    machine = installed
+    domain = LibvirtDomain(machine, "vmcast-sd-p2p", guest, p2p=True)
+    domain.virsh("start", domain.name)
+    machine.run("systemctl", "start", "vmcast")
+    token = Page(machine).addresses()[-1].split("token=", 1)[1]
+
+    def journal() -> str:
+        return machine.run("journalctl", "-u", "vmcast", "--no-pager", "-o", "cat",
+                           f"_PID={main_pid(machine)}").stdout
+    wait_for(lambda: "following libvirt's domains" in journal(), 60, 0.3,
+             what="vmcast following libvirt")
+    lines = journal().splitlines()
+    assert any(line.startswith("libvirt at qemu:///system allows vmcast only to read") and
+               "p2p='yes'" in line for line in lines), lines
+
+    machine.run("usermod", "-aG", "libvirt", "libvirt-qemu")
+    machine.run("systemctl", "restart", "vmcast")
+    Page(machine).wait_state(token, domain.name, "running")
+    assert "allows vmcast only to read" not in journal(), journal()
+    machine.run("systemctl", "stop", "vmcast")
+    domain.virsh("destroy", domain.name)
+
+
+USER = "vmcast-user"
+USER_PORT = 8082
+
+
+class UserSession:
+    """A user with lingering (README: "a user with lingering"): logind starts their systemd
+    --user, with its session bus (dbus-user-session) and PipeWire, socket-activated."""
+
+    def __init__(self, machine: SystemdMachine):
+        self.machine = machine
+        machine.run("useradd", "--create-home", USER)
+        self.uid = int(machine.run("id", "-u", USER).stdout)
+        self.runtime = f"/run/user/{self.uid}"
+        machine.run("loginctl", "enable-linger", USER)
+        wait_for(lambda: machine.path(f"{self.runtime}/bus").exists(), 60, 0.3,
+                 what=f"{USER}'s systemd --user and session bus")
+        state = self.run("systemctl", "--user", "is-system-running", "--wait", check=False)
+        assert state.stdout.strip() in ("running", "degraded"), (state, machine.status())
+
+    def run(self, *argv: str, check: bool = True):
+        return self.machine.run(
+            "setpriv", f"--reuid={USER}", f"--regid={USER}", "--init-groups", "env",
+            f"HOME=/home/{USER}", f"XDG_RUNTIME_DIR={self.runtime}",
+            f"DBUS_SESSION_BUS_ADDRESS=unix:path={self.runtime}/bus", *argv, check=check)
+
+    def journal(self, unit: str) -> str:
+        return self.machine.run("journalctl", "--no-pager", "-o", "cat", f"_UID={self.uid}",
+                                f"_SYSTEMD_USER_UNIT={unit}").stdout
+
+    def active(self, unit: str) -> str:
+        return self.run("systemctl", "--user", "is-active", unit, check=False).stdout.strip()
+
+
+def assert_user_picture(session: UserSession, guest, vm: str, artifacts, label: str):
+    """A consumer in the user's session gets the guest's pattern from the VM's node."""
+    dump = f"/var/tmp/vmcast-{label}.frame"
+    expected = read_ppm(guest.pattern)
+    last = {}
+
+    def one_picture() -> bool:
+        res = session.run(f"{TOOLS}/vmcast-frame-consumer", "--target", node_name(vm),
+                          "--format", "BGRx", "--dump-latest", dump, "--frames", "1",
+                          "--timeout", "20", check=False)
+        last["res"] = res
+        if res.returncode != 0:
+            return False
+        last["img"] = read_vmcast_frame(session.machine.path(dump))
+        return compare(last["img"], expected).equal
+    try:
+        wait_for(one_picture, BOOT_TIMEOUT, 0.5, what=f"{label}: the node's picture == the "
+                 "guest's pattern")
+    except AssertionError:
+        if "img" in last:
+            artifacts.save_image(f"{label}-stream", last["img"])
+        res = last.get("res")
+        raise AssertionError(f"{label}: {res and res.stdout[-2000:]}{res and res.stderr[-2000:]}"
+                             f"\n{session.journal('vmcast.service')[-3000:]}") from None
+
+
+def test_user_unit_as_the_readme_says(installed, guest, artifacts):
+    machine = installed
+    assert guest.pattern is not None, "the test guest's pattern.ppm is missing"
+    session = UserSession(machine)
+    config = machine.path(f"/home/{USER}/.config/vmcast")
+    session.run("mkdir", "-p", f"/home/{USER}/.config/vmcast")
+    (config / "vmcast.conf").write_text(f"[web]\nlisten=127.0.0.1:{USER_PORT}\n")
+
+    # A VM of the user's, on their session bus.
+    vm = "vmcast-user-vm"
+    guest_dir = machine.path("/var/tmp/vmcast-user-guest")
+    guest_dir.mkdir(mode=0o755)
+    os.chmod(guest_dir, 0o755)
+    for part in ("vmlinuz", "initrd.img"):
+        shutil.copy(Path(guest.dir) / part, guest_dir / part)
+        os.chmod(guest_dir / part, 0o644)
+    qemu = ["qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-name", vm, "-display", "dbus",
+            "-vga", "std", "-kernel", "/var/tmp/vmcast-user-guest/vmlinuz", "-initrd",
+            "/var/tmp/vmcast-user-guest/initrd.img", "-append", guest.append("pattern")]
+    session.run("systemd-run", "--user", "--unit=vmcast-user-vm", *qemu)
+
+    res = session.run("systemctl", "--user", "enable", "--now", "vmcast")
+    assert "default.target.wants/vmcast.service" in res.stdout + res.stderr, res
+    assert session.active("vmcast") == "active", session.journal("vmcast.service")
+    lines = [l for l in session.journal("vmcast.service").splitlines()
+             if l.startswith("vmcast: VMs at ")]
+    assert len(lines) == 1 and f"127.0.0.1:{USER_PORT}/?token=" in lines[0], lines
+    token = lines[0].split("token=", 1)[1]
+    page = Page(machine, USER_PORT)
+    page.wait_state(token, vm, "running")
+    assert_user_picture(session, guest, vm, artifacts, "user")
+
+    # The session's PipeWire restarted: vmcast (which only wants it) stays and follows it.
+    pid = session.run("systemctl", "--user", "show", "-P", "MainPID", "vmcast").stdout
+    session.run("systemctl", "--user", "restart", "pipewire")
+    assert_user_picture(session, guest, vm, artifacts, "user-pipewire-restarted")
+    assert session.run("systemctl", "--user", "show", "-P", "MainPID", "vmcast").stdout == pid
+
+    session.run("systemctl", "--user", "reload", "vmcast")
+    journal = session.journal("vmcast.service")
+    assert f"reloaded /home/{USER}/.config/vmcast/vmcast.conf" in journal, journal[-3000:]
+
+    session.run("systemctl", "--user", "stop", "vmcast")
+    assert session.active("vmcast") == "inactive"
+    result = session.run("systemctl", "--user", "show", "-P", "Result", "vmcast").stdout.strip()
+    assert result == "success", (result, session.journal("vmcast.service")[-3000:])
+    session.run("systemctl", "--user", "stop", "vmcast-user-vm", check=False)
