@@ -7,8 +7,9 @@ says.
       the journal has the page's address; the page's list (/vms) shows a domain with
       <graphics type='dbus'/> running, and a consumer of its node (as libvirt-qemu, with
       PIPEWIRE_RUNTIME_DIR=/run/vmcast) gets what QEMU shows; `virsh destroy` and `virsh start`
-      are followed; `systemctl restart vmcast-pipewire` brings back the same page (its token
-      kept) and the picture; `systemctl reload vmcast` reloads the file in the same process;
+      are followed; after `systemctl restart vmcast-pipewire`, and after PipeWire crashes
+      (systemd starts it and WirePlumber again), the same vmcast shows the picture again;
+      `systemctl reload vmcast` reloads the file in the same process;
       `systemctl stop vmcast` stops the four units, each with success.
 """
 from __future__ import annotations
@@ -174,12 +175,20 @@ def assert_picture(machine: SystemdMachine, domain: LibvirtDomain, artifacts, la
         domain.virsh("resume", domain.name)
 
 
-def main_pid(machine: SystemdMachine) -> int:
-    return int(machine.run("systemctl", "show", "-P", "MainPID", "vmcast").stdout)
+def main_pid(machine: SystemdMachine, unit: str = "vmcast") -> int:
+    return int(machine.run("systemctl", "show", "-P", "MainPID", unit).stdout)
 
 
 def active(machine: SystemdMachine) -> list[str]:
     return machine.run("systemctl", "is-active", *UNITS, check=False).stdout.split()
+
+
+def wait_active(machine: SystemdMachine) -> None:
+    try:
+        wait_for(lambda: active(machine) == ["active"] * 4, 60, 0.3,
+                 what="vmcast and its units active")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {active(machine)}\n{machine.status()}") from None
 
 
 def test_system_unit_as_the_readme_says(installed, guest, artifacts):
@@ -210,20 +219,21 @@ def test_system_unit_as_the_readme_says(installed, guest, artifacts):
     page.wait_state(token, domain.name, "running")
     assert_picture(machine, domain, artifacts, "started-again")
 
-    # PipeWire restarted: its units and vmcast come back, with the same page.
-    before = main_pid(machine)
+    # PipeWire restarted, then crashed (systemd starts it again): WirePlumber comes back with
+    # it, and the same vmcast follows it, its page staying up.
+    vmcast_pid = main_pid(machine)
     machine.run("systemctl", "restart", "vmcast-pipewire")
-    # systemctl waits for PipeWire's job; vmcast's, in the same transaction, ends after it.
-    try:
-        wait_for(lambda: active(machine) == ["active"] * 4, 60, 0.3,
-                 what="vmcast and its units active again")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}: {active(machine)}\n{machine.status()}") from None
-    assert main_pid(machine) != before, "vmcast, bound to its PipeWire, did not restart with it"
-    again = wait_for(lambda: page.addresses()[1:], 30, 0.3, what="the restarted vmcast's address")
-    assert again == addresses, "the page's address changed"
-    page.wait_state(token, domain.name, "running")
+    wait_active(machine)
     assert_picture(machine, domain, artifacts, "pipewire-restarted")
+    pipewire_pid = main_pid(machine, "vmcast-pipewire")
+    machine.run("kill", "-SEGV", str(pipewire_pid))
+    wait_for(lambda: main_pid(machine, "vmcast-pipewire") not in (0, pipewire_pid), 60, 0.3,
+             what="systemd starting the crashed PipeWire again")
+    wait_active(machine)
+    assert_picture(machine, domain, artifacts, "pipewire-crashed")
+    assert main_pid(machine) == vmcast_pid, "vmcast restarted instead of following PipeWire"
+    assert page.addresses() == addresses
+    assert page.state(token, domain.name) == "running"
 
     # reload: the same process reads the file again.
     pid = main_pid(machine)
