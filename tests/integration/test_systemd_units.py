@@ -113,12 +113,11 @@ class Page:
         """/vms?token= as JSON, or None while nothing answers on the port."""
         script = ("import sys, urllib.request\n"
                   "try:\n"
-                  f"    r = urllib.request.urlopen('http://127.0.0.1:{self.port}/vms?token={token}',"
-                  " timeout=10)\n"
+                  "    print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())\n"
                   "except OSError as e:\n"
-                  "    sys.exit(f'no answer: {e}')\n"
-                  "print(r.read().decode())\n")
-        res = self.machine.run("python3", "-c", script, check=False)
+                  "    sys.exit(f'no answer: {e}')\n")
+        res = self.machine.run("python3", "-c", script,
+                               f"http://127.0.0.1:{self.port}/vms?token={token}", check=False)
         if res.returncode != 0:
             return None
         return json.loads(res.stdout)["vms"]

@@ -33,7 +33,8 @@ set -e
 dir=$1; shift
 mount -t tmpfs -o mode=0755,size=4g vmcast-machine "$dir/rw"
 mkdir "$dir/rw/upper" "$dir/rw/work"
-mount -t overlay vmcast-machine -o "lowerdir=/,upperdir=$dir/rw/upper,workdir=$dir/rw/work" "$dir/root"
+mount -t overlay vmcast-machine \
+    -o "lowerdir=/,upperdir=$dir/rw/upper,workdir=$dir/rw/work" "$dir/root"
 mount -t tmpfs -o mode=0755 vmcast-machine-run /run
 systemd-id128 new > "$dir/root/etc/machine-id"
 exec systemd-nspawn --quiet --boot --directory="$dir/root" --machine=vmcast-test \
@@ -46,7 +47,7 @@ def _host_runs_systemd() -> bool:
 
 
 def _cgroup_roots() -> list[Path]:
-    """The hierarchies nspawn and systemd use: the cgroup2 one and, on a hybrid host, name=systemd."""
+    """The hierarchies nspawn and systemd use: cgroup2's and, on a hybrid host, name=systemd's."""
     roots = []
     for path in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified"),
                  Path("/sys/fs/cgroup/systemd")):
