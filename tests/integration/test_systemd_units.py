@@ -10,7 +10,8 @@ says.
       are followed; after `systemctl restart vmcast-pipewire`, and after PipeWire crashes
       (systemd starts it and WirePlumber again), the same vmcast shows the picture again;
       `systemctl reload vmcast` reloads the file in the same process;
-      `systemctl stop vmcast` stops the four units, each with success.
+      `systemctl stop vmcast` stops the four units, each with success. Enabled, it starts
+      with the host (the container rebooted), its page's address the same.
 """
 from __future__ import annotations
 
@@ -103,9 +104,10 @@ class Page:
         self.machine = machine
         self.port = port
 
-    def addresses(self) -> list[str]:
+    def addresses(self, *journal_args: str) -> list[str]:
         """Every 'VMs at' address in vmcast's journal, as README.md says to find it."""
-        res = self.machine.run("journalctl", "-u", "vmcast", "--no-pager", "-o", "cat")
+        res = self.machine.run("journalctl", "-u", "vmcast", "--no-pager", "-o", "cat",
+                               *journal_args)
         return [line.split(" at ", 1)[1] for line in res.stdout.splitlines()
                 if line.startswith("vmcast: VMs at ")]
 
@@ -250,6 +252,26 @@ def test_system_unit_as_the_readme_says(installed, guest, artifacts):
     assert page.vms(token) is None, "the page still answers"
     leftover = machine.run("find", "/run/vmcast", "-mindepth", "1").stdout
     assert leftover == "", leftover
+
+
+def test_enabled_system_unit_starts_at_boot(installed, guest):
+    """Enabled, vmcast starts with the host, and its page keeps its address."""
+    machine = installed
+    machine.sh(f"mkdir -p /etc/vmcast && printf '[web]\\nlisten=0.0.0.0:{PORT}\\n' "
+               "> /etc/vmcast/vmcast.conf")
+    machine.sh("systemctl daemon-reload && systemctl enable --now vmcast")
+    page = Page(machine)
+    address = page.addresses()[-1]
+    machine.reboot()
+    assert active(machine) == ["active"] * 4, machine.status()
+    assert page.addresses("--boot") == [address], "a new page address after the reboot"
+    token = address.split("token=", 1)[1]
+    assert page.vms(token) == [], "a domain listed that has not run since the boot"
+    domain = LibvirtDomain(machine, "vmcast-sd-boot", guest)
+    domain.virsh("start", domain.name)
+    page.wait_state(token, domain.name, "running")
+    machine.run("systemctl", "stop", "vmcast")
+    domain.virsh("destroy", domain.name)
 
 
 def test_p2p_domains_and_polkit(installed, guest):

@@ -27,7 +27,8 @@ BOOT_TIMEOUT = 120
 # Run in a private mount namespace (unshare --mount): the overlay, a /run of its own so that
 # nspawn writes nothing in the host's, a machine id of its own (the host's would make this a
 # first boot of the same machine, and systemd would then enable every unit its presets name),
-# then systemd-nspawn booting it.
+# then systemd-nspawn booting it, again when it reboots (nspawn exits 133 then). SIGTERM goes to
+# nspawn: the first halts the container, a second ends it.
 _BOOT_SCRIPT = r"""
 set -e
 dir=$1; shift
@@ -37,8 +38,17 @@ mount -t overlay vmcast-machine \
     -o "lowerdir=/,upperdir=$dir/rw/upper,workdir=$dir/rw/work" "$dir/root"
 mount -t tmpfs -o mode=0755 vmcast-machine-run /run
 systemd-id128 new > "$dir/root/etc/machine-id"
-exec systemd-nspawn --quiet --boot --directory="$dir/root" --machine=vmcast-test \
-    --register=no --link-journal=no --private-network --console=pipe "$@"
+trap 'kill -TERM "$nspawn" 2>/dev/null' TERM
+while :; do
+    systemd-nspawn --quiet --boot --directory="$dir/root" --machine=vmcast-test \
+        --register=no --link-journal=no --private-network --console=pipe "$@" &
+    nspawn=$!
+    while :; do
+        wait "$nspawn" && rc=0 || rc=$?
+        kill -0 "$nspawn" 2>/dev/null || break  # else the trap ended the wait
+    done
+    [ "$rc" -eq 133 ] || exit "$rc"
+done
 """
 
 
@@ -92,27 +102,42 @@ class SystemdMachine:
                  "vmcast-machine", str(self.dir), *nspawn_args, *boot_args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                 preexec_fn=enter_cgroups, start_new_session=True)
+        self.leader = 0
         try:
-            self.leader = wait_for(self._leader, 60, 0.2, what="the container's systemd")
-            # systemctl answers once systemd listens on its private socket.
-            wait_for(lambda: self.path("/run/systemd/private").exists(), 60, 0.2,
-                     what="the container's systemd listening")
-            res = self.run("systemctl", "is-system-running", "--wait", check=False,
-                           timeout=BOOT_TIMEOUT)
-            if res.stdout.strip() not in ("running", "degraded"):
-                raise AssertionError(f"the container booted to {res.stdout!r} {res.stderr!r}\n"
-                                     f"{self.status()}")
+            self._wait_booted()
         except BaseException:
             self.close()
             raise
 
+    def _wait_booted(self) -> None:
+        before = self.leader
+        self.leader = wait_for(lambda: (lambda pid: pid if pid != before else None)(
+            self._leader()), 60, 0.2, what="the container's systemd")
+        # systemctl answers once systemd listens on its private socket.
+        wait_for(lambda: self.path("/run/systemd/private").exists(), 60, 0.2,
+                 what="the container's systemd listening")
+        res = self.run("systemctl", "is-system-running", "--wait", check=False,
+                       timeout=BOOT_TIMEOUT)
+        if res.stdout.strip() not in ("running", "degraded"):
+            raise AssertionError(f"the container booted to {res.stdout!r} {res.stderr!r}\n"
+                                 f"{self.status()}")
+
+    def reboot(self) -> None:
+        """`systemctl reboot` in the container, back once it has booted again."""
+        self.run("systemctl", "reboot", check=False)  # its connection may go with systemd
+        self._wait_booted()
+
     def _leader(self) -> int | None:
         """The container's PID 1, seen from here: systemd, the child of nspawn."""
         assert self.proc.poll() is None, f"systemd-nspawn exited:\n{self.log.read_text()}"
-        # unshare and sh exec systemd-nspawn: it is the process started here.
-        children = subprocess.run(["pgrep", "-P", str(self.proc.pid), "-x", "systemd"],
-                                  capture_output=True, text=True).stdout.split()
-        return int(children[0]) if children else None
+        # unshare execs the boot script, whose child is systemd-nspawn.
+        def child(parent: str, name: str) -> str | None:
+            found = subprocess.run(["pgrep", "-P", parent, "-x", name],
+                                   capture_output=True, text=True).stdout.split()
+            return found[0] if found else None
+        nspawn = child(str(self.proc.pid), "systemd-nspawn")
+        systemd = nspawn and child(nspawn, "systemd")
+        return int(systemd) if systemd else None
 
     def run(self, *argv: str, check: bool = True, timeout: float = 120, input: str | None = None,
             namespaces: tuple[str, ...] = ("--all",)) -> subprocess.CompletedProcess:
