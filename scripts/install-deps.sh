@@ -34,6 +34,7 @@ packages="
     novnc websockify
     libvirt-dev libvirt-glib-1.0-dev libvirt-daemon-system libvirt-clients
     systemd groff-base man-db util-linux
+    systemd-container polkitd dbus-user-session
     firefox-esr xdg-desktop-portal python3-dbusmock libportal-dev
     grim wf-recorder wlr-randr wayland-utils ffmpeg
 "
@@ -71,6 +72,11 @@ packages="
 #                               the service tests: systemd-analyze verify on the units, groff
 #                               and man warnings on the man page, unshare and mount (a journal
 #                               socket of the test's own)
+#   systemd-container polkitd dbus-user-session
+#                               the systemd units test: systemd-nspawn boots this machine's OS
+#                               (systemd as PID 1, libvirtd with polkit's rules, as a libvirt
+#                               host has them) for the units to run under; a user manager's
+#                               session bus for the user unit
 #   firefox-esr xdg-desktop-portal python3-dbusmock libportal-dev
 #                               the camera tests: both browsers' PipeWire camera, a real Camera
 #                               portal with a mocked Access backend, the libportal example

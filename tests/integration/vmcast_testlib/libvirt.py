@@ -28,6 +28,30 @@ def reachable() -> bool:
     return virsh("version", check=False, timeout=10).returncode == 0
 
 
+def domain_xml(name: str, guest_dir: Path | str, cmdline: str, p2p: bool = True) -> str:
+    """A TCG domain booting the test guest (vmlinuz and initrd.img in guest_dir, which QEMU's
+    user must be able to read), its display on D-Bus: libvirt's own bus of the domain, or p2p."""
+    graphics = "<graphics type='dbus' p2p='yes'/>" if p2p else "<graphics type='dbus'/>"
+    return f"""<domain type='qemu'>
+  <name>{name}</name>
+  <uuid>{uuid.uuid4()}</uuid>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>{guest_dir}/vmlinuz</kernel>
+    <initrd>{guest_dir}/initrd.img</initrd>
+    <cmdline>{cmdline}</cmdline>
+  </os>
+  <on_reboot>restart</on_reboot>
+  <devices>
+    {graphics}
+    <video><model type='vga'/></video>
+  </devices>
+</domain>
+"""
+
+
 class Libvirtd:
     """qemu:///system for the tests. Needs root, like any system libvirt daemon."""
 
@@ -75,25 +99,7 @@ class Domain:
         for part in ("vmlinuz", "initrd.img"):
             shutil.copy(Path(guest.dir) / part, self.dir / part)
             os.chmod(self.dir / part, 0o644)
-        graphics = "<graphics type='dbus' p2p='yes'/>" if p2p else "<graphics type='dbus'/>"
-        xml = f"""<domain type='qemu'>
-  <name>{name}</name>
-  <uuid>{uuid.uuid4()}</uuid>
-  <memory unit='MiB'>256</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>{self.dir}/vmlinuz</kernel>
-    <initrd>{self.dir}/initrd.img</initrd>
-    <cmdline>{guest.append(mode)}</cmdline>
-  </os>
-  <on_reboot>restart</on_reboot>
-  <devices>
-    {graphics}
-    <video><model type='vga'/></video>
-  </devices>
-</domain>
-"""
+        xml = domain_xml(name, self.dir, guest.append(mode), p2p)
         (self.dir / "domain.xml").write_text(xml)
         virsh("define", str(self.dir / "domain.xml"))
 
