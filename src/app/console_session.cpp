@@ -1,5 +1,7 @@
 #include "app/console_session.h"
 
+#include "app/qemu_input_user.h"
+
 #include "frame/copy_stats.h"
 
 namespace vmcast::app {
@@ -45,7 +47,13 @@ ConsoleSession::ConsoleSession(compositor::Compositor &compositor,
       input_(bus, vm.bus_name, console.index, node_name_for(vm, console)),
       on_closed_(std::move(on_closed)),
       pipewire_watch_(pipewire.watch_connection(
-          [this](bool connected) { pipewire_connection_changed(connected); })) {}
+          [this](bool connected) { pipewire_connection_changed(connected); })) {
+    if (compositor::WaylandServer *server = compositor.wayland_server())
+        wayland_input_ =
+            server->attach_console_input(identity_.node_name, [this](const std::string &user_name) {
+                return qemu_input_user(input_.new_client(user_name));
+            });
+}
 
 void ConsoleSession::start() {
     listener_.start();

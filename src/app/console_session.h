@@ -70,6 +70,8 @@ class ConsoleSession final : public qemu::DisplaySink {
     bool shown_ = false; // the console showed a picture: it has a node whenever PipeWire is up
     qemu::ConsoleListener listener_;
     qemu::ConsoleInput input_;
+    // With --wayland: clients' virtual keyboards and pointers reach input_ (gone before it).
+    std::unique_ptr<compositor::AttachedConsoleInput> wayland_input_;
     std::function<void()> on_closed_;
     CallbackList<bool>::Subscription pipewire_watch_;
 };

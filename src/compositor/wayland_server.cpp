@@ -13,7 +13,7 @@
 namespace vmcast::compositor {
 namespace {
 
-// Whoever can open the socket sees every console (and, later, types into them): its
+// Whoever can open the socket sees every console and types into them: its
 // directory must be the user's alone.
 bool check_private_directory(const std::string &directory, std::string &error) {
     struct stat info = {};
@@ -73,6 +73,9 @@ std::unique_ptr<WaylandServer> WaylandServer::open(wl_display *display, wlr_rend
         error = "cannot create the Wayland globals";
         return nullptr;
     }
+    server->virtual_input_ = VirtualInput::create(display, server->layout_, error);
+    if (!server->virtual_input_)
+        return nullptr;
     // Outputs follow their consoles: a client may look, never change them.
     server->apply_listener_.connect(
         &server->output_manager_->events.apply,
@@ -94,6 +97,7 @@ std::unique_ptr<WaylandServer> WaylandServer::open(wl_display *display, wlr_rend
 WaylandServer::~WaylandServer() {
     apply_listener_.disconnect();
     test_listener_.disconnect();
+    virtual_input_.reset();
     if (layout_)
         wlr_output_layout_destroy(layout_);
 }

@@ -1,12 +1,15 @@
-// What Wayland clients (grim, wf-recorder, wlr-randr) see of the compositor when vmcast runs
-// with --wayland: a socket in a directory only the user can open, wl_shm (and linux-dmabuf
-// with GLES2), one wl_output per console in an output layout, xdg-output, screencopy and a
-// read-only output management. Without --wayland none of it exists: no socket, no globals.
+// What Wayland clients (grim, wf-recorder, wlr-randr, wtype, wayvnc) see of the compositor when
+// vmcast runs with --wayland: a socket in a directory only the user can open, wl_shm (and
+// linux-dmabuf with GLES2), one wl_output per console in an output layout, xdg-output,
+// screencopy, a read-only output management, and a seat with virtual keyboards and pointers
+// (virtual_input.h). Without --wayland none of it exists: no socket, no globals.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "common/console_input_user.h"
+#include "compositor/virtual_input.h"
 #include "compositor/wl_listener.h"
 
 struct wl_display;
@@ -26,7 +29,7 @@ class WaylandServer {
                                                const std::string &socket, std::string &error);
     WaylandServer(const WaylandServer &) = delete;
     WaylandServer &operator=(const WaylandServer &) = delete;
-    // Every output must have been removed first.
+    // Every output must have been removed, and the display's clients destroyed, first.
     ~WaylandServer();
 
     // What a client sets WAYLAND_DISPLAY to.
@@ -38,6 +41,12 @@ class WaylandServer {
     void output_changed() { publish_configuration(); }
     // output leaves the layout, before it is destroyed.
     void remove_output(wlr_output *output);
+    // Input from clients' virtual keyboards and pointers on the output named output_name goes
+    // to opener's users, until the result is destroyed.
+    std::unique_ptr<AttachedConsoleInput> attach_console_input(const std::string &output_name,
+                                                               ConsoleInputOpener opener) {
+        return virtual_input_->attach_console(output_name, std::move(opener));
+    }
 
   private:
     WaylandServer() = default;
@@ -51,6 +60,7 @@ class WaylandServer {
     wlr_output_manager_v1 *output_manager_ = nullptr;
     WlListener<wlr_output_configuration_v1> apply_listener_;
     WlListener<wlr_output_configuration_v1> test_listener_;
+    std::unique_ptr<VirtualInput> virtual_input_;
 };
 
 } // namespace vmcast::compositor

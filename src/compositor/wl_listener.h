@@ -42,7 +42,9 @@ template <typename EventData> class WlListener {
     static void notify(wl_listener *listener, void *data) {
         auto *link =
             reinterpret_cast<Link *>(reinterpret_cast<char *>(listener) - offsetof(Link, listener));
-        link->self->callback_(static_cast<EventData *>(data));
+        // A copy runs, as a callback may destroy its own listener (a device's destroy event).
+        Callback callback = link->self->callback_;
+        callback(static_cast<EventData *>(data));
     }
 
     Link link_{};
