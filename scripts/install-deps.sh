@@ -37,6 +37,7 @@ packages="
     systemd-container polkitd dbus-user-session
     firefox-esr xdg-desktop-portal python3-dbusmock libportal-dev
     grim wf-recorder wlr-randr wayland-utils ffmpeg
+    libxkbcommon-dev wtype wayvnc
 "
 # What each group is for:
 #   meson .. g++                build system and compilers (C++20)
@@ -83,6 +84,9 @@ packages="
 #   grim wf-recorder wlr-randr wayland-utils ffmpeg
 #                               the Wayland tests (run --wayland): screenshots, a recording,
 #                               output listing, wayland-info; ffprobe reads the recording
+#   libxkbcommon-dev wtype wayvnc
+#                               input from Wayland clients: xkbcommon translates their keymaps;
+#                               wtype and wayvnc type and point into the console in the tests
 
 # Node.js for the browser tests: Debian's, unless a node and npm are already installed (a
 # NodeSource node conflicts with Debian's npm package).

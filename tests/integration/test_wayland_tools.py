@@ -161,8 +161,12 @@ def test_wayland_info_lists_each_global_at_its_version(session, artifacts, tmp_p
         assert versions.get("zxdg_output_manager_v1") == [3], res.stdout
         assert versions.get("zwlr_screencopy_manager_v1") == [3], res.stdout
         assert versions.get("zwlr_output_manager_v1") == [2], res.stdout
-        # pixman: no DMA-BUF import; no seat or input before input from clients exists.
-        for absent in ("zwp_linux_dmabuf_v1", "wl_drm", "wl_seat", "wl_compositor"):
+        # wayvnc needs seat v7, virtual pointer v1 to v2 and virtual keyboard v1.
+        assert versions.get("wl_seat") == [7], res.stdout
+        assert versions.get("zwp_virtual_keyboard_manager_v1") == [1], res.stdout
+        assert versions.get("zwlr_virtual_pointer_manager_v1") == [2], res.stdout
+        # pixman: no DMA-BUF import; no surfaces.
+        for absent in ("zwp_linux_dmabuf_v1", "wl_drm", "wl_compositor"):
             assert absent not in versions, res.stdout
         for index in (0, 1):
             assert f"name: vmcast.{VM}.{index}" in res.stdout, res.stdout
