@@ -10,7 +10,8 @@ SIGINT, --duration or the server closing the connection it prints one JSON line 
     {"updates": N, "rects": R, "pixel_bytes": B, "first_update_s": S or null}
 With --progress S it also prints {"t": T, "updates": N, "rects": R, "pixel_bytes": B} every S
 seconds, T being CLOCK_MONOTONIC (time.monotonic(), shared by all processes), so that a harness
-can tell how many updates arrived between two moments of its own. stdlib only.
+can tell how many updates arrived between two moments of its own. stdlib and the test
+library's RFB code (tests/integration/vmcast_testlib/rfb.py) only.
 """
 from __future__ import annotations
 
@@ -18,27 +19,17 @@ import argparse
 import json
 import signal
 import socket
-import struct
 import sys
 import time
 from dataclasses import dataclass
-from typing import BinaryIO
+from pathlib import Path
 
-# Raw only, so the server does no compression work that a comparison of display paths would hide:
-# for QEMU, Raw with the pixel format below is its cheapest path (a straight copy of its 32-bit
-# surface). DesktopSize lets the server announce a resolution change instead of failing.
-ENCODING_RAW = 0
-ENCODING_DESKTOP_SIZE = -223
-BYTES_PER_PIXEL = 4
-# 32 bpp, depth 24, little endian, true colour, 8 bits a channel at shifts 16/8/0: the layout of
-# QEMU's own surface, so it needs no conversion.
-PIXEL_FORMAT = struct.pack(">BBBBHHHBBBxxx", 32, 24, 0, 1, 255, 255, 255, 16, 8, 0)
-SECURITY_NONE = 1
-SCRATCH_BYTES = 1 << 20
+if __name__ == "__main__":  # run as a script: the shared RFB code is in the test library
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 
-
-class ProtocolError(Exception):
-    pass
+from vmcast_testlib.rfb import (  # noqa: E402
+    BYTES_PER_PIXEL, ProtocolError, Reader, initialise, negotiate_security, read_update,
+    request_update)
 
 
 class Stop(Exception):
@@ -57,111 +48,20 @@ class Counts:
                 "first_update_s": self.first_update_s}
 
 
-class Reader:
-    """Buffered reads from the socket: headers come out of the buffer, while large pixel runs go
-    straight from the socket into one scratch buffer (BufferedReader bypasses its own buffer for
-    reads larger than it), so nothing is allocated per frame."""
-
-    def __init__(self, sock: socket.socket):
-        self._file: BinaryIO = sock.makefile("rb", buffering=1 << 16)
-        self._scratch = memoryview(bytearray(SCRATCH_BYTES))
-
-    def exact(self, size: int) -> bytes:
-        data = self._file.read(size)
-        if len(data) < size:
-            raise EOFError
-        return data
-
-    def skip(self, size: int) -> None:
-        while size:
-            got = self._file.readinto(self._scratch[:min(size, SCRATCH_BYTES)])
-            if not got:
-                raise EOFError
-            size -= got
-
-    def reason(self) -> str:
-        """A failure reason string: u32 length, then text."""
-        (length,) = struct.unpack(">I", self.exact(4))
-        return self.exact(length).decode(errors="replace")
-
-
-def negotiate_security(sock: socket.socket, reader: Reader) -> None:
-    version = reader.exact(12)  # b"RFB 003.008\n"
-    if not version.startswith(b"RFB ") or version[7:8] != b".":
-        raise ProtocolError(f"not an RFB server: {version!r}")
-    major, minor = int(version[4:7]), int(version[8:11])
-    # Servers newer than 3.8 must accept 3.8; 3.4-3.6 are to be treated as 3.3.
-    minor = 8 if (major, minor) >= (3, 8) else 7 if minor == 7 else 3
-    sock.sendall(b"RFB 003.%03d\n" % minor)
-    if minor == 3:  # the server picks the type
-        (chosen,) = struct.unpack(">I", reader.exact(4))
-        if chosen == 0:
-            raise ProtocolError(f"server refused: {reader.reason()}")
-    else:
-        offered = reader.exact(reader.exact(1)[0])
-        if not offered:
-            raise ProtocolError(f"server refused: {reader.reason()}")
-        chosen = SECURITY_NONE if SECURITY_NONE in offered else offered[0]
-        if chosen == SECURITY_NONE:
-            sock.sendall(bytes([SECURITY_NONE]))
-    if chosen != SECURITY_NONE:
-        raise ProtocolError(f"server wants security type {chosen}, only None is supported")
-    if minor == 8:  # 3.7 sends no SecurityResult for None
-        (result,) = struct.unpack(">I", reader.exact(4))
-        if result != 0:
-            raise ProtocolError(f"security handshake failed: {reader.reason()}")
-
-
-def initialise(sock: socket.socket, reader: Reader) -> tuple[int, int]:
-    """ClientInit/ServerInit, then our pixel format and encodings; returns the screen size."""
-    sock.sendall(b"\x01")  # shared: leave other viewers connected
-    width, height = struct.unpack(">HH", reader.exact(4))
-    reader.exact(16)  # the server's pixel format; we impose ours
-    (name_length,) = struct.unpack(">I", reader.exact(4))
-    reader.skip(name_length)
-    sock.sendall(b"\x00\x00\x00\x00" + PIXEL_FORMAT)
-    encodings = (ENCODING_RAW, ENCODING_DESKTOP_SIZE)
-    sock.sendall(struct.pack(f">BxH{len(encodings)}i", 2, len(encodings), *encodings))
-    return width, height
-
-
-def read_update(reader: Reader, counts: Counts, size: tuple[int, int]) -> tuple[int, int]:
-    """Reads server messages up to and including one FramebufferUpdate; returns the screen size,
-    which a DesktopSize rectangle may have changed."""
-    while True:
-        kind = reader.exact(1)[0]
-        if kind == 0:  # FramebufferUpdate
-            break
-        if kind == 1:  # SetColourMapEntries: u8 pad, u16 first, u16 count, then 6 bytes each
-            _, count = struct.unpack(">xHH", reader.exact(5))
-            reader.skip(6 * count)
-        elif kind == 3:  # ServerCutText: 3 pad bytes, u32 length, text
-            (length,) = struct.unpack(">xxxI", reader.exact(7))
-            reader.skip(length)
-        elif kind != 2:  # 2 is Bell, which has no body
-            raise ProtocolError(f"unexpected server message type {kind}")
-    (rects,) = struct.unpack(">xH", reader.exact(3))
-    for _ in range(rects):
-        _, _, width, height, encoding = struct.unpack(">HHHHi", reader.exact(12))
-        if encoding == ENCODING_RAW:
-            reader.skip(width * height * BYTES_PER_PIXEL)
-            counts.pixel_bytes += width * height * BYTES_PER_PIXEL
-        elif encoding == ENCODING_DESKTOP_SIZE:
-            size = (width, height)
-        else:
-            raise ProtocolError(f"encoding {encoding} was not asked for")
-    counts.rects += rects
-    counts.updates += 1
-    return size
-
-
 def stream(sock: socket.socket, reader: Reader, counts: Counts, started: float) -> None:
     size = initialise(sock, reader)
-    incremental = 0  # the first request asks for the whole picture
+
+    def drop(x: int, y: int, width: int, height: int) -> None:
+        reader.skip(width * height * BYTES_PER_PIXEL)
+        counts.pixel_bytes += width * height * BYTES_PER_PIXEL
+
+    incremental = False  # the first request asks for the whole picture
     while True:
-        sock.sendall(struct.pack(">BBHHHH", 3, incremental, 0, 0, *size))
-        incremental = 1
-        size = read_update(reader, counts, size)
+        request_update(sock, incremental, size)
+        incremental = True
+        size, rects = read_update(reader, size, drop)
+        counts.rects += rects
+        counts.updates += 1
         if counts.first_update_s is None:
             counts.first_update_s = round(time.monotonic() - started, 4)
 
