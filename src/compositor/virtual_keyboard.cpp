@@ -136,11 +136,16 @@ void VirtualKeyboard::press(uint32_t client_key) {
         g_debug("a Wayland client's key %u (keysym 0x%x) is on no US keyboard", client_key, keysym);
         return;
     }
-    const bool add_shift = guest->shift && !shift_is_down();
-    if (add_shift)
-        press_guest(left_key_of(Modifier::Shift));
+    // A key that types its character with Shift holds Shift until it is released: wayvnc
+    // drops its Shift mask between an uppercase letter's press and release, and a Shift release
+    // there would reach the guest in the middle of the letter.
+    std::optional<uint32_t> shift_key;
+    if (guest->shift)
+        shift_key = held_shift_key().value_or(left_key_of(Modifier::Shift));
+    if (shift_key)
+        press_guest(*shift_key);
     press_guest(guest->linux_keycode);
-    held_keys_[client_key] = {guest->linux_keycode, add_shift};
+    held_keys_[client_key] = {guest->linux_keycode, shift_key};
     sync_mask_modifiers();
 }
 
@@ -151,8 +156,8 @@ void VirtualKeyboard::release(uint32_t client_key) {
     const HeldKey key = held->second;
     held_keys_.erase(held);
     release_guest(key.guest_key);
-    if (key.added_shift)
-        release_guest(left_key_of(Modifier::Shift));
+    if (key.shift_key)
+        release_guest(*key.shift_key);
     sync_mask_modifiers();
 }
 
@@ -176,9 +181,12 @@ void VirtualKeyboard::sync_mask_modifiers() {
     }
 }
 
-bool VirtualKeyboard::shift_is_down() const {
-    return guest_key_holds_.contains(left_key_of(Modifier::Shift)) ||
-           guest_key_holds_.contains(KEY_RIGHTSHIFT);
+std::optional<uint32_t> VirtualKeyboard::held_shift_key() const {
+    for (uint32_t shift : {uint32_t(KEY_LEFTSHIFT), uint32_t(KEY_RIGHTSHIFT)}) {
+        if (guest_key_holds_.contains(shift))
+            return shift;
+    }
+    return std::nullopt;
 }
 
 void VirtualKeyboard::press_guest(uint32_t linux_keycode) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "compositor/keymap_translator.h"
@@ -42,14 +43,16 @@ class VirtualKeyboard {
     // Presses the modifier keys for the mask's modifiers that no held key explains, and lets go
     // of those no longer in the mask.
     void sync_mask_modifiers();
-    bool shift_is_down() const;
-    // Guest keys are counted, as a held key, the mask and an added Shift can share one.
+    // The guest's Shift key that is down, if one is.
+    std::optional<uint32_t> held_shift_key() const;
+    // Guest keys are counted, as a held key, the mask and a key needing Shift can share one.
     void press_guest(uint32_t linux_keycode);
     void release_guest(uint32_t linux_keycode);
 
     struct HeldKey {
         uint32_t guest_key;
-        bool added_shift; // Shift pressed for this key alone (an uppercase letter from wtype)
+        // The Shift key this key holds down while it is: it types its character with Shift.
+        std::optional<uint32_t> shift_key;
     };
 
     VirtualInput &input_;

@@ -11,6 +11,13 @@ namespace {
 // Scroll distance of one wheel click in wl_pointer.axis units (libinput's 15 degrees).
 constexpr double kAxisUnitsPerClick = 15;
 
+// The pixel a coordinate is in. wayvnc sends pixel p as p / extent, and p / extent * extent can
+// come back just under p (57 / 200 * 200 = 56.99999999999999): an error far below a client's
+// finest step (wl_fixed's 1/256) is taken as p, not as the pixel before it.
+int32_t pixel_of(double coordinate) {
+    return int32_t(std::floor(coordinate + 1.0 / 4096));
+}
+
 } // namespace
 
 VirtualPointer::VirtualPointer(VirtualInput &input,
@@ -60,8 +67,8 @@ void VirtualPointer::move_absolute(double x, double y) {
     console_ = console;
     input_.pointer_event_on(*console);
     if (ConsoleInputUser *target = use_.user_for(*console))
-        target->move_to(std::clamp(int32_t(layout_x - where.x), 0, std::max(where.width - 1, 0)),
-                        std::clamp(int32_t(layout_y - where.y), 0, std::max(where.height - 1, 0)));
+        target->move_to(std::clamp(pixel_of(layout_x - where.x), 0, std::max(where.width - 1, 0)),
+                        std::clamp(pixel_of(layout_y - where.y), 0, std::max(where.height - 1, 0)));
 }
 
 void VirtualPointer::move_relative(double dx, double dy) {

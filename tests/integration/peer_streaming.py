@@ -83,13 +83,14 @@ class StreamedPeer:
 
 @contextmanager
 def streamed_peer(session, artifacts, tmp_path, *, name="peer", version="7.2", fmt="BGRx",
-                  vmcast_args=(), consumer_args=(), with_consumer=True, vmcast_env=None):
+                  vmcast_args=(), consumer_args=(), with_consumer=True, vmcast_env=None,
+                  peer_args=()):
     """with_consumer=False: no PipeWire consumer, so the test's own is the stream's first.
-    vmcast_env: extra environment for vmcast."""
+    vmcast_env: extra environment for vmcast. peer_args: extra fake QEMU options."""
     vmcast_bin = os.environ.get("VMCAST_BIN")
     if not vmcast_bin or not os.environ.get("VMCAST_FAKE_QEMU_BIN"):
         pytest.skip("VMCAST_BIN or VMCAST_FAKE_QEMU_BIN not set")
-    with FakeQemu(session.env, name=name, version=version) as peer:
+    with FakeQemu(session.env, name=name, version=version, extra_args=peer_args) as peer:
         vmcast = session.spawn([vmcast_bin, "run", "--verbose", *vmcast_args], name="vmcast",
                                env=vmcast_env)
         peer.wait_listener(timeout=20)
