@@ -5,15 +5,18 @@ wtype sends only as a mask must arrive as modifier keys; a client that goes lets
 wayvnc, driven by an RFB client, shows the console and types, clicks and scrolls into it."""
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
-from test_wayland_tools import SOCKET, VM, assert_same, run_tool, show, wayland_peer
+from test_wayland_tools import SOCKET, VM, assert_same, grim, run_tool, show, wayland_peer
 from vmcast_testlib import free_port, wait_for
 from vmcast_testlib.rfb import BUTTON_LEFT, WHEEL_DOWN, WHEEL_UP, XK_SHIFT_L, Viewer
+from vmcast_testlib.wayland_wire import WaylandError, WireClient, uint
 from web_page import key_events
 
 TOOLS = ["wtype", "wayvnc"]
@@ -169,3 +172,76 @@ def test_wayvnc_wheel_scrolls(session, artifacts, tmp_path):
                      what=f"wheel button {button} through wayvnc at the peer")
             events = pointer_events(run.peer, mark)
             assert buttons(events) == [("press", button), ("release", button)], events
+
+
+# zwp_virtual_keyboard_v1 requests and its one error; wl_keyboard's XKB keymap format.
+KEYMAP, KEY = 0, 1
+NO_KEYMAP = 0
+XKB_V1 = 1
+US_KEYMAP = (b'xkb_keymap { xkb_keycodes { include "evdev" }; xkb_types { include "complete" };'
+             b' xkb_compatibility { include "complete" }; xkb_symbols { include "pc+us" }; };\0')
+EVDEV_A = 30
+
+
+def virtual_keyboard(path: str) -> tuple[WireClient, int]:
+    """A raw client with a zwp_virtual_keyboard_v1 on seat0."""
+    client = WireClient(path)
+    client.get_globals()
+    seat = client.bind("wl_seat")
+    manager = client.bind("zwp_virtual_keyboard_manager_v1")
+    keyboard = client.new_id()
+    client.send(manager, 0, uint(seat) + uint(keyboard))  # create_virtual_keyboard
+    return client, keyboard
+
+
+def keymap_file(tmp_path: Path, name: str, text: bytes) -> int:
+    path = tmp_path / name
+    path.write_bytes(text)
+    return os.open(path, os.O_RDONLY)
+
+
+def test_hostile_virtual_keyboards_are_disconnected(session, artifacts, tmp_path):
+    with wayland_peer(session, artifacts, tmp_path) as run:
+        path = str(Path(session.env["XDG_RUNTIME_DIR"]) / SOCKET)
+        read_end, write_end = os.pipe()
+        os.write(write_end, US_KEYMAP)
+        cases = [
+            ("a key before any keymap", "a key before a keymap", KEY,
+             uint(0) + uint(EVDEV_A) + uint(1), None),
+            ("a keymap in a pipe", "not a file", KEYMAP,
+             uint(XKB_V1) + uint(len(US_KEYMAP)), read_end),
+            ("a size past the file's end", "cannot be read whole", KEYMAP,
+             uint(XKB_V1) + uint(len(US_KEYMAP) + 4096),
+             keymap_file(tmp_path, "short.xkb", US_KEYMAP)),
+            ("garbage text", "does not compile", KEYMAP, uint(XKB_V1) + uint(32),
+             keymap_file(tmp_path, "garbage.xkb", b"xkb_keymap { this is not xkb {{{")),
+        ]
+        for what, reason, request, args, fd in cases:
+            client, keyboard = virtual_keyboard(path)
+            client.send(keyboard, request, args, [fd] if fd is not None else [])
+            with pytest.raises(WaylandError) as error:
+                client.roundtrip()
+            object_id, code, message = error.value.args
+            assert (object_id, code) == (keyboard, NO_KEYMAP) and reason in message, what
+            assert client.closed_by_compositor(), what
+            client.close()
+            if fd is not None:
+                os.close(fd)
+        os.close(write_end)
+        # A well-behaved raw client with the same keymap types: the cases failed for their
+        # reason, not for a mistake of the raw client.
+        mark = run.peer.mark()
+        client, keyboard = virtual_keyboard(path)
+        fd = keymap_file(tmp_path, "us.xkb", US_KEYMAP)
+        client.send(keyboard, KEYMAP, uint(XKB_V1) + uint(len(US_KEYMAP)), [fd])
+        os.close(fd)
+        client.send(keyboard, KEY, uint(0) + uint(EVDEV_A) + uint(1))
+        client.send(keyboard, KEY, uint(0) + uint(EVDEV_A) + uint(0))
+        client.roundtrip()
+        client.close()
+        wait_for_keys(run, mark, tap(A), "a raw client's 'a' at the peer")
+        # vmcast keeps serving: the stream follows the console, grim copies it.
+        picture = show(run, "scanout width=64 height=48 pattern=gradient", "picture after")
+        assert_same(artifacts, grim(session, tmp_path / "after.png", "-o", f"vmcast.{VM}.0"),
+                    picture, "grim after hostile keyboards")
+        run.assert_alive()
