@@ -37,6 +37,7 @@ packages="
     systemd-container polkitd dbus-user-session
     firefox-esr xdg-desktop-portal python3-dbusmock libportal-dev
     grim wf-recorder wlr-randr wayland-utils ffmpeg
+    xdg-desktop-portal-wlr
 "
 # What each group is for:
 #   meson .. g++                build system and compilers (C++20)
@@ -83,6 +84,8 @@ packages="
 #   grim wf-recorder wlr-randr wayland-utils ffmpeg
 #                               the Wayland tests (run --wayland): screenshots, a recording,
 #                               output listing, wayland-info; ffprobe reads the recording
+#   xdg-desktop-portal-wlr      the ScreenCast portal test: the real portal's wlroots backend
+#                               casting a console through the Wayland socket
 
 # Node.js for the browser tests: Debian's, unless a node and npm are already installed (a
 # NodeSource node conflicts with Debian's npm package).
