@@ -38,6 +38,7 @@ packages="
     firefox-esr xdg-desktop-portal python3-dbusmock libportal-dev
     grim wf-recorder wlr-randr wayland-utils ffmpeg
     libxkbcommon-dev wtype wayvnc
+    xdg-desktop-portal-wlr
 "
 # What each group is for:
 #   meson .. g++                build system and compilers (C++20)
@@ -87,6 +88,8 @@ packages="
 #   libxkbcommon-dev wtype wayvnc
 #                               input from Wayland clients: xkbcommon translates their keymaps;
 #                               wtype and wayvnc type and point into the console in the tests
+#   xdg-desktop-portal-wlr      the ScreenCast portal test: the real portal's wlroots backend
+#                               casting a console through the Wayland socket
 
 # Node.js for the browser tests: Debian's, unless a node and npm are already installed (a
 # NodeSource node conflicts with Debian's npm package).

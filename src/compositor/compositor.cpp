@@ -5,6 +5,7 @@
 
 #include "common/fd_source.h"
 #include "compositor/export_buffers.h"
+#include "compositor/memfd_allocator.h"
 #include "compositor/wlr.h"
 
 namespace vmcast::compositor {
@@ -54,7 +55,12 @@ std::unique_ptr<Compositor> Compositor::create(GMainContext *context, std::strin
         return nullptr;
     }
     compositor->renders_on_cpu_ = wlr_renderer_is_pixman(compositor->renderer_);
-    compositor->allocator_ = wlr_allocator_autocreate(compositor->backend_, compositor->renderer_);
+    // pixman would get wlroots' shm allocator, which xdg-desktop-portal-wlr 0.7 cannot cast
+    // from (memfd_allocator.h); GLES2 keeps wlroots' GBM one, whose buffers are DMA-BUFs.
+    compositor->allocator_ =
+        compositor->renders_on_cpu_
+            ? create_memfd_allocator()
+            : wlr_allocator_autocreate(compositor->backend_, compositor->renderer_);
     if (!compositor->allocator_) {
         error = "wlroots found no buffer allocator for its renderer";
         return nullptr;

@@ -314,11 +314,18 @@ void ConsoleOutput::on_frame() {
     pixman_region32_copy(damage.native(), changed);
     damage.clip_to_surface(width_, height_);
     pixman_region32_clear(changed);
+    // A client copying with damage hears only of damage that commits carry, so changes made
+    // while no client waited go with the next commit for one (xdg-desktop-portal-wlr asks
+    // for its next frame only after PipeWire took the last one).
+    if (compositor_.wayland_server())
+        uncommitted_damage_.add(damage);
     // A screencopy client waiting for a frame holds an attach-render lock until it has one.
     // wlroots asked for this frame when it came, damage or not: grim finishes on a still
     // screen, and a client waiting for damage gets an empty commit that reaches no sink.
-    if (output_->attach_render_locks > 0)
-        commit_for_screencopy(damage);
+    if (output_->attach_render_locks > 0) {
+        commit_for_screencopy(uncommitted_damage_);
+        uncommitted_damage_.clear();
+    }
     leave_frames_to_clock();
     if (damage.empty())
         return;
@@ -350,7 +357,9 @@ void ConsoleOutput::commit_for_screencopy(frame::DamageRegion damage) {
     wlr_renderer_end(renderer);
     if (cursor_node_)
         cursor_node_->node.state.enabled = drawn_for_streams;
-    // Clients that copy with damage hear of this damage alone.
+    // Clients that copy with damage hear of this damage alone (within the output: some of it
+    // may be from before a resize).
+    damage.clip_to_surface(width_, height_);
     wlr_output_set_damage(output_, damage.native());
     if (!wlr_output_commit(output_))
         g_warning("output %s: cannot commit a frame for a Wayland client", output_->name);

@@ -85,7 +85,8 @@ class ConsoleOutput final : public FrameSource {
     // A mode of this size with the frame timer parked; clients see refresh_mhz_.
     void commit_mode(uint32_t width, uint32_t height);
     void resize_output(uint32_t width, uint32_t height);
-    // Commits the scene for the screencopy clients waiting, with damage as what changed.
+    // Commits the scene for the screencopy clients waiting, with damage as what changed since
+    // the last such commit.
     void commit_for_screencopy(frame::DamageRegion damage);
     // Replaces the console's node with one showing buffer.
     void show_buffer(wlr_buffer *buffer);
@@ -113,6 +114,8 @@ class ConsoleOutput final : public FrameSource {
     FrameClock frame_clock_;
     std::optional<OutputExportAllocator> export_allocator_;
 
+    // What changed since the last commit for screencopy clients (with --wayland only).
+    frame::DamageRegion uncommitted_damage_;
     std::vector<FrameSink *> sinks_;
     std::vector<std::function<void()>> after_frame_;
     WlListener<void> frame_listener_;

@@ -61,6 +61,27 @@ def gvariant_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def has_owner(session: Session, name: str) -> bool:
+    res = session.bus_call("NameHasOwner", name)
+    return res.returncode == 0 and "true" in res.stdout
+
+
+def check_alive(session: Session, proc: subprocess.Popen, what: str) -> None:
+    if proc.poll() is not None:
+        log = session.log_path(proc.log_name, "stderr")  # type: ignore[attr-defined]
+        raise AssertionError(f"{what} exited with status {proc.returncode}\n"
+                             f"{log.read_text(errors='replace')[-3000:]}")
+
+
+def wait_name(session: Session, name: str, proc: subprocess.Popen,
+              timeout: float = 30.0) -> None:
+    """Waits until proc owns name on the session's bus; fails at once if proc exits."""
+    def owned() -> bool:
+        check_alive(session, proc, name)
+        return has_owner(session, name)
+    wait_for(owned, timeout, what=f"{name} on the session bus")
+
+
 class CameraPortal:
     def __init__(self, session: Session, *, access: str = "granted"):
         assert session.bus_address, "the Camera portal needs a session with a bus"
@@ -88,11 +109,11 @@ class CameraPortal:
                     "UpdateActivationEnvironment")
         store = self.session.spawn([STORE_BIN, "--replace"], name="xdg-permission-store",
                                    env=self.env)
-        self._wait_name(STORE_NAME, store)
+        wait_name(self.session, STORE_NAME, store)
         self._backend = self.session.spawn(
             [PYTHON, "-m", "dbusmock", "--session", "--logfile", str(self._backend_log),
              BACKEND_NAME, OBJECT_PATH, ACCESS_IFACE], name="access-backend", env=self.env)
-        self._wait_name(BACKEND_NAME, self._backend)
+        wait_name(self.session, BACKEND_NAME, self._backend)
         self.set_access(self._access)
 
     def start(self, timeout: float = 30.0) -> None:
@@ -102,10 +123,10 @@ class CameraPortal:
         assert self._backend is not None, "start_backends() first"
         self._portal = self.session.spawn([PORTAL_BIN, "--replace", "--verbose"],
                                           name="xdg-desktop-portal", env=self.env)
-        self._wait_name(PORTAL_NAME, self._portal, timeout)
+        wait_name(self.session, PORTAL_NAME, self._portal, timeout)
 
         def camera_answers() -> bool:
-            self._check_alive(self._portal, "xdg-desktop-portal")
+            check_alive(self.session, self._portal, "xdg-desktop-portal")
             return self._camera_property("version").returncode == 0
         wait_for(camera_answers, timeout, what="the portal's Camera interface")
 
@@ -122,7 +143,7 @@ class CameraPortal:
             except subprocess.TimeoutExpired:
                 continue
         self.session.procs.remove(proc)
-        wait_for(lambda: not self._has_owner(PORTAL_NAME), 10,
+        wait_for(lambda: not has_owner(self.session, PORTAL_NAME), 10,
                  what=f"{PORTAL_NAME} to leave the bus")
 
     def restart(self, timeout: float = 30.0) -> None:
@@ -193,22 +214,6 @@ class CameraPortal:
              "--object-path", "/org/freedesktop/impl/portal/PermissionStore", "--method",
              f"{STORE_NAME}.{method}", *args], timeout=10)
 
-    def _has_owner(self, name: str) -> bool:
-        res = self.session.bus_call("NameHasOwner", name)
-        return res.returncode == 0 and "true" in res.stdout
-
-    def _wait_name(self, name: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-        def owned() -> bool:
-            self._check_alive(proc, name)
-            return self._has_owner(name)
-        wait_for(owned, timeout, what=f"{name} on the session bus")
-
-    def _check_alive(self, proc: subprocess.Popen, what: str) -> None:
-        if proc.poll() is not None:
-            log = self.session.log_path(proc.log_name, "stderr")  # type: ignore[attr-defined]
-            raise AssertionError(f"{what} exited with status {proc.returncode}\n"
-                                 f"{log.read_text(errors='replace')[-3000:]}")
-
     @staticmethod
     def _check(res: subprocess.CompletedProcess, what: str) -> None:
         if res.returncode != 0:
@@ -225,4 +230,5 @@ def camera_portal(session) -> CameraPortal:
     return portal
 
 
-__all__ = ["CameraPortal", "camera_portal", "ACCESS_RESPONSES", "PORTAL_NAME", "BACKEND_NAME"]
+__all__ = ["CameraPortal", "camera_portal", "ACCESS_RESPONSES", "PORTAL_NAME", "BACKEND_NAME",
+           "wait_name", "check_alive", "has_owner", "gvariant_string"]
