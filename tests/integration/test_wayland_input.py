@@ -2,7 +2,8 @@
 keymap and sends made-up key codes, so what reaches the (fake) QEMU peer proves the keys went
 through the client's keymap to the US layout keys that type the same characters; modifiers that
 wtype sends only as a mask must arrive as modifier keys; a client that goes lets go of its keys.
-wayvnc, driven by an RFB client, shows the console and types, clicks and scrolls into it."""
+wayvnc, driven by an RFB client, shows the console and types, clicks and scrolls into it; with
+two consoles, keys go to the one the seat last pointed at."""
 from __future__ import annotations
 
 import os
@@ -10,11 +11,13 @@ import shutil
 import signal
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from test_wayland_tools import SOCKET, VM, assert_same, grim, run_tool, show, wayland_peer
 from vmcast_testlib import free_port, wait_for
+from vmcast_testlib.fake_qemu import FakeQemu
 from vmcast_testlib.rfb import BUTTON_LEFT, WHEEL_DOWN, WHEEL_UP, XK_SHIFT_L, Viewer
 from vmcast_testlib.wayland_wire import WaylandError, WireClient, uint
 from web_page import key_events
@@ -159,6 +162,69 @@ def test_wayvnc_click_lands_at_the_guest_position(session, artifacts, tmp_path):
             positions = [event for event in events if event[0] != "mouse-button"]
             assert positions and set(positions) == {("abs", x, y, None)}, events
             assert events[0][0] == "abs", f"the position must come before the press: {events}"
+
+
+def console_keys(peer, since: int) -> list[tuple[int, str, int]]:
+    """Key events with the console that got each."""
+    return [(e["console"], e["action"], e["keycode"]) for e in peer.events("key", since=since)]
+
+
+def wait_for_console_keys(peer, mark: int, expected: list[tuple[int, str, int]],
+                          what: str) -> None:
+    wait_for(lambda: len(console_keys(peer, mark)) >= len(expected), 20, what=what)
+    assert console_keys(peer, mark) == expected, what
+
+
+def test_keys_go_to_the_console_last_pointed_at(session, artifacts, tmp_path):
+    """Two consoles (absolute mice): keys go to console 0, the first in the layout, until a
+    click through wayvnc on output vmcast.VM.1 lands on console 1; from then on wayvnc's keys and
+    wtype's, the seat's one keyboard, go to console 1 and none to console 0."""
+    with FakeQemu(session.env, name=VM, consoles=2, extra_args=["--absolute"]) as peer:
+        vmcast = session.spawn([os.environ["VMCAST_BIN"], "run", "--verbose", "--vm", VM,
+                                "--wayland"], name="vmcast")
+        run = SimpleNamespace(session=session, peer=peer)
+        for index in (0, 1):
+            peer.wait_listener(console=index, timeout=20)
+            result = peer.command(f"scanout width=320 height=200 pattern=gradient "
+                                  f"console={index}", timeout=15)
+            assert result["ok"], result
+            wait_for(lambda: session.find_node(f"vmcast.{VM}.{index}"), timeout=20,
+                     what=f"node of console {index}")
+        wait_for(lambda: run_tool(session, ["grim", "-o", f"vmcast.{VM}.1",
+                                            str(tmp_path / "ready.png")]).returncode == 0,
+                 20, 0.5, what=f"output vmcast.{VM}.1")
+
+        mark = peer.mark()
+        wtype(session, "a")
+        wait_for_console_keys(peer, mark, [(0, "press", A), (0, "release", A)],
+                              "wtype 'a' on console 0 before any pointer event")
+
+        port = free_port()
+        wayvnc = session.spawn(["wayvnc", "-o", f"vmcast.{VM}.1", "127.0.0.1", str(port)],
+                               name="wayvnc", env={"WAYLAND_DISPLAY": SOCKET})
+        with connect_viewer(run, wayvnc, port) as viewer:
+            viewer.update(incremental=False)
+            mark = peer.mark()
+            viewer.pointer(100, 50)
+            viewer.pointer(100, 50, BUTTON_LEFT)
+            viewer.pointer(100, 50)
+            wait_for(lambda: len([e for e in peer.events("mouse-button", since=mark)]) >= 2,
+                     20, what="the click through wayvnc at the peer")
+            clicks = [(e["console"], e["event"], e.get("action"), e.get("x"), e.get("y"),
+                       e.get("error")) for e in peer.events(since=mark)
+                      if e["event"] in ("mouse-abs", "mouse-button")]
+            assert clicks and all(console == 1 for console, *_ in clicks), clicks
+            assert (1, "mouse-abs", None, 100, 50, None) in clicks, clicks
+
+            mark = peer.mark()
+            viewer.tap(ord("z"))
+            wait_for_console_keys(peer, mark, [(1, "press", Z), (1, "release", Z)],
+                                  "an RFB 'z' on console 1 after the click there")
+            mark = peer.mark()
+            wtype(session, "c")
+            wait_for_console_keys(peer, mark, [(1, "press", C), (1, "release", C)],
+                                  "wtype 'c' on console 1 after the click there")
+        assert vmcast.poll() is None
 
 
 def test_wayvnc_wheel_scrolls(session, artifacts, tmp_path):
