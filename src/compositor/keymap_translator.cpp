@@ -72,27 +72,34 @@ std::unique_ptr<KeymapTranslator> KeymapTranslator::create(std::string &error) {
         return nullptr;
     }
     const xkb_mod_mask_t shift = 1u << xkb_keymap_mod_get_index(guest.get(), XKB_MOD_NAME_SHIFT);
-    // Level 1 of every key first, so a keysym maps to a key that types it without Shift when
-    // there is one; lower key codes first, as they are the main block's.
-    for (xkb_level_index_t level = 0; level < 2; ++level) {
-        for (xkb_keycode_t code = xkb_keymap_min_keycode(guest.get());
-             code <= xkb_keymap_max_keycode(guest.get()); ++code) {
-            xkb_mod_mask_t masks[8];
-            const size_t mask_count =
-                xkb_keymap_key_get_mods_for_level(guest.get(), code, 0, level, masks, 8);
-            const xkb_mod_mask_t needed = level == 0 ? 0 : shift;
-            bool reachable = false;
-            for (size_t i = 0; i < mask_count; ++i)
-                reachable = reachable || masks[i] == needed;
-            const xkb_keysym_t *syms = nullptr;
-            if (!reachable ||
-                xkb_keymap_key_get_syms_by_level(guest.get(), code, 0, level, &syms) != 1 ||
-                code < kXkbKeycodeOffset)
-                continue;
-            translator->guest_keys_.emplace(syms[0],
-                                            GuestKey{code - kXkbKeycodeOffset, level == 1});
+    // The main block's keys (up to the keypad's) first, at either level, then the others: "$"
+    // and "(" must be Shift+4 and Shift+9, not KEY_DOLLAR or the keypad's parenthesis, which a
+    // PS/2 guest has no scancode for, nor "<" the 102nd key, missing on US keyboards. Within
+    // each, level 1 first, so a keysym maps to a key that types it without Shift when there is
+    // one.
+    constexpr xkb_keycode_t kLastMainBlockKey = 83 + kXkbKeycodeOffset; // KEY_KPDOT
+    for (const bool main_block : {true, false})
+        for (xkb_level_index_t level = 0; level < 2; ++level) {
+            for (xkb_keycode_t code = xkb_keymap_min_keycode(guest.get());
+                 code <= xkb_keymap_max_keycode(guest.get()); ++code) {
+                if ((code <= kLastMainBlockKey) != main_block)
+                    continue;
+                xkb_mod_mask_t masks[8];
+                const size_t mask_count =
+                    xkb_keymap_key_get_mods_for_level(guest.get(), code, 0, level, masks, 8);
+                const xkb_mod_mask_t needed = level == 0 ? 0 : shift;
+                bool reachable = false;
+                for (size_t i = 0; i < mask_count; ++i)
+                    reachable = reachable || masks[i] == needed;
+                const xkb_keysym_t *syms = nullptr;
+                if (!reachable ||
+                    xkb_keymap_key_get_syms_by_level(guest.get(), code, 0, level, &syms) != 1 ||
+                    code < kXkbKeycodeOffset)
+                    continue;
+                translator->guest_keys_.emplace(syms[0],
+                                                GuestKey{code - kXkbKeycodeOffset, level == 1});
+            }
         }
-    }
     return translator;
 }
 

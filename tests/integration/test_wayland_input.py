@@ -3,7 +3,8 @@ keymap and sends made-up key codes, so what reaches the (fake) QEMU peer proves 
 through the client's keymap to the US layout keys that type the same characters; modifiers that
 wtype sends only as a mask must arrive as modifier keys; a client that goes lets go of its keys.
 wayvnc, driven by an RFB client, shows the console and types, clicks and scrolls into it; with
-two consoles, keys go to the one the seat last pointed at."""
+two consoles, keys go to the one the seat last pointed at. With real QEMU, a line typed with wtype
+runs in the test guest's shell."""
 from __future__ import annotations
 
 import os
@@ -15,8 +16,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from test_wayland_tools import SOCKET, VM, assert_same, grim, run_tool, show, wayland_peer
-from vmcast_testlib import free_port, wait_for
+from test_wayland_tools import (BOOT_TIMEOUT, SOCKET, VM, assert_same, grim, run_tool, show,
+                                wayland_peer)
+from vmcast_testlib import Qemu, compare, free_port, wait_for
 from vmcast_testlib.fake_qemu import FakeQemu
 from vmcast_testlib.rfb import BUTTON_LEFT, WHEEL_DOWN, WHEEL_UP, XK_SHIFT_L, Viewer
 from vmcast_testlib.wayland_wire import WaylandError, WireClient, uint
@@ -26,6 +28,7 @@ TOOLS = ["wtype", "wayvnc"]
 
 # qnum codes (XT set 1) of the keys typed below.
 SHIFT, CTRL, A, C, Z, ONE = 0x2a, 0x1d, 0x1e, 0x2e, 0x2c, 0x02
+FOUR, NINE, ZERO, COMMA = 0x05, 0x0a, 0x0b, 0x33
 # QEMU's mouse buttons (org.qemu.Display1.Mouse).
 QEMU_LEFT, QEMU_WHEEL_UP, QEMU_WHEEL_DOWN = 0, 3, 4
 
@@ -62,6 +65,12 @@ def test_wtype_text_arrives_as_us_layout_keys(session, artifacts, tmp_path):
         mark = run.peer.mark()
         wtype(session, "aZ!")
         wait_for_keys(run, mark, [*tap(A), *shifted(Z), *shifted(ONE)], "wtype 'aZ!' at the peer")
+        # Main-block keys with Shift, not the keys of other keyboards that also type these
+        # (KEY_DOLLAR, the keypad's parentheses, the 102nd key), which PS/2 guests lack.
+        mark = run.peer.mark()
+        wtype(session, "$()<")
+        wait_for_keys(run, mark, [*shifted(FOUR), *shifted(NINE), *shifted(ZERO), *shifted(COMMA)],
+                      "wtype '$()<' at the peer")
 
 
 def test_wtype_modifier_mask_is_pressed_as_a_key(session, artifacts, tmp_path):
@@ -84,6 +93,38 @@ def test_keys_of_a_killed_client_are_released(session, artifacts, tmp_path):
         holder.wait(timeout=10)
         wait_for_keys(run, mark, tap(A), "A released when its client died")
         run.assert_alive()
+
+
+def test_wtype_line_runs_in_the_guest_shell(session, guest, artifacts, tmp_path):
+    """Real QEMU, the test guest's shell on its VGA console: a line typed with wtype, then
+    Return, runs there. Only the shell evaluating `$((6*7))` puts VMCAST-WTYPE-42 on the serial
+    port (the typed line itself shows on the VGA console, not on the serial port); $ ( * ) > need
+    Shift, which wtype's own keymap leaves vmcast to add."""
+    qemu = Qemu(session, VM, **guest.qemu_args("shell")).start()
+    qemu.wait_serial("VMCAST-GUEST: ready mode=shell", BOOT_TIMEOUT)
+    before = wait_for(lambda: (lambda i: i if not i.is_uniform() else None)(qemu.screendump()),
+                      30, 0.5, what="the shell prompt on screen")
+    vmcast = session.spawn([os.environ["VMCAST_BIN"], "run", "--verbose", "--vm", VM,
+                            "--wayland"], name="vmcast")
+
+    def output_ready() -> bool:
+        assert vmcast.poll() is None, "vmcast exited:\n" + session.log_path(
+            vmcast.log_name, "stderr").read_text(errors="replace")
+        return run_tool(session, ["grim", "-o", f"vmcast.{VM}.0",
+                                  str(tmp_path / "ready.png")]).returncode == 0
+    wait_for(output_ready, 60, 0.5, what=f"output vmcast.{VM}.0 (grim on it)")
+    assert "VMCAST-WTYPE" not in qemu.serial_text()
+
+    wtype(session, "echo VMCAST-WTYPE-$((6*7)) > /dev/ttyS0")
+    wtype(session, "-k", "Return")
+    try:
+        qemu.wait_serial("VMCAST-WTYPE-42", 60)
+    except AssertionError:
+        artifacts.save_image("screen-after-wtype", qemu.screendump())
+        raise
+    changed = compare(before, qemu.screendump()).differing_pixels
+    assert changed > 100, f"the typed line did not show on the VGA console ({changed} pixels)"
+    assert vmcast.poll() is None
 
 
 def connect_viewer(run, wayvnc, port: int) -> Viewer:
