@@ -80,7 +80,8 @@ void ConsoleSession::stop_streams() {
 void ConsoleSession::start_stream() {
     shown_ = true;
     if (!pipewire_.connected())
-        return; // made once PipeWire is back
+        return;     // made once PipeWire is back
+    stop_streams(); // the output must not keep a sink that is replaced here
     stream_ = std::make_unique<pipewire::ConsoleStream>(pipewire_, identity_, output_.width(),
                                                         output_.height(), max_fps_, cursor_mode_,
                                                         cursor_, output_);

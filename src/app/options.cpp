@@ -286,8 +286,11 @@ Parsed parse(std::vector<std::string> arguments, Options &options, std::string &
         !parse_given("--camera-fps", camera_fps, options.camera_fps, parse_camera_fps, error) ||
         !parse_given("--camera-size", camera_size, options.camera_size, parse_camera_size, error))
         return Parsed::Error;
-    if (camera)
+    if (camera) {
+        if (options.command != Command::Run && options.command != Command::Config)
+            return fail_usage("--camera goes with run", error);
         options.camera = true;
+    }
     if (camera_fps && !options.camera)
         return fail_usage(
             "--camera-fps needs --camera (or [stream] camera=true in the config file)", error);

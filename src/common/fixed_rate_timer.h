@@ -42,7 +42,6 @@ class FixedRateTimer {
         g_source_attach(source_.get(), nullptr);
     }
     void stop() { source_.reset(); }
-    bool running() const { return source_ != nullptr; }
 
   private:
     static gboolean on_due(gpointer data) {

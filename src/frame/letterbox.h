@@ -31,8 +31,6 @@ class LetterboxedFrame {
     // Scales pixels (B,G,R,X bytes of the picture's size, rows stride apart) into fitted().
     void draw(const uint8_t *pixels, size_t stride);
 
-    Size picture() const { return picture_; }
-    Size size() const { return frame_; }
     const Rect &fitted() const { return fitted_; }
     const uint8_t *pixels() const { return pixels_.data(); }
     size_t stride() const { return size_t(frame_.width) * 4; }

@@ -99,10 +99,11 @@ void CameraStream::size_changed(uint32_t width, uint32_t height) {
     if (console == console_)
         return;
     console_ = console;
+    // The kept picture is of the old size, also when the camera keeps its own size.
+    renew_picture();
     if (fixed_size_ || consumers_linked()) {
         g_info("%s: the console is now %ux%u, shown letterboxed in the camera's %ux%u",
                node_name_.c_str(), width, height, size_.width, size_.height);
-        renew_picture();
         return;
     }
     follow_console_size();
@@ -129,6 +130,8 @@ void CameraStream::renew_picture() {
     picture_.emplace(console_, size_);
     for (const auto &slot : slots_)
         slot->stale.add(whole(slot->width, slot->height));
+    // A new picture holds nothing until the next frame: the current one, on a still screen too.
+    frames_.request_frame(FrameRequest::StreamRunning);
 }
 
 void CameraStream::announce_formats() {
