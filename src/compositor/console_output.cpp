@@ -317,8 +317,13 @@ void ConsoleOutput::on_frame() {
     // A client copying with damage hears only of damage that commits carry, so changes made
     // while no client waited go with the next commit for one (xdg-desktop-portal-wlr asks
     // for its next frame only after PipeWire took the last one).
-    if (compositor_.wayland_server())
+    if (compositor_.wayland_server()) {
         uncommitted_damage_.add(damage);
+        // With no client for hours, scattered changes would make every union dearer: their
+        // bounding box tells a client as much.
+        if (pixman_region32_n_rects(uncommitted_damage_.native()) > kMaxUncommittedRects)
+            uncommitted_damage_ = frame::DamageRegion(uncommitted_damage_.extents());
+    }
     // A screencopy client waiting for a frame holds an attach-render lock until it has one.
     // wlroots asked for this frame when it came, damage or not: grim finishes on a still
     // screen, and a client waiting for damage gets an empty commit that reaches no sink.

@@ -116,6 +116,7 @@ class ConsoleOutput final : public FrameSource {
 
     // What changed since the last commit for screencopy clients (with --wayland only).
     frame::DamageRegion uncommitted_damage_;
+    static constexpr int kMaxUncommittedRects = 64;
     std::vector<FrameSink *> sinks_;
     std::vector<std::function<void()>> after_frame_;
     WlListener<void> frame_listener_;

@@ -121,8 +121,11 @@ void LinkWatch::on_global(uint32_t id, const char *type, const spa_dict *props) 
     link->node_id = node_id;
     link->proxy = static_cast<pw_link *>(
         pw_registry_bind(registry_.registry(), id, PW_TYPE_INTERFACE_Link, PW_VERSION_LINK, 0));
-    if (!link->proxy)
+    if (!link->proxy) {
+        // Still a link: has_links() must see it (a camera must not change size under it).
+        links_[id] = std::move(link);
         return;
+    }
     static const pw_link_events events = {
         .version = PW_VERSION_LINK_EVENTS,
         .info =
