@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -173,6 +175,26 @@ def test_wayvnc_shows_the_console(session, artifacts, tmp_path):
     with wayvnc_viewer(session, artifacts, tmp_path) as (run, viewer):
         assert viewer.size == (320, 200)
         assert_same(artifacts, viewer.image(), run.picture, "wayvnc framebuffer")
+
+
+def test_wayvnc_watching_a_still_screen_gives_the_stream_no_frames(session, artifacts, tmp_path):
+    """wayvnc copies with damage and keeps a copy request waiting: the empty commits that forces
+    must not become PipeWire frames; a change then reaches both the stream and the viewer."""
+    with wayvnc_viewer(session, artifacts, tmp_path) as (run, viewer):
+        # Past the whole pictures a new consumer gets again up to 1 s after it joins
+        # (src/pipewire/workarounds.h, NewConsumerRepeats).
+        time.sleep(1.2)
+        frames_before = len(run.consumer.frames)
+        waiting = threading.Thread(target=viewer.update)  # answered at the next change only
+        waiting.start()
+        time.sleep(2)
+        assert len(run.consumer.frames) == frames_before, run.consumer.describe()
+        changed = show(run, "update x=0 y=0 width=16 height=16 pattern=solid:00ff00",
+                       "a change after the still screen")
+        waiting.join(timeout=30)
+        assert not waiting.is_alive(), "wayvnc sent no update for the change"
+        viewer.update(incremental=False)
+        assert_same(artifacts, viewer.image(), changed, "wayvnc framebuffer after the change")
 
 
 def test_wayvnc_keys_arrive_as_us_layout_keys(session, artifacts, tmp_path):
