@@ -208,6 +208,26 @@ def test_grim_copies_each_console_exactly_and_all_side_by_side(session, artifact
         assert_same(artifacts, crop(whole, 96, 0, 50, 40), pictures[1], "grim-all-console-1")
 
 
+def test_grim_draws_the_pointer_only_when_asked(session, artifacts, tmp_path):
+    """`grim -c` asks for the pointer (overlay_cursor): QEMU's pointer drawn in; plain grim: the
+    console's picture alone, whatever the PipeWire stream draws for its consumers."""
+    with wayland_peer(session, artifacts, tmp_path) as run:
+        picture = show(run, "scanout width=64 height=48 pattern=solid:000000", "black picture")
+        assert run.peer.command("cursor width=8 height=8 hot_x=2 hot_y=2 "
+                                "pattern=solid:ffff0000")["ok"]
+        assert run.peer.command("mouse-set x=20 y=10 on=1")["ok"]
+        path = tmp_path / "with-pointer.png"
+        with_pointer = wait_for(
+            lambda: (lambda image: image if image.pixel(20, 10) == (255, 0, 0) else None)(
+                grim(session, path, "-c", "-o", f"vmcast.{VM}.0")),
+            10, what="grim -c showing the red pointer at (20, 10)")
+        # The pointer's 8x8 image from its hot spot (2, 2): (18, 8) to (25, 15).
+        assert with_pointer.pixel(18, 8) == (255, 0, 0) and with_pointer.pixel(17, 8) == (0, 0, 0)
+        assert with_pointer.pixel(25, 15) == (255, 0, 0) and with_pointer.pixel(26, 16) == (0, 0, 0)
+        assert_same(artifacts, grim(session, tmp_path / "without.png", "-o", f"vmcast.{VM}.0"),
+                    picture, "grim without -c: no pointer")
+
+
 def test_wlr_randr_lists_outputs_and_a_change_is_refused(session, artifacts, tmp_path):
     with wayland_peer(session, artifacts, tmp_path) as run:
         show(run, "scanout width=200 height=120 pattern=gradient", "picture")
