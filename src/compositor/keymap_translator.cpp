@@ -17,8 +17,6 @@ namespace {
 
 // A full evdev keymap is about 60 KiB; wtype's are a few KiB.
 constexpr uint32_t kMaxKeymapBytes = 1024 * 1024;
-// xkb key codes are Linux key codes + 8.
-constexpr uint32_t kXkbKeycodeOffset = 8;
 
 void log_xkb(xkb_context *, xkb_log_level, const char *format, va_list args) {
     GCharPtr line(g_strdup_vprintf(format, args));

@@ -30,6 +30,9 @@ struct GuestKey {
     bool shift;
 };
 
+// xkb key codes are Linux key codes (and the virtual keyboard protocol's) + 8.
+constexpr uint32_t kXkbKeycodeOffset = 8;
+
 // The modifiers a client's mask can hold, and the guest keys that hold them.
 enum class Modifier { Shift, Control, Alt, Logo };
 constexpr Modifier kModifiers[] = {Modifier::Shift, Modifier::Control, Modifier::Alt,

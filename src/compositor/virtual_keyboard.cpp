@@ -11,8 +11,7 @@
 namespace vmcast::compositor {
 namespace {
 
-// xkb key codes are the protocol's key codes + 8; larger codes exist in no keymap.
-constexpr uint32_t kXkbKeycodeOffset = 8;
+// Larger key codes exist in no keymap.
 constexpr uint32_t kMaxClientKey = 0xffff;
 
 const char *modifier_name(Modifier modifier) {
