@@ -6,9 +6,9 @@
 
 #include <glib.h>
 
-#include "common/sealed_memfd.h"
 #include "compositor/compositor.h"
 #include "compositor/console_output.h"
+#include "compositor/memfd_buffer.h"
 #include "compositor/wlr.h"
 
 namespace vmcast::compositor {
@@ -104,81 +104,21 @@ class RendererDmabufFactory final : public ExportBufferFactory {
     const wlr_drm_format_set &formats_;
 };
 
-// A memfd offered as a LINEAR DMA-BUF, which pixman renders into through its mapping. It lets
-// the DMA-BUF negotiation and rendering run against real PipeWire consumers where there is no
-// GPU; consumers map it like a LINEAR DMA-BUF.
-struct MemfdDmabuf {
-    wlr_buffer base; // first: wlroots finds the struct from it
-    std::unique_ptr<SealedMemfd> memory;
-    uint32_t fourcc = 0;
-    uint32_t stride = 0;
-};
-
-MemfdDmabuf *memfd_dmabuf_from(wlr_buffer *buffer) {
-    return reinterpret_cast<MemfdDmabuf *>(buffer);
-}
-
-void memfd_dmabuf_destroy(wlr_buffer *buffer) {
-    delete memfd_dmabuf_from(buffer);
-}
-
-bool memfd_dmabuf_get_dmabuf(wlr_buffer *buffer, wlr_dmabuf_attributes *attributes) {
-    MemfdDmabuf *self = memfd_dmabuf_from(buffer);
-    *attributes = {};
-    attributes->width = buffer->width;
-    attributes->height = buffer->height;
-    attributes->format = self->fourcc;
-    attributes->modifier = DRM_FORMAT_MOD_LINEAR;
-    attributes->n_planes = 1;
-    attributes->offset[0] = 0;
-    attributes->stride[0] = self->stride;
-    attributes->fd[0] = self->memory->fd();
-    return true;
-}
-
-bool memfd_dmabuf_begin_access(wlr_buffer *buffer, uint32_t, void **data, uint32_t *format,
-                               size_t *stride) {
-    MemfdDmabuf *self = memfd_dmabuf_from(buffer);
-    *data = self->memory->data();
-    *format = self->fourcc;
-    *stride = self->stride;
-    return true;
-}
-
-void memfd_dmabuf_end_access(wlr_buffer *) {}
-
-const wlr_buffer_impl memfd_dmabuf_impl = {
-    .destroy = memfd_dmabuf_destroy,
-    .get_dmabuf = memfd_dmabuf_get_dmabuf,
-    .get_shm = nullptr,
-    .begin_data_ptr_access = memfd_dmabuf_begin_access,
-    .end_data_ptr_access = memfd_dmabuf_end_access,
-};
-
 class MemfdDmabufFactory final : public ExportBufferFactory {
   public:
     // LINEAR, and an X-tiled modifier that never allocates: a GPU whose EGL lists a modifier
     // its allocator then refuses, which the stream must drop.
     std::vector<uint64_t> render_modifiers(uint32_t fourcc) const override {
-        if (fourcc != DRM_FORMAT_XRGB8888 && fourcc != DRM_FORMAT_ARGB8888 &&
-            fourcc != DRM_FORMAT_XBGR8888 && fourcc != DRM_FORMAT_ABGR8888)
+        if (!memfd_buffer_supports(fourcc))
             return {};
         return {I915_FORMAT_MOD_X_TILED, DRM_FORMAT_MOD_LINEAR};
     }
 
     wlr_buffer *create(uint32_t width, uint32_t height, uint32_t fourcc,
                        std::span<const uint64_t> modifiers) override {
-        if (std::ranges::find(modifiers, DRM_FORMAT_MOD_LINEAR) == modifiers.end() ||
-            render_modifiers(fourcc).empty() || width == 0 || height == 0)
+        if (std::ranges::find(modifiers, DRM_FORMAT_MOD_LINEAR) == modifiers.end())
             return nullptr;
-        auto buffer = std::make_unique<MemfdDmabuf>();
-        buffer->fourcc = fourcc;
-        buffer->stride = width * 4;
-        buffer->memory = SealedMemfd::create("vmcast-export", size_t(buffer->stride) * height);
-        if (!buffer->memory)
-            return nullptr;
-        wlr_buffer_init(&buffer->base, &memfd_dmabuf_impl, int(width), int(height));
-        return &buffer.release()->base;
+        return create_memfd_buffer(MemfdBufferRole::LinearDmabuf, int(width), int(height), fourcc);
     }
 };
 
