@@ -1,22 +1,15 @@
 #include "compositor/keymap_translator.h"
 
 #include <linux/input-event-codes.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
-#include <vector>
 
 #include <glib.h>
 
 #include "common/glib_ptr.h"
+#include "compositor/client_keymap_file.h"
 
 namespace vmcast::compositor {
 namespace {
-
-// A full evdev keymap is about 60 KiB; wtype's are a few KiB.
-constexpr uint32_t kMaxKeymapBytes = 1024 * 1024;
 
 void log_xkb(xkb_context *, xkb_log_level, const char *format, va_list args) {
     GCharPtr line(g_strdup_vprintf(format, args));
@@ -102,33 +95,12 @@ std::unique_ptr<KeymapTranslator> KeymapTranslator::create(std::string &error) {
 }
 
 XkbKeymapPtr KeymapTranslator::load_client_keymap(int fd, uint32_t size, std::string &error) const {
-    struct stat info = {};
-    if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
-        error = "its keymap is not a file";
+    std::optional<std::string> text = read_client_keymap_file(fd, size, error);
+    if (!text)
         return nullptr;
-    }
-    if (size == 0 || size > kMaxKeymapBytes) {
-        error = "its keymap's size " + std::to_string(size) + " is not 1 to " +
-                std::to_string(kMaxKeymapBytes) + " bytes";
-        return nullptr;
-    }
-    // Read, not mapped: the client can shrink the file under a mapping, and reading a mapping
-    // past a file's end kills the reader with SIGBUS.
-    std::vector<char> text(size);
-    size_t done = 0;
-    while (done < size) {
-        const ssize_t got = pread(fd, text.data() + done, size - done, off_t(done));
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0) {
-            error = "its keymap cannot be read whole";
-            return nullptr;
-        }
-        done += size_t(got);
-    }
     // Clients send the text with its terminating NUL; xkbcommon wants the text only.
-    const size_t length = strnlen(text.data(), text.size());
-    XkbKeymapPtr keymap(xkb_keymap_new_from_buffer(context_.get(), text.data(), length,
+    const size_t length = strnlen(text->data(), text->size());
+    XkbKeymapPtr keymap(xkb_keymap_new_from_buffer(context_.get(), text->data(), length,
                                                    XKB_KEYMAP_FORMAT_TEXT_V1,
                                                    XKB_KEYMAP_COMPILE_NO_FLAGS));
     if (!keymap)

@@ -48,8 +48,8 @@ class KeymapTranslator {
     static std::unique_ptr<KeymapTranslator> create(std::string &error);
 
     // A client's keymap: size bytes of fd, an XKB text keymap. nullptr and a reason in error
-    // when the fd is not a regular file, size is 0 or over a limit, it cannot be read whole, or
-    // it does not compile.
+    // when the fd cannot be read without blocking (client_keymap_file.h), or it does not
+    // compile.
     XkbKeymapPtr load_client_keymap(int fd, uint32_t size, std::string &error) const;
 
     // The guest key that types keysym; nullopt when a US keyboard has none.
