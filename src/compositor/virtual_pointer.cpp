@@ -46,12 +46,7 @@ void VirtualPointer::move_absolute(double x, double y) {
     if (!std::isfinite(x) || !std::isfinite(y))
         return;
     wlr_output_layout *layout = input_.layout();
-    wlr_output *output = nullptr;
-    wlr_output_layout_output *placed = nullptr;
-    wl_list_for_each(placed, &layout->outputs, link) {
-        if (!output_name_.empty() && output_name_ == placed->output->name)
-            output = placed->output;
-    }
+    wlr_output *output = chosen_output();
     // x and y are fractions of the chosen output, or of the box around all outputs.
     const wlr_box area = *wlr_output_layout_get_box(layout, output);
     double layout_x = area.x + std::clamp(x, 0.0, 1.0) * area.width;
@@ -113,8 +108,21 @@ void VirtualPointer::axis(const wlr_event_pointer_axis &event) {
     target->scroll(vertical ? int32_t(clicks) : 0, vertical ? 0 : int32_t(clicks));
 }
 
+wlr_output *VirtualPointer::chosen_output() const {
+    wlr_output_layout_output *placed = nullptr;
+    wl_list_for_each(placed, &input_.layout()->outputs, link) {
+        if (!output_name_.empty() && output_name_ == placed->output->name)
+            return placed->output;
+    }
+    return nullptr;
+}
+
 ConsoleInputUser *VirtualPointer::user() {
-    if (!console_ || !input_.is_attached(*console_))
+    if (!console_ || !input_.is_attached(*console_)) {
+        wlr_output *output = chosen_output();
+        console_ = output ? input_.console_of(output) : std::nullopt;
+    }
+    if (!console_)
         console_ = input_.keyboard_console();
     if (!console_)
         return nullptr;

@@ -14,6 +14,7 @@ struct wlr_event_pointer_axis;
 struct wlr_event_pointer_button;
 struct wlr_event_pointer_motion;
 struct wlr_event_pointer_motion_absolute;
+struct wlr_output;
 struct wlr_virtual_pointer_v1;
 struct wlr_virtual_pointer_v1_new_pointer_event;
 
@@ -32,8 +33,10 @@ class VirtualPointer {
     void move_relative(double dx, double dy);
     void button(const wlr_event_pointer_button &event);
     void axis(const wlr_event_pointer_axis &event);
-    // The user of the console the pointer is on: where it last landed, or else the console
-    // keys go to.
+    // The output the client chose, while it is in the layout.
+    wlr_output *chosen_output() const;
+    // The user of the console the pointer is on: where it last landed, else the chosen
+    // output's, else the console keys go to.
     ConsoleInputUser *user();
 
     VirtualInput &input_;

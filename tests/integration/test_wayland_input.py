@@ -238,14 +238,12 @@ def wait_for_console_keys(peer, mark: int, expected: list[tuple[int, str, int]],
     assert console_keys(peer, mark) == expected, what
 
 
-def test_keys_go_to_the_console_last_pointed_at(session, artifacts, tmp_path):
-    """Two consoles (absolute mice): keys go to console 0, the first in the layout, until a
-    click through wayvnc on output vmcast.VM.1 lands on console 1; from then on wayvnc's keys and
-    wtype's, the seat's one keyboard, go to console 1 and none to console 0."""
-    with FakeQemu(session.env, name=VM, consoles=2, extra_args=["--absolute"]) as peer:
+@contextmanager
+def two_consoles(session, tmp_path, peer_args=()):
+    """The fake peer with two 320x200 consoles, streamed with --wayland, both outputs there."""
+    with FakeQemu(session.env, name=VM, consoles=2, extra_args=peer_args) as peer:
         vmcast = session.spawn([os.environ["VMCAST_BIN"], "run", "--verbose", "--vm", VM,
                                 "--wayland"], name="vmcast")
-        run = SimpleNamespace(session=session, peer=peer)
         for index in (0, 1):
             peer.wait_listener(console=index, timeout=20)
             result = peer.command(f"scanout width=320 height=200 pattern=gradient "
@@ -256,7 +254,15 @@ def test_keys_go_to_the_console_last_pointed_at(session, artifacts, tmp_path):
         wait_for(lambda: run_tool(session, ["grim", "-o", f"vmcast.{VM}.1",
                                             str(tmp_path / "ready.png")]).returncode == 0,
                  20, 0.5, what=f"output vmcast.{VM}.1")
+        yield SimpleNamespace(session=session, peer=peer, vmcast=vmcast)
 
+
+def test_keys_go_to_the_console_last_pointed_at(session, artifacts, tmp_path):
+    """Two consoles (absolute mice): keys go to console 0, the first in the layout, until a
+    click through wayvnc on output vmcast.VM.1 lands on console 1; from then on wayvnc's keys and
+    wtype's, the seat's one keyboard, go to console 1 and none to console 0."""
+    with two_consoles(session, tmp_path, ["--absolute"]) as run:
+        peer, vmcast = run.peer, run.vmcast
         mark = peer.mark()
         wtype(session, "a")
         wait_for_console_keys(peer, mark, [(0, "press", A), (0, "release", A)],

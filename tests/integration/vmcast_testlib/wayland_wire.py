@@ -17,10 +17,20 @@ DISPLAY_ERROR = 0
 REGISTRY_BIND = 0
 REGISTRY_GLOBAL = 0
 CALLBACK_DONE = 0
+OUTPUT_NAME = 4  # wl_output v4's name event
 
 
 def uint(value: int) -> bytes:
     return struct.pack("=I", value)
+
+
+def int32(value: int) -> bytes:
+    return struct.pack("=i", value)
+
+
+def fixed(value: float) -> bytes:
+    """wl_fixed_t: a signed 24.8 fixed-point number."""
+    return struct.pack("=i", round(value * 256))
 
 
 def string(text: str) -> bytes:
@@ -40,7 +50,10 @@ class WireClient:
         self._next_id = DISPLAY_ID + 1
         self._buffer = b""
         self._registry = 0
-        self.globals: dict[str, tuple[int, int]] = {}  # interface: (name, version)
+        self.globals: dict[str, tuple[int, int]] = {}  # interface: (name, version), the last
+        self.all_globals: list[tuple[str, int, int]] = []  # (interface, name, version)
+        # Events of other objects, in order: (object id, opcode, body).
+        self.events: list[tuple[int, int, bytes]] = []
 
     def close(self) -> None:
         self.sock.close()
@@ -91,6 +104,9 @@ class WireClient:
                 interface = body[8:8 + length - 1].decode()
                 (version,) = struct.unpack("=I", body[8 + (length + 3) // 4 * 4:][:4])
                 self.globals[interface] = (name, version)
+                self.all_globals.append((interface, name, version))
+            elif object_id != self._registry:
+                self.events.append((object_id, opcode, body))
 
     def closed_by_compositor(self) -> bool:
         """Reads what is left; True once the compositor has hung up."""
@@ -105,9 +121,24 @@ class WireClient:
         self.send(DISPLAY_ID, DISPLAY_GET_REGISTRY, uint(self._registry))
         self.roundtrip()
 
-    def bind(self, interface: str, version: int = 1) -> int:
-        name, _ = self.globals[interface]
+    def bind(self, interface: str, version: int = 1, name: int | None = None) -> int:
+        """Binds the global called name, or else the last global of interface."""
+        if name is None:
+            name, _ = self.globals[interface]
         object_id = self.new_id()
         self.send(self._registry, REGISTRY_BIND,
                   uint(name) + string(interface) + uint(version) + uint(object_id))
         return object_id
+
+    def bind_output(self, output_name: str) -> int:
+        """Binds every wl_output (version 4, which says its name) and returns the one named
+        output_name, or raises KeyError."""
+        outputs = [self.bind("wl_output", 4, name) for interface, name, _ in self.all_globals
+                   if interface == "wl_output"]
+        self.roundtrip()
+        for object_id, opcode, body in self.events:
+            if object_id in outputs and opcode == OUTPUT_NAME:
+                (length,) = struct.unpack("=I", body[:4])
+                if body[4:4 + length - 1].decode() == output_name:
+                    return object_id
+        raise KeyError(f"no wl_output named {output_name}")

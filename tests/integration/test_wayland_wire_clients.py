@@ -1,0 +1,115 @@
+"""`vmcast run --wayland` against Wayland clients written on the wire
+(vmcast_testlib/wayland_wire.py), sending what wtype and wayvnc do not: relative pointer motion
+and axis events, a keyboard holding keys while its console goes, and a flood of screencopy
+requests. What the fake QEMU peer receives, and what other clients still get, is checked."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_wayland_input import QEMU_LEFT, QEMU_WHEEL_DOWN, QEMU_WHEEL_UP, two_consoles
+from test_wayland_tools import SOCKET, VM
+from vmcast_testlib import wait_for
+from vmcast_testlib.wayland_wire import WireClient, fixed, int32, uint
+
+# zwlr_virtual_pointer_manager_v1 and zwlr_virtual_pointer_v1 requests.
+CREATE_POINTER, CREATE_POINTER_WITH_OUTPUT = 0, 2
+MOTION, MOTION_ABSOLUTE, BUTTON, AXIS, FRAME, AXIS_DISCRETE = 0, 1, 2, 3, 4, 7
+VERTICAL_SCROLL = 0
+BTN_LEFT = 0x110
+
+
+def socket_path(session) -> str:
+    return str(Path(session.env["XDG_RUNTIME_DIR"]) / SOCKET)
+
+
+def virtual_pointer(session, output: str) -> tuple[WireClient, int]:
+    """A raw client's zwlr_virtual_pointer_v1 on seat0, mapped to the output named output."""
+    client = WireClient(socket_path(session))
+    client.get_globals()
+    seat = client.bind("wl_seat")
+    manager = client.bind("zwlr_virtual_pointer_manager_v1", 2)
+    target = client.bind_output(output)
+    pointer = client.new_id()
+    client.send(manager, CREATE_POINTER_WITH_OUTPUT, uint(seat) + uint(target) + uint(pointer))
+    return client, pointer
+
+
+def pointer_events(peer, since: int) -> list[tuple]:
+    """Pointer events with their console; a call QEMU refused keeps its error."""
+    events = []
+    for e in peer.events(since=since):
+        if e["event"] == "mouse-rel":
+            events.append((e["console"], "rel", e["dx"], e["dy"], e.get("error")))
+        elif e["event"] == "mouse-abs":
+            events.append((e["console"], "abs", e["x"], e["y"], e.get("error")))
+        elif e["event"] == "mouse-button":
+            events.append((e["console"], e["action"], e["button"], None, e.get("error")))
+    return events
+
+
+def wait_for_pointer_events(peer, mark: int, expected: list[tuple], what: str) -> None:
+    wait_for(lambda: len(pointer_events(peer, mark)) >= len(expected), 20, what=what)
+    assert pointer_events(peer, mark) == expected, what
+
+
+def click_and_scroll(client: WireClient, pointer: int) -> None:
+    """A left click, a smooth scroll of one click down, a discrete one up; each its frame."""
+    for state in (1, 0):
+        client.send(pointer, BUTTON, uint(0) + uint(BTN_LEFT) + uint(state))
+        client.send(pointer, FRAME)
+    client.send(pointer, AXIS, uint(0) + uint(VERTICAL_SCROLL) + fixed(15))
+    client.send(pointer, FRAME)
+    client.send(pointer, AXIS_DISCRETE,
+                uint(0) + uint(VERTICAL_SCROLL) + fixed(-15) + int32(-1))
+    client.send(pointer, FRAME)
+
+
+def clicked_and_scrolled(console: int) -> list[tuple]:
+    return [(console, action, button, None, None)
+            for button in (QEMU_LEFT, QEMU_WHEEL_DOWN, QEMU_WHEEL_UP)
+            for action in ("press", "release")]
+
+
+def test_relative_motion_on_a_relative_console(session, tmp_path):
+    """Two consoles taking relative motion (mice): a pointer mapped to console 1 moves it by
+    RelMotion, sub-pixel parts carried over; its buttons and wheel go there too."""
+    with two_consoles(session, tmp_path) as run:
+        client, pointer = virtual_pointer(session, f"vmcast.{VM}.1")
+        mark = run.peer.mark()
+        for dx, dy in [(3.5, -2), (0.5, 0), (-0.25, 7)]:
+            client.send(pointer, MOTION, uint(0) + fixed(dx) + fixed(dy))
+            client.send(pointer, FRAME)
+        click_and_scroll(client, pointer)
+        client.roundtrip()
+        wait_for_pointer_events(run.peer, mark, [(1, "rel", 3, -2, None), (1, "rel", 1, 0, None),
+                                                 (1, "rel", 0, 7, None),
+                                                 *clicked_and_scrolled(1)],
+                                "relative motion, a click and the wheel on console 1")
+        client.close()
+        assert run.vmcast.poll() is None
+
+
+def test_relative_motion_on_an_absolute_console(session, tmp_path):
+    """Two consoles taking absolute positions (tablets): relative motion of a pointer mapped to
+    console 1 moves a position vmcast keeps, clamped to the console and sent as positions, from
+    the console's corner before any absolute motion, from that motion's point after it."""
+    with two_consoles(session, tmp_path, ["--absolute"]) as run:
+        client, pointer = virtual_pointer(session, f"vmcast.{VM}.1")
+        mark = run.peer.mark()
+        client.send(pointer, MOTION, uint(0) + fixed(10) + fixed(5))
+        client.send(pointer, MOTION_ABSOLUTE,
+                    uint(0) + uint(100) + uint(50) + uint(320) + uint(200))
+        for dx, dy in [(10, 5), (1000, -1000)]:
+            client.send(pointer, MOTION, uint(0) + fixed(dx) + fixed(dy))
+            client.send(pointer, FRAME)
+        click_and_scroll(client, pointer)
+        client.roundtrip()
+        wait_for_pointer_events(run.peer, mark, [(1, "abs", 10, 5, None),
+                                                 (1, "abs", 100, 50, None),
+                                                 (1, "abs", 110, 55, None),
+                                                 (1, "abs", 319, 0, None),
+                                                 *clicked_and_scrolled(1)],
+                                "relative and absolute motion, a click, the wheel on console 1")
+        client.close()
+        assert run.vmcast.poll() is None
+
