@@ -10,6 +10,9 @@
 namespace vmcast::compositor {
 
 AttachedConsoleInput::~AttachedConsoleInput() {
+    // Keyboards forget what they held there first, while their users can still let go of it.
+    for (VirtualKeyboard *keyboard : input_.keyboards_)
+        keyboard->console_detached(id_);
     input_.consoles_.erase(id_);
     if (input_.pointer_console_ == id_)
         input_.pointer_console_.reset();
@@ -23,6 +26,10 @@ ConsoleInputUser *ConsoleUse::user_for(uint64_t id) {
         user_ = input_.open(id, user_name_);
     }
     return user_.get();
+}
+
+void ConsoleUse::close() {
+    user_.reset();
 }
 
 std::optional<uint64_t> ConsoleUse::console() const {

@@ -55,6 +55,8 @@ class ConsoleUse {
     ConsoleInputUser *user_for(uint64_t id);
     // The console used now, while it is attached.
     std::optional<uint64_t> console() const;
+    // Lets go of everything held on the console used now; the next user_for opens one again.
+    void close();
 
   private:
     VirtualInput &input_;

@@ -55,6 +55,15 @@ VirtualKeyboard::~VirtualKeyboard() {
     // console_'s user goes with this, letting go of every key.
 }
 
+void VirtualKeyboard::console_detached(uint64_t console) {
+    if (console_.console() != console)
+        return;
+    console_.close();
+    held_keys_.clear();
+    mask_modifiers_.clear();
+    guest_key_holds_.clear();
+}
+
 VirtualKeyboard *VirtualKeyboard::from(wl_resource *resource) {
     return static_cast<VirtualKeyboard *>(wl_resource_get_user_data(resource));
 }
@@ -196,8 +205,6 @@ void VirtualKeyboard::press_guest(uint32_t linux_keycode) {
         target = input_.keyboard_console();
     if (!target)
         return;
-    if (target != console_.console())
-        guest_key_holds_.clear(); // held on a console that is gone
     ConsoleInputUser *user = console_.user_for(*target);
     if (user && guest_key_holds_[linux_keycode]++ == 0)
         user->press_key(linux_keycode);

@@ -25,6 +25,10 @@ class VirtualKeyboard {
     // Lets go of everything the client held; the resource then serves nothing.
     ~VirtualKeyboard();
 
+    // The console is going: what this keyboard held there is let go of and forgotten, so no
+    // key or modifier the client still holds is held on the console it types into next.
+    void console_detached(uint64_t console);
+
   private:
     VirtualKeyboard(VirtualInput &input, wl_resource *resource);
     static VirtualKeyboard *from(wl_resource *resource);

@@ -4,11 +4,16 @@ and axis events, a keyboard holding keys while its console goes, and a flood of 
 requests. What the fake QEMU peer receives, and what other clients still get, is checked."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from test_wayland_input import QEMU_LEFT, QEMU_WHEEL_DOWN, QEMU_WHEEL_UP, two_consoles
-from test_wayland_tools import SOCKET, VM
+from test_wayland_input import (A, EVDEV_A, KEY, KEYMAP, QEMU_LEFT, QEMU_WHEEL_DOWN,
+                                QEMU_WHEEL_UP, SHIFT, US_KEYMAP, XKB_V1, console_keys,
+                                keymap_memfd, two_consoles, virtual_keyboard,
+                                wait_for_console_keys)
+from test_wayland_tools import SOCKET, VM, run_tool
 from vmcast_testlib import wait_for
+from vmcast_testlib.fake_qemu import FakeQemu
 from vmcast_testlib.wayland_wire import WireClient, fixed, int32, uint
 
 # zwlr_virtual_pointer_manager_v1 and zwlr_virtual_pointer_v1 requests.
@@ -16,6 +21,10 @@ CREATE_POINTER, CREATE_POINTER_WITH_OUTPUT = 0, 2
 MOTION, MOTION_ABSOLUTE, BUTTON, AXIS, FRAME, AXIS_DISCRETE = 0, 1, 2, 3, 4, 7
 VERTICAL_SCROLL = 0
 BTN_LEFT = 0x110
+# zwp_virtual_keyboard_v1.modifiers; Shift is the first modifier of every XKB keymap.
+MODIFIERS = 2
+SHIFT_MASK = 1
+EVDEV_LEFTSHIFT = 42
 
 
 def socket_path(session) -> str:
@@ -113,3 +122,38 @@ def test_relative_motion_on_an_absolute_console(session, tmp_path):
         client.close()
         assert run.vmcast.poll() is None
 
+
+def test_keys_held_when_the_console_goes_are_not_held_on_the_next(session, tmp_path):
+    """A raw keyboard holds Shift (key and mask) on console 0 when the VM goes; once it is back,
+    the client lets go of Shift and types 'a': the new console gets a plain A."""
+    with two_consoles(session, tmp_path) as run:
+        client, keyboard = virtual_keyboard(socket_path(session))
+        fd = keymap_memfd("us.xkb", US_KEYMAP)
+        client.send(keyboard, KEYMAP, uint(XKB_V1) + uint(len(US_KEYMAP)), [fd])
+        os.close(fd)
+        mark = run.peer.mark()
+        client.send(keyboard, KEY, uint(0) + uint(EVDEV_LEFTSHIFT) + uint(1))
+        client.send(keyboard, MODIFIERS, uint(SHIFT_MASK) + uint(0) + uint(0) + uint(0))
+        client.roundtrip()
+        wait_for_console_keys(run.peer, mark, [(0, "press", SHIFT)], "Shift held on console 0")
+
+        run.peer.stop()
+        wait_for(lambda: session.find_node(f"vmcast.{VM}.0") is None, 20,
+                 what="the console's node gone with its VM")
+        with FakeQemu(session.env, name=VM, consoles=2) as peer:
+            peer.wait_listener(console=0, timeout=20)
+            assert peer.command("scanout width=320 height=200 pattern=gradient")["ok"]
+            wait_for(lambda: run_tool(session, ["grim", "-o", f"vmcast.{VM}.0",
+                                                str(tmp_path / "back.png")]).returncode == 0,
+                     20, 0.5, what=f"output vmcast.{VM}.0 back")
+            mark = peer.mark()
+            client.send(keyboard, KEY, uint(0) + uint(EVDEV_LEFTSHIFT) + uint(0))
+            client.send(keyboard, MODIFIERS, uint(0) + uint(0) + uint(0) + uint(0))
+            for state in (1, 0):
+                client.send(keyboard, KEY, uint(0) + uint(EVDEV_A) + uint(state))
+            client.roundtrip()
+            wait_for_console_keys(peer, mark, [(0, "press", A), (0, "release", A)],
+                                  "a plain 'a' on the console that came back")
+            assert console_keys(peer, mark) == [(0, "press", A), (0, "release", A)]
+        client.close()
+        assert run.vmcast.poll() is None
