@@ -68,6 +68,7 @@ std::unique_ptr<WaylandServer> WaylandServer::open(wl_display *display, wlr_rend
     server->layout_ = wlr_output_layout_create();
     wlr_xdg_output_manager_v1_create(display, server->layout_);
     wlr_screencopy_manager_v1_create(display);
+    server->screencopy_limit_ = std::make_unique<ScreencopyFrameLimit>(display);
     server->output_manager_ = wlr_output_manager_v1_create(display);
     if (!server->layout_ || !server->output_manager_) {
         error = "cannot create the Wayland globals";

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/console_input_user.h"
+#include "compositor/screencopy_limit.h"
 #include "compositor/virtual_input.h"
 #include "compositor/wl_listener.h"
 
@@ -60,6 +61,7 @@ class WaylandServer {
     wlr_output_manager_v1 *output_manager_ = nullptr;
     WlListener<wlr_output_configuration_v1> apply_listener_;
     WlListener<wlr_output_configuration_v1> test_listener_;
+    std::unique_ptr<ScreencopyFrameLimit> screencopy_limit_;
     std::unique_ptr<VirtualInput> virtual_input_;
 };
 

@@ -19,11 +19,18 @@ template <typename EventData> class WlListener {
     ~WlListener() { disconnect(); }
 
     void connect(wl_signal *signal, Callback callback) {
+        connect_by([signal](wl_listener *listener) { wl_signal_add(signal, listener); },
+                   std::move(callback));
+    }
+
+    // For signals libwayland keeps to itself: add(listener) adds the listener to one
+    // (wl_client_add_destroy_listener and the like).
+    template <typename Add> void connect_by(Add add, Callback callback) {
         disconnect();
         callback_ = std::move(callback);
         link_.self = this;
         link_.listener.notify = &WlListener::notify;
-        wl_signal_add(signal, &link_.listener);
+        add(&link_.listener);
     }
 
     void disconnect() {

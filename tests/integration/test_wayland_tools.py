@@ -78,10 +78,11 @@ def printed_display(run) -> str:
 
 
 @contextmanager
-def wayland_peer(session, artifacts, tmp_path, peer_args=()):
+def wayland_peer(session, artifacts, tmp_path, peer_args=(), vmcast_env=None):
     """The fake peer streamed with --wayland (default socket) and a consumer on its console."""
     with streamed_peer(session, artifacts, tmp_path, name=VM, peer_args=peer_args,
-                       vmcast_args=["--vm", VM, "--wayland"], with_consumer=False) as run:
+                       vmcast_args=["--vm", VM, "--wayland"], with_consumer=False,
+                       vmcast_env=vmcast_env) as run:
         with FrameConsumer(session, f"vmcast.{VM}.0", tmp_path / "latest.frame") as consumer:
             run.consumer = consumer
             assert printed_display(run) == SOCKET

@@ -5,16 +5,20 @@ requests. What the fake QEMU peer receives, and what other clients still get, is
 from __future__ import annotations
 
 import os
+import struct
+import threading
 from pathlib import Path
+
+import pytest
 
 from test_wayland_input import (A, EVDEV_A, KEY, KEYMAP, QEMU_LEFT, QEMU_WHEEL_DOWN,
                                 QEMU_WHEEL_UP, SHIFT, US_KEYMAP, XKB_V1, console_keys,
                                 keymap_memfd, two_consoles, virtual_keyboard,
                                 wait_for_console_keys)
-from test_wayland_tools import SOCKET, VM, run_tool
-from vmcast_testlib import wait_for
+from test_wayland_tools import SOCKET, VM, assert_same, grim, run_tool, show, wayland_peer
+from vmcast_testlib import MEASURABLE_HEAP_ENV, process_usage, wait_for
 from vmcast_testlib.fake_qemu import FakeQemu
-from vmcast_testlib.wayland_wire import WireClient, fixed, int32, uint
+from vmcast_testlib.wayland_wire import WaylandError, WireClient, fixed, int32, uint
 
 # zwlr_virtual_pointer_manager_v1 and zwlr_virtual_pointer_v1 requests.
 CREATE_POINTER, CREATE_POINTER_WITH_OUTPUT = 0, 2
@@ -157,3 +161,111 @@ def test_keys_held_when_the_console_goes_are_not_held_on_the_next(session, tmp_p
             assert console_keys(peer, mark) == [(0, "press", A), (0, "release", A)]
         client.close()
         assert run.vmcast.poll() is None
+
+
+# zwlr_screencopy_manager_v1.capture_output; zwlr_screencopy_frame_v1's requests and its
+# buffer event; wl_shm.create_pool, wl_shm_pool.create_buffer.
+CAPTURE_OUTPUT = 0
+COPY, COPY_WITH_DAMAGE = 0, 2
+FRAME_BUFFER = 0
+CREATE_POOL, CREATE_BUFFER = 0, 0
+FLOOD_BATCH, FLOOD_BATCHES = 200, 200
+
+
+def screencopy_client(session, output: str) -> tuple[WireClient, int, int, int]:
+    """A raw client with the screencopy manager, the output and a wl_shm buffer of the size and
+    format a frame of that output asks for: (client, manager, output, buffer)."""
+    client = WireClient(socket_path(session))
+    client.get_globals()
+    manager = client.bind("zwlr_screencopy_manager_v1", 3)
+    target = client.bind_output(output)
+    frame = client.new_id()
+    client.send(manager, CAPTURE_OUTPUT, uint(frame) + int32(0) + uint(target))
+    client.roundtrip()
+    body = next(body for object_id, opcode, body in client.events
+                if object_id == frame and opcode == FRAME_BUFFER)
+    shm_format, width, height, stride = struct.unpack("=IIII", body[:16])
+    shm = client.bind("wl_shm")
+    fd = os.memfd_create("screencopy-buffer")
+    os.ftruncate(fd, stride * height)
+    pool, buffer = client.new_id(), client.new_id()
+    client.send(shm, CREATE_POOL, uint(pool) + int32(stride * height), [fd])
+    os.close(fd)
+    client.send(pool, CREATE_BUFFER, uint(buffer) + int32(0) + int32(width) + int32(height) +
+                int32(stride) + uint(shm_format))
+    client.roundtrip()
+    return client, manager, target, buffer
+
+
+def copy_requests(client: WireClient, manager: int, target: int, buffer: int,
+                  request: int) -> None:
+    """A new frame of the output, copied into buffer, never destroyed."""
+    frame = client.new_id()
+    client.send(manager, CAPTURE_OUTPUT, uint(frame) + int32(0) + uint(target))
+    client.send(frame, request, uint(buffer))
+
+
+def flood(client: WireClient, manager: int, target: int, buffer: int, request: int) -> None:
+    """Copy requests in batches, the events read after each, until all are sent or vmcast hangs
+    up; wl_display.error raises WaylandError."""
+    try:
+        for _ in range(FLOOD_BATCHES):
+            for _ in range(FLOOD_BATCH):
+                copy_requests(client, manager, target, buffer, request)
+            client.roundtrip()
+    except (BrokenPipeError, ConnectionResetError):
+        client.roundtrip()  # reads the error that came before the hang-up
+
+
+def test_clients_flooding_copy_requests_leave_vmcast_serving(session, artifacts, tmp_path):
+    """While the console changes (the peer streams 90 changes): a client that floods copy
+    requests and never reads, then clients that flood copy and copy_with_damage requests
+    without waiting for their frames (reading only the events, in batches). vmcast cuts the
+    flooders off with a protocol error, keeps no memory for them, and the stream and grim go
+    on."""
+    with wayland_peer(session, artifacts, tmp_path, vmcast_env=MEASURABLE_HEAP_ENV) as run:
+        picture = show(run, "scanout width=64 height=48 pattern=gradient", "picture")
+        output = f"vmcast.{VM}.0"
+        grim(session, tmp_path / "warm.png", "-o", output)
+        heap_before, fds_before = process_usage(run.vmcast.pid)
+        frames_before = len(run.consumer.frames)
+        streamed = {}
+        streaming = threading.Thread(target=lambda: streamed.update(run.peer.command(
+            "stream rate=30 duration=3 region=tenth", timeout=60)))
+        streaming.start()
+
+        deaf, manager, target, buffer = screencopy_client(session, output)
+        deaf.sock.setblocking(False)
+        try:
+            for _ in range(FLOOD_BATCH * FLOOD_BATCHES):
+                copy_requests(deaf, manager, target, buffer, COPY)
+        except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+            pass  # its socket is full, or vmcast hung up
+        deaf.close()
+
+        # 40000 frames held would be about 7 MiB of vmcast's memory.
+        heap_flooded = []
+        for request in (COPY, COPY_WITH_DAMAGE):
+            flooder, manager, target, buffer = screencopy_client(session, output)
+            with pytest.raises(WaylandError) as error:
+                flood(flooder, manager, target, buffer, request)
+            heap_flooded.append(process_usage(run.vmcast.pid)[0])
+            assert "screencopy frames" in error.value.args[2], error.value.args
+            assert flooder.closed_by_compositor()
+            flooder.close()
+
+        streaming.join(timeout=60)
+        assert streamed.get("ok"), streamed
+        # About 90 changes were streamed; a stream that kept going shows many of them.
+        assert len(run.consumer.frames) - frames_before >= 10, run.consumer.describe()
+        changed = show(run, "update x=0 y=0 width=16 height=16 pattern=solid:00ff00",
+                       "a change after the floods")
+        assert_same(artifacts, grim(session, tmp_path / "after.png", "-o", output), changed,
+                    "grim after the floods")
+        heap_after, fds_after = process_usage(run.vmcast.pid)
+        heaps = [heap_before, *heap_flooded, heap_after]
+        print(f"vmcast anonymous KiB before, after each flood, at the end: {heaps}")
+        assert max(heaps) - heap_before < 2048, heaps
+        assert fds_after <= fds_before, (fds_before, fds_after)
+        assert picture.size == changed.size
+        run.assert_alive()
