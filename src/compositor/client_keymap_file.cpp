@@ -17,8 +17,12 @@ namespace {
 // A full evdev keymap is about 60 KiB; wtype's are a few KiB.
 constexpr uint32_t kMaxKeymapBytes = 1024 * 1024;
 
-// Filesystems whose reads the kernel answers from memory or a local block device.
-bool reads_cannot_block(decltype(statfs::f_type) type) {
+// ZFS's magic number is not in linux/magic.h (zfs_vfsops.h: ZFS_SUPER_MAGIC).
+constexpr uint32_t kZfsSuperMagic = 0x2fc12fc1;
+
+// Filesystems whose reads the kernel answers from memory or a local block device. Overlayfs is
+// what /tmp is in most containers (wtype writes its keymap there); its layers are local disks.
+bool reads_cannot_block(uint32_t type) {
     switch (type) {
     case TMPFS_MAGIC:
     case RAMFS_MAGIC:
@@ -26,6 +30,9 @@ bool reads_cannot_block(decltype(statfs::f_type) type) {
     case EXT4_SUPER_MAGIC: // also ext2 and ext3
     case XFS_SUPER_MAGIC:
     case BTRFS_SUPER_MAGIC:
+    case F2FS_SUPER_MAGIC:
+    case OVERLAYFS_SUPER_MAGIC:
+    case kZfsSuperMagic:
         return true;
     default:
         return false;
@@ -41,9 +48,14 @@ std::optional<std::string> read_client_keymap_file(int fd, uint32_t size, std::s
         return std::nullopt;
     }
     struct statfs filesystem = {};
-    if (fstatfs(fd, &filesystem) != 0 || !reads_cannot_block(filesystem.f_type)) {
-        GCharPtr type(g_strdup_printf("0x%lx", static_cast<unsigned long>(filesystem.f_type)));
-        error = std::string("its keymap is on a filesystem (type ") + type.get() +
+    if (fstatfs(fd, &filesystem) != 0) {
+        error = std::string("its keymap's filesystem is unknown: ") + g_strerror(errno);
+        return std::nullopt;
+    }
+    const auto type = uint32_t(filesystem.f_type);
+    if (!reads_cannot_block(type)) {
+        GCharPtr hex(g_strdup_printf("0x%x", type));
+        error = std::string("its keymap is on a filesystem (type ") + hex.get() +
                 ") whose reads could block: only memfds, tmpfs and local disks are read";
         return std::nullopt;
     }

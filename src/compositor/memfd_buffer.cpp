@@ -6,6 +6,7 @@
 
 #include "common/sealed_memfd.h"
 #include "compositor/wlr.h"
+#include "frame/validation.h"
 
 namespace vmcast::compositor {
 namespace {
@@ -87,7 +88,8 @@ bool memfd_buffer_supports(uint32_t fourcc) {
 }
 
 wlr_buffer *create_memfd_buffer(MemfdBufferRole role, int width, int height, uint32_t fourcc) {
-    if (width <= 0 || height <= 0 || !memfd_buffer_supports(fourcc)) {
+    if (width <= 0 || height <= 0 || uint32_t(width) > frame::kMaxSurfaceDimension ||
+        uint32_t(height) > frame::kMaxSurfaceDimension || !memfd_buffer_supports(fourcc)) {
         g_warning("no memfd buffer of %dx%d in format 0x%08x", width, height, fourcc);
         return nullptr;
     }

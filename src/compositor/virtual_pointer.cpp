@@ -59,7 +59,7 @@ void VirtualPointer::move_absolute(double x, double y) {
     if (!console)
         return;
     const wlr_box where = *wlr_output_layout_get_box(layout, output);
-    console_ = console;
+    absolute_console_ = console;
     input_.pointer_event_on(*console);
     if (ConsoleInputUser *target = use_.user_for(*console))
         target->move_to(std::clamp(pixel_of(layout_x - where.x), 0, std::max(where.width - 1, 0)),
@@ -118,16 +118,18 @@ wlr_output *VirtualPointer::chosen_output() const {
 }
 
 ConsoleInputUser *VirtualPointer::user() {
-    if (!console_ || !input_.is_attached(*console_)) {
+    // Worked out each time: the chosen output may appear after the pointer.
+    std::optional<uint64_t> console = absolute_console_;
+    if (!console || !input_.is_attached(*console)) {
         wlr_output *output = chosen_output();
-        console_ = output ? input_.console_of(output) : std::nullopt;
+        console = output ? input_.console_of(output) : std::nullopt;
     }
-    if (!console_)
-        console_ = input_.keyboard_console();
-    if (!console_)
+    if (!console)
+        console = input_.keyboard_console();
+    if (!console)
         return nullptr;
-    input_.pointer_event_on(*console_);
-    return use_.user_for(*console_);
+    input_.pointer_event_on(*console);
+    return use_.user_for(*console);
 }
 
 } // namespace vmcast::compositor

@@ -42,7 +42,8 @@ class VirtualPointer {
     VirtualInput &input_;
     // The output the client chose, by name: it may go while the client stays.
     std::string output_name_;
-    std::optional<uint64_t> console_;
+    // The console its last absolute motion landed on.
+    std::optional<uint64_t> absolute_console_;
     // Sub-pixel motion and sub-click wheel deltas carried to the next event.
     double carried_dx_ = 0;
     double carried_dy_ = 0;
