@@ -35,6 +35,7 @@ std::vector<uint8_t> encode_png(uint32_t width, uint32_t height, size_t stride,
         nullptr);
     // Fast: the page's screenshots are encoded on the main loop (bench/README.md).
     png_set_compression_level(png, 1); // zlib's Z_BEST_SPEED
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
     png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);

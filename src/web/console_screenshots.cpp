@@ -43,6 +43,8 @@ void ConsoleScreenshots::answer_with_next_picture(SoupServerMessage *message,
 }
 
 void ConsoleScreenshots::picture_arrived(const pipewire::ReadPicture &picture) {
+    if (waiting_.empty())
+        return; // answered already (timed out, or the browsers went away)
     std::string error;
     const std::vector<uint8_t> png =
         frame::encode_png(picture.width, picture.height, picture.stride, picture.pixels, error);
