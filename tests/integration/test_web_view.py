@@ -199,6 +199,29 @@ def test_touch_drives_the_pointer(session, artifacts, tmp_path, web, browser):
         run.assert_alive()
 
 
+def test_pointer_in_one_to_one_mode(session, artifacts, tmp_path, web, browser):
+    port, _ = web
+    with served_peer(session, artifacts, tmp_path, web, "native") as run:
+        peer = run.peer
+        assert peer.command("set-absolute value=1")["ok"]
+        open_page(browser, port, "p")
+        wait_for(lambda: browser.state("p")["absolute"], 10, what="the page's absolute mouse")
+        browser.eval("p", """(() => { const s = document.getElementById('scale-mode');
+            s.value = 'native'; s.dispatchEvent(new Event('change')); })()""")
+        # One console pixel per screen pixel, at the stage's top left corner.
+        box = browser.eval("p", """(() => { const v = document.getElementById('screen');
+            const r = v.getBoundingClientRect(); const s = document.getElementById('stage')
+            .getBoundingClientRect(); return [r.left - s.left, r.top - s.top,
+            r.width * devicePixelRatio, r.height * devicePixelRatio]; })()""")
+        assert box == [0, 0, 320, 200], box
+        mark = peer.mark()
+        browser.call("click", page="p", x=50, y=60)
+        wait_for(lambda: len(buttons(peer, mark)) >= 2, 10, what="the click")
+        moves = [(e["x"], e["y"]) for e in peer.events("mouse-abs", since=mark)]
+        assert moves[-1] == (50, 60), moves
+        run.assert_alive()
+
+
 def test_multitouch_reaches_qemu_8_1(session, artifacts, tmp_path, web, browser):
     port, _ = web
     with served_peer(session, artifacts, tmp_path, web, "mt", version="8.1") as run:
