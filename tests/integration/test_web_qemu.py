@@ -7,8 +7,12 @@ import re
 
 import pytest
 
-from web_page import browser, serve_and_open, wait_page_shows  # noqa: F401
+import web_page
 from vmcast_testlib import Qemu, wait_for
+from web_page import choose_scale, serve_and_open, wait_page_shows
+
+# The page tests' fixture.
+browser = web_page.browser
 
 BOOT_TIMEOUT = 180  # TCG on two slow cores
 
@@ -82,8 +86,7 @@ def test_real_qemu_answers_the_window_size(session, vmcast_bin, tmp_path, browse
     serve_and_open(session, vmcast_bin, tmp_path, browser)
     wait_for(lambda: browser.eval("p", "window.vmcast.channel()?.readyState === 'open'"), 15,
              what="the page's input channel")
-    browser.eval("p", """(() => { const s = document.getElementById('scale-mode');
-        s.value = 'resize'; s.dispatchEvent(new Event('change')); })()""")
+    choose_scale(browser, "p", "resize")
     size = browser.eval("p", """(() => { const s = document.getElementById('stage');
         return `${Math.round(s.clientWidth * devicePixelRatio)}x` +
                `${Math.round(s.clientHeight * devicePixelRatio)}`; })()""")

@@ -14,19 +14,24 @@ import urllib.request
 
 import web_page
 from vmcast_testlib import compare, read_png, read_vmcast_frame, wait_for
-from web_page import (FULL_TOKEN, VIEW_TOKEN, console_url, http_status, open_page, served_peer,
-                      wait_input_channel)
+from web_page import (FULL_TOKEN, VIEW_TOKEN, choose_scale, console_url, http_status, open_page,
+                      served_peer, wait_input_channel)
 
 # The page tests' fixtures.
 web = web_page.web
 browser = web_page.browser
 
-SELECT_RESIZE = """(() => { const s = document.getElementById('scale-mode');
-    s.value = 'resize'; s.dispatchEvent(new Event('change')); })()"""
 # What the page asks for: its stage in device pixels.
 STAGE_SIZE = """(() => { const s = document.getElementById('stage');
     return [Math.round(s.clientWidth * devicePixelRatio),
             Math.round(s.clientHeight * devicePixelRatio)]; })()"""
+
+
+def open_with_absolute_mouse(browser, port: int, peer) -> None:
+    """The page open, once it knows QEMU's mouse is absolute (a tablet in the guest)."""
+    assert peer.command("set-absolute value=1")["ok"]
+    open_page(browser, port, "p")
+    wait_for(lambda: browser.state("p")["absolute"], 10, what="the page's absolute mouse")
 
 
 def ui_infos(peer, since: int) -> list[tuple[int, int]]:
@@ -49,7 +54,7 @@ def test_resize_to_window(session, artifacts, tmp_path, web, browser):
         peer = run.peer
         open_page(browser, port, "p")
         mark = peer.mark()
-        browser.eval("p", SELECT_RESIZE)
+        choose_scale(browser, "p", "resize")
         size = tuple(browser.eval("p", STAGE_SIZE))
         event = peer.wait_event("ui-info", since=mark, timeout=10)
         assert (event["width"], event["height"]) == size, event
@@ -145,9 +150,7 @@ def test_touch_drives_the_pointer(session, artifacts, tmp_path, web, browser):
     port, _ = web
     with served_peer(session, artifacts, tmp_path, web, "touch") as run:
         peer = run.peer
-        assert peer.command("set-absolute value=1")["ok"]
-        open_page(browser, port, "p")
-        wait_for(lambda: browser.state("p")["absolute"], 10, what="the page's absolute mouse")
+        open_with_absolute_mouse(browser, port, peer)
 
         # A tap: a left click where the finger was.
         mark = peer.mark()
@@ -203,11 +206,8 @@ def test_pointer_in_one_to_one_mode(session, artifacts, tmp_path, web, browser):
     port, _ = web
     with served_peer(session, artifacts, tmp_path, web, "native") as run:
         peer = run.peer
-        assert peer.command("set-absolute value=1")["ok"]
-        open_page(browser, port, "p")
-        wait_for(lambda: browser.state("p")["absolute"], 10, what="the page's absolute mouse")
-        browser.eval("p", """(() => { const s = document.getElementById('scale-mode');
-            s.value = 'native'; s.dispatchEvent(new Event('change')); })()""")
+        open_with_absolute_mouse(browser, port, peer)
+        choose_scale(browser, "p", "native")
         # One console pixel per screen pixel, at the stage's top left corner.
         box = browser.eval("p", """(() => { const v = document.getElementById('screen');
             const r = v.getBoundingClientRect(); const s = document.getElementById('stage')

@@ -63,6 +63,12 @@ def open_page(browser, port: int, name: str, token: str = FULL_TOKEN) -> None:
     wait_input_channel(browser, name)
 
 
+def choose_scale(browser, page: str, mode: str) -> None:
+    """Picks fit, native (1:1) or resize in the page's scaling picker, as a user does."""
+    browser.eval(page, f"""(() => {{ const s = document.getElementById('scale-mode');
+        s.value = '{mode}'; s.dispatchEvent(new Event('change')); }})()""")
+
+
 def http_status(url: str, headers: dict | None = None) -> tuple[int, str]:
     request = urllib.request.Request(url, headers=headers or {})
     try:
