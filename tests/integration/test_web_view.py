@@ -146,6 +146,15 @@ def buttons(peer, since: int) -> list[tuple[str, int]]:
     return [(e["action"], e["button"]) for e in peer.events("mouse-button", since=since)]
 
 
+def wait_click_at(peer, since: int, point: tuple[int, int], what: str) -> list:
+    """Waits for a click (a press and a release) with the pointer last moved to point; the
+    button events."""
+    wait_for(lambda: len(buttons(peer, since)) >= 2, 10, what=what)
+    moves = [(e["x"], e["y"]) for e in peer.events("mouse-abs", since=since)]
+    assert moves and moves[-1] == point, moves
+    return buttons(peer, since)
+
+
 def test_touch_drives_the_pointer(session, artifacts, tmp_path, web, browser):
     port, _ = web
     with served_peer(session, artifacts, tmp_path, web, "touch") as run:
@@ -156,10 +165,8 @@ def test_touch_drives_the_pointer(session, artifacts, tmp_path, web, browser):
         mark = peer.mark()
         touch(browser, "p", "touchStart", (100, 50))
         touch(browser, "p", "touchEnd")
-        wait_for(lambda: len(buttons(peer, mark)) >= 2, 10, what="the tap's click")
-        assert buttons(peer, mark) == [("press", 0), ("release", 0)]
-        moves = [(e["x"], e["y"]) for e in peer.events("mouse-abs", since=mark)]
-        assert moves and moves[-1] == (100, 50), moves
+        assert wait_click_at(peer, mark, (100, 50), "the tap's click") == [("press", 0),
+                                                                            ("release", 0)]
 
         # Two fingers moving up scroll down: wheel-down clicks (button 4).
         mark = peer.mark()
@@ -176,8 +183,8 @@ def test_touch_drives_the_pointer(session, artifacts, tmp_path, web, browser):
         mark = peer.mark()
         touch(browser, "p", "touchStart", (200, 100), (220, 100))
         touch(browser, "p", "touchEnd")
-        wait_for(lambda: len(buttons(peer, mark)) >= 2, 10, what="the right click")
-        assert buttons(peer, mark) == [("press", 2), ("release", 2)]
+        assert wait_click_at(peer, mark, (210, 100), "the right click") == [("press", 2),
+                                                                             ("release", 2)]
 
         # A pinch zooms the view, not the VM: no input, and the picture is larger.
         mark = peer.mark()
@@ -196,9 +203,7 @@ def test_touch_drives_the_pointer(session, artifacts, tmp_path, web, browser):
         mark = peer.mark()
         touch(browser, "p", "touchStart", (160, 110))
         touch(browser, "p", "touchEnd")
-        wait_for(lambda: len(buttons(peer, mark)) >= 2, 10, what="the zoomed tap's click")
-        moves = [(e["x"], e["y"]) for e in peer.events("mouse-abs", since=mark)]
-        assert moves[-1] == (160, 110), moves
+        wait_click_at(peer, mark, (160, 110), "the zoomed tap's click")
         run.assert_alive()
 
 
@@ -216,9 +221,7 @@ def test_pointer_in_one_to_one_mode(session, artifacts, tmp_path, web, browser):
         assert box == [0, 0, 320, 200], box
         mark = peer.mark()
         browser.call("click", page="p", x=50, y=60)
-        wait_for(lambda: len(buttons(peer, mark)) >= 2, 10, what="the click")
-        moves = [(e["x"], e["y"]) for e in peer.events("mouse-abs", since=mark)]
-        assert moves[-1] == (50, 60), moves
+        wait_click_at(peer, mark, (50, 60), "the click")
         run.assert_alive()
 
 
