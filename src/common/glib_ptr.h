@@ -26,6 +26,11 @@ struct GBytesUnref {
 };
 using GBytesPtr = std::unique_ptr<GBytes, GBytesUnref>;
 
+struct GDateTimeUnref {
+    void operator()(GDateTime *time) const { g_date_time_unref(time); }
+};
+using GDateTimePtr = std::unique_ptr<GDateTime, GDateTimeUnref>;
+
 struct GErrorFree {
     void operator()(GError *error) const { g_error_free(error); }
 };

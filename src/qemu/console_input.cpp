@@ -127,8 +127,8 @@ void ConsoleInput::proxy_done(const GError *error) {
     }
     ready_ = proxy_error_.empty();
     if (ready_) {
-        for (GDBusProxy *proxy : {G_DBUS_PROXY(keyboard_.get()), G_DBUS_PROXY(mouse_.get()),
-                                  G_DBUS_PROXY(multitouch_.get())}) {
+        for (GDBusProxy *proxy : {G_DBUS_PROXY(console_.get()), G_DBUS_PROXY(keyboard_.get()),
+                                  G_DBUS_PROXY(mouse_.get()), G_DBUS_PROXY(multitouch_.get())}) {
             if (proxy)
                 g_dbus_proxy_set_default_timeout(proxy, kCallTimeoutMs);
         }
@@ -383,18 +383,26 @@ void InputClient::move_by(int32_t dx, int32_t dy) {
         input_->move_by(dx, dy);
 }
 
-void InputClient::touch(TouchKind kind, uint64_t slot, double x, double y) {
+bool InputClient::touch(TouchKind kind, uint64_t slot, double x, double y, std::string &error) {
     if (!input_)
-        return;
-    if (input_->ready() && !input_->has_multitouch()) {
-        g_debug("%s: touch ignored: QEMU has no MultiTouch on this console", name_.c_str());
-        return;
+        return true;
+    error = input_->touch_refusal(x, y);
+    if (!error.empty()) {
+        g_debug("%s: touch refused: %s", name_.c_str(), error.c_str());
+        return false;
     }
     if (kind == TouchKind::Begin || kind == TouchKind::Update)
         active_touches_[slot] = {x, y};
     else
         active_touches_.erase(slot);
     input_->send_touch(kind, slot, x, y);
+    return true;
+}
+
+void InputClient::request_display_size(uint32_t width, uint32_t height, uint16_t width_mm,
+                                       uint16_t height_mm, ConsoleInput::SizeCallback done) {
+    if (input_)
+        input_->send_display_size(width, height, width_mm, height_mm, std::move(done));
 }
 
 void InputClient::release_all() {

@@ -86,6 +86,9 @@ class ConsoleInput {
         return mouse_mode_watchers_.add(std::move(callback));
     }
 
+    // QEMU's answer to a display size request: empty when it took it, else why not.
+    using SizeCallback = std::function<void(const std::string &error)>;
+
     // Whether touch input reaches QEMU (org.qemu.Display1.MultiTouch, QEMU 8.1 and later).
     bool has_multitouch() const { return bool(multitouch_); }
     // The guest's keyboard LEDs, keyboard_led bits.
@@ -132,6 +135,12 @@ class ConsoleInput {
     void move_to(int32_t x, int32_t y);
     void move_by(int32_t dx, int32_t dy);
     void send_touch(TouchKind kind, uint64_t slot, double x, double y);
+    // console_display_size.cpp: Console.SetUIInfo, answered through done unless the
+    // ConsoleInput goes first.
+    void send_display_size(uint32_t width, uint32_t height, uint16_t width_mm, uint16_t height_mm,
+                           SizeCallback done);
+    // Why a touch at (x, y) cannot be sent, or empty.
+    std::string touch_refusal(double x, double y) const;
     void detach(InputClient *client);
 
     void send_move(const PointerMove &move);
@@ -197,8 +206,15 @@ class InputClient {
     void move_to(int32_t x, int32_t y);
     // The pointer moved by (dx, dy) pixels (e.g. from a locked browser pointer).
     void move_by(int32_t dx, int32_t dy);
-    // A touch point in console pixels; ignored with a debug line without MultiTouch.
-    void touch(TouchKind kind, uint64_t slot, double x, double y);
+    // A touch point in console pixels. false, with why in error, when the console has no
+    // MultiTouch or the point lies outside it; nothing is sent then.
+    bool touch(TouchKind kind, uint64_t slot, double x, double y, std::string &error);
+    // Asks QEMU to give the guest's display this size (org.qemu.Display1.Console.SetUIInfo): a
+    // guest whose driver follows it (virtio-gpu) changes its resolution. done gets QEMU's answer,
+    // e.g. that the display device cannot follow; it does not run when the console input is
+    // gone first.
+    void request_display_size(uint32_t width, uint32_t height, uint16_t width_mm,
+                              uint16_t height_mm, ConsoleInput::SizeCallback done);
     void release_all();
 
   private:

@@ -5,6 +5,8 @@
 
 #include <libyuv.h>
 
+#include <utility>
+
 #include "common/glib_ptr.h"
 #include "web/playout_delay.h"
 
@@ -261,6 +263,8 @@ void ConsoleEncoder::set_notice(std::string notice) {
 void ConsoleEncoder::push_picture(const pipewire::ReadPicture &picture) {
     if (!notice_.empty())
         set_notice({});
+    for (auto &capture : std::exchange(captures_, {}))
+        capture(picture);
     // A variable rate needs its maximum: without one x264enc holds each frame until the next
     // comes (measured: a key press on a still screen showed half a second late, or not at all).
     const PictureCaps wanted{picture.width, picture.height,

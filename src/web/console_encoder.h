@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/glib_ptr.h"
 #include "pipewire/node_reader.h"
@@ -59,6 +60,13 @@ class ConsoleEncoder {
     Branch *attach(GstElement *webrtc);
     // Unlinks the branch without stopping the others, and stops the pipeline after the last.
     void detach(Branch *branch);
+
+    // Whether a viewer is attached, so pictures come in.
+    bool reading() const { return branches_ > 0; }
+    // callback gets the next picture read from the console's node, once (screenshots).
+    void capture_next_picture(std::function<void(const pipewire::ReadPicture &)> callback) {
+        captures_.push_back(std::move(callback));
+    }
 
     // The next encoded frame is a keyframe (a viewer joined or lost packets).
     void request_keyframe();
@@ -109,6 +117,7 @@ class ConsoleEncoder {
     std::function<void()> on_settled_;
     std::function<void(const std::string &)> on_notice_;
     std::string notice_;
+    std::vector<std::function<void(const pipewire::ReadPicture &)>> captures_;
     // Frames into the encoder (counted on a streaming thread), as last seen by check_settled.
     using FrameCount = std::shared_ptr<std::atomic<uint64_t>>;
     FrameCount frames_in_ = std::make_shared<std::atomic<uint64_t>>(0);

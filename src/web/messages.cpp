@@ -15,6 +15,19 @@ constexpr int64_t kMaxMotion = 10000; // pixels in one relative event
 constexpr int64_t kMaxWheelSteps = 100;
 constexpr int64_t kMaxCoordinate = 65535;
 constexpr uint32_t kMaxMlineIndex = 15;
+constexpr int64_t kMaxPhysicalMm = 10000; // a 10 m wide window is no window
+
+std::optional<qemu::TouchKind> touch_kind(std::string_view name) {
+    using qemu::TouchKind;
+    constexpr std::pair<std::string_view, TouchKind> kKinds[] = {{"begin", TouchKind::Begin},
+                                                                 {"update", TouchKind::Update},
+                                                                 {"end", TouchKind::End},
+                                                                 {"cancel", TouchKind::Cancel}};
+    for (const auto &[known, kind] : kKinds)
+        if (name == known)
+            return kind;
+    return std::nullopt;
+}
 
 bool within_size(std::string_view text, size_t max_bytes, std::string &error) {
     if (text.size() <= max_bytes)
@@ -192,6 +205,31 @@ bool parse_input(std::string_view text, InputMessage &message, std::string &erro
             return missing("a wheel message needs integer steps \"dx\" and \"dy\" within ±100",
                            error);
         message = WheelEvent{int32_t(*dy), int32_t(*dx)};
+        return true;
+    }
+    if (type == "resize") {
+        auto width = json.integer("width", kMinDisplayWidth, kMaxDisplayDimension);
+        auto height = json.integer("height", kMinDisplayHeight, kMaxDisplayDimension);
+        auto width_mm = json.integer("widthMm", 0, kMaxPhysicalMm);
+        auto height_mm = json.integer("heightMm", 0, kMaxPhysicalMm);
+        if (!width || !height || !width_mm || !height_mm)
+            return missing("a resize message needs \"width\" 320 to 8192, \"height\" 200 to "
+                           "8192 and \"widthMm\", \"heightMm\" 0 to 10000",
+                           error);
+        message = DisplaySize{uint32_t(*width), uint32_t(*height), uint16_t(*width_mm),
+                              uint16_t(*height_mm)};
+        return true;
+    }
+    if (type == "touch") {
+        auto kind = touch_kind(json.string("kind").value_or(""));
+        auto slot = json.integer("slot", 0, kMaxTouchSlot);
+        auto x = json.integer("x", 0, kMaxCoordinate);
+        auto y = json.integer("y", 0, kMaxCoordinate);
+        if (!kind || !slot || !x || !y)
+            return missing("a touch message needs \"kind\" begin, update, end or cancel, "
+                           "\"slot\" 0 to 9 and integers \"x\", \"y\" from 0 to 65535",
+                           error);
+        message = TouchEvent{*kind, uint32_t(*slot), double(*x), double(*y)};
         return true;
     }
     if (type == "release") {

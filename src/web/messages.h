@@ -9,6 +9,8 @@
 #include <string_view>
 #include <variant>
 
+#include "qemu/console_input.h"
+
 typedef struct _JsonBuilder JsonBuilder;
 
 namespace vmcast::web {
@@ -18,6 +20,12 @@ constexpr size_t kMaxSignallingMessageBytes = 64 * 1024;
 constexpr size_t kMaxInputMessageBytes = 1024;
 // A clipboard text comes in pieces, each within one SCTP message of webrtcbin's data channel.
 constexpr size_t kMaxClipboardMessageBytes = 64 * 1024;
+// A display size for the VM: from a small window to the largest a guest's driver likely takes.
+constexpr uint32_t kMinDisplayWidth = 320;
+constexpr uint32_t kMinDisplayHeight = 200;
+constexpr uint32_t kMaxDisplayDimension = 8192;
+// QEMU's INPUT_EVENT_SLOTS_MAX is 10 touch points.
+constexpr uint32_t kMaxTouchSlot = 9;
 
 struct SdpAnswer {
     std::string sdp;
@@ -49,12 +57,26 @@ struct WheelEvent {
     int32_t horizontal_steps = 0; // positive: right
 };
 struct ReleaseAll {}; // the page lost focus
+// The page's window size for the VM's display (org.qemu.Display1.Console.SetUIInfo).
+struct DisplaySize {
+    uint32_t width = 0; // pixels
+    uint32_t height = 0;
+    uint16_t width_mm = 0; // the window's physical size, for the guest's DPI; 0: unknown
+    uint16_t height_mm = 0;
+};
+// One touch point, in console pixels (org.qemu.Display1.MultiTouch.SendEvent).
+struct TouchEvent {
+    qemu::TouchKind kind = qemu::TouchKind::Begin;
+    uint32_t slot = 0; // 0 to kMaxTouchSlot
+    double x = 0;
+    double y = 0;
+};
 struct ClipboardPiece {
     std::string text;
     bool last = false; // the text is complete with this piece
 };
 using InputMessage = std::variant<KeyEvent, PointerPosition, PointerMotion, ButtonEvent, WheelEvent,
-                                  ReleaseAll, ClipboardPiece>;
+                                  ReleaseAll, ClipboardPiece, DisplaySize, TouchEvent>;
 
 // true and the message, or false and why not in error.
 bool parse_signalling(std::string_view text, SignallingMessage &message, std::string &error);

@@ -246,13 +246,16 @@ void Viewer::on_data_channel_message(GObject *, gchar *text, gpointer data) {
 }
 
 void Viewer::handle_input(const std::string &text) {
-    if (!input_) {
-        refuse("this viewer may only watch: input needs the full-access token");
-        return;
-    }
     InputMessage message;
     std::string error;
-    if (!parse_input(text, message, error)) {
+    const bool parsed = parse_input(text, message, error);
+    if (!input_) {
+        refuse(parsed && std::holds_alternative<DisplaySize>(message)
+                   ? "this viewer may only watch: resizing the VM needs the full-access token"
+                   : "this viewer may only watch: input needs the full-access token");
+        return;
+    }
+    if (!parsed) {
         refuse(error);
         return;
     }
@@ -261,9 +264,11 @@ void Viewer::handle_input(const std::string &text) {
         return;
     }
     // Pointer motion has its own budget, so a flood of moves never starves a key press.
+    const auto *touch = std::get_if<TouchEvent>(&message);
     const bool motion = std::holds_alternative<PointerPosition>(message) ||
                         std::holds_alternative<PointerMotion>(message) ||
-                        std::holds_alternative<WheelEvent>(message);
+                        std::holds_alternative<WheelEvent>(message) ||
+                        (touch && touch->kind == qemu::TouchKind::Update);
     RateLimiter &limit = motion ? motion_limit_ : key_limit_;
     if (!limit.allow()) {
         if (limit.dropped() % 1000 == 1)
@@ -293,6 +298,26 @@ void Viewer::handle_input(const std::string &text) {
                 input_->scroll(event.vertical_steps, event.horizontal_steps);
             } else if constexpr (std::is_same_v<Event, ReleaseAll>) {
                 input_->release_all();
+            } else if constexpr (std::is_same_v<Event, TouchEvent>) {
+                std::string why;
+                if (!input_->touch(event.kind, event.slot, event.x, event.y, why))
+                    refuse(why);
+            } else if constexpr (std::is_same_v<Event, DisplaySize>) {
+                g_info("viewer %lu: asks for a %ux%u display", id_, event.width, event.height);
+                // The page hears QEMU's answer: the size it took, or why not.
+                const std::string taken =
+                    "{\"type\":\"display-size\",\"width\":" + std::to_string(event.width) +
+                    ",\"height\":" + std::to_string(event.height) + "}";
+                input_->request_display_size(
+                    event.width, event.height, event.width_mm, event.height_mm,
+                    [this, taken, lifeline = lifeline_.handle()](const std::string &why) {
+                        lifeline.post([this, taken, why] {
+                            if (why.empty())
+                                send_text(taken);
+                            else
+                                refuse(why);
+                        });
+                    });
             }
         },
         message);

@@ -93,6 +93,8 @@ WebPublisher::~WebPublisher() {
     for (auto &[name, vm] : vms_)
         for (auto &console : vm->consoles)
             console->viewers.clear();
+    // Screenshots still waiting are answered while the server is there to send the answer.
+    vms_.clear();
     if (server_)
         soup_server_disconnect(server_.get());
 }
@@ -150,6 +152,7 @@ bool WebPublisher::start(std::string &error) {
     soup_server_add_handler(server_.get(), "/", on_page_request, this, nullptr);
     soup_server_add_handler(server_.get(), "/vms", on_list_request, this, nullptr);
     soup_server_add_handler(server_.get(), "/ws", on_socket_request, this, nullptr);
+    soup_server_add_handler(server_.get(), "/screenshot", on_screenshot_request, this, nullptr);
     soup_server_add_websocket_handler(server_.get(), "/ws", nullptr, nullptr, on_socket_open, this,
                                       nullptr);
     GObjectPtr<GSocketAddress> address(g_inet_socket_address_new(inet_address_.get(), port_));
@@ -265,12 +268,12 @@ Access WebPublisher::admit(SoupServerMessage *message, GHashTable *query, Consol
     const Access access = access_of(query);
     const char *peer = soup_server_message_get_remote_host(message);
     if (!same_origin(origin, host)) {
-        g_warning("web: refused a WebSocket from %s: Origin %s is not this page's", peer, origin);
-        refuse(message, SOUP_STATUS_FORBIDDEN, "cross-origin WebSocket refused\n");
+        g_warning("web: refused a request from %s: Origin %s is not this page's", peer, origin);
+        refuse(message, SOUP_STATUS_FORBIDDEN, "cross-origin request refused\n");
         return Access::None;
     }
     if (access == Access::None) {
-        g_warning("web: refused a WebSocket from %s: wrong or missing token", peer);
+        g_warning("web: refused a request from %s: wrong or missing token", peer);
         refuse(message, SOUP_STATUS_FORBIDDEN, "wrong or missing token\n");
         return Access::None;
     }
@@ -420,6 +423,8 @@ std::string WebPublisher::hello_json(const ConsoleState &console, Access access)
     json_builder_add_string_value(b, codec_name(codec_));
     json_builder_set_member_name(b, "absolute");
     json_builder_add_boolean_value(b, console.console.input->mouse_is_absolute());
+    json_builder_set_member_name(b, "multitouch");
+    json_builder_add_boolean_value(b, console.console.input->has_multitouch());
     json_builder_set_member_name(b, "consoles");
     json_builder_begin_array(b);
     for (const auto &other : console.vm->consoles) {

@@ -21,6 +21,7 @@
 #include "qemu/console_input.h"
 #include "web/access_tokens.h"
 #include "web/console_encoder.h"
+#include "web/console_screenshots.h"
 #include "web/viewer.h"
 #include "web/vm_list.h"
 
@@ -89,6 +90,7 @@ class WebPublisher {
         VmState *vm; // the VM it belongs to
         WebConsole console;
         CallbackList<bool>::Subscription mouse_mode_watch;
+        ConsoleScreenshots screenshots; // before the encoder, whose captures call it
         std::unique_ptr<ConsoleEncoder> encoder;
         std::map<uint64_t, std::unique_ptr<Viewer>> viewers;
     };
@@ -111,12 +113,15 @@ class WebPublisher {
     // /vms: the list of VMs as JSON, for the list page.
     static void on_list_request(SoupServer *, SoupServerMessage *message, const char *path,
                                 GHashTable *query, gpointer self);
+    // /screenshot: a PNG of the console, for a page that watches it.
+    static void on_screenshot_request(SoupServer *, SoupServerMessage *message, const char *path,
+                                      GHashTable *query, gpointer self);
     static void on_socket_request(SoupServer *, SoupServerMessage *message, const char *path,
                                   GHashTable *query, gpointer self);
     static void on_socket_open(SoupServer *, SoupServerMessage *message, const char *path,
                                SoupWebsocketConnection *socket, gpointer self);
-    // What the request may do: refuses it (status set) when the token or Origin is wrong, or the
-    // console does not exist or its VM is not running.
+    // What the request (the WebSocket's or a screenshot's) may do: refuses it (status set) when
+    // the token or Origin is wrong, or the console does not exist or its VM is not running.
     Access admit(SoupServerMessage *message, GHashTable *query, ConsoleState *&console);
     // The console the query names, or nullptr with an HTTP status and a line for the page.
     ConsoleState *find_console(GHashTable *query, guint &status, std::string &why);

@@ -11,9 +11,9 @@ namespace vmcast::web {
 namespace {
 
 constexpr const char *kResourcePrefix = "/org/vmcast/web";
-constexpr std::array<std::string_view, 8> kFiles = {
-    "/index.html", "/list.html",      "/vmcast.js",  "/clipboard.js",
-    "/vmcast.css", "/console_nav.js", "/vm_list.js", "/vm_list.css"};
+constexpr std::array<std::string_view, 10> kFiles = {
+    "/index.html", "/list.html",  "/vmcast.js",      "/clipboard.js", "/view.js",
+    "/touch.js",   "/vmcast.css", "/console_nav.js", "/vm_list.js",   "/vm_list.css"};
 
 const char *content_type_of(std::string_view path) {
     if (path.ends_with(".js"))
@@ -91,6 +91,24 @@ void WebPublisher::on_page_request(SoupServer *, SoupServerMessage *message, con
         message, content_type_of(name), SOUP_MEMORY_COPY,
         static_cast<const char *>(g_bytes_get_data(bytes.get(), nullptr)),
         g_bytes_get_size(bytes.get()));
+}
+
+void WebPublisher::on_screenshot_request(SoupServer *, SoupServerMessage *message, const char *,
+                                         GHashTable *query, gpointer data) {
+    auto *self = static_cast<WebPublisher *>(data);
+    if (!is_get(message))
+        return;
+    ConsoleState *console = nullptr;
+    if (self->admit(message, query, console) == Access::None)
+        return;
+    if (!console->encoder || !console->encoder->reading()) {
+        refuse(message, SOUP_STATUS_CONFLICT,
+               "no page watches this console: a screenshot is taken from a watched stream\n");
+        return;
+    }
+    console->screenshots.answer_with_next_picture(
+        message, *console->encoder, console->console.request_picture,
+        screenshot_file_name(console->vm->name, console->console.index));
 }
 
 void WebPublisher::on_list_request(SoupServer *, SoupServerMessage *message, const char *,

@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import re
 
-from web_page import browser, serve_and_open, wait_page_shows  # noqa: F401
+import pytest
+
+import web_page
 from vmcast_testlib import Qemu, wait_for
+from web_page import choose_scale, serve_and_open, wait_page_shows
+
+# The page tests' fixture.
+browser = web_page.browser
 
 BOOT_TIMEOUT = 180  # TCG on two slow cores
 
@@ -69,3 +75,27 @@ def test_browser_watches_types_and_clicks_into_a_real_vm(session, guest, vmcast_
     vmcast_log = session.log_path("vmcast", "stderr").read_text(errors="replace")
     assert "refused vmcast's clipboard" not in vmcast_log
     assert vmcast.poll() is None
+
+
+@pytest.mark.parametrize("vga", ["virtio", "std"])
+def test_real_qemu_answers_the_window_size(session, vmcast_bin, tmp_path, browser, vga):
+    """Resize-to-window reaches QEMU 7.2's Console.SetUIInfo: virtio-vga takes it (a guest
+    with virtio-gpu's driver then follows), std VGA cannot and the page says so. No guest: the
+    firmware's screen is enough for QEMU to answer."""
+    Qemu(session, f"size-{vga}", vga=vga).start()
+    serve_and_open(session, vmcast_bin, tmp_path, browser)
+    wait_for(lambda: browser.eval("p", "window.vmcast.channel()?.readyState === 'open'"), 15,
+             what="the page's input channel")
+    choose_scale(browser, "p", "resize")
+    size = browser.eval("p", """(() => { const s = document.getElementById('stage');
+        return `${Math.round(s.clientWidth * devicePixelRatio)}x` +
+               `${Math.round(s.clientHeight * devicePixelRatio)}`; })()""")
+    if vga == "virtio":
+        wait_for(lambda: browser.state("p")["displaySize"] == size, 20,
+                 what=f"QEMU taking the window's size {size}")
+        assert browser.state("p")["errors"] == []
+    else:
+        wait_for(lambda: any("does not follow the window size" in e
+                             for e in browser.state("p")["errors"]), 20,
+                 what="QEMU refusing SetUIInfo for std VGA")
+        assert browser.state("p")["displaySize"] == ""

@@ -38,10 +38,12 @@ def key_events(peer, since: int) -> list[tuple[str, int]]:
 
 
 @contextmanager
-def served_peer(session, artifacts, tmp_path, web, name: str):
-    """The fake peer showing a 320x200 gradient, streamed by a vmcast that serves the page."""
+def served_peer(session, artifacts, tmp_path, web, name: str, version: str = "7.2"):
+    """The fake peer (as QEMU version) showing a 320x200 gradient, streamed by a vmcast that
+    serves the page."""
     port, args = web
-    with streamed_peer(session, artifacts, tmp_path, name=name, vmcast_args=args) as run:
+    with streamed_peer(session, artifacts, tmp_path, name=name, vmcast_args=args,
+                       version=version) as run:
         result, _ = run.send("scanout width=320 height=200 pattern=gradient")
         assert result["ok"], result
         wait_running(port, name, timeout=20)
@@ -59,6 +61,12 @@ def open_page(browser, port: int, name: str, token: str = FULL_TOKEN) -> None:
     browser.open(name, console_url(port, wait_running(port), token))
     browser.wait_decoding(name)
     wait_input_channel(browser, name)
+
+
+def choose_scale(browser, page: str, mode: str) -> None:
+    """Picks fit, native (1:1) or resize in the page's scaling picker, as a user does."""
+    browser.eval(page, f"""(() => {{ const s = document.getElementById('scale-mode');
+        s.value = '{mode}'; s.dispatchEvent(new Event('change')); }})()""")
 
 
 def http_status(url: str, headers: dict | None = None) -> tuple[int, str]:

@@ -120,6 +120,32 @@ TEST(Input, RefusesUnknownKeysAndOutOfRangeValues) {
     EXPECT_FALSE(parse_input(std::string(2000, ' '), message, error));
 }
 
+TEST(Input, DisplaySizesAndTouchesWithinRange) {
+    InputMessage message;
+    std::string error;
+    ASSERT_TRUE(
+        parse_input(R"({"type":"resize","width":1920,"height":1080,"widthMm":508,"heightMm":286})",
+                    message, error));
+    const auto &size = std::get<DisplaySize>(message);
+    EXPECT_EQ(size.width, 1920u);
+    EXPECT_EQ(size.height_mm, 286);
+    ASSERT_TRUE(
+        parse_input(R"({"type":"touch","kind":"end","slot":9,"x":0,"y":65535})", message, error));
+    EXPECT_EQ(std::get<TouchEvent>(message).kind, qemu::TouchKind::End);
+    EXPECT_EQ(std::get<TouchEvent>(message).slot, 9u);
+    for (const char *bad :
+         {R"({"type":"resize","width":319,"height":600,"widthMm":0,"heightMm":0})",
+          R"({"type":"resize","width":800,"height":8193,"widthMm":0,"heightMm":0})",
+          R"({"type":"resize","width":800,"height":600,"widthMm":10001,"heightMm":0})",
+          R"({"type":"resize","width":800,"height":600})",
+          R"({"type":"touch","kind":"begin","slot":10,"x":0,"y":0})",
+          R"({"type":"touch","kind":"begin","slot":0,"x":-1,"y":0})",
+          R"({"type":"touch","kind":"begin","slot":0,"x":0.5,"y":0})",
+          R"({"type":"touch","kind":"poke","slot":0,"x":0,"y":0})"}) {
+        EXPECT_FALSE(parse_input(bad, message, error)) << bad;
+    }
+}
+
 TEST(Input, ErrorRepliesAreJson) {
     EXPECT_EQ(error_message_json("a \"quoted\" reason"),
               R"({"type":"error","message":"a \"quoted\" reason"})");

@@ -12,6 +12,15 @@
 //   {"cmd":"press","page":NAME,"keys":KEYS}      one Playwright key chord, e.g. "Control+V", to
 //                                                vmcast's page, or to the element "focus" names
 //   {"cmd":"click","page":NAME,"x":X,"y":Y}      a left click at console pixel (x, y)
+//   {"cmd":"touch","page":NAME,"type":T,"points":[{"x","y"}...]}
+//                                                CDP Input.dispatchTouchEvent (T: touchStart,
+//                                                touchMove, touchEnd, touchCancel) with touch
+//                                                emulation on; points in console pixels
+//   {"cmd":"insert","page":NAME,"text":TEXT}     TEXT inserted into the focused element as a
+//                                                device keyboard does (no key events)
+//   {"cmd":"viewport","page":NAME,"width":W,"height":H}   the page's window size
+//   {"cmd":"download","page":NAME,"selector":S}  clicks S and answers the file it downloads:
+//                                                {"name", "data" (base64)}
 //   {"cmd":"eval","page":NAME,"script":JS}       the value of an expression in the page
 //   {"cmd":"close","page":NAME}
 // Arguments on the command line are added to Chromium's (e.g. the camera tests' flags).
@@ -44,6 +53,30 @@ const shiftedKeys = {
   '{': 'BracketLeft', '}': 'BracketRight', '|': 'Backslash', ':': 'Semicolon', '"': 'Quote',
   '<': 'Comma', '>': 'Period', '?': 'Slash', '~': 'Backquote',
 };
+
+// Where console pixel (x, y) is on the page, as the picture is shown.
+function clientPoint(target, x, y) {
+  return target.evaluate(({ x, y }) => {
+    const video = document.getElementById('screen');
+    const box = video.getBoundingClientRect();
+    const scale = Math.min(box.width / video.videoWidth, box.height / video.videoHeight);
+    return {
+      x: box.left + (box.width - video.videoWidth * scale) / 2 + (x + 0.5) * scale,
+      y: box.top + (box.height - video.videoHeight * scale) / 2 + (y + 0.5) * scale,
+    };
+  }, { x, y });
+}
+
+const touchSessions = new Map();
+async function touchSession(name) {
+  if (!touchSessions.has(name)) {
+    const target = page(name);
+    const session = await target.context().newCDPSession(target);
+    await session.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 });
+    touchSessions.set(name, session);
+  }
+  return touchSessions.get(name);
+}
 
 async function typeLikeAPerson(target, text) {
   for (const character of text) {
@@ -102,20 +135,34 @@ async function run(command) {
   }
   case 'click': {
     const target = page(command.page);
-    const point = await target.evaluate(({ x, y }) => {
-      const video = document.getElementById('screen');
-      const box = video.getBoundingClientRect();
-      const scale = Math.min(box.width / video.videoWidth, box.height / video.videoHeight);
-      return {
-        x: box.left + (box.width - video.videoWidth * scale) / 2 + (x + 0.5) * scale,
-        y: box.top + (box.height - video.videoHeight * scale) / 2 + (y + 0.5) * scale,
-      };
-    }, { x: command.x, y: command.y });
+    const point = await clientPoint(target, command.x, command.y);
     await target.mouse.move(point.x, point.y);
     await target.mouse.down();
     await target.waitForTimeout(50);
     await target.mouse.up();
     return {};
+  }
+  case 'touch': {
+    const session = await touchSession(command.page);
+    const touchPoints = [];
+    for (const [id, p] of command.points.entries())
+      touchPoints.push({ ...(await clientPoint(page(command.page), p.x, p.y)), id });
+    await session.send('Input.dispatchTouchEvent', { type: command.type, touchPoints });
+    return {};
+  }
+  case 'insert':
+    await page(command.page).keyboard.insertText(command.text);
+    return {};
+  case 'viewport':
+    await page(command.page).setViewportSize({ width: command.width, height: command.height });
+    return {};
+  case 'download': {
+    const target = page(command.page);
+    const [download] = await Promise.all([target.waitForEvent('download'),
+      target.click(command.selector)]);
+    const path = await download.path();
+    const { readFile } = await import('node:fs/promises');
+    return { name: download.suggestedFilename(), data: (await readFile(path)).toString('base64') };
   }
   case 'eval':
     return { value: await page(command.page).evaluate(command.script) };
@@ -128,6 +175,7 @@ async function run(command) {
   case 'close': {
     const target = page(command.page);
     pages.delete(command.page);
+    touchSessions.delete(command.page);
     relays.get(command.page)?.close();
     relays.delete(command.page);
     await target.context().close();

@@ -19,7 +19,8 @@ const pickerLabel = document.getElementById('picker-label');
 
 // What the page knows, also read by vmcast's browser tests.
 const state = {
-  phase: 'connecting', access: '', absolute: false, vm: '', codec: '',
+  phase: 'connecting', access: '', absolute: false, multitouch: false, displaySize: '',
+  vm: '', codec: '',
   framesDecoded: 0, fps: 0, kbps: 0, latencyMs: 0, errors: [], ended: '',
   vmClipboard: null, clipboardSent: 0,
 };
@@ -38,6 +39,20 @@ let pictureNotice = '';
 const heldKeys = new Set();
 const heldButtons = new Set();
 const clipboard = createClipboard({ sendInput, canSend: inputOpen, state });
+const viewControls = document.getElementById('view-controls');
+const view = createView({ stage, video, container: viewControls, sendInput, canResize: inputOpen,
+  screenshotUrl: () => serverUrl('/screenshot'), report });
+createTouch({ video, container: viewControls, sendInput, canSend: inputOpen, consolePoint, state,
+  view });
+
+// A passing message: what the user asked for did not work.
+let reportTimer = null;
+function report(text) {
+  state.errors.push(text);
+  showNotice(text);
+  clearTimeout(reportTimer);
+  reportTimer = setTimeout(() => showNotice(pictureNotice), 4000);
+}
 
 function showNotice(text) {
   notice.textContent = text;
@@ -61,12 +76,18 @@ function sendInput(message) {
   if (inputOpen()) channel.send(JSON.stringify(message));
 }
 
-function socketUrl(path) {
+// An address of vmcast's for this page's console.
+function serverUrl(path) {
   const url = new URL(path, location.href);
-  url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   url.searchParams.set('token', token);
   if (vmName !== '') url.searchParams.set('vm', vmName);
   if (consoleIndex !== '') url.searchParams.set('console', consoleIndex);
+  return url;
+}
+
+function socketUrl(path) {
+  const url = serverUrl(path);
+  url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return url;
 }
 
@@ -132,6 +153,7 @@ async function handleMessage(message) {
   case 'hello':
     state.access = message.access;
     state.absolute = !!message.absolute;
+    state.multitouch = !!message.multitouch;
     state.vm = message.vm;
     state.codec = message.codec;
     showPlace(message.vm, message.console,
@@ -153,6 +175,10 @@ async function handleMessage(message) {
   case 'mouse':
     state.absolute = !!message.absolute;
     if (state.absolute && document.pointerLockElement) document.exitPointerLock();
+    break;
+  case 'display-size':
+    // QEMU took the window's size for the VM; the guest follows if its driver does.
+    state.displaySize = `${message.width}x${message.height}`;
     break;
   case 'clipboard':
     if (typeof message.text === 'string') clipboard.fromVm(message.text);
@@ -185,7 +211,9 @@ function startPeer() {
     video.play().catch(() => {});
   };
   peer.ondatachannel = (event) => {
-    if (event.channel.label === 'input') channel = event.channel;
+    if (event.channel.label !== 'input') return;
+    channel = event.channel;
+    channel.addEventListener('open', view.channelOpened);
   };
   peer.onicecandidate = (event) => {
     if (event.candidate)
@@ -313,8 +341,9 @@ function releaseEverything() {
 window.addEventListener('blur', releaseEverything);
 document.addEventListener('visibilitychange', () => { if (document.hidden) releaseEverything(); });
 
-// Mouse: console pixels from where the picture is drawn inside the video element.
-function consolePoint(event) {
+// Mouse and touch: console pixels from where the picture is drawn inside the video element
+// (scaled, zoomed or scrolled), clamped into the console when clamp is set, else null outside.
+function consolePoint(event, clamp = false) {
   const box = video.getBoundingClientRect();
   const width = video.videoWidth;
   const height = video.videoHeight;
@@ -324,6 +353,8 @@ function consolePoint(event) {
   const top = box.top + (box.height - height * scale) / 2;
   const x = Math.floor((event.clientX - left) / scale);
   const y = Math.floor((event.clientY - top) / scale);
+  const within = (value, size) => Math.min(size - 1, Math.max(0, value));
+  if (clamp) return { x: within(x, width), y: within(y, height) };
   if (x < 0 || y < 0 || x >= width || y >= height) return null;
   return { x, y };
 }
