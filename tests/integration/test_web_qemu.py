@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import re
 
-from web_page import browser, serve_and_open, wait_page_shows  # noqa: F401
+import pytest
+
 from vmcast_testlib import Qemu, wait_for
+
+# The page's fixture (browser) comes as a plugin; its asserts are rewritten as a test's only
+# when it is registered before the import of its helpers.
+pytest.register_assert_rewrite("web_page")
+pytest_plugins = ("web_page",)
+from web_page import serve_and_open, wait_page_shows  # noqa: E402
 
 BOOT_TIMEOUT = 180  # TCG on two slow cores
 
@@ -66,6 +73,21 @@ def test_browser_watches_types_and_clicks_into_a_real_vm(session, guest, vmcast_
     # bad text). Whether QEMU then accepted vmcast's Grab only vmcast sees (the test guest has
     # no clipboard agent), so that stays a check of vmcast's warning.
     assert browser.state("p")["errors"] == []
+
+    # The toolbar's "type text": vmcast presses the keys itself, paced for the guest's PS/2
+    # keyboard, with Shift where the US layout needs it ("$", "(", "*", ">").
+    browser.call("activate", page="p", selector="#toolbar-handle")
+    browser.call("activate", page="p", selector="#type-button")
+    browser.eval("p", "document.getElementById('type-text').value = "
+                      "'echo VMCAST-PANEL-$((6*7)) > /dev/ttyS0\\n'")
+    browser.call("activate", page="p", selector="#type-start")
+    try:
+        qemu.wait_serial("VMCAST-PANEL-42", 90)
+    except AssertionError:
+        artifacts.save_image("screen-after-type-text", qemu.screendump())
+        raise
+    wait_for(lambda: browser.state("p")["typing"] == "done", 10, 0.2,
+             what="the page saying the text is typed")
     vmcast_log = session.log_path("vmcast", "stderr").read_text(errors="replace")
     assert "refused vmcast's clipboard" not in vmcast_log
     assert vmcast.poll() is None

@@ -12,6 +12,10 @@
 //   {"cmd":"press","page":NAME,"keys":KEYS}      one Playwright key chord, e.g. "Control+V", to
 //                                                vmcast's page, or to the element "focus" names
 //   {"cmd":"click","page":NAME,"x":X,"y":Y}      a left click at console pixel (x, y)
+//   {"cmd":"activate","page":NAME,"selector":S} a left click on the page's element S, as a
+//                                                person's (scrolled into view, user activation)
+//   {"cmd":"pointer","page":NAME,"x":X,"y":Y}    the mouse to window pixel (x, y), no button
+//   {"cmd":"viewport","page":NAME,"width":W,"height":H}  the page's window size
 //   {"cmd":"eval","page":NAME,"script":JS}       the value of an expression in the page
 //   {"cmd":"close","page":NAME}
 // Arguments on the command line are added to Chromium's (e.g. the camera tests' flags).
@@ -117,6 +121,15 @@ async function run(command) {
     await target.mouse.up();
     return {};
   }
+  case 'activate':
+    await page(command.page).click(command.selector);
+    return {};
+  case 'pointer':
+    await page(command.page).mouse.move(command.x, command.y);
+    return {};
+  case 'viewport':
+    await page(command.page).setViewportSize({ width: command.width, height: command.height });
+    return {};
   case 'eval':
     return { value: await page(command.page).evaluate(command.script) };
   case 'loss': {
