@@ -158,15 +158,17 @@ def test_type_text_in_the_guests_layout(session, artifacts, tmp_path, web, brows
         assert message == "a text of 2001 characters is too long to type (at most 2000)", message
         assert key_events(run.peer, mark) == []
 
-        # Cancelled halfway, every key it pressed is released.
-        mark = run.peer.mark()
-        type_text("Hello World " * 40, "us")
-        wait_keys(run.peer, mark, 40, "typing under way")
-        browser.call("activate", page="p", selector="#type-cancel")
-        assert typed() == "cancelled"
-        wait_for(lambda: nothing_held(run.peer, mark), 10, 0.1, what="every key released")
-        count = len(key_events(run.peer, mark))
-        assert count < 12 * 40 * 2, count
+        # Cancelled halfway, every key it pressed is released. Capitals hold Shift three
+        # quarters of the time, so three cancels all but surely catch one held.
+        for _ in range(3):
+            mark = run.peer.mark()
+            type_text("HELLO WORLD " * 40, "us")
+            wait_keys(run.peer, mark, 40, "typing under way")
+            browser.call("activate", page="p", selector="#type-cancel")
+            assert typed() == "cancelled"
+            wait_for(lambda: nothing_held(run.peer, mark), 10, 0.1, what="every key released")
+            count = len(key_events(run.peer, mark))
+            assert count < 12 * 40 * 4, count
 
         # The page going away while typing lets go of the keys too.
         mark = run.peer.mark()

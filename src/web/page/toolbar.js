@@ -109,6 +109,7 @@ function createToolbar({ sendInput, canSend, state }) {
   });
 
   // Type text.
+  // The layout picked last time, if this page still offers it.
   typeLayout.value = localStorage.getItem('vmcast.layout') || 'us';
   if (!typeLayout.value) typeLayout.value = 'us';
   typeLayout.addEventListener('change', () => localStorage.setItem('vmcast.layout',
@@ -182,18 +183,15 @@ function createToolbar({ sendInput, canSend, state }) {
       for (const control of fullAccessOnly) control.hidden = access !== 'full';
       if (access !== 'full') closePopups();
     },
-    // vmcast's messages for the toolbar; false for the others.
+    // vmcast's "leds" and "typing" messages.
     handle(message) {
       if (message.type === 'leds' && Number.isInteger(message.leds)) {
         showLeds(message.leds);
       } else if (message.type === 'typing') {
         const words = { started: 'typing…', done: 'typed', cancelled: 'cancelled' };
-        if (!(message.state in words)) return true;
-        setTyping(message.state === 'started' ? 'typing' : message.state, words[message.state]);
-      } else {
-        return false;
+        if (message.state in words)
+          setTyping(message.state === 'started' ? 'typing' : message.state, words[message.state]);
       }
-      return true;
     },
     // vmcast refused something: shown in the type panel while it waits for an answer.
     refused(text) {
