@@ -24,6 +24,15 @@ def left_button_events(qemu: Qemu) -> list[int]:
                        qemu.serial_text())]
 
 
+def wait_guest_output(qemu: Qemu, artifacts, text: str) -> None:
+    """Waits for the guest's shell to print text on its serial port; saves its screen if not."""
+    try:
+        qemu.wait_serial(text, 90)
+    except AssertionError:
+        artifacts.save_image(f"screen-waiting-for-{text}", qemu.screendump())
+        raise
+
+
 def test_browser_watches_types_and_clicks_into_a_real_vm(session, guest, vmcast_bin, artifacts,
                                                          tmp_path, browser):
     qemu = Qemu(session, "webvm", **guest.qemu_args("web"),
@@ -40,11 +49,7 @@ def test_browser_watches_types_and_clicks_into_a_real_vm(session, guest, vmcast_
 
     # Keys typed into the page run in the guest's shell: `$((6*7))` needs Shift.
     browser.call("type", page="p", text="echo VMCAST-TYPED-$((6*7)) > /dev/ttyS0\n")
-    try:
-        qemu.wait_serial("VMCAST-TYPED-42", 90)
-    except AssertionError:
-        artifacts.save_image("screen-after-typing", qemu.screendump())
-        raise
+    wait_guest_output(qemu, artifacts, "VMCAST-TYPED-42")
 
     # The tablet makes QEMU's mouse absolute; a click on the page lands in the guest.
     wait_for(lambda: browser.state("p")["absolute"], 60, 0.5,
@@ -81,11 +86,7 @@ def test_browser_watches_types_and_clicks_into_a_real_vm(session, guest, vmcast_
     browser.eval("p", "document.getElementById('type-text').value = "
                       "'echo VMCAST-PANEL-$((6*7)) > /dev/ttyS0\\n'")
     browser.call("activate", page="p", selector="#type-start")
-    try:
-        qemu.wait_serial("VMCAST-PANEL-42", 90)
-    except AssertionError:
-        artifacts.save_image("screen-after-type-text", qemu.screendump())
-        raise
+    wait_guest_output(qemu, artifacts, "VMCAST-PANEL-42")
     wait_for(lambda: browser.state("p")["typing"] == "done", 10, 0.2,
              what="the page saying the text is typed")
     vmcast_log = session.log_path("vmcast", "stderr").read_text(errors="replace")

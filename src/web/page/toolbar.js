@@ -100,6 +100,13 @@ function createToolbar({ sendInput, canSend, state }) {
   });
 
   // Key combinations.
+  for (let number = 1; number <= 12; number++) {
+    const item = document.createElement('button');
+    Object.assign(item, { type: 'button', textContent: `Ctrl+Alt+F${number}` });
+    item.setAttribute('role', 'menuitem');
+    item.dataset.combo = `ctrl-alt-f${number}`;
+    keysMenu.append(item);
+  }
   keysMenu.addEventListener('click', (event) => {
     const item = event.target.closest('[data-combo]');
     if (!item || !canSend()) return;
