@@ -64,8 +64,8 @@ std::unique_ptr<LayoutKeys> LayoutKeys::create(xkb_context *context, const std::
                 const xkb_keysym_t *syms = nullptr;
                 if (!reachable || xkb_keymap_key_get_syms_by_level(map, code, 0, level, &syms) != 1)
                     continue;
-                reverse->keys_.emplace(
-                    syms[0], LayoutKey{code - kXkbKeycodeOffset, with_shift, with_altgr});
+                reverse->keys_.emplace(syms[0],
+                                       LayoutKey{code - kXkbKeycodeOffset, with_shift, with_altgr});
             }
         }
     return reverse;

@@ -92,7 +92,8 @@ class ConsoleInput {
     uint32_t keyboard_leds() const;
     // callback(leds) whenever Keyboard.Modifiers changes and once the input is ready, for as
     // long as the returned subscription lives.
-    CallbackList<uint32_t>::Subscription watch_keyboard_leds(std::function<void(uint32_t)> callback) {
+    CallbackList<uint32_t>::Subscription
+    watch_keyboard_leds(std::function<void(uint32_t)> callback) {
         return led_watchers_.add(std::move(callback));
     }
 

@@ -107,7 +107,7 @@ bool missing(const char *what, std::string &error) {
 
 // The toolbar's combinations a browser cannot send itself (its own shortcuts, or keys it keeps).
 struct ComboKeys {
-    const char *name;
+    std::string name;
     std::vector<uint32_t> linux_keycodes;
 };
 const std::vector<ComboKeys> &combos() {
@@ -115,18 +115,15 @@ const std::vector<ComboKeys> &combos() {
         std::vector<ComboKeys> made = {
             {"ctrl-alt-del", {KEY_LEFTCTRL, KEY_LEFTALT, KEY_DELETE}},
             {"ctrl-alt-backspace", {KEY_LEFTCTRL, KEY_LEFTALT, KEY_BACKSPACE}},
-            {"print", {KEY_SYSRQ}},             // Print Screen
+            {"print", {KEY_SYSRQ}},              // Print Screen
             {"sysrq", {KEY_LEFTALT, KEY_SYSRQ}}, // Alt+Print Screen is SysRq
             {"super", {KEY_LEFTMETA}},
         };
-        static const char *const names[] = {"ctrl-alt-f1", "ctrl-alt-f2",  "ctrl-alt-f3",
-                                            "ctrl-alt-f4", "ctrl-alt-f5",  "ctrl-alt-f6",
-                                            "ctrl-alt-f7", "ctrl-alt-f8",  "ctrl-alt-f9",
-                                            "ctrl-alt-f10", "ctrl-alt-f11", "ctrl-alt-f12"};
         static const uint32_t function_keys[] = {KEY_F1, KEY_F2, KEY_F3, KEY_F4,  KEY_F5,  KEY_F6,
                                                  KEY_F7, KEY_F8, KEY_F9, KEY_F10, KEY_F11, KEY_F12};
         for (size_t i = 0; i < 12; ++i)
-            made.push_back({names[i], {KEY_LEFTCTRL, KEY_LEFTALT, function_keys[i]}});
+            made.push_back({"ctrl-alt-f" + std::to_string(i + 1),
+                            {KEY_LEFTCTRL, KEY_LEFTALT, function_keys[i]}});
         return made;
     }();
     return table;
@@ -189,7 +186,8 @@ bool parse_input(std::string_view text, InputMessage &message, std::string &erro
                            error);
         const auto characters = size_t(g_utf8_strlen(typed->c_str(), gssize(typed->size())));
         if (characters > kMaxTypedCharacters) {
-            error = "a text of " + std::to_string(characters) + " characters is too long to type (at most " +
+            error = "a text of " + std::to_string(characters) +
+                    " characters is too long to type (at most " +
                     std::to_string(kMaxTypedCharacters) + ")";
             return false;
         }

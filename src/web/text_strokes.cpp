@@ -61,8 +61,7 @@ bool strokes_for_text(const compositor::LayoutKeys &layout, const std::string &l
     const uint32_t altgr = *qemu::qnum_from_evdev(KEY_RIGHTALT);
     std::vector<gunichar> untypeable; // the first few, each once
     bool more_untypeable = false;
-    for (const char *at = text.data(); at < text.data() + text.size();
-         at = g_utf8_next_char(at)) {
+    for (const char *at = text.data(); at < text.data() + text.size(); at = g_utf8_next_char(at)) {
         const gunichar character = g_utf8_get_char(at);
         if (character == '\r')
             continue;

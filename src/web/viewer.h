@@ -31,8 +31,7 @@ class Viewer {
         // The page copied text for the VM; false and why not in error.
         std::function<bool(std::string text, std::string &error)> clipboard_copied;
         // The reverse of a keyboard layout, for typing text; nullptr and why not in error.
-        std::function<const compositor::LayoutKeys *(const std::string &layout,
-                                                     std::string &error)>
+        std::function<const compositor::LayoutKeys *(const std::string &layout, std::string &error)>
             layout_keys;
     };
 

@@ -81,7 +81,7 @@ def test_browser_watches_types_and_clicks_into_a_real_vm(session, guest, vmcast_
 
     # The toolbar's "type text": vmcast presses the keys itself, paced for the guest's PS/2
     # keyboard, with Shift where the US layout needs it ("$", "(", "*", ">").
-    browser.call("activate", page="p", selector="#toolbar-handle")
+    browser.call("press", page="p", focus="#toolbar-handle", keys="Enter")
     browser.call("activate", page="p", selector="#type-button")
     browser.eval("p", "document.getElementById('type-text').value = "
                       "'echo VMCAST-PANEL-$((6*7)) > /dev/ttyS0\\n'")

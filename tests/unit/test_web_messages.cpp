@@ -147,16 +147,17 @@ TEST(Input, TypeTextIsLimitedAndNeedsAKnownLayout) {
     std::string longest;
     for (size_t i = 0; i < kMaxTypedCharacters; ++i)
         longest += "é";
-    EXPECT_TRUE(parse_input(R"({"type":"type","layout":"us","text":")" + longest + "\"}",
-                            message, error))
+    EXPECT_TRUE(
+        parse_input(R"({"type":"type","layout":"us","text":")" + longest + "\"}", message, error))
         << error;
-    EXPECT_FALSE(parse_input(R"({"type":"type","layout":"us","text":")" + longest + "x\"}",
-                             message, error));
+    EXPECT_FALSE(
+        parse_input(R"({"type":"type","layout":"us","text":")" + longest + "x\"}", message, error));
     EXPECT_EQ(error, "a text of 2001 characters is too long to type (at most 2000)");
     EXPECT_FALSE(parse_input(R"({"type":"type","text":"a","layout":"xx"})", message, error));
     EXPECT_EQ(error, "unknown keyboard layout \"xx\"");
-    for (const char *bad : {R"({"type":"type","text":"","layout":"us"})",
-                            R"({"type":"type","text":"a"})", R"({"type":"type","text":7,"layout":"us"})"})
+    for (const char *bad :
+         {R"({"type":"type","text":"","layout":"us"})", R"({"type":"type","text":"a"})",
+          R"({"type":"type","text":7,"layout":"us"})"})
         EXPECT_FALSE(parse_input(bad, message, error)) << bad;
 }
 
@@ -179,11 +180,11 @@ std::string strokes_of(const char *layout, const char *text, std::string &error)
 TEST(TextStrokes, UsesShiftAndAltGrAsTheLayoutNeeds) {
     std::string error;
     // US: Z is Shift+z (0x2c), "@" Shift+2, a line end Enter.
-    EXPECT_EQ(strokes_of("us", "zZ@\n", error),
-              "+2c -2c +2a +2c -2c -2a +2a +3 -3 -2a +1c -1c ") << error;
+    EXPECT_EQ(strokes_of("us", "zZ@\n", error), "+2c -2c +2a +2c -2c -2a +2a +3 -3 -2a +1c -1c ")
+        << error;
     // German: z and y swap keys, "@" is AltGr (0xb8) + Q, "€" AltGr + E.
-    EXPECT_EQ(strokes_of("de", "zy@€", error),
-              "+15 -15 +2c -2c +b8 +10 -10 -b8 +b8 +12 -12 -b8 ") << error;
+    EXPECT_EQ(strokes_of("de", "zy@€", error), "+15 -15 +2c -2c +b8 +10 -10 -b8 +b8 +12 -12 -b8 ")
+        << error;
     // A Windows line end types one Enter.
     EXPECT_EQ(strokes_of("fr", "a\r\n", error), "+10 -10 +1c -1c ") << error;
 }

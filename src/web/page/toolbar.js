@@ -184,8 +184,9 @@ function createToolbar({ sendInput, canSend, state }) {
   }
 
   return {
-    // Whether a key event's target is one of the toolbar's controls (not for the VM).
-    owns: (target) => target instanceof Node && bar.contains(target),
+    // Whether a key event's target is one of the toolbar's controls or its handle (not for
+    // the VM).
+    owns: (target) => target instanceof Node && (bar.contains(target) || handle === target),
     setAccess(access) {
       for (const control of fullAccessOnly) control.hidden = access !== 'full';
       if (access !== 'full') closePopups();
