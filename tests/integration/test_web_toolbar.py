@@ -224,6 +224,17 @@ def test_fullscreen_locks_the_keyboard(session, artifacts, tmp_path, web, browse
         wait_for(lambda: browser.state("p")["keyboardLock"] == "off" and
                  not browser.state("p")["fullscreen"], 10, 0.1, what="fullscreen left")
 
+        # A browser without Keyboard Lock (Firefox): the page says which keys it keeps.
+        browser.eval("p", "Object.defineProperty(navigator, 'keyboard', { value: undefined })")
+        browser.call("activate", page="p", selector="#fullscreen-button")
+        wait_for(lambda: browser.state("p")["keyboardLock"] == "unsupported", 10, 0.1,
+                 what="fullscreen without keyboard lock")
+        note = browser.eval("p", "document.getElementById('keyboard-lock-note').textContent")
+        assert note == ("This browser keeps Esc (leaves fullscreen), Ctrl+W, Ctrl+T, Ctrl+N, "
+                        "Ctrl+Tab, Alt+Tab, Alt+F4 and the Windows key; the Keys menu sends "
+                        "them."), note
+        assert shown(browser, "#keyboard-lock-note")
+
 
 def test_toolbar_fits_a_phone(session, artifacts, tmp_path, web, browser):
     port, _ = web
