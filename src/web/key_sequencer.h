@@ -1,7 +1,7 @@
 // Key strokes into the VM one at a time, paced: QEMU's PS/2 keyboard keeps 16 bytes for the
-// guest (a key event is 1 to 3) and drops what comes when they are full, and a USB keyboard
-// reports one queued code per poll, so a burst of strokes would lose keys. Keys the sequence
-// pressed are released when it is cancelled or destroyed, so none stays held.
+// guest (a key event is 1 to 3) and drops what comes when they are full, so a burst of strokes
+// would lose keys. Keys the sequence pressed are released when it is cancelled or destroyed, so
+// none stays held.
 #pragma once
 
 #include <cstdint>

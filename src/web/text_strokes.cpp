@@ -99,4 +99,11 @@ bool strokes_for_text(const compositor::LayoutKeys &layout, const std::string &l
     return false;
 }
 
+void around_caps_lock(std::vector<KeyStroke> &strokes) {
+    const uint32_t caps_lock = *qemu::qnum_from_evdev(KEY_CAPSLOCK);
+    const KeyStroke tap[] = {{caps_lock, true}, {caps_lock, false}};
+    strokes.insert(strokes.begin(), std::begin(tap), std::end(tap));
+    strokes.insert(strokes.end(), std::begin(tap), std::end(tap));
+}
+
 } // namespace vmcast::web

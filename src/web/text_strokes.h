@@ -35,4 +35,8 @@ class TypingLayouts {
 bool strokes_for_text(const compositor::LayoutKeys &layout, const std::string &layout_name,
                       std::string_view text, std::vector<KeyStroke> &strokes, std::string &error);
 
+// Caps Lock tapped before and after strokes: with the guest's Caps Lock on, typed letters would
+// come out in the other case, so it is off while the text is typed and on again after.
+void around_caps_lock(std::vector<KeyStroke> &strokes);
+
 } // namespace vmcast::web

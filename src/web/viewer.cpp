@@ -334,6 +334,8 @@ void Viewer::type_text(const TypeText &typed) {
         refuse(error);
         return;
     }
+    if (hooks_.keyboard_leds() & qemu::keyboard_led::kCapsLock)
+        around_caps_lock(strokes);
     g_debug("viewer %lu: typing %zu strokes (layout %s)", id_, strokes.size(),
             typed.layout.c_str());
     send_text(json_message({{"type", "typing"}, {"state", "started"}}, "strokes",

@@ -33,6 +33,8 @@ class Viewer {
         // The reverse of a keyboard layout, for typing text; nullptr and why not in error.
         std::function<const compositor::LayoutKeys *(const std::string &layout, std::string &error)>
             layout_keys;
+        // The guest's keyboard LEDs, qemu::keyboard_led bits.
+        std::function<uint32_t()> keyboard_leds;
     };
 
     // ice_address: the only local address ICE may use, or empty for every interface.

@@ -349,6 +349,7 @@ void WebPublisher::on_socket_open(SoupServer *, SoupServerMessage *message, cons
             },
         .layout_keys = [self](const std::string &layout,
                               std::string &why) { return self->typing_layouts_.get(layout, why); },
+        .keyboard_leds = [console] { return console->console.input->keyboard_leds(); },
     };
     auto viewer = std::make_unique<Viewer>(id, std::move(owned), *console->encoder,
                                            std::move(input), self->ice_address_, std::move(hooks));

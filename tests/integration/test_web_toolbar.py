@@ -146,6 +146,17 @@ def test_type_text_in_the_guests_layout(session, artifacts, tmp_path, web, brows
         assert browser.eval("p", "document.getElementById('type-message').textContent") == \
             "typed"
 
+        # With the guest's Caps Lock on, it is tapped off for the text and on again after.
+        assert run.peer.command("set-modifiers value=4")["ok"]
+        wait_for(lambda: browser.state("p")["leds"]["caps"], 10, 0.1, what="Caps Lock shown")
+        mark = run.peer.mark()
+        type_text("aB", "us")
+        assert typed() == "done"
+        assert key_events(run.peer, mark) == (tapped(0x3a) + tapped(0x1e) +
+                                               tapped(0x30, SHIFT) + tapped(0x3a))
+        assert run.peer.command("set-modifiers value=0")["ok"]
+        wait_for(lambda: not browser.state("p")["leds"]["caps"], 10, 0.1, what="Caps Lock off")
+
         # What the layout cannot type is refused by name, and nothing is typed.
         mark = run.peer.mark()
         type_text("5 € and 6 ¤", "us")
