@@ -146,6 +146,16 @@ def test_type_text_in_the_guests_layout(session, artifacts, tmp_path, web, brows
         assert browser.eval("p", "document.getElementById('type-message').textContent") == \
             "typed"
 
+        # Every layout the picker offers is one vmcast knows and compiles: "." types in each.
+        layouts = browser.eval("p", "[...document.querySelectorAll('#type-layout option')]"
+                                    ".map(o => o.value)")
+        assert len(layouts) >= 16 and layouts[0] == "us", layouts
+        for layout in layouts:
+            mark = run.peer.mark()
+            type_text(".", layout)
+            assert typed() == "done", (layout, browser.state("p")["errors"][-1:])
+            assert len(key_events(run.peer, mark)) >= 2, layout
+
         # With the guest's Caps Lock on, it is tapped off for the text and on again after.
         assert run.peer.command("set-modifiers value=4")["ok"]
         wait_for(lambda: browser.state("p")["leds"]["caps"], 10, 0.1, what="Caps Lock shown")
