@@ -9,14 +9,6 @@
 #include "compositor/client_keymap_file.h"
 
 namespace vmcast::compositor {
-namespace {
-
-void log_xkb(xkb_context *, xkb_log_level, const char *format, va_list args) {
-    GCharPtr line(g_strdup_vprintf(format, args));
-    g_debug("xkbcommon: %s", g_strchomp(line.get()));
-}
-
-} // namespace
 
 uint32_t left_key_of(Modifier modifier) {
     switch (modifier) {
@@ -49,48 +41,15 @@ bool holds_modifier(uint32_t linux_keycode, Modifier modifier) {
 std::unique_ptr<KeymapTranslator> KeymapTranslator::create(std::string &error) {
     std::unique_ptr<KeymapTranslator> translator(new KeymapTranslator());
     // Clients' keymaps include the system's XKB files ("complete"), never the environment's.
-    translator->context_.reset(xkb_context_new(XKB_CONTEXT_NO_ENVIRONMENT_NAMES));
+    translator->context_ = LayoutKeys::new_context();
     if (!translator->context_) {
         error = "cannot start xkbcommon";
         return nullptr;
     }
-    xkb_context_set_log_fn(translator->context_.get(), log_xkb);
-    const xkb_rule_names us = {"evdev", "pc105", "us", "", ""};
-    XkbKeymapPtr guest(
-        xkb_keymap_new_from_names(translator->context_.get(), &us, XKB_KEYMAP_COMPILE_NO_FLAGS));
-    if (!guest) {
-        error = "cannot compile the US keyboard layout (is xkb-data installed?)";
+    // Levels 1 and 2: a guest with a US layout has nothing at AltGr.
+    translator->us_keys_ = LayoutKeys::create(translator->context_.get(), "us", 2, error);
+    if (!translator->us_keys_)
         return nullptr;
-    }
-    const xkb_mod_mask_t shift = 1u << xkb_keymap_mod_get_index(guest.get(), XKB_MOD_NAME_SHIFT);
-    // The main block's keys (up to the keypad's) first, at either level, then the others: "$"
-    // and "(" must be Shift+4 and Shift+9, not KEY_DOLLAR or the keypad's parenthesis, which a
-    // PS/2 guest has no scancode for, nor "<" the 102nd key, missing on US keyboards. Within
-    // each, level 1 first, so a keysym maps to a key that types it without Shift when there is
-    // one.
-    constexpr xkb_keycode_t kLastMainBlockKey = 83 + kXkbKeycodeOffset; // KEY_KPDOT
-    for (const bool main_block : {true, false})
-        for (xkb_level_index_t level = 0; level < 2; ++level) {
-            for (xkb_keycode_t code = xkb_keymap_min_keycode(guest.get());
-                 code <= xkb_keymap_max_keycode(guest.get()); ++code) {
-                if ((code <= kLastMainBlockKey) != main_block)
-                    continue;
-                xkb_mod_mask_t masks[8];
-                const size_t mask_count =
-                    xkb_keymap_key_get_mods_for_level(guest.get(), code, 0, level, masks, 8);
-                const xkb_mod_mask_t needed = level == 0 ? 0 : shift;
-                bool reachable = false;
-                for (size_t i = 0; i < mask_count; ++i)
-                    reachable = reachable || masks[i] == needed;
-                const xkb_keysym_t *syms = nullptr;
-                if (!reachable ||
-                    xkb_keymap_key_get_syms_by_level(guest.get(), code, 0, level, &syms) != 1 ||
-                    code < kXkbKeycodeOffset)
-                    continue;
-                translator->guest_keys_.emplace(syms[0],
-                                                GuestKey{code - kXkbKeycodeOffset, level == 1});
-            }
-        }
     return translator;
 }
 
@@ -109,10 +68,7 @@ XkbKeymapPtr KeymapTranslator::load_client_keymap(int fd, uint32_t size, std::st
 }
 
 std::optional<GuestKey> KeymapTranslator::guest_key_for(xkb_keysym_t keysym) const {
-    auto found = guest_keys_.find(keysym);
-    if (found == guest_keys_.end())
-        return std::nullopt;
-    return found->second;
+    return us_keys_->key_for(keysym);
 }
 
 } // namespace vmcast::compositor

@@ -6,32 +6,18 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include <xkbcommon/xkbcommon.h>
 
+#include "compositor/layout_keys.h"
+
 namespace vmcast::compositor {
 
-struct XkbDeleter {
-    void operator()(xkb_context *context) const { xkb_context_unref(context); }
-    void operator()(xkb_keymap *keymap) const { xkb_keymap_unref(keymap); }
-    void operator()(xkb_state *state) const { xkb_state_unref(state); }
-};
-using XkbContextPtr = std::unique_ptr<xkb_context, XkbDeleter>;
-using XkbKeymapPtr = std::unique_ptr<xkb_keymap, XkbDeleter>;
-using XkbStatePtr = std::unique_ptr<xkb_state, XkbDeleter>;
-
-// The key of the guest's (US) keyboard that types a keysym, and whether it needs Shift.
-struct GuestKey {
-    uint32_t linux_keycode;
-    bool shift;
-};
-
-// xkb key codes are Linux key codes (and the virtual keyboard protocol's) + 8.
-constexpr uint32_t kXkbKeycodeOffset = 8;
+// The key of the guest's (US) keyboard that types a keysym; it never needs AltGr.
+using GuestKey = LayoutKey;
 
 // The modifiers a client's mask can hold, and the guest keys that hold them.
 enum class Modifier { Shift, Control, Alt, Logo };
@@ -59,7 +45,7 @@ class KeymapTranslator {
     KeymapTranslator() = default;
 
     XkbContextPtr context_;
-    std::map<xkb_keysym_t, GuestKey> guest_keys_;
+    std::unique_ptr<LayoutKeys> us_keys_;
 };
 
 } // namespace vmcast::compositor

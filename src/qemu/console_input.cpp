@@ -135,6 +135,8 @@ void ConsoleInput::proxy_done(const GError *error) {
         mouse_absolute_ = qemu_display_mouse_get_is_absolute(mouse_.get());
         is_absolute_notify_ = SignalConnection(mouse_.get(), "notify::is-absolute",
                                                G_CALLBACK(on_is_absolute_changed), this);
+        modifiers_notify_ = SignalConnection(keyboard_.get(), "notify::modifiers",
+                                             G_CALLBACK(on_modifiers_changed), this);
         g_debug("%s: input ready, mouse %s, %s", log_name_.c_str(),
                 mouse_absolute_ ? "absolute" : "relative",
                 multitouch_ ? "multitouch" : "no multitouch");
@@ -142,8 +144,10 @@ void ConsoleInput::proxy_done(const GError *error) {
     if (on_ready_)
         on_ready_(proxy_error_);
     // Users that came before readiness were told what was known then.
-    if (proxy_error_.empty())
+    if (proxy_error_.empty()) {
         mouse_mode_watchers_.notify(mouse_absolute_);
+        led_watchers_.notify(keyboard_leds());
+    }
 }
 
 std::unique_ptr<InputClient> ConsoleInput::new_client(std::string client_name) {
@@ -158,6 +162,11 @@ void ConsoleInput::detach(InputClient *client) {
 
 uint32_t ConsoleInput::keyboard_leds() const {
     return keyboard_ ? qemu_display_keyboard_get_modifiers(keyboard_.get()) : 0;
+}
+
+void ConsoleInput::on_modifiers_changed(GObject *, GParamSpec *, gpointer self) {
+    auto *input = static_cast<ConsoleInput *>(self);
+    input->led_watchers_.notify(input->keyboard_leds());
 }
 
 void ConsoleInput::on_is_absolute_changed(GObject *, GParamSpec *, gpointer self) {

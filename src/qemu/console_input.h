@@ -93,6 +93,12 @@ class ConsoleInput {
     bool has_multitouch() const { return bool(multitouch_); }
     // The guest's keyboard LEDs, keyboard_led bits.
     uint32_t keyboard_leds() const;
+    // callback(leds) whenever Keyboard.Modifiers changes and once the input is ready, for as
+    // long as the returned subscription lives.
+    CallbackList<uint32_t>::Subscription
+    watch_keyboard_leds(std::function<void(uint32_t)> callback) {
+        return led_watchers_.add(std::move(callback));
+    }
 
     // Calls sent and not yet answered, and calls QEMU refused (not counting the mouse mode
     // refusals that were learnt from and retried).
@@ -118,6 +124,7 @@ class ConsoleInput {
               GObjectPtr<Proxy> ConsoleInput::*slot>
     static void on_proxy_ready(GObject *, GAsyncResult *result, gpointer self);
     static void on_is_absolute_changed(GObject *, GParamSpec *, gpointer self);
+    static void on_modifiers_changed(GObject *, GParamSpec *, gpointer self);
     static void on_call_done(GObject *source, GAsyncResult *result, gpointer call);
     // Counts a proxy that is made (or failed, with error set). After the last one, asks for
     // MultiTouch if the console has it, or else reports readiness.
@@ -159,6 +166,7 @@ class ConsoleInput {
     std::string log_name_;
     ReadyCallback on_ready_;
     CallbackList<bool> mouse_mode_watchers_;
+    CallbackList<uint32_t> led_watchers_;
     int proxies_pending_ = 0;
     std::string proxy_error_;
     bool ready_ = false;
@@ -182,6 +190,7 @@ class ConsoleInput {
     GObjectPtr<QemuDisplayMouse> mouse_;
     GObjectPtr<QemuDisplayMultiTouch> multitouch_;
     SignalConnection is_absolute_notify_;
+    SignalConnection modifiers_notify_;
 };
 
 // One user's input to a console. It remembers the keys, buttons and touches its user holds;

@@ -2,6 +2,8 @@
 
 #include <json-glib/json-glib.h>
 
+#include <linux/input-event-codes.h>
+
 #include <cmath>
 #include <optional>
 
@@ -116,6 +118,37 @@ bool missing(const char *what, std::string &error) {
     return false;
 }
 
+// The toolbar's combinations a browser cannot send itself (its own shortcuts, or keys it keeps).
+struct ComboKeys {
+    std::string name;
+    std::vector<uint32_t> linux_keycodes;
+};
+const std::vector<ComboKeys> &combos() {
+    static const std::vector<ComboKeys> table = [] {
+        std::vector<ComboKeys> made = {
+            {"ctrl-alt-del", {KEY_LEFTCTRL, KEY_LEFTALT, KEY_DELETE}},
+            {"ctrl-alt-backspace", {KEY_LEFTCTRL, KEY_LEFTALT, KEY_BACKSPACE}},
+            {"print", {KEY_SYSRQ}},              // Print Screen
+            {"sysrq", {KEY_LEFTALT, KEY_SYSRQ}}, // Alt+Print Screen is SysRq
+            {"super", {KEY_LEFTMETA}},
+        };
+        static const uint32_t function_keys[] = {KEY_F1, KEY_F2, KEY_F3, KEY_F4,  KEY_F5,  KEY_F6,
+                                                 KEY_F7, KEY_F8, KEY_F9, KEY_F10, KEY_F11, KEY_F12};
+        for (size_t i = 0; i < 12; ++i)
+            made.push_back({"ctrl-alt-f" + std::to_string(i + 1),
+                            {KEY_LEFTCTRL, KEY_LEFTALT, function_keys[i]}});
+        return made;
+    }();
+    return table;
+}
+
+bool known_layout(const std::string &name) {
+    for (const char *layout : kTypingLayouts)
+        if (name == layout)
+            return true;
+    return false;
+}
+
 } // namespace
 
 bool parse_signalling(std::string_view text, SignallingMessage &message, std::string &error) {
@@ -155,6 +188,27 @@ bool parse_input(std::string_view text, InputMessage &message, std::string &erro
             return missing("a clipboard message needs a string \"text\" and a boolean \"last\"",
                            error);
         message = ClipboardPiece{std::move(*piece), *last};
+        return true;
+    }
+    if (type == "type") {
+        auto typed = json.string("text");
+        auto layout = json.string("layout");
+        if (!typed || typed->empty() || !layout)
+            return missing("a type message needs a non-empty string \"text\" and a string "
+                           "\"layout\"",
+                           error);
+        const auto characters = size_t(g_utf8_strlen(typed->c_str(), gssize(typed->size())));
+        if (characters > kMaxTypedCharacters) {
+            error = "a text of " + std::to_string(characters) +
+                    " characters is too long to type (at most " +
+                    std::to_string(kMaxTypedCharacters) + ")";
+            return false;
+        }
+        if (!known_layout(*layout)) {
+            error = "unknown keyboard layout \"" + layout->substr(0, 32) + "\"";
+            return false;
+        }
+        message = TypeText{std::move(*typed), std::move(*layout)};
         return true;
     }
     if (!within_size(text, kMaxInputMessageBytes, error))
@@ -234,6 +288,26 @@ bool parse_input(std::string_view text, InputMessage &message, std::string &erro
     }
     if (type == "release") {
         message = ReleaseAll{};
+        return true;
+    }
+    if (type == "combo") {
+        auto name = json.string("name");
+        if (!name)
+            return missing("a combo message needs a string \"name\"", error);
+        for (const ComboKeys &combo : combos()) {
+            if (*name != combo.name)
+                continue;
+            KeyCombo keys{*name, {}};
+            for (uint32_t linux_keycode : combo.linux_keycodes)
+                keys.qnums.push_back(*qemu::qnum_from_evdev(linux_keycode));
+            message = std::move(keys);
+            return true;
+        }
+        error = "unknown key combination \"" + name->substr(0, 32) + "\"";
+        return false;
+    }
+    if (type == "cancel-typing") {
+        message = CancelTyping{};
         return true;
     }
     error = "unknown input type \"" + type.substr(0, 32) + "\"";

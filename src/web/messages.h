@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "qemu/console_input.h"
 
@@ -75,8 +76,24 @@ struct ClipboardPiece {
     std::string text;
     bool last = false; // the text is complete with this piece
 };
-using InputMessage = std::variant<KeyEvent, PointerPosition, PointerMotion, ButtonEvent, WheelEvent,
-                                  ReleaseAll, ClipboardPiece, DisplaySize, TouchEvent>;
+struct KeyCombo { // a toolbar combination, as qnums pressed in order and released in reverse
+    std::string name;
+    std::vector<uint32_t> qnums;
+};
+struct TypeText { // text to type as key presses in the guest's keyboard layout
+    std::string text;
+    std::string layout;
+};
+struct CancelTyping {};
+using InputMessage =
+    std::variant<KeyEvent, PointerPosition, PointerMotion, ButtonEvent, WheelEvent, ReleaseAll,
+                 ClipboardPiece, DisplaySize, TouchEvent, KeyCombo, TypeText, CancelTyping>;
+
+// The most characters one "type" message may type.
+constexpr size_t kMaxTypedCharacters = 2000;
+// The XKB layouts "type" knows, "us" first (the default).
+constexpr const char *kTypingLayouts[] = {"us", "gb", "de", "fr", "es", "it", "ch", "be",
+                                          "nl", "pt", "br", "se", "no", "dk", "fi", "pl"};
 
 // true and the message, or false and why not in error.
 bool parse_signalling(std::string_view text, SignallingMessage &message, std::string &error);

@@ -37,6 +37,8 @@ Viewer::Viewer(uint64_t id, GObjectPtr<SoupWebsocketConnection> socket, ConsoleE
       motion_limit_(1000, 2000), key_limit_(200, 400), error_limit_(5, 20),
       // 64 pieces a second carry about 1.5 MiB of text: a whole clipboard in under a second.
       clipboard_limit_(64, 64), bitrate_estimate_kbps_(encoder.bitrate_kbps()) {
+    if (input_)
+        sequencer_ = std::make_unique<KeySequencer>(*input_);
     soup_websocket_connection_set_max_incoming_payload_size(socket_.get(),
                                                             kMaxSignallingMessageBytes);
     soup_websocket_connection_set_keepalive_interval(socket_.get(), 15);
@@ -263,6 +265,10 @@ void Viewer::handle_input(const std::string &text) {
         add_clipboard_piece(std::move(*piece));
         return;
     }
+    if (std::holds_alternative<CancelTyping>(message)) {
+        sequencer_->cancel();
+        return;
+    }
     // Pointer motion has its own budget, so a flood of moves never starves a key press.
     const auto *touch = std::get_if<TouchEvent>(&message);
     const bool motion = std::holds_alternative<PointerPosition>(message) ||
@@ -318,9 +324,50 @@ void Viewer::handle_input(const std::string &text) {
                                 refuse(why);
                         });
                     });
+            } else if constexpr (std::is_same_v<Event, KeyCombo>) {
+                press_combo(event);
+            } else if constexpr (std::is_same_v<Event, TypeText>) {
+                type_text(event);
             }
         },
         message);
+}
+
+void Viewer::press_combo(const KeyCombo &combo) {
+    if (sequencer_->busy()) {
+        refuse("a text is being typed: cancel it before " + combo.name);
+        return;
+    }
+    std::vector<KeyStroke> strokes;
+    for (uint32_t qnum : combo.qnums)
+        strokes.push_back({qnum, true});
+    for (auto qnum = combo.qnums.rbegin(); qnum != combo.qnums.rend(); ++qnum)
+        strokes.push_back({*qnum, false});
+    g_debug("viewer %lu: %s", id_, combo.name.c_str());
+    sequencer_->start(std::move(strokes), nullptr);
+}
+
+void Viewer::type_text(const TypeText &typed) {
+    if (sequencer_->busy()) {
+        refuse("a text is being typed already: cancel it or wait");
+        return;
+    }
+    std::string error;
+    const compositor::LayoutKeys *layout = hooks_.layout_keys(typed.layout, error);
+    std::vector<KeyStroke> strokes;
+    if (!layout || !strokes_for_text(*layout, typed.layout, typed.text, strokes, error)) {
+        refuse(error);
+        return;
+    }
+    if (hooks_.keyboard_leds() & qemu::keyboard_led::kCapsLock)
+        around_caps_lock(strokes);
+    g_debug("viewer %lu: typing %zu strokes (layout %s)", id_, strokes.size(),
+            typed.layout.c_str());
+    send_text(json_message({{"type", "typing"}, {"state", "started"}}, "strokes",
+                           int64_t(strokes.size())));
+    sequencer_->start(std::move(strokes), [this](bool finished) {
+        send_text(json_message({{"type", "typing"}, {"state", finished ? "done" : "cancelled"}}));
+    });
 }
 
 // Pieces arrive in order on the ordered channel, before any key the page sends after them (the

@@ -13,7 +13,9 @@
 
 #include "common/glib_ptr.h"
 #include "qemu/console_input.h"
+#include "compositor/layout_keys.h"
 #include "web/console_encoder.h"
+#include "web/key_sequencer.h"
 #include "web/main_thread.h"
 #include "web/messages.h"
 #include "web/rate_limiter.h"
@@ -28,6 +30,11 @@ class Viewer {
         std::function<void(Viewer &)> bitrate_estimated; // a new estimate from RTCP reports
         // The page copied text for the VM; false and why not in error.
         std::function<bool(std::string text, std::string &error)> clipboard_copied;
+        // The reverse of a keyboard layout, for typing text; nullptr and why not in error.
+        std::function<const compositor::LayoutKeys *(const std::string &layout, std::string &error)>
+            layout_keys;
+        // The guest's keyboard LEDs, qemu::keyboard_led bits.
+        std::function<uint32_t()> keyboard_leds;
     };
 
     // ice_address: the only local address ICE may use, or empty for every interface.
@@ -64,6 +71,8 @@ class Viewer {
     void handle_signalling(std::string_view text);
     void handle_input(const std::string &text);
     void add_clipboard_piece(ClipboardPiece piece);
+    void press_combo(const KeyCombo &combo);
+    void type_text(const TypeText &typed);
     void refuse(const std::string &what);
     void poll_stats();
     void stats_arrived(const GstStructure *stats);
@@ -72,6 +81,7 @@ class Viewer {
     GObjectPtr<SoupWebsocketConnection> socket_;
     ConsoleEncoder &encoder_;
     std::unique_ptr<qemu::InputClient> input_;
+    std::unique_ptr<KeySequencer> sequencer_; // over input_, so it goes first
     std::string ice_address_;
     Hooks hooks_;
     GstElement *webrtc_ = nullptr; // owned by the encoder's pipeline

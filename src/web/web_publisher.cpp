@@ -38,6 +38,11 @@ std::string notice_json(const std::string &text) {
     return json_message({{"type", "notice"}, {"text", text}});
 }
 
+// The guest's keyboard LEDs, qemu::keyboard_led bits.
+std::string leds_json(uint32_t leds) {
+    return json_message({{"type", "leds"}}, "leds", leds);
+}
+
 } // namespace
 
 bool parse_listen_address(const std::string &text, std::string &host, uint16_t &port,
@@ -111,6 +116,8 @@ void WebPublisher::add_vm(WebVm added) {
         ConsoleState *watched = console_state.get();
         console_state->mouse_mode_watch = watched->console.input->watch_mouse_mode(
             [this, watched](bool absolute) { send_mouse_mode(*watched, absolute); });
+        console_state->led_watch = watched->console.input->watch_keyboard_leds(
+            [this, watched](uint32_t leds) { send_keyboard_leds(*watched, leds); });
         vm->consoles.push_back(std::move(console_state));
     }
     vm->clipboard = std::make_unique<qemu::ClipboardPeer>(
@@ -343,6 +350,9 @@ void WebPublisher::on_socket_open(SoupServer *, SoupServerMessage *message, cons
             [console](std::string text, std::string &why) {
                 return console->vm->clipboard->offer(std::move(text), why);
             },
+        .layout_keys = [self](const std::string &layout,
+                              std::string &why) { return self->typing_layouts_.get(layout, why); },
+        .keyboard_leds = [console] { return console->console.input->keyboard_leds(); },
     };
     auto viewer = std::make_unique<Viewer>(id, std::move(owned), *console->encoder,
                                            std::move(input), self->ice_address_, std::move(hooks));
@@ -352,6 +362,7 @@ void WebPublisher::on_socket_open(SoupServer *, SoupServerMessage *message, cons
            access == Access::Full ? "full access" : "view only",
            soup_server_message_get_remote_host(message), console->console.index);
     started.start(self->hello_json(*console, access));
+    started.send_text(leds_json(console->console.input->keyboard_leds()));
     if (!console->encoder->notice().empty())
         started.send_text(notice_json(console->encoder->notice()));
     const qemu::ClipboardPeer &clipboard = *console->vm->clipboard;
@@ -403,6 +414,12 @@ void WebPublisher::adapt_bitrate(ConsoleState &console) {
 void WebPublisher::send_mouse_mode(ConsoleState &console, bool absolute) {
     const std::string text =
         std::string("{\"type\":\"mouse\",\"absolute\":") + (absolute ? "true" : "false") + "}";
+    for (auto &[id, viewer] : console.viewers)
+        viewer->send_text(text);
+}
+
+void WebPublisher::send_keyboard_leds(ConsoleState &console, uint32_t leds) {
+    const std::string text = leds_json(leds);
     for (auto &[id, viewer] : console.viewers)
         viewer->send_text(text);
 }

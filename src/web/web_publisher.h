@@ -22,6 +22,7 @@
 #include "web/access_tokens.h"
 #include "web/console_encoder.h"
 #include "web/console_screenshots.h"
+#include "web/text_strokes.h"
 #include "web/viewer.h"
 #include "web/vm_list.h"
 
@@ -91,6 +92,7 @@ class WebPublisher {
         WebConsole console;
         CallbackList<bool>::Subscription mouse_mode_watch;
         ConsoleScreenshots screenshots; // before the encoder, whose captures call it
+        CallbackList<uint32_t>::Subscription led_watch;
         std::unique_ptr<ConsoleEncoder> encoder;
         std::map<uint64_t, std::unique_ptr<Viewer>> viewers;
     };
@@ -137,6 +139,7 @@ class WebPublisher {
     void adapt_bitrate(ConsoleState &console);
     std::string hello_json(const ConsoleState &console, Access access) const;
     void send_mouse_mode(ConsoleState &console, bool absolute);
+    void send_keyboard_leds(ConsoleState &console, uint32_t leds);
     // To every full-access viewer of the VM: the text the guest copied.
     void send_guest_clipboard(VmState &vm, const std::string &text);
 
@@ -151,6 +154,7 @@ class WebPublisher {
     std::map<std::string, std::unique_ptr<VmState>> vms_; // the running ones, by name
     StoppedVms stopped_;                                  // for the list
     uint64_t next_viewer_id_ = 1;
+    TypingLayouts typing_layouts_; // every viewer's, compiled when first used
 };
 
 } // namespace vmcast::web

@@ -15,7 +15,7 @@ import urllib.request
 import web_page
 from vmcast_testlib import compare, read_png, read_vmcast_frame, wait_for
 from web_page import (FULL_TOKEN, VIEW_TOKEN, choose_scale, console_url, http_status, open_page,
-                      served_peer, wait_input_channel)
+                      served_peer, show_toolbar, wait_input_channel)
 
 # The page tests' fixtures.
 web = web_page.web
@@ -119,6 +119,7 @@ def test_screenshot_button(session, artifacts, tmp_path, web, browser):
         expected = read_vmcast_frame(expected_path)
 
         def downloaded():
+            show_toolbar(browser)
             answer = browser.call("download", page="p", selector="#screenshot")
             path = tmp_path / answer["name"]
             path.write_bytes(base64.b64decode(answer["data"]))

@@ -63,6 +63,23 @@ def open_page(browser, port: int, name: str, token: str = FULL_TOKEN) -> None:
     wait_input_channel(browser, name)
 
 
+def shown(browser, selector: str) -> bool:
+    """Whether the element is visible inside the window (not hidden, not off its edges)."""
+    return browser.eval("p", f"""(() => {{ const e = document.querySelector({json.dumps(selector)});
+        const r = e.getBoundingClientRect();
+        return !e.closest('[hidden]') && getComputedStyle(e).visibility === 'visible' &&
+               r.width > 0 && r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 &&
+               r.right <= innerWidth; }})()""")
+
+
+def show_toolbar(browser) -> None:
+    """From the keyboard: Enter on the toolbar's handle. (A click there moves the pointer to
+    the top edge first, which shows the toolbar over the handle.)"""
+    if not shown(browser, "#fullscreen-button"):
+        browser.call("press", page="p", focus="#toolbar-handle", keys="Enter")
+    wait_for(lambda: shown(browser, "#fullscreen-button"), 5, 0.1, what="the toolbar shown")
+
+
 def choose_scale(browser, page: str, mode: str) -> None:
     """Picks fit, native (1:1) or resize in the page's scaling picker, as a user does."""
     browser.eval(page, f"""(() => {{ const s = document.getElementById('scale-mode');

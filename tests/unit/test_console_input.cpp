@@ -221,6 +221,19 @@ TEST(ConsoleInput, PropertyChangeSwitchesMode) {
     EXPECT_EQ(peer.calls, (Calls{"abs 5,6"}));
 }
 
+TEST(ConsoleInput, KeyboardLedChangesReachWatchers) {
+    Peer peer(false, false, false);
+    auto input = ready_input(peer);
+    std::vector<uint32_t> seen;
+    auto watch = input->watch_keyboard_leds([&](uint32_t leds) { seen.push_back(leds); });
+    qemu_display_keyboard_set_modifiers(peer.keyboard.get(), 5); // Caps and Scroll Lock
+    EXPECT_TRUE(run_until([&] { return !seen.empty(); }));
+    qemu_display_keyboard_set_modifiers(peer.keyboard.get(), 2); // Num Lock only
+    EXPECT_TRUE(run_until([&] { return seen.size() == 2; }));
+    EXPECT_EQ(seen, (std::vector<uint32_t>{5, 2}));
+    EXPECT_EQ(input->keyboard_leds(), 2u);
+}
+
 TEST(ConsoleInput, KeysAndButtonsAreHeldPerClient) {
     Peer peer(true, true, false);
     auto input = ready_input(peer);

@@ -10,6 +10,7 @@
 #include "web/bitrate_control.h"
 #include "web/messages.h"
 #include "web/rate_limiter.h"
+#include "web/text_strokes.h"
 #include "web/web_publisher.h"
 
 namespace vmcast::web {
@@ -144,6 +145,85 @@ TEST(Input, DisplaySizesAndTouchesWithinRange) {
           R"({"type":"touch","kind":"poke","slot":0,"x":0,"y":0})"}) {
         EXPECT_FALSE(parse_input(bad, message, error)) << bad;
     }
+}
+
+TEST(Input, CombosAreTheirKeysInOrder) {
+    InputMessage message;
+    std::string error;
+    ASSERT_TRUE(parse_input(R"({"type":"combo","name":"ctrl-alt-del"})", message, error));
+    EXPECT_EQ(std::get<KeyCombo>(message).qnums, (std::vector<uint32_t>{0x1d, 0x38, 0xd3}));
+    ASSERT_TRUE(parse_input(R"({"type":"combo","name":"ctrl-alt-f12"})", message, error));
+    EXPECT_EQ(std::get<KeyCombo>(message).qnums, (std::vector<uint32_t>{0x1d, 0x38, 0x58}));
+    ASSERT_TRUE(parse_input(R"({"type":"combo","name":"sysrq"})", message, error));
+    EXPECT_EQ(std::get<KeyCombo>(message).qnums, (std::vector<uint32_t>{0x38, 0x54}));
+    EXPECT_FALSE(parse_input(R"({"type":"combo","name":"ctrl-alt-f13"})", message, error));
+    EXPECT_EQ(error, "unknown key combination \"ctrl-alt-f13\"");
+    EXPECT_FALSE(parse_input(R"({"type":"combo","name":3})", message, error));
+    ASSERT_TRUE(parse_input(R"({"type":"cancel-typing"})", message, error));
+    EXPECT_TRUE(std::holds_alternative<CancelTyping>(message));
+}
+
+TEST(Input, TypeTextIsLimitedAndNeedsAKnownLayout) {
+    InputMessage message;
+    std::string error;
+    ASSERT_TRUE(parse_input(R"({"type":"type","text":"zé@","layout":"de"})", message, error));
+    EXPECT_EQ(std::get<TypeText>(message).text, "zé@");
+    EXPECT_EQ(std::get<TypeText>(message).layout, "de");
+    // Counted in characters, not bytes: 2000 "é" are 4000 bytes.
+    std::string longest;
+    for (size_t i = 0; i < kMaxTypedCharacters; ++i)
+        longest += "é";
+    EXPECT_TRUE(
+        parse_input(R"({"type":"type","layout":"us","text":")" + longest + "\"}", message, error))
+        << error;
+    EXPECT_FALSE(
+        parse_input(R"({"type":"type","layout":"us","text":")" + longest + "x\"}", message, error));
+    EXPECT_EQ(error, "a text of 2001 characters is too long to type (at most 2000)");
+    EXPECT_FALSE(parse_input(R"({"type":"type","text":"a","layout":"xx"})", message, error));
+    EXPECT_EQ(error, "unknown keyboard layout \"xx\"");
+    for (const char *bad :
+         {R"({"type":"type","text":"","layout":"us"})", R"({"type":"type","text":"a"})",
+          R"({"type":"type","text":7,"layout":"us"})"})
+        EXPECT_FALSE(parse_input(bad, message, error)) << bad;
+}
+
+// The strokes that type text with a layout, as "+qnum" and "-qnum".
+std::string strokes_of(const char *layout, const char *text, std::string &error) {
+    static TypingLayouts layouts;
+    const compositor::LayoutKeys *keys = layouts.get(layout, error);
+    std::vector<KeyStroke> strokes;
+    if (!keys || !strokes_for_text(*keys, layout, text, strokes, error))
+        return "";
+    std::string written;
+    for (const KeyStroke &stroke : strokes) {
+        char one[16];
+        std::snprintf(one, sizeof one, "%s%x ", stroke.down ? "+" : "-", stroke.qnum);
+        written += one;
+    }
+    return written;
+}
+
+TEST(TextStrokes, UsesShiftAndAltGrAsTheLayoutNeeds) {
+    std::string error;
+    // US: Z is Shift+z (0x2c), "@" Shift+2, a line end Enter.
+    EXPECT_EQ(strokes_of("us", "zZ@\n", error), "+2c -2c +2a +2c -2c -2a +2a +3 -3 -2a +1c -1c ")
+        << error;
+    // German: z and y swap keys, "@" is AltGr (0xb8) + Q, "€" AltGr + E.
+    EXPECT_EQ(strokes_of("de", "zy@€", error), "+15 -15 +2c -2c +b8 +10 -10 -b8 +b8 +12 -12 -b8 ")
+        << error;
+    // A Windows line end types one Enter.
+    EXPECT_EQ(strokes_of("fr", "a\r\n", error), "+10 -10 +1c -1c ") << error;
+}
+
+TEST(TextStrokes, RefusesWhatTheLayoutCannotTypeNamingIt) {
+    std::string error;
+    EXPECT_EQ(strokes_of("us", "price: 5 € or 4 £", error), "");
+    EXPECT_EQ(error, "the keyboard layout \"us\" cannot type \"€\" (U+20AC), \"£\" (U+00A3); "
+                     "nothing was typed");
+    EXPECT_EQ(strokes_of("de", "a\x07", error), "");
+    EXPECT_EQ(error, "the keyboard layout \"de\" cannot type U+0007; nothing was typed");
+    EXPECT_EQ(strokes_of("us", "αβγδεζη", error), "");
+    EXPECT_NE(error.find("and more"), std::string::npos) << error;
 }
 
 TEST(Input, ErrorRepliesAreJson) {

@@ -21,6 +21,9 @@
 //   {"cmd":"viewport","page":NAME,"width":W,"height":H}   the page's window size
 //   {"cmd":"download","page":NAME,"selector":S}  clicks S and answers the file it downloads:
 //                                                {"name", "data" (base64)}
+//   {"cmd":"activate","page":NAME,"selector":S} a left click on the page's element S, as a
+//                                                person's (scrolled into view, user activation)
+//   {"cmd":"pointer","page":NAME,"x":X,"y":Y}    the mouse to window pixel (x, y), no button
 //   {"cmd":"eval","page":NAME,"script":JS}       the value of an expression in the page
 //   {"cmd":"close","page":NAME}
 // Arguments on the command line are added to Chromium's (e.g. the camera tests' flags).
@@ -152,6 +155,12 @@ async function run(command) {
   }
   case 'insert':
     await page(command.page).keyboard.insertText(command.text);
+    return {};
+  case 'activate':
+    await page(command.page).click(command.selector);
+    return {};
+  case 'pointer':
+    await page(command.page).mouse.move(command.x, command.y);
     return {};
   case 'viewport':
     await page(command.page).setViewportSize({ width: command.width, height: command.height });

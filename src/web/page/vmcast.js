@@ -39,6 +39,7 @@ let pictureNotice = '';
 const heldKeys = new Set();
 const heldButtons = new Set();
 const clipboard = createClipboard({ sendInput, canSend: inputOpen, state });
+const toolbar = createToolbar({ sendInput, canSend: inputOpen, state });
 const viewControls = document.getElementById('view-controls');
 const view = createView({ stage, video, container: viewControls, sendInput, canResize: inputOpen,
   screenshotUrl: () => serverUrl('/screenshot'), report });
@@ -141,6 +142,7 @@ function scheduleReconnect(reason) {
 
 function teardown() {
   releaseEverything();
+  toolbar.disconnected();
   if (statsTimer) clearInterval(statsTimer);
   statsTimer = null;
   if (peer) peer.close();
@@ -160,6 +162,7 @@ async function handleMessage(message) {
       message.consoles.find((c) => c.index === message.console)?.label);
     pictureNotice = '';
     document.getElementById('clipboard-toggle').hidden = message.access !== 'full';
+    toolbar.setAccess(message.access);
     fillPicker(message.consoles, message.console);
     startPeer();
     break;
@@ -185,6 +188,7 @@ async function handleMessage(message) {
     break;
   case 'error':
     state.errors.push(message.message);
+    toolbar.refused(message.message);
     console.warn('vmcast refused:', message.message);
     break;
   case 'notice':
@@ -192,6 +196,10 @@ async function handleMessage(message) {
     if (typeof message.text !== 'string') break;
     pictureNotice = message.text;
     showNotice(pictureNotice);
+    break;
+  case 'leds':
+  case 'typing':
+    toolbar.handle(message);
     break;
   case 'bye':
     state.ended = message.reason;
@@ -297,7 +305,8 @@ function captureFrame() {
 function onKey(event, down) {
   if (state.access !== 'full' || !channel) return;
   if (!event.code) return; // composed input without a key (IME): nothing to press
-  if (clipboard.inPanel(event.target)) return; // typing into the clipboard panel
+  // Typing into the clipboard panel or the toolbar's controls.
+  if (clipboard.inPanel(event.target) || toolbar.owns(event.target)) return;
   syncModifiers(event);
   if (down) heldKeys.add(event.code); else heldKeys.delete(event.code);
   const code = event.code;
