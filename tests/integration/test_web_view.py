@@ -62,14 +62,18 @@ def test_resize_to_window(session, artifacts, tmp_path, web, browser):
         wait_for(lambda: browser.state("p")["displaySize"] == f"{size[0]}x{size[1]}", 10,
                  what="the page hearing that QEMU took the size")
 
-        # A burst of window sizes, as dragging a window's edge makes: one call, the last size.
+        # A burst of window sizes, as dragging a window's edge makes: fewer calls than sizes (one
+        # unless the busy machine spaced two resizes by more than the page's 400 ms), the last
+        # with the last size.
         mark = peer.mark()
-        for width, height in [(900, 700), (940, 720), (980, 740), (1000, 760), (1024, 768)]:
+        sizes = [(900, 700), (940, 720), (980, 740), (1000, 760), (1024, 768)]
+        for width, height in sizes:
             browser.call("viewport", page="p", width=width, height=height)
         final = tuple(browser.eval("p", STAGE_SIZE))
         wait_for(lambda: final in ui_infos(peer, mark), 10, what="SetUIInfo with the last size")
-        time.sleep(1.5)  # a second call would come within the page's 400 ms
-        assert ui_infos(peer, mark) == [final]
+        time.sleep(1.5)  # a later call would come within the page's 400 ms
+        calls = ui_infos(peer, mark)
+        assert calls[-1] == final and len(calls) < len(sizes), calls
 
         # The page asks again when its input channel opens again (here: a reload, which keeps
         # the chosen mode).

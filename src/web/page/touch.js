@@ -50,7 +50,10 @@ function createTouch({ video, container, sendInput, canSend, consolePoint, state
   keyboardInput.setAttribute('aria-label', 'keys for the VM');
   for (const [name, value] of [['autocapitalize', 'off'], ['autocomplete', 'off'],
     ['autocorrect', 'off'], ['spellcheck', 'false']]) keyboardInput.setAttribute(name, value);
-  container.append(keyboardButton, keyboardInput);
+  container.append(keyboardButton);
+  // Outside the toolbar (hidden, so nothing in it takes focus) and the stage (whose key
+  // handlers would send each key twice).
+  document.body.append(keyboardInput);
   keyboardButton.addEventListener('click', () => keyboardInput.focus());
 
   function tap(code) {
