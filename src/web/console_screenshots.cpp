@@ -1,5 +1,7 @@
 #include "web/console_screenshots.h"
 
+#include <gio/gio.h>
+
 #include "frame/png_encoding.h"
 #include "web/http_reply.h"
 
@@ -8,6 +10,23 @@ namespace {
 
 // A picture comes within a frame or two: the console renders one for request_picture.
 constexpr guint kPictureTimeoutMs = 5000;
+
+// What the worker thread owns: a copy of the picture, and where to send the PNG.
+struct Encoding {
+    uint32_t width = 0;
+    uint32_t height = 0;
+    size_t stride = 0;
+    std::vector<uint8_t> bgrx;
+    std::function<void(std::vector<uint8_t> png, std::string error)> done; // posts to the loop
+};
+
+void encode_on_worker(GTask *, gpointer, gpointer data, GCancellable *) {
+    auto *encoding = static_cast<Encoding *>(data);
+    std::string error;
+    std::vector<uint8_t> png = frame::encode_png(encoding->width, encoding->height,
+                                                 encoding->stride, encoding->bgrx, error);
+    encoding->done(std::move(png), std::move(error));
+}
 
 } // namespace
 
@@ -44,11 +63,21 @@ void ConsoleScreenshots::answer_with_next_picture(SoupServerMessage *message,
 
 void ConsoleScreenshots::picture_arrived(const pipewire::ReadPicture &picture) {
     if (waiting_.empty())
-        return; // answered already (timed out, or the browsers went away)
-    std::string error;
-    const std::vector<uint8_t> png =
-        frame::encode_png(picture.width, picture.height, picture.stride, picture.pixels, error);
-    answer_all(png.empty() ? nullptr : &png, SOUP_STATUS_INTERNAL_SERVER_ERROR, error);
+        return;       // answered already (timed out, or the browsers went away)
+    timeout_.reset(); // the picture is here; requests coming while it encodes share it
+    auto *encoding =
+        new Encoding{picture.width, picture.height, picture.stride,
+                     std::vector<uint8_t>(picture.pixels.begin(), picture.pixels.end()), nullptr};
+    encoding->done = [this, lifeline = lifeline_.handle()](std::vector<uint8_t> png,
+                                                           std::string error) {
+        lifeline.post([this, png = std::move(png), error = std::move(error)] {
+            answer_all(png.empty() ? nullptr : &png, SOUP_STATUS_INTERNAL_SERVER_ERROR, error);
+        });
+    };
+    GObjectPtr<GTask> task(g_task_new(nullptr, nullptr, nullptr, nullptr));
+    g_task_set_task_data(task.get(), encoding,
+                         [](gpointer data) { delete static_cast<Encoding *>(data); });
+    g_task_run_in_thread(task.get(), encode_on_worker);
 }
 
 void ConsoleScreenshots::answer_all(const std::vector<uint8_t> *png, guint status,
