@@ -280,7 +280,22 @@ struct ListenerBusSource {
 
 std::unique_ptr<ListenerBus> ListenerBus::serve(UniqueFd our_end, ListenerMethods &methods,
                                                 std::string &error) {
-    std::unique_ptr<ListenerBus> served(new ListenerBus(methods));
+    const ServedInterface interfaces[] = {
+        {kListenerPath, "org.qemu.Display1.Listener", kListenerVtable, &methods},
+        {kListenerPath, "org.qemu.Display1.Listener.Unix.Map", kMapVtable, &methods},
+        {kListenerPath, "org.qemu.Display1.Listener.Unix.ScanoutDMABUF2", kDmabuf2Vtable, &methods},
+    };
+    std::unique_ptr<ListenerBus> served = serve(
+        std::move(our_end), interfaces, [&methods] { methods.connection_closed(); }, error);
+    if (!served)
+        error = "cannot serve the display listener: " + error;
+    return served;
+}
+
+std::unique_ptr<ListenerBus> ListenerBus::serve(UniqueFd our_end,
+                                                std::span<const ServedInterface> interfaces,
+                                                std::function<void()> closed, std::string &error) {
+    std::unique_ptr<ListenerBus> served(new ListenerBus(std::move(closed)));
     const int fd = our_end.get();
     int r = sd_bus_new(&served->bus_);
     if (r >= 0)
@@ -289,21 +304,16 @@ std::unique_ptr<ListenerBus> ListenerBus::serve(UniqueFd our_end, ListenerMethod
         our_end.release(); // sd-bus closes it
     if (r >= 0)
         r = sd_bus_negotiate_fds(served->bus_, 1);
-    void *userdata = &methods;
-    if (r >= 0)
-        r = sd_bus_add_object_vtable(served->bus_, nullptr, kListenerPath,
-                                     "org.qemu.Display1.Listener", kListenerVtable, userdata);
-    if (r >= 0)
-        r = sd_bus_add_object_vtable(served->bus_, nullptr, kListenerPath,
-                                     "org.qemu.Display1.Listener.Unix.Map", kMapVtable, userdata);
-    if (r >= 0)
-        r = sd_bus_add_object_vtable(served->bus_, nullptr, kListenerPath,
-                                     "org.qemu.Display1.Listener.Unix.ScanoutDMABUF2",
-                                     kDmabuf2Vtable, userdata);
+    for (const ServedInterface &served_interface : interfaces) {
+        if (r >= 0)
+            r = sd_bus_add_object_vtable(served->bus_, nullptr, served_interface.path,
+                                         served_interface.name, served_interface.vtable,
+                                         served_interface.userdata);
+    }
     if (r >= 0)
         r = sd_bus_start(served->bus_);
     if (r < 0) {
-        error = std::string("cannot serve the display listener: ") + strerror(-r);
+        error = strerror(-r);
         return nullptr;
     }
     static GSourceFuncs funcs = {&ListenerBusSource::prepare,
@@ -317,7 +327,7 @@ std::unique_ptr<ListenerBus> ListenerBus::serve(UniqueFd our_end, ListenerMethod
     source->owner = served.get();
     source->polled = G_IO_IN;
     source->fd_tag = g_source_add_unix_fd(served->source_.get(), fd, source->polled);
-    g_source_set_name(served->source_.get(), "vmcast display listener");
+    g_source_set_name(served->source_.get(), "vmcast QEMU listener");
     // See attach_fd_source: no re-arming signal after each dispatch.
     g_source_set_can_recurse(served->source_.get(), TRUE);
     g_source_attach(served->source_.get(), nullptr);
@@ -350,7 +360,7 @@ void ListenerBus::process() {
         return;
     closed_ = true;
     g_source_destroy(source_.get());
-    methods_.connection_closed();
+    closed_callback_();
 }
 
 } // namespace vmcast::qemu
