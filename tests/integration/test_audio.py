@@ -1,4 +1,5 @@
-"""The VM's sound (-audiodev dbus): the fake QEMU peer plays tones through the real
+"""The VM's sound (-audiodev dbus): real QEMU 7.2 takes vmcast's audio listener, and the fake
+QEMU peer plays tones through the real
 org.qemu.Display1.Audio protocol (RegisterOutListener, then Init/SetEnabled/Write on vmcast's
 AudioOutListener), and pw-record, a real PipeWire consumer of vmcast.<VM>.audio, hears each
 tone at its frequency and level. Formats QEMU never sends are refused with a clear error while
@@ -11,7 +12,7 @@ import os
 import pytest
 
 from peer_streaming import streamed_peer
-from vmcast_testlib import wait_for
+from vmcast_testlib import Qemu, wait_for
 from vmcast_testlib.audio import AudioRecording, block_amplitude, loud_part, rms
 from vmcast_testlib.fake_qemu import FakeQemu
 
@@ -151,3 +152,23 @@ def test_the_audio_node_follows_pipewire_and_a_new_qemu(session, artifacts, tmp_
         wait_for(lambda: session.find_node("vmcast.again.audio") is None, 15, 0.2,
                  what="the audio node gone with its QEMU")
         assert vmcast.poll() is None
+
+
+@pytest.mark.parametrize("devices", [
+    ["-device", "intel-hda", "-device", "hda-duplex,audiodev=snd0"],
+    ["-device", "ich9-intel-hda", "-device", "hda-output,audiodev=snd0"],
+    ["-device", "AC97,audiodev=snd0"],
+], ids=["intel-hda", "ich9-intel-hda", "AC97"])
+def test_real_qemu_takes_the_audio_listener(session, devices):
+    """QEMU 7.2 answers RegisterOutListener, then sends Init for its sound device's voice (its
+    44.1 kHz stereo S16 default): the node is there with that format, and QEMU says nothing."""
+    vmcast_bin = os.environ["VMCAST_BIN"]
+    with Qemu(session, name="realsnd", audiodev="snd0", extra_args=devices) as qemu:
+        vmcast = session.spawn([vmcast_bin, "run", "--verbose"], name="vmcast")
+        node = audio_node(session, "realsnd", timeout=30)
+        assert node["info"]["props"]["media.class"] == "Audio/Source"
+        formats = node["info"]["params"]["EnumFormat"]
+        assert [(f["format"], f["rate"], f["channels"]) for f in formats] == \
+            [("S16LE", 44100, 2)], formats
+        assert vmcast.poll() is None
+        assert qemu.stderr_tail().strip() == "", qemu.stderr_tail()
