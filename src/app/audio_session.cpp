@@ -31,6 +31,17 @@ void AudioSession::audio_started(const PcmFormat &format) {
 void AudioSession::audio_samples(std::span<const uint8_t> frames) {
     if (stream_)
         stream_->write(frames);
+    double gain = 1.0;
+    if (volume_ && !volume_->levels.empty()) {
+        // One gain for the page: the channels' mean.
+        gain = 0.0;
+        for (float level : volume_->levels)
+            gain += level / double(volume_->levels.size());
+        if (volume_->mute)
+            gain = 0.0;
+    }
+    if (format_)
+        tap_.notify({*format_, frames, gain});
 }
 
 void AudioSession::audio_volume(bool mute, std::span<const float> volumes) {

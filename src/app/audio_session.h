@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/audio_tap.h"
 #include "common/callback_list.h"
 #include "pipewire/audio_stream.h"
 #include "qemu/audio_listener.h"
@@ -24,6 +25,9 @@ class AudioSession final : public qemu::AudioSink {
 
     void start() { listener_.start(); }
     const std::string &node_name() const { return identity_.node_name; }
+    // The sound as QEMU plays it, for the page: it walks forward from the QEMU side, whether or
+    // not PipeWire is there.
+    AudioTap &tap() { return tap_; }
 
     void audio_started(const PcmFormat &format) override;
     void audio_samples(std::span<const uint8_t> frames) override;
@@ -44,6 +48,7 @@ class AudioSession final : public qemu::AudioSink {
         std::vector<float> levels;
     };
     std::optional<Volume> volume_;
+    AudioTap tap_;
     // Exists while format_ is set and PipeWire is connected.
     std::unique_ptr<pipewire::AudioStream> stream_;
     CallbackList<bool>::Subscription pipewire_watch_;

@@ -40,7 +40,7 @@ web::WebVm VmSession::web_vm() {
         ConsoleSession *streamed = &*session++;
         web_vm.consoles.push_back({console.index, console.label, streamed->node_name(),
                                    [streamed] { streamed->request_frame(FrameRequest::Viewer); },
-                                   &streamed->input()});
+                                   &streamed->input(), audio_ ? &audio_->tap() : nullptr});
     }
     return web_vm;
 }
