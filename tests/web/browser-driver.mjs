@@ -12,6 +12,7 @@
 //   {"cmd":"press","page":NAME,"keys":KEYS}      one Playwright key chord, e.g. "Control+V", to
 //                                                vmcast's page, or to the element "focus" names
 //   {"cmd":"click","page":NAME,"x":X,"y":Y}      a left click at console pixel (x, y)
+//   {"cmd":"click-element","page":NAME,"selector":CSS}  a left click on that element
 //   {"cmd":"eval","page":NAME,"script":JS}       the value of an expression in the page
 //   {"cmd":"close","page":NAME}
 // Arguments on the command line are added to Chromium's (e.g. the camera tests' flags).
@@ -117,6 +118,10 @@ async function run(command) {
     await target.mouse.up();
     return {};
   }
+  case 'click-element':
+    // A person's click on a control of the page (a user gesture, as browsers see it).
+    await page(command.page).click(command.selector);
+    return {};
   case 'eval':
     return { value: await page(command.page).evaluate(command.script) };
   case 'loss': {
