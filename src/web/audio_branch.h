@@ -15,9 +15,10 @@
 namespace vmcast::web {
 
 // What the branch sends each viewer; also its transceiver's codec preferences, which webrtcbin
-// cannot learn from the pad before the first sound flows.
-inline constexpr const char *kOpusRtpCaps =
-    "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=97";
+// cannot learn from the pad before the first sound flows. Browsers take Opus only as
+// "opus/48000/2" in the SDP: the 2 is encoding-params.
+inline constexpr const char *kOpusRtpCaps = "application/x-rtp,media=audio,encoding-name=OPUS,"
+                                            "clock-rate=48000,encoding-params=(string)2,payload=97";
 
 class AudioBranch {
   public:
