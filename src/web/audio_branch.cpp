@@ -11,10 +11,10 @@ namespace {
 // Opus in 10 ms frames (its default is 20) for latency; the browser's jitter buffer does the
 // rest. The appsrc queues a quarter second at most: a stalled encoder drops old sound.
 std::string description() {
-    return std::string(
-               "appsrc name=audio-source is-live=true format=time do-timestamp=true "
-               "max-bytes=48000 leaky-type=downstream ! audioconvert ! audioresample ! "
-               "volume name=audio-volume ! opusenc frame-size=10 ! rtpopuspay mtu=1200 ! ") +
+    return std::string("appsrc name=audio-source is-live=true format=time do-timestamp=true "
+                       "max-bytes=48000 leaky-type=downstream ! audioconvert ! audioresample ! "
+                       "volume name=audio-volume ! opusenc frame-size=10 perfect-timestamp=true ! "
+                       "rtpopuspay mtu=1200 ! ") +
            kOpusRtpCaps + " ! tee name=audio-viewers allow-not-linked=true";
 }
 

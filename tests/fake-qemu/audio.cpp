@@ -215,6 +215,7 @@ struct Tone {
     uint64_t stream;
     AudioVoice voice;
     double freq, level;
+    uint64_t silent_frames = 0; // played first, as an enabled voice writes its silence
     uint64_t frames_total, frames_sent = 0;
     int64_t start_us = 0;
     guint timer = 0;
@@ -266,7 +267,9 @@ gboolean on_tone_tick(gpointer data) {
         std::vector<uint8_t> data;
         for (uint64_t frame = tone.frames_sent; frame < due; frame++) {
             const double t = double(frame) / tone.voice.rate;
-            const double value = tone.level * std::sin(2.0 * M_PI * tone.freq * t);
+            const double value = frame < tone.silent_frames
+                                     ? 0.0
+                                     : tone.level * std::sin(2.0 * M_PI * tone.freq * t);
             for (unsigned c = 0; c < tone.voice.channels; c++)
                 append_sample(tone.voice, value, data);
         }
@@ -381,7 +384,9 @@ void cmd_audio_tone(App &app, const CommandPtr &cmd) {
     tone->freq = std::stod(a.str("freq", "440"));
     tone->level = std::stod(a.str("level", "0.5"));
     const double duration = std::stod(a.str("duration", "1"));
-    tone->frames_total = static_cast<uint64_t>(duration * tone->voice.rate);
+    const uint32_t silence_ms = a.u32("silence_ms", 0);
+    tone->silent_frames = uint64_t(silence_ms) * tone->voice.rate / 1000;
+    tone->frames_total = tone->silent_frames + static_cast<uint64_t>(duration * tone->voice.rate);
     tone->start_us = now_us();
     const bool wait = a.flag("wait", true);
     if (wait)
@@ -389,6 +394,8 @@ void cmd_audio_tone(App &app, const CommandPtr &cmd) {
     tone->timer = g_timeout_add(a.u32("chunk_ms", 10), on_tone_tick, &app);
     app.audio.tone = std::move(tone);
     cmd->extra.add("start_us", app.audio.tone->start_us);
+    // When the tone's first sample is due (after the silence).
+    cmd->extra.add("onset_us", app.audio.tone->start_us + int64_t(silence_ms) * 1000);
     if (!wait)
         finish_ok(app, cmd);
 }

@@ -91,7 +91,9 @@ const std::vector<Verb> &verbs() {
         {"audio-enable", cmd_audio_enable, {"stream", "enabled"}},
         {"audio-volume", cmd_audio_volume, {"stream", "mute", "levels"}},
         {"audio-write", cmd_audio_write, {"stream", "len"}},
-        {"audio-tone", cmd_audio_tone, {"stream", "freq", "level", "duration", "wait", "chunk_ms"}},
+        {"audio-tone",
+         cmd_audio_tone,
+         {"stream", "freq", "level", "duration", "wait", "chunk_ms", "silence_ms"}},
         {"audio-stop", cmd_audio_stop, {}},
         {"quit", cmd_quit, {}},
     };
