@@ -1,11 +1,8 @@
 #include "qemu/audio_listener.h"
 
-#include <sys/socket.h>
 #include <systemd/sd-bus.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <utility>
 
 #include "qemu-display1.h"
@@ -149,28 +146,15 @@ void AudioListener::on_audio_ready(GObject *, GAsyncResult *result, gpointer sel
 }
 
 bool AudioListener::register_listener(std::string &error) {
-    int sockets[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) < 0) {
-        error = std::string("cannot create a socket pair: ") + strerror(errno);
-        return false;
-    }
-    UniqueFd our_end(sockets[0]);
-    UniqueFd qemu_end(sockets[1]);
     // QEMU answers, then authenticates and reads our properties synchronously in its main
     // loop: the object is in place and the handshake runs on our main loop meanwhile.
     const ServedInterface interfaces[] = {
         {kOutListenerPath, "org.qemu.Display1.AudioOutListener", kOutListenerVtable, this}};
-    connection_ = ListenerBus::serve(
-        std::move(our_end), interfaces, [this] { connection_closed(); }, error);
+    GObjectPtr<GUnixFDList> fds;
+    connection_ = ListenerBus::serve_new_pair(
+        interfaces, [this] { connection_closed(); }, fds, error);
     if (!connection_) {
         error = "cannot serve the audio listener: " + error;
-        return false;
-    }
-    GError *raw_error = nullptr;
-    GObjectPtr<GUnixFDList> fds(g_unix_fd_list_new());
-    if (g_unix_fd_list_append(fds.get(), qemu_end.get(), &raw_error) < 0) {
-        GErrorPtr append_error(raw_error);
-        error = std::string("cannot pass the audio listener socket: ") + append_error->message;
         return false;
     }
     qemu_display_audio_call_register_out_listener(audio_.get(), g_variant_new_handle(0), fds.get(),

@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <systemd/sd-bus.h>
 
+#include <cerrno>
 #include <cstring>
 #include <utility>
 
@@ -290,6 +292,42 @@ std::unique_ptr<ListenerBus> ListenerBus::serve(UniqueFd our_end, ListenerMethod
     if (!served)
         error = "cannot serve the display listener: " + error;
     return served;
+}
+
+bool ListenerBus::new_pair(UniqueFd &our_end, GObjectPtr<GUnixFDList> &qemu_end,
+                           std::string &error) {
+    int sockets[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) < 0) {
+        error = std::string("cannot create a socket pair: ") + strerror(errno);
+        return false;
+    }
+    our_end = UniqueFd(sockets[0]);
+    UniqueFd theirs(sockets[1]);
+    qemu_end.reset(g_unix_fd_list_new());
+    GError *raw_error = nullptr;
+    if (g_unix_fd_list_append(qemu_end.get(), theirs.get(), &raw_error) < 0) {
+        GErrorPtr append_error(raw_error);
+        error = std::string("cannot pass the listener socket: ") + append_error->message;
+        return false;
+    }
+    return true; // the list holds its own copy of QEMU's end
+}
+
+std::unique_ptr<ListenerBus> ListenerBus::serve_new_pair(ListenerMethods &methods,
+                                                         GObjectPtr<GUnixFDList> &qemu_end,
+                                                         std::string &error) {
+    UniqueFd our_end;
+    return new_pair(our_end, qemu_end, error) ? serve(std::move(our_end), methods, error) : nullptr;
+}
+
+std::unique_ptr<ListenerBus>
+ListenerBus::serve_new_pair(std::span<const ServedInterface> interfaces,
+                            std::function<void()> closed, GObjectPtr<GUnixFDList> &qemu_end,
+                            std::string &error) {
+    UniqueFd our_end;
+    return new_pair(our_end, qemu_end, error)
+               ? serve(std::move(our_end), interfaces, std::move(closed), error)
+               : nullptr;
 }
 
 std::unique_ptr<ListenerBus> ListenerBus::serve(UniqueFd our_end,

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <gio/gunixfdlist.h>
+
 #include "common/glib_ptr.h"
 #include "common/unique_fd.h"
 
@@ -99,11 +101,22 @@ class ListenerBus {
     static std::unique_ptr<ListenerBus> serve(UniqueFd our_end,
                                               std::span<const ServedInterface> interfaces,
                                               std::function<void()> closed, std::string &error);
+    // Makes the socket pair for a Register*Listener call and serves our end as the above do:
+    // qemu_end gets the fd list that passes QEMU its end (handle 0). nullptr and a reason in
+    // error when it cannot.
+    static std::unique_ptr<ListenerBus>
+    serve_new_pair(ListenerMethods &methods, GObjectPtr<GUnixFDList> &qemu_end, std::string &error);
+    static std::unique_ptr<ListenerBus> serve_new_pair(std::span<const ServedInterface> interfaces,
+                                                       std::function<void()> closed,
+                                                       GObjectPtr<GUnixFDList> &qemu_end,
+                                                       std::string &error);
     ListenerBus(const ListenerBus &) = delete;
     ListenerBus &operator=(const ListenerBus &) = delete;
     ~ListenerBus();
 
   private:
+    // Our end of a new socket pair, QEMU's in qemu_end; false with a reason.
+    static bool new_pair(UniqueFd &our_end, GObjectPtr<GUnixFDList> &qemu_end, std::string &error);
     explicit ListenerBus(std::function<void()> closed) : closed_callback_(std::move(closed)) {}
     // Runs sd-bus until it has nothing to do; reports a closed connection once.
     void process();
