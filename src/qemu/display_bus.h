@@ -32,8 +32,8 @@ struct ConsoleInfo {
 
 // Whether QEMU publishes the VM's sound (-audiodev dbus), and whether its Audio object has the
 // Interfaces property of 8.1+. Before 8.0 (e74fec9aa4) QEMU keys audio listeners by a sender
-// name that peer-to-peer connections lack, so it cannot take one there; 8.0 cannot be told from
-// 7.x, so over p2p vmcast takes the sound from 8.1 on.
+// name that peer-to-peer connections lack: 7.2 dies on a registration there (observed). 8.0
+// cannot be told from 7.x, so over p2p vmcast takes the sound from 8.1 on.
 enum class AudioOut { None, Before81, Since81 };
 
 struct VmInfo {

@@ -8,6 +8,7 @@ the video goes on; the node follows PipeWire restarts and a new QEMU of the same
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -172,3 +173,28 @@ def test_real_qemu_takes_the_audio_listener(session, devices):
             [("S16LE", 44100, 2)], formats
         assert vmcast.poll() is None
         assert qemu.stderr_tail().strip() == "", qemu.stderr_tail()
+
+
+def test_qemu_7_2_over_p2p_keeps_running_without_sound(session):
+    """QEMU before 8.0 keys audio listeners by the caller's bus name, which a peer-to-peer
+    connection lacks: vmcast must not register there. The VM is streamed, silent, and QEMU
+    keeps running."""
+    vmcast_bin = os.environ["VMCAST_BIN"]
+    qmp_path = session.tmpdir / "vmcast-qmp.sock"
+    monitor = ["-chardev", f"socket,id=vmcast-qmp,path={qmp_path},server=on,wait=off",
+               "-mon", "chardev=vmcast-qmp,mode=control"]
+    with Qemu(session, name="p2psnd", p2p=True, audiodev="snd0",
+              extra_args=monitor + ["-device", "intel-hda",
+                                    "-device", "hda-duplex,audiodev=snd0"]) as qemu:
+        vmcast = session.spawn([vmcast_bin, "run", "--qmp", str(qmp_path), "--verbose"],
+                               name="vmcast")
+        wait_for(lambda: session.find_node("vmcast.p2psnd.0"), 30, 0.3,
+                 what="the console's node over p2p")
+        # QEMU would have taken (and crashed on) a registration by now: the node's appearance
+        # follows the display listener's, which vmcast starts together with the audio's.
+        for _ in range(10):
+            assert qemu.proc.poll() is None, f"QEMU exited:\n{qemu.stderr_tail()}"
+            assert session.find_node("vmcast.p2psnd.audio") is None
+            time.sleep(0.3)
+        assert qemu.status() == "running"
+        assert vmcast.poll() is None
