@@ -24,6 +24,7 @@ import novnc_compare  # noqa: E402
 import pipewire_restart  # noqa: E402
 import report  # noqa: E402
 import vnc_compare  # noqa: E402
+import web_audio  # noqa: E402
 import web_latency  # noqa: E402
 from rig import Tools  # noqa: E402
 from vmcast_testlib.env import Session  # noqa: E402
@@ -214,6 +215,17 @@ def measure_restarts(args, machine: str, tools: Tools, log) -> None:
     publish(args, "restart", pipewire_restart.markdown(machine, rows), rows, "restart-bench")
 
 
+def measure_audio(args, machine: str, tools: Tools, log) -> None:
+    with Session() as session:
+        print("the VM's sound in the page:", flush=True)
+        rows = web_audio.audio_rows(session, tools, log)
+    markdown = "\n".join([
+        f"Measured {machine}: the fake QEMU peer's sound → vmcast → its page in headless "
+        "Chromium, over loopback (`bench/web_audio.py` says how each number is taken).", "",
+        report.markdown_table(rows, report.WEB_COLUMNS), ""])
+    publish(args, "audio", markdown, rows, "audio-bench")
+
+
 def measure_camera(args, machine: str, tools: Tools, log) -> None:
     with Session() as session:
         print("camera node:", flush=True)
@@ -233,6 +245,8 @@ def main() -> None:
                         help="measure only the web page (latency and publisher CPU)")
     parser.add_argument("--fleet-only", action="store_true",
                         help="measure only VMs starting and idling under `vmcast run`")
+    parser.add_argument("--audio-only", action="store_true",
+                        help="measure only the VM's sound in the page (latency, page CPU)")
     parser.add_argument("--camera-only", action="store_true",
                         help="measure only the camera node (vmcast CPU, latency to a browser)")
     parser.add_argument("--restart-only", action="store_true",
@@ -247,6 +261,9 @@ def main() -> None:
                                for k, v in row.items()), flush=True)
 
     machine = machine_line(tools)
+    if args.audio_only:
+        measure_audio(args, machine, tools, log)
+        return
     if args.restart_only:
         measure_restarts(args, machine, tools, log)
         return
@@ -265,6 +282,7 @@ def main() -> None:
         print("web page:", flush=True)
         web = web_latency.web_rows(session, tools, log)
     publish(args, "web", web_markdown(machine, web), web, "web-bench")
+    measure_audio(args, machine, tools, log)
 
     with Session() as session:
         print("the page against noVNC, real guest:", flush=True)

@@ -177,10 +177,11 @@ def key_to_pixel(browser: Browser, peer: FakeQemu) -> tuple[list[float], int]:
     return latencies, misses
 
 
-def start(session, tools: Tools, codec: str, name: str, env: dict | None = None):
+def start(session, tools: Tools, codec: str, name: str, env: dict | None = None,
+          peer_args: tuple[str, ...] = ()):
     """The peer showing a 1080p console and vmcast serving its page: (peer, vmcast, url)."""
     port = free_port()
-    peer = FakeQemu(session.env, name=name, version="7.2")
+    peer = FakeQemu(session.env, name=name, version="7.2", extra_args=peer_args)
     vmcast = session.spawn([tools.vmcast, "run", "--web", f"127.0.0.1:{port}", "--web-codec",
                             codec, "--cursor", "hidden"], name=f"vmcast-{name}-{codec}", env=env)
     try:

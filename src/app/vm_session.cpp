@@ -19,6 +19,16 @@ VmSession::VmSession(compositor::Compositor &compositor, pipewire::PipeWireConte
         g_info("streaming console %u of VM '%s' as PipeWire node %s once QEMU shows it",
                console.index, vm_.name.c_str(), session.node_name().c_str());
     }
+    if (vm_.audio == qemu::AudioOut::Before81 && vm_.bus_name.empty()) {
+        g_message("VM '%s' has sound, but its QEMU (before 8.1) cannot give it over a "
+                  "peer-to-peer connection; use its bus instead",
+                  vm_.name.c_str());
+    } else if (vm_.audio != qemu::AudioOut::None && !consoles_.empty()) {
+        audio_ = std::make_unique<AudioSession>(pipewire, bus, vm_);
+        audio_->start();
+        g_info("streaming the sound of VM '%s' as PipeWire node %s while it plays",
+               vm_.name.c_str(), audio_->node_name().c_str());
+    }
 }
 
 web::WebVm VmSession::web_vm() {
@@ -30,7 +40,7 @@ web::WebVm VmSession::web_vm() {
         ConsoleSession *streamed = &*session++;
         web_vm.consoles.push_back({console.index, console.label, streamed->node_name(),
                                    [streamed] { streamed->request_frame(FrameRequest::Viewer); },
-                                   &streamed->input()});
+                                   &streamed->input(), audio_ ? &audio_->tap() : nullptr});
     }
     return web_vm;
 }

@@ -4,7 +4,9 @@
 
 #include <functional>
 #include <list>
+#include <memory>
 
+#include "app/audio_session.h"
 #include "app/console_session.h"
 #include "app/options.h"
 #include "web/web_publisher.h"
@@ -31,6 +33,7 @@ class VmSession {
     GDBusConnection *bus_;
     qemu::VmInfo vm_;
     std::list<ConsoleSession> consoles_;
+    std::unique_ptr<AudioSession> audio_; // when QEMU publishes the VM's sound
 };
 
 } // namespace vmcast::app

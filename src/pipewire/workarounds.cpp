@@ -34,4 +34,20 @@ bool suspend_unlinked_node(ParamCacheWarmer &caches, uint32_t node_id) {
     return caches.suspend(node_id);
 }
 
+PcmFormat format_audioconvert_takes(const PcmFormat &format) {
+    PcmFormat taken = format;
+    if (format.kind == SampleKind::Unsigned && format.bits > 8)
+        taken.kind = SampleKind::Signed;
+    return taken;
+}
+
+void convert_for_audioconvert(const PcmFormat &format, std::span<uint8_t> frames) {
+    if (format.kind != SampleKind::Unsigned || format.bits == 8)
+        return;
+    const size_t sample_bytes = format.bits / 8;
+    const size_t top = format.big_endian ? 0 : sample_bytes - 1;
+    for (size_t i = top; i < frames.size(); i += sample_bytes)
+        frames[i] ^= 0x80;
+}
+
 } // namespace vmcast::pipewire::workaround

@@ -14,6 +14,7 @@
 #include <pipewire/stream.h>
 
 #include "common/deferred_call.h"
+#include "common/pcm_format.h"
 #include "pipewire/param_cache_warmer.h"
 
 namespace vmcast::pipewire::workaround {
@@ -104,5 +105,14 @@ inline constexpr guint kResizeSettleLimitMs = 1000;
 // 7. A producer that changes its formats while a consumer's first link is negotiated can leave
 // that consumer with unfilled buffers. No release is known to fix it. ConsoleSession creates
 // the stream with the console's first picture, so its first offer has the right size.
+
+// 8. A stream's audio converter (audioconvert) negotiates no unsigned 16- or 32-bit samples,
+// although it has the conversion functions: a U16 or U32 node never gets a format and stays
+// suspended while linked (observed with pw-record; later releases not checked). vmcast publishes
+// them as S16 and S32 of the same byte order, each sample's top bit flipped: the same sound,
+// exactly.
+PcmFormat format_audioconvert_takes(const PcmFormat &format);
+// Turns frames of format, in place, into format_audioconvert_takes(format).
+void convert_for_audioconvert(const PcmFormat &format, std::span<uint8_t> frames);
 
 } // namespace vmcast::pipewire::workaround

@@ -1,9 +1,5 @@
 #include "qemu/console_listener.h"
 
-#include <sys/socket.h>
-
-#include <cerrno>
-#include <cstring>
 #include <utility>
 
 #include "common/unique_fd.h"
@@ -67,28 +63,13 @@ bool ConsoleListener::register_listener(std::string &error) {
     height_notify_ = SignalConnection(console_.get(), "notify::height",
                                       G_CALLBACK(on_console_size_changed), this);
 
-    int sockets[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) < 0) {
-        error = std::string("cannot create a socket pair: ") + strerror(errno);
-        return false;
-    }
-    UniqueFd our_end(sockets[0]);
-    UniqueFd qemu_end(sockets[1]);
-
     // QEMU answers RegisterListener and then authenticates and reads our properties
     // synchronously in its main loop, so the handshake runs on our main loop meanwhile, with
     // the listener object in place before QEMU can look.
-    connection_ = ListenerBus::serve(std::move(our_end), *this, error);
+    GObjectPtr<GUnixFDList> fds;
+    connection_ = ListenerBus::serve_new_pair(*this, fds, error);
     if (!connection_)
         return false;
-
-    GError *raw_error = nullptr;
-    GObjectPtr<GUnixFDList> fds(g_unix_fd_list_new());
-    if (g_unix_fd_list_append(fds.get(), qemu_end.get(), &raw_error) < 0) {
-        GErrorPtr append_error(raw_error);
-        error = std::string("cannot pass the listener socket: ") + append_error->message;
-        return false;
-    }
     qemu_display_console_call_register_listener(console_.get(), g_variant_new_handle(0), fds.get(),
                                                 cancellable_.get(), on_registered, this);
     return true;

@@ -76,6 +76,15 @@ VmInfo vm_from_managed_objects(GVariant *reply, const std::string &bus_name) {
             vm.uuid = string_property(properties.get(), "UUID");
             continue;
         }
+        if (g_str_equal(path, "/org/qemu/Display1/Audio")) {
+            GVariantPtr properties(g_variant_lookup_value(interfaces, "org.qemu.Display1.Audio",
+                                                          G_VARIANT_TYPE_VARDICT));
+            if (properties) {
+                GVariantPtr listed(g_variant_lookup_value(properties.get(), "Interfaces", nullptr));
+                vm.audio = listed ? AudioOut::Since81 : AudioOut::Before81;
+            }
+            continue;
+        }
         if (!g_str_has_prefix(path, kConsolePathPrefix))
             continue;
         GVariantPtr properties(g_variant_lookup_value(interfaces, "org.qemu.Display1.Console",
@@ -210,12 +219,24 @@ VmInfo choose_vm(GDBusConnection *bus, const std::string &wanted_name, std::stri
     return {};
 }
 
-std::string console_node_name(const std::string &vm_name, uint32_t console_index) {
+namespace {
+
+// vmcast.<VM name> with letters, digits, '-' and '_' kept and the rest turned into '-'.
+std::string vm_node_prefix(const std::string &vm_name) {
     std::string safe;
     for (char c : vm_name)
         safe += (g_ascii_isalnum(c) || c == '-' || c == '_') ? c : '-';
-    return "vmcast." + (safe.empty() ? std::string("vm") : safe) + "." +
-           std::to_string(console_index);
+    return "vmcast." + (safe.empty() ? std::string("vm") : safe);
+}
+
+} // namespace
+
+std::string console_node_name(const std::string &vm_name, uint32_t console_index) {
+    return vm_node_prefix(vm_name) + "." + std::to_string(console_index);
+}
+
+std::string audio_node_name(const std::string &vm_name) {
+    return vm_node_prefix(vm_name) + ".audio";
 }
 
 } // namespace vmcast::qemu

@@ -30,11 +30,18 @@ struct ConsoleInfo {
     bool graphic() const { return type == "Graphic"; }
 };
 
+// Whether QEMU publishes the VM's sound (-audiodev dbus), and whether its Audio object has the
+// Interfaces property of 8.1+. Before 8.0 (e74fec9aa4) QEMU keys audio listeners by a sender
+// name that peer-to-peer connections lack: 7.2 dies on a registration there (observed). 8.0
+// cannot be told from 7.x, so over p2p vmcast takes the sound from 8.1 on.
+enum class AudioOut { None, Before81, Since81 };
+
 struct VmInfo {
     std::string bus_name; // the unique name of QEMU's connection; empty on a p2p connection
     std::string name;
     std::string uuid;
     std::vector<ConsoleInfo> consoles;
+    AudioOut audio = AudioOut::None;
 };
 
 // Opens the session bus (empty address) or the bus at address. nullptr and a one-line reason
@@ -67,5 +74,7 @@ VmInfo choose_vm(GDBusConnection *bus, const std::string &wanted_name, std::stri
 // The PipeWire node a graphic console becomes: vmcast.<VM name>.<console index>, the VM name
 // with letters, digits, '-' and '_' kept and the rest turned into '-'.
 std::string console_node_name(const std::string &vm_name, uint32_t console_index);
+// The PipeWire node the VM's sound becomes: vmcast.<VM name>.audio, the name kept as above.
+std::string audio_node_name(const std::string &vm_name);
 
 } // namespace vmcast::qemu

@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <systemd/sd-bus.h>
 
+#include <cerrno>
 #include <cstring>
 #include <utility>
 
@@ -280,7 +282,58 @@ struct ListenerBusSource {
 
 std::unique_ptr<ListenerBus> ListenerBus::serve(UniqueFd our_end, ListenerMethods &methods,
                                                 std::string &error) {
-    std::unique_ptr<ListenerBus> served(new ListenerBus(methods));
+    const ServedInterface interfaces[] = {
+        {kListenerPath, "org.qemu.Display1.Listener", kListenerVtable, &methods},
+        {kListenerPath, "org.qemu.Display1.Listener.Unix.Map", kMapVtable, &methods},
+        {kListenerPath, "org.qemu.Display1.Listener.Unix.ScanoutDMABUF2", kDmabuf2Vtable, &methods},
+    };
+    std::unique_ptr<ListenerBus> served = serve(
+        std::move(our_end), interfaces, [&methods] { methods.connection_closed(); }, error);
+    if (!served)
+        error = "cannot serve the display listener: " + error;
+    return served;
+}
+
+bool ListenerBus::new_pair(UniqueFd &our_end, GObjectPtr<GUnixFDList> &qemu_end,
+                           std::string &error) {
+    int sockets[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) < 0) {
+        error = std::string("cannot create a socket pair: ") + strerror(errno);
+        return false;
+    }
+    our_end = UniqueFd(sockets[0]);
+    UniqueFd theirs(sockets[1]);
+    qemu_end.reset(g_unix_fd_list_new());
+    GError *raw_error = nullptr;
+    if (g_unix_fd_list_append(qemu_end.get(), theirs.get(), &raw_error) < 0) {
+        GErrorPtr append_error(raw_error);
+        error = std::string("cannot pass the listener socket: ") + append_error->message;
+        return false;
+    }
+    return true; // the list holds its own copy of QEMU's end
+}
+
+std::unique_ptr<ListenerBus> ListenerBus::serve_new_pair(ListenerMethods &methods,
+                                                         GObjectPtr<GUnixFDList> &qemu_end,
+                                                         std::string &error) {
+    UniqueFd our_end;
+    return new_pair(our_end, qemu_end, error) ? serve(std::move(our_end), methods, error) : nullptr;
+}
+
+std::unique_ptr<ListenerBus>
+ListenerBus::serve_new_pair(std::span<const ServedInterface> interfaces,
+                            std::function<void()> closed, GObjectPtr<GUnixFDList> &qemu_end,
+                            std::string &error) {
+    UniqueFd our_end;
+    return new_pair(our_end, qemu_end, error)
+               ? serve(std::move(our_end), interfaces, std::move(closed), error)
+               : nullptr;
+}
+
+std::unique_ptr<ListenerBus> ListenerBus::serve(UniqueFd our_end,
+                                                std::span<const ServedInterface> interfaces,
+                                                std::function<void()> closed, std::string &error) {
+    std::unique_ptr<ListenerBus> served(new ListenerBus(std::move(closed)));
     const int fd = our_end.get();
     int r = sd_bus_new(&served->bus_);
     if (r >= 0)
@@ -289,21 +342,16 @@ std::unique_ptr<ListenerBus> ListenerBus::serve(UniqueFd our_end, ListenerMethod
         our_end.release(); // sd-bus closes it
     if (r >= 0)
         r = sd_bus_negotiate_fds(served->bus_, 1);
-    void *userdata = &methods;
-    if (r >= 0)
-        r = sd_bus_add_object_vtable(served->bus_, nullptr, kListenerPath,
-                                     "org.qemu.Display1.Listener", kListenerVtable, userdata);
-    if (r >= 0)
-        r = sd_bus_add_object_vtable(served->bus_, nullptr, kListenerPath,
-                                     "org.qemu.Display1.Listener.Unix.Map", kMapVtable, userdata);
-    if (r >= 0)
-        r = sd_bus_add_object_vtable(served->bus_, nullptr, kListenerPath,
-                                     "org.qemu.Display1.Listener.Unix.ScanoutDMABUF2",
-                                     kDmabuf2Vtable, userdata);
+    for (const ServedInterface &served_interface : interfaces) {
+        if (r >= 0)
+            r = sd_bus_add_object_vtable(served->bus_, nullptr, served_interface.path,
+                                         served_interface.name, served_interface.vtable,
+                                         served_interface.userdata);
+    }
     if (r >= 0)
         r = sd_bus_start(served->bus_);
     if (r < 0) {
-        error = std::string("cannot serve the display listener: ") + strerror(-r);
+        error = strerror(-r);
         return nullptr;
     }
     static GSourceFuncs funcs = {&ListenerBusSource::prepare,
@@ -317,7 +365,7 @@ std::unique_ptr<ListenerBus> ListenerBus::serve(UniqueFd our_end, ListenerMethod
     source->owner = served.get();
     source->polled = G_IO_IN;
     source->fd_tag = g_source_add_unix_fd(served->source_.get(), fd, source->polled);
-    g_source_set_name(served->source_.get(), "vmcast display listener");
+    g_source_set_name(served->source_.get(), "vmcast QEMU listener");
     // See attach_fd_source: no re-arming signal after each dispatch.
     g_source_set_can_recurse(served->source_.get(), TRUE);
     g_source_attach(served->source_.get(), nullptr);
@@ -350,7 +398,7 @@ void ListenerBus::process() {
         return;
     closed_ = true;
     g_source_destroy(source_.get());
-    methods_.connection_closed();
+    closed_callback_();
 }
 
 } // namespace vmcast::qemu

@@ -6,16 +6,20 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
+
+#include <gio/gunixfdlist.h>
 
 #include "common/glib_ptr.h"
 #include "common/unique_fd.h"
 
 typedef struct sd_bus sd_bus;
 typedef struct sd_bus_message sd_bus_message;
+typedef struct sd_bus_vtable sd_bus_vtable;
 
 namespace vmcast::qemu {
 
@@ -76,6 +80,14 @@ class ListenerMethods {
     virtual void connection_closed() = 0;
 };
 
+// One interface of an object the connection serves; userdata goes to the vtable's handlers.
+struct ServedInterface {
+    const char *path;
+    const char *name;
+    const sd_bus_vtable *vtable;
+    void *userdata;
+};
+
 class ListenerBus {
   public:
     // Serves the listener object on our end of the socket pair whose other end goes to QEMU
@@ -84,16 +96,32 @@ class ListenerBus {
     // error when sd-bus refuses the socket.
     static std::unique_ptr<ListenerBus> serve(UniqueFd our_end, ListenerMethods &methods,
                                               std::string &error);
+    // The same for any listener QEMU registers with a socket (the audio listener): serves
+    // interfaces, and calls closed once when QEMU closes the connection.
+    static std::unique_ptr<ListenerBus> serve(UniqueFd our_end,
+                                              std::span<const ServedInterface> interfaces,
+                                              std::function<void()> closed, std::string &error);
+    // Makes the socket pair for a Register*Listener call and serves our end as the above do:
+    // qemu_end gets the fd list that passes QEMU its end (handle 0). nullptr and a reason in
+    // error when it cannot.
+    static std::unique_ptr<ListenerBus>
+    serve_new_pair(ListenerMethods &methods, GObjectPtr<GUnixFDList> &qemu_end, std::string &error);
+    static std::unique_ptr<ListenerBus> serve_new_pair(std::span<const ServedInterface> interfaces,
+                                                       std::function<void()> closed,
+                                                       GObjectPtr<GUnixFDList> &qemu_end,
+                                                       std::string &error);
     ListenerBus(const ListenerBus &) = delete;
     ListenerBus &operator=(const ListenerBus &) = delete;
     ~ListenerBus();
 
   private:
-    explicit ListenerBus(ListenerMethods &methods) : methods_(methods) {}
+    // Our end of a new socket pair, QEMU's in qemu_end; false with a reason.
+    static bool new_pair(UniqueFd &our_end, GObjectPtr<GUnixFDList> &qemu_end, std::string &error);
+    explicit ListenerBus(std::function<void()> closed) : closed_callback_(std::move(closed)) {}
     // Runs sd-bus until it has nothing to do; reports a closed connection once.
     void process();
 
-    ListenerMethods &methods_;
+    std::function<void()> closed_callback_;
     sd_bus *bus_ = nullptr;
     GSourcePtr source_;
     bool closed_ = false;

@@ -8,20 +8,11 @@
 #include <utility>
 
 #include "common/glib_ptr.h"
+#include "web/gst_util.h"
 #include "web/playout_delay.h"
 
 namespace vmcast::web {
 namespace {
-
-struct GstObjectUnref {
-    void operator()(gpointer object) const { gst_object_unref(object); }
-};
-template <typename T> using GstPtr = std::unique_ptr<T, GstObjectUnref>;
-
-bool element_exists(const char *factory) {
-    GstPtr<GstElementFactory> found(gst_element_factory_find(factory));
-    return bool(found);
-}
 
 constexpr guint kSettleCheckMs = 100;
 // vmcast's own --max-fps default, for a node that states no maximum rate.
@@ -72,6 +63,9 @@ struct ConsoleEncoder::Branch {
     GstElement *queue = nullptr;  // owned by the pipeline
     GstElement *webrtc = nullptr; // owned by the pipeline
     GstPad *tee_pad = nullptr;    // a request pad of the tee
+    // The sound's, when the VM has some.
+    GstElement *audio_queue = nullptr; // owned by the pipeline
+    GstPad *audio_tee_pad = nullptr;   // a request pad of the audio's tee
 };
 
 const char *codec_name(Codec codec) {
@@ -84,7 +78,8 @@ Codec preferred_codec() {
 
 std::unique_ptr<ConsoleEncoder> ConsoleEncoder::create(pipewire::PipeWireContext &pipewire,
                                                        const std::string &node_name, Codec codec,
-                                                       uint32_t bitrate_kbps, std::string &error) {
+                                                       uint32_t bitrate_kbps, AudioTap *audio,
+                                                       std::string &error) {
     const char *needed[] = {"appsrc", "webrtcbin", codec == Codec::H264 ? "x264enc" : "vp8enc",
                             codec == Codec::H264 ? "rtph264pay" : "rtpvp8pay"};
     for (const char *factory : needed) {
@@ -111,8 +106,15 @@ std::unique_ptr<ConsoleEncoder> ConsoleEncoder::create(pipewire::PipeWireContext
         g_info("%s: the RTP payloader takes no header extensions; browsers will hold frames in "
                "their jitter buffer",
                node_name.c_str());
-    return std::unique_ptr<ConsoleEncoder>(
+    std::unique_ptr<ConsoleEncoder> encoder(
         new ConsoleEncoder(pipewire, node_name, codec, pipeline, bitrate_kbps));
+    if (audio) {
+        encoder->audio_ = AudioBranch::create(GST_BIN(pipeline), *audio, error);
+        if (!encoder->audio_)
+            return nullptr;
+        g_info("%s: the page gets the VM's sound too (Opus)", node_name.c_str());
+    }
+    return encoder;
 }
 
 ConsoleEncoder::ConsoleEncoder(pipewire::PipeWireContext &pipewire, std::string node_name,
@@ -223,11 +225,15 @@ ConsoleEncoder::Branch *ConsoleEncoder::attach(GstElement *webrtc) {
     branch->tee_pad = gst_element_request_pad_simple(tee_, "src_%u");
     GstPtr<GstPad> queue_sink(gst_element_get_static_pad(branch->queue, "sink"));
     gst_pad_link(branch->tee_pad, queue_sink.get());
+    if (audio_)
+        attach_audio(*branch);
     // The branch plays at once, whatever the pipeline's state: webrtcbin makes the viewer's offer
     // only while it plays, and the pipeline starts with the first viewer, after this.
     // Locked, so the pipeline's own changes leave the branch alone; the bin still gives it
     // the pipeline's clock and base time.
-    for (GstElement *element : {branch->queue, webrtc}) {
+    for (GstElement *element : {branch->queue, branch->audio_queue, webrtc}) {
+        if (!element)
+            continue;
         gst_element_set_locked_state(element, TRUE);
         gst_element_set_state(element, GST_STATE_PLAYING);
     }
@@ -236,13 +242,36 @@ ConsoleEncoder::Branch *ConsoleEncoder::attach(GstElement *webrtc) {
     return branch;
 }
 
+void ConsoleEncoder::attach_audio(Branch &branch) {
+    // A leaky queue as for the video: a slow viewer loses old sound, not the others' time.
+    branch.audio_queue = gst_element_factory_make("queue", nullptr);
+    g_object_set(branch.audio_queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
+                 guint64(GST_SECOND), "leaky", 2 /* downstream */, nullptr);
+    gst_bin_add(GST_BIN(pipeline_), branch.audio_queue);
+    GstPtr<GstPad> queue_src(gst_element_get_static_pad(branch.audio_queue, "src"));
+    GstPtr<GstPad> webrtc_sink(gst_element_request_pad_simple(branch.webrtc, "sink_%u"));
+    if (gst_pad_link(queue_src.get(), webrtc_sink.get()) != GST_PAD_LINK_OK)
+        g_warning("%s: cannot link a viewer's audio", node_name_.c_str());
+    branch.audio_tee_pad = audio_->request_pad();
+    GstPtr<GstPad> queue_sink(gst_element_get_static_pad(branch.audio_queue, "sink"));
+    if (gst_pad_link(branch.audio_tee_pad, queue_sink.get()) != GST_PAD_LINK_OK)
+        g_warning("%s: cannot link a viewer's audio", node_name_.c_str());
+}
+
 void ConsoleEncoder::detach(Branch *branch) {
     // Unlinked first, so no buffer is on its way into the branch when it stops.
     GstPtr<GstPad> queue_sink(gst_element_get_static_pad(branch->queue, "sink"));
     gst_pad_unlink(branch->tee_pad, queue_sink.get());
     gst_element_release_request_pad(tee_, branch->tee_pad);
     gst_object_unref(branch->tee_pad);
-    for (GstElement *element : {branch->webrtc, branch->queue}) {
+    if (branch->audio_tee_pad) {
+        GstPtr<GstPad> audio_sink(gst_element_get_static_pad(branch->audio_queue, "sink"));
+        gst_pad_unlink(branch->audio_tee_pad, audio_sink.get());
+        audio_->release_pad(branch->audio_tee_pad);
+    }
+    for (GstElement *element : {branch->webrtc, branch->queue, branch->audio_queue}) {
+        if (!element)
+            continue;
         gst_element_set_state(element, GST_STATE_NULL);
         gst_bin_remove(GST_BIN(pipeline_), element);
     }

@@ -16,6 +16,7 @@
 
 #include "common/glib_ptr.h"
 #include "pipewire/node_reader.h"
+#include "web/audio_branch.h"
 #include "web/main_thread.h"
 
 namespace vmcast::web {
@@ -35,9 +36,11 @@ class ConsoleEncoder {
 
     // The pipeline for node_name, not yet playing. nullptr and a reason in error when a
     // GStreamer element is missing.
+    // With audio (the VM's sound), each viewer also gets an Opus stream of it.
     static std::unique_ptr<ConsoleEncoder> create(pipewire::PipeWireContext &pipewire,
                                                   const std::string &node_name, Codec codec,
-                                                  uint32_t bitrate_kbps, std::string &error);
+                                                  uint32_t bitrate_kbps, AudioTap *audio,
+                                                  std::string &error);
     ConsoleEncoder(const ConsoleEncoder &) = delete;
     ConsoleEncoder &operator=(const ConsoleEncoder &) = delete;
     ~ConsoleEncoder();
@@ -55,8 +58,9 @@ class ConsoleEncoder {
     // Why the picture stopped, or empty while it goes on.
     const std::string &notice() const { return notice_; }
 
-    // Puts webrtc (a webrtcbin not yet in any bin) behind the tee, and starts the pipeline with
-    // the first viewer. The branch belongs to the encoder until detach().
+    // Puts webrtc (a webrtcbin not yet in any bin) behind the tee (and the audio's: its second
+    // stream), and starts the pipeline with the first viewer. The branch belongs to the encoder
+    // until detach().
     Branch *attach(GstElement *webrtc);
     // Unlinks the branch without stopping the others, and stops the pipeline after the last.
     void detach(Branch *branch);
@@ -86,6 +90,8 @@ class ConsoleEncoder {
     // Tells on_failure_ soon, from the main loop.
     void fail_later(std::string reason);
     void set_playing(bool playing);
+    // Links the audio's tee to the branch's webrtcbin, as its second stream.
+    void attach_audio(Branch &branch);
     void check_settled();
     void set_notice(std::string notice);
 
@@ -98,6 +104,7 @@ class ConsoleEncoder {
     uint32_t bitrate_kbps_;
     const uint32_t max_bitrate_kbps_;
     pipewire::NodeReader reader_;
+    std::unique_ptr<AudioBranch> audio_; // when the VM has sound
     // What the caps last given to the appsrc say; unset before the first picture.
     struct PictureCaps {
         uint32_t width;

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "qemu/clipboard_peer.h"
+#include "web/audio_branch.h"
 #include "web/bitrate_control.h"
 
 namespace vmcast::web {
@@ -77,11 +78,21 @@ void Viewer::start(const std::string &hello_json) {
     }
     branch_ = encoder_.attach(webrtc_);
 
-    GstWebRTCRTPTransceiver *transceiver = nullptr;
-    g_signal_emit_by_name(webrtc_, "get-transceiver", 0, &transceiver);
-    if (transceiver) {
+    // The picture, and the sound when the VM has some.
+    for (int index = 0; index < 2; index++) {
+        GstWebRTCRTPTransceiver *transceiver = nullptr;
+        g_signal_emit_by_name(webrtc_, "get-transceiver", index, &transceiver);
+        if (!transceiver)
+            continue;
+        // Retransmission for the picture only: browsers take no RTX stream for sound (Chromium
+        // refuses the offer), and Opus conceals a lost packet.
         g_object_set(transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
-                     "do-nack", TRUE, nullptr);
+                     "do-nack", index == 0, nullptr);
+        if (index == 1) {
+            GstCaps *opus = gst_caps_from_string(kOpusRtpCaps);
+            g_object_set(transceiver, "codec-preferences", opus, nullptr);
+            gst_caps_unref(opus);
+        }
         gst_object_unref(transceiver);
     }
     // In the first offer, so no second negotiation is needed; ordered, for key order.

@@ -382,7 +382,7 @@ bool WebPublisher::ensure_encoder(ConsoleState &console, std::string &error) {
     if (console.encoder)
         return true;
     console.encoder = ConsoleEncoder::create(pipewire_, console.console.node_name, codec_,
-                                             options_.bitrate_kbps, error);
+                                             options_.bitrate_kbps, console.console.audio, error);
     if (!console.encoder)
         return false;
     console.encoder->set_failure_callback([this, &console](const std::string &reason) {

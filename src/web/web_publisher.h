@@ -17,6 +17,7 @@
 
 #include "common/callback_list.h"
 #include "common/glib_ptr.h"
+#include "common/audio_tap.h"
 #include "qemu/clipboard_peer.h"
 #include "qemu/console_input.h"
 #include "web/access_tokens.h"
@@ -34,6 +35,8 @@ struct WebConsole {
     std::string node_name;                 // its PipeWire node
     std::function<void()> request_picture; // a whole frame, for a viewer of a static screen
     qemu::ConsoleInput *input = nullptr;   // the console's, which outlives the publisher
+    AudioTap *audio =
+        nullptr; // the VM's sound when QEMU publishes it; lives as long as the VM here
 };
 
 // A VM the page shows: its consoles, and the bus its clipboard is reached on.

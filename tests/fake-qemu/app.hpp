@@ -3,6 +3,7 @@
 #pragma once
 
 #include "args.hpp"
+#include "audio.hpp"
 #include "buffers.hpp"
 #include "json.hpp"
 #include "pixels.hpp"
@@ -36,6 +37,7 @@ struct Options {
     int p2p_fd = -1;
     uint32_t width = 640, height = 480;
     bool absolute = false;
+    bool audio = false; // -audiodev dbus: the Audio object
 };
 
 struct App;
@@ -152,6 +154,7 @@ struct App {
     GObjPtr<QemuDisplayVM> vm;
     std::vector<std::unique_ptr<Console>> consoles;
     ClipboardState clipboard;
+    AudioState audio;
     int next_listener_id = 1;
     std::optional<Waiter> waiter;
     std::function<void()> command_done; // resumes reading stdin
@@ -161,6 +164,9 @@ struct App {
 };
 
 // objects.cpp
+// A subtype of skeleton type parent whose interface info omits property hidden (for versions
+// before the property existed).
+GType legacy_type(GType parent, GDBusInterfaceInfo *full, const char *hidden);
 void create_display_objects(App &app);
 void connect_bus(App &app);
 void connect_p2p(App &app);
@@ -170,6 +176,17 @@ void create_clipboard(App &app);
 void cmd_clipboard_guest_copy(App &app, const CommandPtr &cmd);
 void cmd_clipboard_guest_paste(App &app, const CommandPtr &cmd);
 void cmd_clipboard_reset(App &app, const CommandPtr &cmd);
+
+// audio.cpp
+void cmd_audio_init(App &app, const CommandPtr &cmd);
+void cmd_audio_fini(App &app, const CommandPtr &cmd);
+void cmd_audio_enable(App &app, const CommandPtr &cmd);
+void cmd_audio_volume(App &app, const CommandPtr &cmd);
+void cmd_audio_write(App &app, const CommandPtr &cmd);
+void cmd_audio_tone(App &app, const CommandPtr &cmd);
+void cmd_audio_stop(App &app, const CommandPtr &cmd);
+void cmd_wait_audio_listener(App &app, const CommandPtr &cmd);
+void drop_audio_listeners(App &app);
 
 // registration.cpp
 gboolean on_register_listener(QemuDisplayConsole *iface, GDBusMethodInvocation *invocation,

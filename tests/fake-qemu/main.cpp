@@ -82,6 +82,19 @@ const std::vector<Verb> &verbs() {
         {"save", cmd_save, with({"path", "what"}, false)},
         {"status", cmd_status, {}},
         {"sleep", cmd_sleep, {"ms"}},
+        {"wait-audio-listener", cmd_wait_audio_listener, {"timeout"}},
+        {"audio-init",
+         cmd_audio_init,
+         {"stream", "bits", "signed", "float", "be", "rate", "channels", "bytes_per_frame",
+          "bytes_per_second"}},
+        {"audio-fini", cmd_audio_fini, {"stream"}},
+        {"audio-enable", cmd_audio_enable, {"stream", "enabled"}},
+        {"audio-volume", cmd_audio_volume, {"stream", "mute", "levels"}},
+        {"audio-write", cmd_audio_write, {"stream", "len"}},
+        {"audio-tone",
+         cmd_audio_tone,
+         {"stream", "freq", "level", "duration", "wait", "chunk_ms", "silence_ms"}},
+        {"audio-stop", cmd_audio_stop, {}},
         {"quit", cmd_quit, {}},
     };
     return table;
@@ -166,6 +179,7 @@ bool parse_options(int argc, char **argv, Options &o) {
     g_autofree char *address = nullptr, *name = nullptr, *uuid = nullptr, *version = nullptr;
     gint consoles = 1, p2p_fd = -1, width = 640, height = 480;
     gboolean absolute = FALSE;
+    gboolean audio = FALSE;
     GOptionEntry entries[] = {
         {"address", 0, 0, G_OPTION_ARG_STRING, &address, "D-Bus address (default: session bus)",
          "ADDR"},
@@ -177,6 +191,7 @@ bool parse_options(int argc, char **argv, Options &o) {
         {"width", 0, 0, G_OPTION_ARG_INT, &width, "Initial console width (640)", "W"},
         {"height", 0, 0, G_OPTION_ARG_INT, &height, "Initial console height (480)", "H"},
         {"absolute", 0, 0, G_OPTION_ARG_NONE, &absolute, "Mouse.IsAbsolute starts true", nullptr},
+        {"audio", 0, 0, G_OPTION_ARG_NONE, &audio, "Export Audio (-audiodev dbus)", nullptr},
         {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("- fake QEMU -display dbus peer");
@@ -205,6 +220,7 @@ bool parse_options(int argc, char **argv, Options &o) {
     o.p2p_fd = p2p_fd;
     o.width = static_cast<uint32_t>(width), o.height = static_cast<uint32_t>(height);
     o.absolute = absolute;
+    o.audio = audio;
     return true;
 }
 
@@ -248,6 +264,7 @@ int main(int argc, char **argv) {
         g_source_remove(app.waiter->timeout_id);
     app.waiter.reset();
     drop_all_listeners(app);
+    drop_audio_listeners(app);
     if (app.conn)
         g_dbus_connection_flush_sync(app.conn.get(), nullptr, nullptr);
     return 0;

@@ -57,7 +57,8 @@ void legacy_class_init(gpointer klass, gpointer) {
     sk->get_properties = legacy_get_properties;
 }
 
-// A subtype of skeleton type parent whose interface info omits property hidden.
+} // namespace
+
 GType legacy_type(GType parent, GDBusInterfaceInfo *full, const char *hidden) {
     g_autofree char *name = g_strdup_printf("FakeQemuLegacy%s", g_type_name(parent));
     GType existing = g_type_from_name(name);
@@ -88,6 +89,8 @@ GType legacy_type(GType parent, GDBusInterfaceInfo *full, const char *hidden) {
     g_type_set_qdata(type, legacy_quark(), data);
     return type;
 }
+
+namespace {
 
 void return_invalid(GDBusMethodInvocation *inv, const char *message) {
     g_dbus_method_invocation_return_dbus_error(inv, "org.qemu.Display1.Error.Invalid", message);
@@ -328,6 +331,7 @@ void create_display_objects(App &app) {
     for (unsigned i = 0; i < app.opts.consoles; i++)
         create_console(app, i);
     create_clipboard(app);
+    create_audio(app);
 }
 
 void connect_bus(App &app) {

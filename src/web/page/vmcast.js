@@ -54,6 +54,9 @@ function report(text) {
   clearTimeout(reportTimer);
   reportTimer = setTimeout(() => showNotice(pictureNotice), 4000);
 }
+const audio = createAudio(video);
+window.vmcast.audio = audio;
+audio.muteButton(document.getElementById('bar'));
 
 function showNotice(text) {
   notice.textContent = text;
@@ -143,6 +146,7 @@ function scheduleReconnect(reason) {
 function teardown() {
   releaseEverything();
   toolbar.disconnected();
+  audio.sessionEnded();
   if (statsTimer) clearInterval(statsTimer);
   statsTimer = null;
   if (peer) peer.close();
@@ -212,10 +216,15 @@ function startPeer() {
   teardown();
   state.ended = '';
   peer = new RTCPeerConnection({ iceServers: [] });
+  // The picture and, when the VM has some, its sound: one stream, which the browser plays in
+  // step.
+  const remote = new MediaStream();
   peer.ontrack = (event) => {
     // Show frames as they come: a remote screen wants no playout buffer.
     if ('jitterBufferTarget' in event.receiver) event.receiver.jitterBufferTarget = 0;
-    video.srcObject = event.streams[0] || new MediaStream([event.track]);
+    remote.addTrack(event.track);
+    audio.trackArrived(event.track);
+    if (video.srcObject !== remote) video.srcObject = remote;
     video.play().catch(() => {});
   };
   peer.ondatachannel = (event) => {

@@ -63,6 +63,10 @@ class Browser:
     def state(self, page: str) -> dict:
         return self.call("state", page=page)["state"]
 
+    def click_element(self, page: str, selector: str) -> None:
+        """A person's click on the element selector names."""
+        self.call("activate", page=page, selector=selector)
+
     def eval(self, page: str, script: str):
         return self.call("eval", page=page, script=script).get("value")
 

@@ -112,14 +112,16 @@ class Qemu:
     ["-device", "VGA,id=vga1"] for a second console). Without kernel, SeaBIOS finds nothing to
     boot and stays on its text screen (720x400). Observed with `-vga std -device VGA,id=vga1`:
     SeaBIOS draws on vga1 (Console_1, 720x400) and Console_0 keeps QEMU's 640x480
-    "not initialized" placeholder.
+    "not initialized" placeholder. audiodev: the id of an -audiodev dbus the display publishes
+    (sound devices that play on it go in extra_args).
     """
 
     def __init__(self, session, name: str = "vmcast-test", *, kernel: str | None = None,
                  initrd: str | None = None, append: str | None = None, display: str = "dbus",
                  p2p: bool = False, addr: str | None = None, vga: str = "std",
                  extra_args: Sequence[str] = (), memory: int = 256, paused: bool = False,
-                 reboots: bool = False, env: dict[str, str] | None = None):
+                 reboots: bool = False, env: dict[str, str] | None = None,
+                 audiodev: str | None = None):
         self.session = session
         self.name = name
         self.workdir = Path(session.tmpdir) / f"qemu-{name}"
@@ -134,6 +136,9 @@ class Qemu:
                 disp += ",p2p=yes"
             elif addr:
                 disp += f",addr={addr}"
+            if audiodev:
+                # The display publishes this -audiodev dbus (org.qemu.Display1.Audio).
+                disp += f",audiodev={audiodev}"
         self.argv = [QEMU_BIN, "-accel", "tcg", "-m", str(memory), "-name", name,
                      # No default NIC/CD/floppy: the firmware-only screen is reached quickly
                      # ("No bootable device") and only the devices we ask for exist.
@@ -149,6 +154,8 @@ class Qemu:
             # -S: CPUs start stopped (QMP cont starts them), so a display client can attach
             # before the guest draws anything and see every mode switch.
             self.argv.append("-S")
+        if audiodev:
+            self.argv += ["-audiodev", f"dbus,id={audiodev}"]
         if kernel:
             self.argv += ["-kernel", str(kernel)]
         if initrd:
