@@ -303,7 +303,9 @@ void Viewer::handle_input(const std::string &text) {
             } else if constexpr (std::is_same_v<Event, WheelEvent>) {
                 input_->scroll(event.vertical_steps, event.horizontal_steps);
             } else if constexpr (std::is_same_v<Event, ReleaseAll>) {
-                input_->release_all();
+                // The page let go of what its user holds; a text being typed goes on, so the
+                // sequencer's Shift or AltGr stays down until the sequencer lets go of it.
+                input_->release_all(sequencer_->held());
             } else if constexpr (std::is_same_v<Event, TouchEvent>) {
                 std::string why;
                 if (!input_->touch(event.kind, event.slot, event.x, event.y, why))
