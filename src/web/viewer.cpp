@@ -248,16 +248,15 @@ void Viewer::on_data_channel_message(GObject *, gchar *text, gpointer data) {
 }
 
 void Viewer::handle_input(const std::string &text) {
-    InputMessage message;
-    std::string error;
-    const bool parsed = parse_input(text, message, error);
     if (!input_) {
-        refuse(parsed && std::holds_alternative<DisplaySize>(message)
+        refuse(input_type(text) == "resize"
                    ? "this viewer may only watch: resizing the VM needs the full-access token"
                    : "this viewer may only watch: input needs the full-access token");
         return;
     }
-    if (!parsed) {
+    InputMessage message;
+    std::string error;
+    if (!parse_input(text, message, error)) {
         refuse(error);
         return;
     }
