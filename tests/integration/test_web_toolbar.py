@@ -186,6 +186,29 @@ def test_type_text_in_the_guests_layout(session, artifacts, tmp_path, web, brows
         run.assert_alive()
 
 
+def test_a_key_held_on_the_picture_is_released_over_the_toolbar(session, artifacts, tmp_path,
+                                                                web, browser):
+    port, _ = web
+    with served_peer(session, artifacts, tmp_path, web, "held") as run:
+        open_page(browser, port, "p")
+        show_toolbar(browser)
+        mark = run.peer.mark()
+        # Shift held on the picture, let go while a toolbar button has focus (it was clicked).
+        browser.call("hold", page="p", key="Shift", downFocus="#stage",
+                     upFocus="#fullscreen-button")
+        assert browser.eval("p", "document.activeElement.id") == "fullscreen-button"
+        assert wait_keys(run.peer, mark, 2, "Shift let go in QEMU") == [("press", SHIFT),
+                                                                          ("release", SHIFT)]
+        # Keys typed into the toolbar's own controls still stay out of the VM.
+        show_toolbar(browser)
+        browser.call("press", page="p", focus="#fullscreen-button", keys="KeyA")
+        assert browser.eval("p", "document.activeElement.id") == "fullscreen-button"
+        browser.call("type", page="p", text="b")
+        assert wait_keys(run.peer, mark, 4, "KeyB after") == [("press", SHIFT),
+                                                              ("release", SHIFT)] + tapped(0x30)
+        run.assert_alive()
+
+
 def test_guest_keyboard_lights_show_on_the_page(session, artifacts, tmp_path, web, browser):
     port, _ = web
     with served_peer(session, artifacts, tmp_path, web, "leds") as run:

@@ -305,8 +305,10 @@ function captureFrame() {
 function onKey(event, down) {
   if (state.access !== 'full' || !channel) return;
   if (!event.code) return; // composed input without a key (IME): nothing to press
-  // Typing into the clipboard panel or the toolbar's controls.
-  if (clipboard.inPanel(event.target) || toolbar.owns(event.target)) return;
+  // Typing into the clipboard panel or the toolbar's controls; but a key the guest holds is let
+  // go wherever its release lands (Shift held on the picture, then a toolbar button clicked).
+  const held = !down && heldKeys.has(event.code);
+  if (!held && (clipboard.inPanel(event.target) || toolbar.owns(event.target))) return;
   syncModifiers(event);
   if (down) heldKeys.add(event.code); else heldKeys.delete(event.code);
   const code = event.code;
