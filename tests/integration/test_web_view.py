@@ -106,6 +106,10 @@ def test_resize_to_window(session, artifacts, tmp_path, web, browser):
                                    "heightMm": 0})
         wait_error(browser, "view", "resizing the VM needs the full-access token")
         assert peer.events("ui-info", since=mark) == []
+        # Its page does not offer what it may not do; it shows the picture fitted instead.
+        assert browser.eval("view", "[document.querySelector('#scale-mode option[value=resize]')"
+                                    ".disabled, document.getElementById('scale-mode').value]"
+                            ) == [True, "fit"]
         run.assert_alive()
 
 

@@ -163,6 +163,7 @@ async function handleMessage(message) {
     pictureNotice = '';
     document.getElementById('clipboard-toggle').hidden = message.access !== 'full';
     toolbar.setAccess(message.access);
+    view.setAccess(message.access);
     fillPicker(message.consoles, message.console);
     startPeer();
     break;
