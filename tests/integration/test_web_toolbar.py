@@ -292,7 +292,7 @@ def test_bad_toolbar_input_is_refused_and_nothing_stays_held(session, artifacts,
             '{"type":"type","text":"","layout":"us"}':
                 'a type message needs a non-empty string "text" and a string "layout"',
             json.dumps({"type": "type", "text": "x" * 60000, "layout": "us"}):
-                "a text of 60000 characters is too long to type (at most 2000)",
+                "message of 60044 bytes (at most 8256)",
         }
         mark = run.peer.mark()
         for text in bad:
