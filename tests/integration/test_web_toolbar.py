@@ -209,6 +209,38 @@ def test_a_key_held_on_the_picture_is_released_over_the_toolbar(session, artifac
         run.assert_alive()
 
 
+def test_a_text_vmcast_dropped_does_not_keep_the_panel_waiting(session, artifacts, tmp_path,
+                                                               web, browser):
+    port, _ = web
+    with served_peer(session, artifacts, tmp_path, web, "dropped") as run:
+        open_page(browser, port, "p")
+        show_toolbar(browser)
+        browser.call("activate", page="p", selector="#type-button")
+        browser.eval("p", "document.getElementById('type-text').value = 'x'")
+        # Past the key budget (400 at once), so vmcast drops the text without an answer.
+        browser.eval("p", """(() => {
+            const channel = window.vmcast.channel();
+            for (let i = 0; i < 300; i++)
+                for (const down of [true, false])
+                    channel.send(JSON.stringify({ type: 'key', code: 'KeyQ', down }));
+            document.getElementById('type-start').click();
+        })()""")
+        assert browser.state("p")["typing"] == "sent"
+        wait_for(lambda: browser.state("p")["typing"] == "refused", 20, 0.2,
+                 what="the panel no longer waiting")
+        assert "no answer" in browser.eval(
+            "p", "document.getElementById('type-message').textContent")
+        # The panel takes a text again, and vmcast types it.
+        wait_for(lambda: not browser.eval("p", "document.getElementById('type-start').disabled"),
+                 5, 0.1, what="the type button enabled")
+        mark = run.peer.mark()
+        browser.call("activate", page="p", selector="#type-start")
+        wait_for(lambda: browser.state("p")["typing"] == "done", 20, 0.1, what="typed")
+        # The burst's KeyQ (0x10) may still be reaching the peer.
+        assert [e for e in key_events(run.peer, mark) if e[1] != 0x10] == tapped(0x2d)
+        run.assert_alive()
+
+
 def test_guest_keyboard_lights_show_on_the_page(session, artifacts, tmp_path, web, browser):
     port, _ = web
     with served_peer(session, artifacts, tmp_path, web, "leds") as run:

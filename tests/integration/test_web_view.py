@@ -287,13 +287,26 @@ def test_phone_sized_window_and_device_keyboard(session, artifacts, tmp_path, we
         assert right - left == 390 and bottom - top > 600, boxes
         assert browser.eval("p", "document.getElementById('screen').videoWidth") == 320
 
-        # The keyboard button opens the device keyboard; what it types reaches the VM as keys.
+        # The keyboard button opens the device keyboard; what it types reaches the VM as keys,
+        # paced by vmcast, in the layout picked in the toolbar's type panel (US by default).
         mark = run.peer.mark()
         browser.eval("p", "document.getElementById('keyboard-button').click()")
         assert browser.eval("p", "document.activeElement.id") == "keyboard-input"
         browser.call("insert", page="p", text="Hi")
-        wait_for(lambda: len(run.peer.events("key", since=mark)) >= 6, 10, what="the keys")
+        browser.call("insert", page="p", text="!")
+        wait_for(lambda: len(run.peer.events("key", since=mark)) >= 10, 10, what="the keys")
         keys = [(e["action"], e["keycode"]) for e in run.peer.events("key", since=mark)]
         assert keys == [("press", 0x2a), ("press", 0x23), ("release", 0x23), ("release", 0x2a),
-                        ("press", 0x17), ("release", 0x17)], keys
+                        ("press", 0x17), ("release", 0x17),
+                        ("press", 0x2a), ("press", 0x02), ("release", 0x02), ("release", 0x2a)
+                        ], keys
+        # German: z and y swap places, "@" is AltGr+Q.
+        browser.eval("p", "document.getElementById('type-layout').value = 'de'")
+        mark = run.peer.mark()
+        browser.call("insert", page="p", text="zy@")
+        wait_for(lambda: len(run.peer.events("key", since=mark)) >= 8, 10, what="the keys")
+        keys = [(e["action"], e["keycode"]) for e in run.peer.events("key", since=mark)]
+        assert keys == [("press", 0x15), ("release", 0x15), ("press", 0x2c), ("release", 0x2c),
+                        ("press", 0xb8), ("press", 0x10), ("release", 0x10), ("release", 0xb8)
+                        ], keys
         run.assert_alive()

@@ -43,8 +43,8 @@ const toolbar = createToolbar({ sendInput, canSend: inputOpen, state });
 const viewControls = document.getElementById('view-controls');
 const view = createView({ stage, video, container: viewControls, sendInput, canResize: inputOpen,
   screenshotUrl: () => serverUrl('/screenshot'), report });
-createTouch({ video, container: viewControls, sendInput, canSend: inputOpen, consolePoint, state,
-  view });
+const touch = createTouch({ video, container: viewControls, sendInput, canSend: inputOpen,
+  consolePoint, state, view, toolbar });
 
 // A passing message: what the user asked for did not work.
 let reportTimer = null;
@@ -345,7 +345,8 @@ window.addEventListener('keyup', (event) => onKey(event, false));
 
 function releaseEverything() {
   clipboard.releaseShortcut();
-  if (heldKeys.size || heldButtons.size) sendInput({ type: 'release' });
+  if (heldKeys.size || heldButtons.size || touch.active()) sendInput({ type: 'release' });
+  touch.forget();
   heldKeys.clear();
   syntheticKeys.clear();
   heldButtons.clear();
