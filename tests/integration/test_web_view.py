@@ -258,6 +258,22 @@ def test_multitouch_reaches_qemu_8_1(session, artifacts, tmp_path, web, browser)
         assert len(touches) == len(slots[0]) + len(slots[1]), touches
         assert peer.events("mouse-button", since=mark) == []
 
+        # A finger down when the page loses focus is lifted in the guest (cancel, 3), and its
+        # slot is free again: the next finger is slot 0 again.
+        mark = peer.mark()
+        touch(browser, "p", "touchStart", (50, 60))
+        wait_for(lambda: peer.events("touch", since=mark), 10, what="the finger down")
+        browser.eval("p", "window.dispatchEvent(new Event('blur'))")
+        wait_for(lambda: len(peer.events("touch", since=mark)) >= 2, 10,
+                 what="the finger lifted in the guest")
+        touch(browser, "p", "touchEnd")
+        touch(browser, "p", "touchStart", (70, 80))
+        touch(browser, "p", "touchEnd")
+        wait_for(lambda: len(peer.events("touch", since=mark)) >= 4, 10, what="the next finger")
+        assert [(e["kind"], e["slot"], round(e["x"]), round(e["y"]))
+                for e in peer.events("touch", since=mark)] == [
+            (0, 0, 50, 60), (3, 0, 50, 60), (0, 0, 70, 80), (2, 0, 70, 80)]
+
         # Slots and points out of range are refused with a reason.
         mark = peer.mark()
         for bad in [{"slot": 10, "x": 1, "y": 1}, {"slot": -1, "x": 1, "y": 1},
