@@ -187,6 +187,30 @@ def test_type_text_in_the_guests_layout(session, artifacts, tmp_path, web, brows
         run.assert_alive()
 
 
+def test_the_page_losing_focus_does_not_break_a_typed_text(session, artifacts, tmp_path, web,
+                                                           browser):
+    port, _ = web
+    with served_peer(session, artifacts, tmp_path, web, "blur") as run:
+        open_page(browser, port, "p")
+        show_toolbar(browser)
+        browser.call("activate", page="p", selector="#type-button")
+        text = "HELLO WORLD " * 4
+        browser.eval("p", f"document.getElementById('type-text').value = {json.dumps(text)}")
+        mark = run.peer.mark()
+        # The page's "release" (each blur with a key or finger down) every 15 ms while the text
+        # types, so some come while vmcast holds Shift for a capital.
+        browser.eval("p", """window.releases = setInterval(() =>
+            window.vmcast.channel().send('{"type":"release"}'), 15)""")
+        browser.call("activate", page="p", selector="#type-start")
+        wait_for(lambda: browser.state("p")["typing"] == "done", 30, 0.1, what="typed")
+        browser.eval("p", "clearInterval(window.releases)")
+        letters = {"H": 0x23, "E": 0x12, "L": 0x26, "O": 0x18, "W": 0x11, "R": 0x13, "D": 0x20}
+        expected = [event for c in text
+                    for event in (tapped(0x39) if c == " " else tapped(letters[c], SHIFT))]
+        assert wait_keys(run.peer, mark, len(expected), "the text in QEMU") == expected
+        run.assert_alive()
+
+
 def test_a_key_held_on_the_picture_is_released_over_the_toolbar(session, artifacts, tmp_path,
                                                                 web, browser):
     port, _ = web
