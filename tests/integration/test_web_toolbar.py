@@ -54,6 +54,13 @@ def nothing_held(peer, mark: int) -> bool:
     return all(value == 0 for value in counts.values())
 
 
+def fill_type_panel(browser, text: str) -> None:
+    """The type panel open with text in it, not yet sent."""
+    show_toolbar(browser)
+    browser.call("activate", page="p", selector="#type-button")
+    browser.eval("p", f"document.getElementById('type-text').value = {json.dumps(text)}")
+
+
 def errors(browser) -> list[str]:
     return browser.state("p")["errors"]
 
@@ -192,10 +199,8 @@ def test_the_page_losing_focus_does_not_break_a_typed_text(session, artifacts, t
     port, _ = web
     with served_peer(session, artifacts, tmp_path, web, "blur") as run:
         open_page(browser, port, "p")
-        show_toolbar(browser)
-        browser.call("activate", page="p", selector="#type-button")
         text = "HELLO WORLD " * 4
-        browser.eval("p", f"document.getElementById('type-text').value = {json.dumps(text)}")
+        fill_type_panel(browser, text)
         mark = run.peer.mark()
         # The page's "release" (each blur with a key or finger down) every 15 ms while the text
         # types, so some come while vmcast holds Shift for a capital.
@@ -239,9 +244,7 @@ def test_a_text_vmcast_dropped_does_not_keep_the_panel_waiting(session, artifact
     port, _ = web
     with served_peer(session, artifacts, tmp_path, web, "dropped") as run:
         open_page(browser, port, "p")
-        show_toolbar(browser)
-        browser.call("activate", page="p", selector="#type-button")
-        browser.eval("p", "document.getElementById('type-text').value = 'x'")
+        fill_type_panel(browser, "x")
         # Past the key budget (400 at once), so vmcast drops the text without an answer.
         browser.eval("p", """(() => {
             const channel = window.vmcast.channel();
