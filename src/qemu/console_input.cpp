@@ -1,6 +1,7 @@
 #include "qemu/console_input.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -330,6 +331,19 @@ void ConsoleInput::send_touch(TouchKind kind, uint64_t slot, double x, double y)
         track_call("MultiTouch.SendEvent slot " + std::to_string(slot)));
 }
 
+std::string ConsoleInput::touch_refusal(double x, double y) const {
+    if (ready_ && !multitouch_)
+        return "touch input needs QEMU 8.1 or later with a multitouch device on this console";
+    const uint32_t width = console_ ? qemu_display_console_get_width(console_.get()) : 0;
+    const uint32_t height = console_ ? qemu_display_console_get_height(console_.get()) : 0;
+    if (!std::isfinite(x) || !std::isfinite(y) || x < 0 || y < 0 || (width > 0 && x >= width) ||
+        (height > 0 && y >= height))
+        return "touch point (" + std::to_string(int64_t(x)) + ", " + std::to_string(int64_t(y)) +
+               ") is outside the " + std::to_string(width) + "x" + std::to_string(height) +
+               " console";
+    return {};
+}
+
 InputClient::InputClient(ConsoleInput &input, std::string name)
     : input_(&input), name_(std::move(name)) {}
 
@@ -395,15 +409,23 @@ void InputClient::move_by(int32_t dx, int32_t dy) {
 bool InputClient::touch(TouchKind kind, uint64_t slot, double x, double y, std::string &error) {
     if (!input_)
         return true;
+    if (kind == TouchKind::End || kind == TouchKind::Cancel) {
+        // Lifted where it was last: the console may have shrunk under the finger since, and
+        // refusing the end would leave the slot pressed in the guest. A slot not down (refused,
+        // or released on blur) has nothing to end.
+        const auto active = active_touches_.find(slot);
+        if (active == active_touches_.end())
+            return true;
+        input_->send_touch(kind, slot, active->second.x, active->second.y);
+        active_touches_.erase(active);
+        return true;
+    }
     error = input_->touch_refusal(x, y);
     if (!error.empty()) {
         g_debug("%s: touch refused: %s", name_.c_str(), error.c_str());
         return false;
     }
-    if (kind == TouchKind::Begin || kind == TouchKind::Update)
-        active_touches_[slot] = {x, y};
-    else
-        active_touches_.erase(slot);
+    active_touches_[slot] = {x, y};
     input_->send_touch(kind, slot, x, y);
     return true;
 }
@@ -414,19 +436,24 @@ void InputClient::request_display_size(uint32_t width, uint32_t height, uint16_t
         input_->send_display_size(width, height, width_mm, height_mm, std::move(done));
 }
 
-void InputClient::release_all() {
+void InputClient::release_all(const std::vector<uint32_t> &keep) {
     if (!input_)
         return;
     if (!held_keys_.empty() || !held_buttons_.empty() || !active_touches_.empty())
         g_debug("%s: releasing %zu keys, %zu buttons, %zu touches", name_.c_str(),
                 held_keys_.size(), held_buttons_.size(), active_touches_.size());
-    for (uint32_t qnum : held_keys_)
-        input_->let_go_of_key(qnum);
+    std::set<uint32_t> kept;
+    for (uint32_t qnum : held_keys_) {
+        if (std::find(keep.begin(), keep.end(), qnum) != keep.end())
+            kept.insert(qnum);
+        else
+            input_->let_go_of_key(qnum);
+    }
     for (uint32_t button : held_buttons_)
         input_->let_go_of_button(button);
     for (const auto &[slot, point] : active_touches_)
         input_->send_touch(TouchKind::Cancel, slot, point.x, point.y);
-    held_keys_.clear();
+    held_keys_ = std::move(kept);
     held_buttons_.clear();
     active_touches_.clear();
 }

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <vector>
 #include <string>
 
 #include <gio/gio.h>
@@ -216,7 +217,8 @@ class InputClient {
     // The pointer moved by (dx, dy) pixels (e.g. from a locked browser pointer).
     void move_by(int32_t dx, int32_t dy);
     // A touch point in console pixels. false, with why in error, when the console has no
-    // MultiTouch or the point lies outside it; nothing is sent then.
+    // MultiTouch or a Begin or Update point lies outside it; nothing is sent then. End and
+    // Cancel lift the slot where it last was, whatever point they carry.
     bool touch(TouchKind kind, uint64_t slot, double x, double y, std::string &error);
     // Asks QEMU to give the guest's display this size (org.qemu.Display1.Console.SetUIInfo): a
     // guest whose driver follows it (virtio-gpu) changes its resolution. done gets QEMU's answer,
@@ -224,7 +226,9 @@ class InputClient {
     // gone first.
     void request_display_size(uint32_t width, uint32_t height, uint16_t width_mm,
                               uint16_t height_mm, ConsoleInput::SizeCallback done);
-    void release_all();
+    // Lets go of everything held but the keys in keep, which stay held (a key sequence's, which
+    // releases them itself).
+    void release_all(const std::vector<uint32_t> &keep = {});
 
   private:
     friend class ConsoleInput;

@@ -292,7 +292,7 @@ void ConsoleEncoder::set_notice(std::string notice) {
 void ConsoleEncoder::push_picture(const pipewire::ReadPicture &picture) {
     if (!notice_.empty())
         set_notice({});
-    for (auto &capture : std::exchange(captures_, {}))
+    if (auto capture = std::exchange(capture_, nullptr))
         capture(picture);
     // A variable rate needs its maximum: without one x264enc holds each frame until the next
     // comes (measured: a key press on a still screen showed half a second late, or not at all).

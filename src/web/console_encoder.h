@@ -67,9 +67,10 @@ class ConsoleEncoder {
 
     // Whether a viewer is attached, so pictures come in.
     bool reading() const { return branches_ > 0; }
-    // callback gets the next picture read from the console's node, once (screenshots).
+    // callback gets the next picture read from the console's node, once (screenshots). It
+    // replaces a callback still waiting, so captures never pile up.
     void capture_next_picture(std::function<void(const pipewire::ReadPicture &)> callback) {
-        captures_.push_back(std::move(callback));
+        capture_ = std::move(callback);
     }
 
     // The next encoded frame is a keyframe (a viewer joined or lost packets).
@@ -124,7 +125,7 @@ class ConsoleEncoder {
     std::function<void()> on_settled_;
     std::function<void(const std::string &)> on_notice_;
     std::string notice_;
-    std::vector<std::function<void(const pipewire::ReadPicture &)>> captures_;
+    std::function<void(const pipewire::ReadPicture &)> capture_;
     // Frames into the encoder (counted on a streaming thread), as last seen by check_settled.
     using FrameCount = std::shared_ptr<std::atomic<uint64_t>>;
     FrameCount frames_in_ = std::make_shared<std::atomic<uint64_t>>(0);

@@ -11,12 +11,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "common/glib_ptr.h"
 #include "pipewire/node_reader.h"
 #include "web/console_encoder.h"
-#include "web/main_thread.h"
 
 namespace vmcast::web {
 
@@ -42,15 +42,28 @@ class ConsoleScreenshots {
         std::string file_name;
     };
 
-    // Copies the picture and encodes the copy on a worker thread, which answers when done.
+    // Nothing asked for; requests coming then ask the encoder for its next picture.
+    struct Idle {};
+    // The encoder's next picture answers the waiting requests, unless the timeout comes first.
+    struct AwaitingPicture {
+        GSourcePtr timeout;
+    };
+    // A worker encodes the picture; requests coming meanwhile share its PNG. Cancelled when
+    // this goes first, which tells the task's callback not to touch it.
+    struct Encoding {
+        GObjectPtr<GCancellable> cancellable;
+    };
+
+    // Copies the picture and encodes the copy on a worker thread.
     void picture_arrived(const pipewire::ReadPicture &picture);
+    // The worker's PNG or error, on the main loop.
+    static void on_encoded(GObject *, GAsyncResult *result, gpointer self);
     // Answers every waiting request: with the PNG when png is set, else with status and a line.
     void answer_all(const std::vector<uint8_t> *png, guint status, const std::string &why);
     static void on_finished(SoupServerMessage *message, gpointer self);
 
     std::vector<std::unique_ptr<Waiting>> waiting_;
-    GSourcePtr timeout_;
-    Lifeline lifeline_; // the worker's answer is dropped if this goes first
+    std::variant<Idle, AwaitingPicture, Encoding> state_;
 };
 
 // NAME-console-N-YYYYMMDD-HHMMSS.png, with what could upset a file system in NAME replaced.

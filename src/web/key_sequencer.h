@@ -30,6 +30,8 @@ class KeySequencer {
     ~KeySequencer() { stop(); }
 
     bool busy() const { return run_.has_value(); }
+    // The keys the sequence holds down now (Shift or AltGr mid-character, a combination's).
+    std::vector<uint32_t> held() const { return run_ ? run_->held : std::vector<uint32_t>{}; }
     // Sends strokes in order; done runs once at the end. Only when not busy.
     void start(std::vector<KeyStroke> strokes, Done done);
     // Stops, releases the keys the sequence holds (last pressed first), and calls done(false).

@@ -191,6 +191,8 @@ bool parse_input(std::string_view text, InputMessage &message, std::string &erro
         return true;
     }
     if (type == "type") {
+        if (!within_size(text, kMaxTypeMessageBytes, error))
+            return false;
         auto typed = json.string("text");
         auto layout = json.string("layout");
         if (!typed || typed->empty() || !layout)
@@ -312,6 +314,12 @@ bool parse_input(std::string_view text, InputMessage &message, std::string &erro
     }
     error = "unknown input type \"" + type.substr(0, 32) + "\"";
     return false;
+}
+
+std::string input_type(std::string_view text) {
+    ParsedMessage json;
+    std::string error;
+    return json.parse(text, kMaxInputMessageBytes, error) ? json.type() : std::string();
 }
 
 std::string json_text(JsonBuilder *builder) {

@@ -89,8 +89,10 @@ using InputMessage =
     std::variant<KeyEvent, PointerPosition, PointerMotion, ButtonEvent, WheelEvent, ReleaseAll,
                  ClipboardPiece, DisplaySize, TouchEvent, KeyCombo, TypeText, CancelTyping>;
 
-// The most characters one "type" message may type.
+// The most characters one "type" message may type, and so its most bytes: each character at
+// most 4 bytes of UTF-8 (or a 2-byte JSON escape), plus the other members.
 constexpr size_t kMaxTypedCharacters = 2000;
+constexpr size_t kMaxTypeMessageBytes = kMaxTypedCharacters * 4 + 256;
 // The XKB layouts "type" knows, "us" first (the default).
 constexpr const char *kTypingLayouts[] = {"us", "gb", "de", "fr", "es", "it", "ch", "be",
                                           "nl", "pt", "br", "se", "no", "dk", "fi", "pl"};
@@ -98,6 +100,9 @@ constexpr const char *kTypingLayouts[] = {"us", "gb", "de", "fr", "es", "it", "c
 // true and the message, or false and why not in error.
 bool parse_signalling(std::string_view text, SignallingMessage &message, std::string &error);
 bool parse_input(std::string_view text, InputMessage &message, std::string &error);
+// The "type" of an input message of at most kMaxInputMessageBytes, or empty: all a view-only
+// viewer's refusal needs, without the rest of the checks.
+std::string input_type(std::string_view text);
 
 // The builder's finished value as compact JSON text.
 std::string json_text(JsonBuilder *builder);

@@ -18,7 +18,8 @@ struct KeyStroke {
     bool down = false;
 };
 
-// The layouts of messages.h's kTypingLayouts, each compiled when it is first asked for.
+// The layouts of messages.h's kTypingLayouts, each compiled when it is first asked for (the
+// publisher asks for "us" when it starts).
 class TypingLayouts {
   public:
     // nullptr and why not in error when the layout does not compile.

@@ -259,16 +259,15 @@ void Viewer::on_data_channel_message(GObject *, gchar *text, gpointer data) {
 }
 
 void Viewer::handle_input(const std::string &text) {
-    InputMessage message;
-    std::string error;
-    const bool parsed = parse_input(text, message, error);
     if (!input_) {
-        refuse(parsed && std::holds_alternative<DisplaySize>(message)
+        refuse(input_type(text) == "resize"
                    ? "this viewer may only watch: resizing the VM needs the full-access token"
                    : "this viewer may only watch: input needs the full-access token");
         return;
     }
-    if (!parsed) {
+    InputMessage message;
+    std::string error;
+    if (!parse_input(text, message, error)) {
         refuse(error);
         return;
     }
@@ -314,7 +313,9 @@ void Viewer::handle_input(const std::string &text) {
             } else if constexpr (std::is_same_v<Event, WheelEvent>) {
                 input_->scroll(event.vertical_steps, event.horizontal_steps);
             } else if constexpr (std::is_same_v<Event, ReleaseAll>) {
-                input_->release_all();
+                // The page let go of what its user holds; a text being typed goes on, so the
+                // sequencer's Shift or AltGr stays down until the sequencer lets go of it.
+                input_->release_all(sequencer_->held());
             } else if constexpr (std::is_same_v<Event, TouchEvent>) {
                 std::string why;
                 if (!input_->touch(event.kind, event.slot, event.x, event.y, why))

@@ -155,6 +155,12 @@ bool WebPublisher::start(std::string &error) {
     ice_address_ = g_inet_address_get_is_any(inet_address_.get()) ? "" : host_;
     gst_init(nullptr, nullptr);
     codec_ = options_.codec.value_or(preferred_codec());
+    // The default layout is compiled before serving, not by the first text typed (tens of ms of
+    // the main loop then, while pictures stream).
+    std::string layout_error;
+    if (!typing_layouts_.get(kTypingLayouts[0], layout_error))
+        g_warning("web: cannot compile the \"%s\" typing layout: %s", kTypingLayouts[0],
+                  layout_error.c_str());
     server_.reset(soup_server_new("server-header", "vmcast", nullptr));
     soup_server_add_handler(server_.get(), "/", on_page_request, this, nullptr);
     soup_server_add_handler(server_.get(), "/vms", on_list_request, this, nullptr);

@@ -106,6 +106,10 @@ def test_resize_to_window(session, artifacts, tmp_path, web, browser):
                                    "heightMm": 0})
         wait_error(browser, "view", "resizing the VM needs the full-access token")
         assert peer.events("ui-info", since=mark) == []
+        # Its page does not offer what it may not do; it shows the picture fitted instead.
+        assert browser.eval("view", "[document.querySelector('#scale-mode option[value=resize]')"
+                                    ".disabled, document.getElementById('scale-mode').value]"
+                            ) == [True, "fit"]
         run.assert_alive()
 
 
@@ -254,6 +258,22 @@ def test_multitouch_reaches_qemu_8_1(session, artifacts, tmp_path, web, browser)
         assert len(touches) == len(slots[0]) + len(slots[1]), touches
         assert peer.events("mouse-button", since=mark) == []
 
+        # A finger down when the page loses focus is lifted in the guest (cancel, 3), and its
+        # slot is free again: the next finger is slot 0 again.
+        mark = peer.mark()
+        touch(browser, "p", "touchStart", (50, 60))
+        wait_for(lambda: peer.events("touch", since=mark), 10, what="the finger down")
+        browser.eval("p", "window.dispatchEvent(new Event('blur'))")
+        wait_for(lambda: len(peer.events("touch", since=mark)) >= 2, 10,
+                 what="the finger lifted in the guest")
+        touch(browser, "p", "touchEnd")
+        touch(browser, "p", "touchStart", (70, 80))
+        touch(browser, "p", "touchEnd")
+        wait_for(lambda: len(peer.events("touch", since=mark)) >= 4, 10, what="the next finger")
+        assert [(e["kind"], e["slot"], round(e["x"]), round(e["y"]))
+                for e in peer.events("touch", since=mark)] == [
+            (0, 0, 50, 60), (3, 0, 50, 60), (0, 0, 70, 80), (2, 0, 70, 80)]
+
         # Slots and points out of range are refused with a reason.
         mark = peer.mark()
         for bad in [{"slot": 10, "x": 1, "y": 1}, {"slot": -1, "x": 1, "y": 1},
@@ -283,13 +303,26 @@ def test_phone_sized_window_and_device_keyboard(session, artifacts, tmp_path, we
         assert right - left == 390 and bottom - top > 600, boxes
         assert browser.eval("p", "document.getElementById('screen').videoWidth") == 320
 
-        # The keyboard button opens the device keyboard; what it types reaches the VM as keys.
+        # The keyboard button opens the device keyboard; what it types reaches the VM as keys,
+        # paced by vmcast, in the layout picked in the toolbar's type panel (US by default).
         mark = run.peer.mark()
         browser.eval("p", "document.getElementById('keyboard-button').click()")
         assert browser.eval("p", "document.activeElement.id") == "keyboard-input"
         browser.call("insert", page="p", text="Hi")
-        wait_for(lambda: len(run.peer.events("key", since=mark)) >= 6, 10, what="the keys")
+        browser.call("insert", page="p", text="!")
+        wait_for(lambda: len(run.peer.events("key", since=mark)) >= 10, 10, what="the keys")
         keys = [(e["action"], e["keycode"]) for e in run.peer.events("key", since=mark)]
         assert keys == [("press", 0x2a), ("press", 0x23), ("release", 0x23), ("release", 0x2a),
-                        ("press", 0x17), ("release", 0x17)], keys
+                        ("press", 0x17), ("release", 0x17),
+                        ("press", 0x2a), ("press", 0x02), ("release", 0x02), ("release", 0x2a)
+                        ], keys
+        # German: z and y swap places, "@" is AltGr+Q.
+        browser.eval("p", "document.getElementById('type-layout').value = 'de'")
+        mark = run.peer.mark()
+        browser.call("insert", page="p", text="zy@")
+        wait_for(lambda: len(run.peer.events("key", since=mark)) >= 8, 10, what="the keys")
+        keys = [(e["action"], e["keycode"]) for e in run.peer.events("key", since=mark)]
+        assert keys == [("press", 0x15), ("release", 0x15), ("press", 0x2c), ("release", 0x2c),
+                        ("press", 0xb8), ("press", 0x10), ("release", 0x10), ("release", 0xb8)
+                        ], keys
         run.assert_alive()

@@ -1,6 +1,7 @@
 // ConsoleInput against an in-process org.qemu.Display1 peer on a p2p connection
 // (socketpair): mouse mode learning, clamping, per-client holds, wheel,
 // multitouch.
+#include <algorithm>
 #include <gio/gio.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -264,6 +265,23 @@ TEST(ConsoleInput, KeysAndButtonsAreHeldPerClient) {
     a.reset();
 }
 
+// The page's blur releases what its user holds, not a typed text's Shift (the sequencer's).
+TEST(ConsoleInput, ReleaseAllKeepsTheKeysAsked) {
+    Peer peer(true, true, false);
+    auto input = ready_input(peer);
+    auto c = input->new_client("c");
+    c->press_key(0x2a);
+    c->press_key(0x1e);
+    settle(*input);
+    peer.calls.clear();
+    c->release_all({0x2a});
+    settle(*input);
+    EXPECT_EQ(peer.calls, (Calls{"key-30"}));
+    c->release_key(0x2a); // still held by c, so released now
+    settle(*input);
+    EXPECT_EQ(peer.calls, (Calls{"key-30", "key-42"}));
+}
+
 TEST(ConsoleInput, WheelClicks) {
     Peer peer(true, true, false);
     auto input = ready_input(peer);
@@ -285,6 +303,25 @@ TEST(ConsoleInput, MultiTouchWhenListed) {
     c.reset();
     settle(*input);
     EXPECT_EQ(peer.calls, (Calls{"touch 0 1 10,20", "touch 1 1 11,21", "touch 3 1 11,21"}));
+}
+
+TEST(ConsoleInput, TouchEndsWhereItWasAfterTheConsoleShrank) {
+    Peer peer(true, true, true);
+    auto input = ready_input(peer);
+    auto c = input->new_client("c");
+    std::string error;
+    EXPECT_TRUE(c->touch(TouchKind::Begin, 1, 600, 400, error));
+    qemu_display_console_set_width(peer.console.get(), 320);
+    qemu_display_console_set_height(peer.console.get(), 200);
+    // Once the proxy has the new size, a move there is refused and the finger stays at 600,400.
+    EXPECT_TRUE(run_until([&] { return !c->touch(TouchKind::Update, 1, 600, 400, error); }));
+    EXPECT_TRUE(c->touch(TouchKind::End, 1, 601, 401, error)) << error;
+    settle(*input);
+    c.reset();
+    settle(*input);
+    ASSERT_FALSE(peer.calls.empty());
+    EXPECT_EQ(peer.calls.back(), "touch 2 1 600,400");
+    EXPECT_EQ(std::count(peer.calls.begin(), peer.calls.end(), "touch 3 1 600,400"), 0);
 }
 
 TEST(ConsoleInput, NoMultiTouchWithoutInterfaces) {

@@ -179,12 +179,25 @@ TEST(Input, TypeTextIsLimitedAndNeedsAKnownLayout) {
     EXPECT_FALSE(
         parse_input(R"({"type":"type","layout":"us","text":")" + longest + "x\"}", message, error));
     EXPECT_EQ(error, "a text of 2001 characters is too long to type (at most 2000)");
+    // Bytes are capped before the text is looked at.
+    const std::string padded = R"({"type":"type","layout":"us","text":"a",")" +
+                               std::string(kMaxTypeMessageBytes, 'p') + "\":1}";
+    EXPECT_FALSE(parse_input(padded, message, error));
+    EXPECT_EQ(error.rfind("message of ", 0), 0u) << error;
     EXPECT_FALSE(parse_input(R"({"type":"type","text":"a","layout":"xx"})", message, error));
     EXPECT_EQ(error, "unknown keyboard layout \"xx\"");
     for (const char *bad :
          {R"({"type":"type","text":"","layout":"us"})", R"({"type":"type","text":"a"})",
           R"({"type":"type","text":7,"layout":"us"})"})
         EXPECT_FALSE(parse_input(bad, message, error)) << bad;
+}
+
+TEST(Input, TypeOfAMessageIsPeekedForViewOnlyViewers) {
+    EXPECT_EQ(input_type(R"({"type":"resize","width":1})"), "resize");
+    EXPECT_EQ(input_type("not json"), "");
+    EXPECT_EQ(
+        input_type(R"({"type":"resize","pad":")" + std::string(kMaxInputMessageBytes, 'p') + "\"}"),
+        "");
 }
 
 // The strokes that type text with a layout, as "+qnum" and "-qnum".

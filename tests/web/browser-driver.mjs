@@ -136,6 +136,14 @@ async function run(command) {
     await target.keyboard.press(command.keys);
     return {};
   }
+  case 'hold': { // a key pressed with focus on one element and released on another
+    const target = page(command.page);
+    await target.focus(command.downFocus);
+    await target.keyboard.down(command.key);
+    await target.focus(command.upFocus);
+    await target.keyboard.up(command.key);
+    return {};
+  }
   case 'click': {
     const target = page(command.page);
     const point = await clientPoint(target, command.x, command.y);

@@ -9,6 +9,8 @@
 // Shown while the pointer is this close to the top edge of the picture.
 const toolbarEdgePx = 24;
 const toolbarHideDelayMs = 1500;
+// A typed text is answered within a round trip; this long without an answer, it was dropped.
+const typingAnswerMs = 5000;
 // Keys a browser without Keyboard Lock keeps for itself, even in fullscreen.
 const browserKeptKeys = 'Esc (leaves fullscreen), Ctrl+W, Ctrl+T, Ctrl+N, Ctrl+Tab, Alt+Tab, ' +
   'Alt+F4 and the Windows key';
@@ -121,18 +123,48 @@ function createToolbar({ sendInput, canSend, state }) {
   if (!typeLayout.value) typeLayout.value = 'us';
   typeLayout.addEventListener('change', () => localStorage.setItem('vmcast.layout',
     typeLayout.value));
+  let sentTimer = null;
   function setTyping(typing, message) {
     state.typing = typing;
     typeCancel.hidden = typing !== 'typing';
     typeStart.disabled = typing === 'typing' || typing === 'sent';
     typeMessage.textContent = message;
+    // vmcast answers every text it takes; one it dropped (input flood) or whose refusal it held
+    // back (too many errors) gets no answer, and must not keep the panel waiting.
+    clearTimeout(sentTimer);
+    if (typing === 'sent') sentTimer = setTimeout(() => {
+      setTyping('refused', 'no answer from vmcast (input sent too fast?): try again');
+      sendQueued();
+    }, typingAnswerMs);
+  }
+  const typingBusy = () => state.typing === 'sent' || state.typing === 'typing';
+  function sendText(text) {
+    sendInput({ type: 'type', text, layout: typeLayout.value || 'us' });
+    setTyping('sent', 'typing…');
   }
   typeStart.addEventListener('click', () => {
     if (!typeText.value || !canSend()) return;
-    sendInput({ type: 'type', text: typeText.value, layout: typeLayout.value });
-    setTyping('sent', 'typing…');
+    sendText(typeText.value);
   });
   typeCancel.addEventListener('click', () => sendInput({ type: 'cancel-typing' }));
+
+  // The device keyboard's text and keys, in order: vmcast types one text at a time.
+  const deviceQueue = [];
+  function sendQueued() {
+    while (deviceQueue.length && !typingBusy()) {
+      if (!canSend()) {
+        deviceQueue.length = 0;
+        return;
+      }
+      const { text, code } = deviceQueue.shift();
+      if (text) {
+        sendText(text);
+      } else {
+        sendInput({ type: 'key', code, down: true });
+        sendInput({ type: 'key', code, down: false });
+      }
+    }
+  }
 
   // Fullscreen, with the keyboard locked to the page where the browser can.
   fullscreenButton.addEventListener('click', async () => {
@@ -199,15 +231,29 @@ function createToolbar({ sendInput, canSend, state }) {
         const words = { started: 'typing…', done: 'typed', cancelled: 'cancelled' };
         if (message.state in words)
           setTyping(message.state === 'started' ? 'typing' : message.state, words[message.state]);
+        sendQueued();
       }
     },
     // vmcast refused something: shown in the type panel while it waits for an answer.
     refused(text) {
-      if (state.typing === 'sent') setTyping('refused', text);
+      if (state.typing !== 'sent') return;
+      setTyping('refused', text);
+      sendQueued();
     },
     // The connection is gone: whatever was being typed stopped with it.
     disconnected() {
-      if (state.typing === 'sent' || state.typing === 'typing') setTyping('idle', '');
+      deviceQueue.length = 0;
+      if (typingBusy()) setTyping('idle', '');
+    },
+    // The device keyboard's characters, typed in the type panel's layout, and its keys (Enter,
+    // Backspace), each after what came before it.
+    typeFromDevice(text) {
+      deviceQueue.push({ text });
+      sendQueued();
+    },
+    tapFromDevice(code) {
+      deviceQueue.push({ code });
+      sendQueued();
     },
   };
 }

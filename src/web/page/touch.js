@@ -12,31 +12,11 @@ const wheelStepPx = 30;
 // A two-finger gesture is a pinch once the fingers' distance changes by this fraction.
 const pinchThreshold = 0.15;
 const touchSlots = 10; // QEMU's INPUT_EVENT_SLOTS_MAX
-// US layout keys for the characters the device keyboard types: [code, shifted].
-const usKeys = (() => {
-  const keys = { ' ': ['Space', false], '\n': ['Enter', false] };
-  for (const letter of 'abcdefghijklmnopqrstuvwxyz') {
-    keys[letter] = [`Key${letter.toUpperCase()}`, false];
-    keys[letter.toUpperCase()] = [`Key${letter.toUpperCase()}`, true];
-  }
-  const rows = [['1234567890', '!@#$%^&*()', 'Digit'], ['-=[]\\;\',./`', '_+{}|:"<>?~', '']];
-  const names = ['Minus', 'Equal', 'BracketLeft', 'BracketRight', 'Backslash', 'Semicolon',
-    'Quote', 'Comma', 'Period', 'Slash', 'Backquote'];
-  [...rows[0][0]].forEach((c, i) => {
-    keys[c] = [`Digit${c}`, false];
-    keys[rows[0][1][i]] = [`Digit${c}`, true];
-  });
-  [...rows[1][0]].forEach((c, i) => {
-    keys[c] = [names[i], false];
-    keys[rows[1][1][i]] = [names[i], true];
-  });
-  return keys;
-})();
-
 // consolePoint(clientPoint, clamp): console pixels {x, y} of a point of the page (clamped into
 // the console when clamp is set), or null. canSend() says whether input is open; view.zoomBy
-// zooms the view.
-function createTouch({ video, container, sendInput, canSend, consolePoint, state, view }) {
+// zooms the view; toolbar types the device keyboard's text (paced, in the guest's layout).
+function createTouch({ video, container, sendInput, canSend, consolePoint, state, view,
+  toolbar }) {
   let gesture = null; // the mouse emulation's current gesture
   const slots = new Map(); // touch identifier -> the guest's touch slot
 
@@ -56,32 +36,19 @@ function createTouch({ video, container, sendInput, canSend, consolePoint, state
   document.body.append(keyboardInput);
   keyboardButton.addEventListener('click', () => keyboardInput.focus());
 
-  function tap(code) {
-    sendInput({ type: 'key', code, down: true });
-    sendInput({ type: 'key', code, down: false });
-  }
-  function typeCharacters(text) {
-    for (const character of text) {
-      const key = usKeys[character];
-      if (!key) continue; // not on a US keyboard: the clipboard panel sends such text
-      if (key[1]) sendInput({ type: 'key', code: 'ShiftLeft', down: true });
-      tap(key[0]);
-      if (key[1]) sendInput({ type: 'key', code: 'ShiftLeft', down: false });
-    }
-  }
   // Device keyboards send characters, not keys (their key events say "Unidentified").
   keyboardInput.addEventListener('beforeinput', (event) => {
     if (!canSend()) return;
-    if (event.inputType === 'insertText' && event.data) typeCharacters(event.data);
+    if (event.inputType === 'insertText' && event.data) toolbar.typeFromDevice(event.data);
     else if (event.inputType === 'insertLineBreak' || event.inputType === 'insertParagraph')
-      tap('Enter');
-    else if (event.inputType === 'deleteContentBackward') tap('Backspace');
+      toolbar.tapFromDevice('Enter');
+    else if (event.inputType === 'deleteContentBackward') toolbar.tapFromDevice('Backspace');
     else return;
     event.preventDefault();
   });
   // Composed text (predictive keyboards) cannot be held back: it is sent once it lands.
   keyboardInput.addEventListener('input', () => {
-    if (canSend()) typeCharacters(keyboardInput.value);
+    if (canSend() && keyboardInput.value) toolbar.typeFromDevice(keyboardInput.value);
     keyboardInput.value = '';
   });
 
@@ -192,6 +159,18 @@ function createTouch({ video, container, sendInput, canSend, consolePoint, state
       // No emulated mouse events, page zoom or scrolling: the fingers are the VM's.
       event.preventDefault();
       if (canSend()) handle(event);
+      // Touches dropped while input was closed must not keep their slots.
+      if (event.touches.length === 0) slots.clear();
     }, { passive: false });
   }
+
+  return {
+    // Fingers on the VM's screen, which the page's "release" lifts in the guest.
+    active: () => slots.size,
+    // The page let go of everything (blur) or lost its connection: no finger is down any more.
+    forget() {
+      slots.clear();
+      gesture = null;
+    },
+  };
 }

@@ -105,6 +105,16 @@ function createView({ stage, video, container, sendInput, canResize, screenshotU
 
   applyMode();
   return {
+    // Only a full-access viewer may resize the VM; a view-only one keeps the other modes.
+    setAccess(access) {
+      const resize = picker.querySelector('option[value=resize]');
+      resize.disabled = access !== 'full';
+      resize.title = resize.disabled ? 'resizing the VM needs the full-access link' : '';
+      if (resize.disabled && mode === 'resize') {
+        mode = 'fit'; // for this page only: the stored choice stays for full access
+        applyMode();
+      }
+    },
     // A new input channel: the VM hears the window's size again (vmcast or the VM restarted).
     channelOpened: () => sendSize(true),
     // Pinch: the view scaled by factor about client point (x, y), then moved by (dx, dy).

@@ -43,8 +43,8 @@ const toolbar = createToolbar({ sendInput, canSend: inputOpen, state });
 const viewControls = document.getElementById('view-controls');
 const view = createView({ stage, video, container: viewControls, sendInput, canResize: inputOpen,
   screenshotUrl: () => serverUrl('/screenshot'), report });
-createTouch({ video, container: viewControls, sendInput, canSend: inputOpen, consolePoint, state,
-  view });
+const touch = createTouch({ video, container: viewControls, sendInput, canSend: inputOpen,
+  consolePoint, state, view, toolbar });
 
 // A passing message: what the user asked for did not work.
 let reportTimer = null;
@@ -167,6 +167,7 @@ async function handleMessage(message) {
     pictureNotice = '';
     document.getElementById('clipboard-toggle').hidden = message.access !== 'full';
     toolbar.setAccess(message.access);
+    view.setAccess(message.access);
     fillPicker(message.consoles, message.console);
     startPeer();
     break;
@@ -314,8 +315,10 @@ function captureFrame() {
 function onKey(event, down) {
   if (state.access !== 'full' || !channel) return;
   if (!event.code) return; // composed input without a key (IME): nothing to press
-  // Typing into the clipboard panel or the toolbar's controls.
-  if (clipboard.inPanel(event.target) || toolbar.owns(event.target)) return;
+  // Typing into the clipboard panel or the toolbar's controls; but a key the guest holds is let
+  // go wherever its release lands (Shift held on the picture, then a toolbar button clicked).
+  const held = !down && heldKeys.has(event.code);
+  if (!held && (clipboard.inPanel(event.target) || toolbar.owns(event.target))) return;
   syncModifiers(event);
   if (down) heldKeys.add(event.code); else heldKeys.delete(event.code);
   const code = event.code;
@@ -351,7 +354,8 @@ window.addEventListener('keyup', (event) => onKey(event, false));
 
 function releaseEverything() {
   clipboard.releaseShortcut();
-  if (heldKeys.size || heldButtons.size) sendInput({ type: 'release' });
+  if (heldKeys.size || heldButtons.size || touch.active()) sendInput({ type: 'release' });
+  touch.forget();
   heldKeys.clear();
   syntheticKeys.clear();
   heldButtons.clear();
