@@ -247,17 +247,17 @@ void AudioListener::set_volume(ListenerCall call, uint64_t id, bool mute,
         reject(call, "SetVolume", "unknown audio stream " + std::to_string(id));
         return;
     }
-    if (volume.size() != stream->format.channels) {
-        reject(call, "SetVolume",
-               std::to_string(volume.size()) + " volumes for " +
-                   std::to_string(stream->format.channels) + " channels");
+    // QEMU's AUD_set_volume_out always sends two volumes, whatever the stream's channels: the
+    // last one given stands for the channels past it, and extra ones are dropped.
+    if (volume.empty()) {
+        reject(call, "SetVolume", "no volumes");
         return;
     }
     if (played_ != id)
         return;
     std::vector<float> volumes;
-    for (uint8_t level : volume)
-        volumes.push_back(float(level) / 255.0f);
+    for (uint32_t channel = 0; channel < stream->format.channels; ++channel)
+        volumes.push_back(float(volume[std::min<size_t>(channel, volume.size() - 1)]) / 255.0f);
     sink_.audio_volume(mute, volumes);
 }
 

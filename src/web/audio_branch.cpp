@@ -1,6 +1,7 @@
 #include "web/audio_branch.h"
 
 #include <gst/app/gstappsrc.h>
+#include <gst/audio/audio.h>
 
 #include "common/glib_ptr.h"
 #include "web/gst_util.h"
@@ -9,11 +10,14 @@ namespace vmcast::web {
 namespace {
 
 // Opus in 10 ms frames (its default is 20) for latency; the browser's jitter buffer does the
-// rest. The appsrc queues a quarter second at most: a stalled encoder drops old sound.
+// rest. The appsrc queues a quarter second at most, whatever the format: a stalled encoder
+// drops old sound. Stereo for the page, whatever QEMU plays: WebRTC's "opus/48000/2" (more
+// channels would be rtpopuspay's MULTIOPUS, which the offer does not have).
 std::string description() {
     return std::string("appsrc name=audio-source is-live=true format=time do-timestamp=true "
-                       "max-bytes=48000 leaky-type=downstream ! audioconvert ! audioresample ! "
-                       "volume name=audio-volume ! opusenc frame-size=10 perfect-timestamp=true ! "
+                       "max-bytes=0 max-time=250000000 leaky-type=downstream ! audioconvert ! "
+                       "audioresample ! audio/x-raw,channels=2 ! volume name=audio-volume ! "
+                       "opusenc frame-size=10 perfect-timestamp=true ! "
                        "rtpopuspay mtu=1200 ! ") +
            kOpusRtpCaps + " ! tee name=audio-viewers allow-not-linked=true";
 }
@@ -100,8 +104,12 @@ void AudioBranch::push(const AudioChunk &chunk) {
             "audio/x-raw", "format", G_TYPE_STRING, gst_format(chunk.format), "rate", G_TYPE_INT,
             int(chunk.format.rate), "channels", G_TYPE_INT, int(chunk.format.channels), "layout",
             G_TYPE_STRING, "interleaved", nullptr);
+        // QEMU says nothing of positions: GStreamer's usual ones (5.1 for 6, 7.1 for 8), so
+        // audioconvert can mix them down to stereo.
         if (chunk.format.channels > 2)
-            gst_caps_set_simple(caps, "channel-mask", GST_TYPE_BITMASK, guint64(0), nullptr);
+            gst_caps_set_simple(caps, "channel-mask", GST_TYPE_BITMASK,
+                                gst_audio_channel_get_fallback_mask(int(chunk.format.channels)),
+                                nullptr);
         gst_app_src_set_caps(GST_APP_SRC(source_), caps);
         gst_caps_unref(caps);
     }

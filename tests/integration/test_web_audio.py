@@ -52,7 +52,8 @@ BUTTON = "document.querySelector('button.mute')"
 
 
 @contextmanager
-def peer_playing(session, artifacts, tmp_path, web, name: str, sound: bool = True):
+def peer_playing(session, artifacts, tmp_path, web, name: str, sound: bool = True,
+                 init: str = "bits=16 rate=48000 channels=2"):
     """The fake peer showing a picture, streamed with the page served; with sound, its voice
     set up but silent (a page that joins before any sound must still get the audio track)."""
     port, args = web
@@ -63,7 +64,7 @@ def peer_playing(session, artifacts, tmp_path, web, name: str, sound: bool = Tru
         wait_running(port, name, timeout=20)
         if sound:
             assert run.peer.command("wait-audio-listener timeout=20", timeout=25)["ok"]
-            assert run.peer.command("audio-init stream=1 bits=16 rate=48000 channels=2")["ok"]
+            assert run.peer.command(f"audio-init stream=1 {init}")["ok"]
         yield run, port
 
 
@@ -79,6 +80,14 @@ def wait_audio_decoded(browser, page: str, more_than: int = 0) -> dict:
     return wait_for(decoded, 20, 0.5, what=f"page {page} decoding audio packets")
 
 
+def wait_tone_heard(browser, page: str, what: str) -> None:
+    """The page's analyser (START_ANALYSER) hears TONE_HZ well above its neighbours."""
+    def tone_heard():
+        at, below, above = browser.eval(page, LEVELS % [TONE_HZ, TONE_HZ * 0.7, TONE_HZ * 1.5])
+        return (at, below, above) if at > -40 and at - max(below, above) > 30 else None
+    wait_for(tone_heard, 20, 0.5, what=f"the analyser hearing {TONE_HZ} Hz{what}")
+
+
 def test_the_page_plays_the_vms_sound(session, artifacts, tmp_path, web, browser):
     with peer_playing(session, artifacts, tmp_path, web, "websnd") as (run, _):
         open_page(browser, web[0], "p")
@@ -92,12 +101,7 @@ def test_the_page_plays_the_vms_sound(session, artifacts, tmp_path, web, browser
 
         rate = browser.eval("p", START_ANALYSER)
         assert rate > 0
-
-        def tone_heard():
-            at, below, above = browser.eval("p", LEVELS % [TONE_HZ, TONE_HZ * 0.7,
-                                                           TONE_HZ * 1.5])
-            return (at, below, above) if at > -40 and at - max(below, above) > 30 else None
-        wait_for(tone_heard, 20, 0.5, what=f"the analyser hearing {TONE_HZ} Hz")
+        wait_tone_heard(browser, "p", "")
 
         browser.click_element("p", "button.mute")
         assert browser.eval("p", "document.getElementById('screen').muted") is False
@@ -112,6 +116,24 @@ def test_the_page_plays_the_vms_sound(session, artifacts, tmp_path, web, browser
         open_page(browser, web[0], "q")
         wait_audio_decoded(browser, "q")
         assert before > 0
+
+
+def test_a_six_channel_stream_plays_in_the_page(session, artifacts, tmp_path, web, browser):
+    """More than two channels (usb-audio multi=on) are mixed down to the page's stereo Opus;
+    they once failed the encoder's pipeline, picture included."""
+    with peer_playing(session, artifacts, tmp_path, web, "snd6",
+                      init="bits=16 rate=48000 channels=6") as (run, _):
+        open_page(browser, web[0], "p")
+        play_tone(run.peer)
+        assert wait_audio_decoded(browser, "p")["codec"].lower() == "audio/opus"
+        assert browser.eval("p", START_ANALYSER) > 0
+        wait_tone_heard(browser, "p", " from 6 channels")
+        # The picture goes on too (a failed audio branch once stopped the whole encoder).
+        frames = browser.state("p")["framesDecoded"]
+        assert run.send("update x=0 y=0 width=64 height=64 pattern=random:5")[0]["ok"]
+        wait_for(lambda: browser.state("p")["framesDecoded"] > frames, 20, 0.5,
+                 what="the picture decoding after the sound")
+        run.assert_alive()
 
 
 def test_a_vm_without_sound_has_no_audio_track(session, artifacts, tmp_path, web, browser):

@@ -221,8 +221,10 @@ function startPeer() {
   // step.
   const remote = new MediaStream();
   peer.ontrack = (event) => {
-    // Show frames as they come: a remote screen wants no playout buffer.
-    if ('jitterBufferTarget' in event.receiver) event.receiver.jitterBufferTarget = 0;
+    // Show frames as they come: a remote screen wants no playout buffer (sound keeps the
+    // browser's, or it breaks up).
+    if (event.track.kind === 'video' && 'jitterBufferTarget' in event.receiver)
+      event.receiver.jitterBufferTarget = 0;
     remote.addTrack(event.track);
     audio.trackArrived(event.track);
     if (video.srcObject !== remote) video.srcObject = remote;
