@@ -98,6 +98,8 @@ void AudioStream::on_state_changed(pw_stream_state state, const char *error) {
     if (state == PW_STREAM_STATE_ERROR)
         g_warning("%s: stream error: %s", identity_.node_name.c_str(), error ? error : "unknown");
     streaming_ = state == PW_STREAM_STATE_STREAMING;
+    if (state == PW_STREAM_STATE_PAUSED || streaming_)
+        apply_volume();
     if (!streaming_) {
         queued_.clear();
         queued_start_ = 0;
@@ -163,11 +165,17 @@ void AudioStream::on_process() {
 }
 
 void AudioStream::set_volume(bool mute, std::span<const float> volumes) {
+    volume_ = Volume{mute, {volumes.begin(), volumes.end()}};
+    apply_volume();
+}
+
+void AudioStream::apply_volume() {
+    if (!volume_)
+        return;
     // pw_stream_set_control takes the values as float *, and copies them.
-    std::vector<float> levels(volumes.begin(), volumes.end());
-    float muted = mute ? 1.0f : 0.0f;
-    pw_stream_set_control(stream_, SPA_PROP_channelVolumes, uint32_t(levels.size()), levels.data(),
-                          SPA_PROP_mute, 1u, &muted, 0);
+    float muted = volume_->mute ? 1.0f : 0.0f;
+    pw_stream_set_control(stream_, SPA_PROP_channelVolumes, uint32_t(volume_->levels.size()),
+                          volume_->levels.data(), SPA_PROP_mute, 1u, &muted, 0);
 }
 
 } // namespace vmcast::pipewire

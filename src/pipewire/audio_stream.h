@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -44,6 +45,8 @@ class AudioStream {
     void queue(std::span<const uint8_t> frames);
     // Fills bytes with the node format's silence (the middle value for unsigned samples).
     void fill_silence(uint8_t *bytes, size_t size) const;
+    // Sets the node's channelVolumes and mute to the guest's volume.
+    void apply_volume();
 
     AudioIdentity identity_;
     PcmFormat format_;    // QEMU's
@@ -51,6 +54,13 @@ class AudioStream {
     pw_stream *stream_ = nullptr;
     spa_hook listener_{};
     bool streaming_ = false;
+    // The guest's volume, set again when the stream is paused or streams: the adapter drops
+    // controls set before a consumer links (QEMU sets the volume at Init, before any does).
+    struct Volume {
+        bool mute = false;
+        std::vector<float> levels;
+    };
+    std::optional<Volume> volume_;
     // What QEMU wrote and no cycle took yet. Bounded: QEMU's clock and the graph's drift apart,
     // and a consumer that stalls must not add latency for good.
     static constexpr uint32_t kMaxQueuedMs = 200;
