@@ -12,8 +12,8 @@ namespace {
 
 constexpr const char *kResourcePrefix = "/org/vmcast/web";
 constexpr std::array<std::string_view, 12> kFiles = {
-    "/index.html", "/list.html", "/vmcast.js", "/clipboard.js", "/view.js", "/touch.js",
-    "/toolbar.js", "/audio.js", "/vmcast.css", "/console_nav.js", "/vm_list.js", "/vm_list.css"};
+    "/index.html", "/list.html", "/vmcast.js",  "/clipboard.js",   "/view.js",    "/touch.js",
+    "/toolbar.js", "/audio.js",  "/vmcast.css", "/console_nav.js", "/vm_list.js", "/vm_list.css"};
 
 const char *content_type_of(std::string_view path) {
     if (path.ends_with(".js"))
