@@ -29,6 +29,12 @@ class SceneFrame final : public FrameRenderer {
 // still screen. A refresh of 1 mHz parks it (a tick every 1000 s); frame_clock_ paces instead.
 constexpr int32_t kParkedRefreshMhz = 1;
 
+// How long a screencopy client waits for damage on a still screen before it gets the whole
+// picture again. A frame it got can be lost on its way to the app (xdg-desktop-portal-wlr's
+// first buffer, queued before PipeWire linked the app, on a loaded machine), and an app that
+// joins its node later would wait for the next change: a still VM console would stay black.
+constexpr guint kStillScreenRefreshMs = 1000;
+
 } // namespace
 
 ConsoleOutput::ConsoleOutput(Compositor &compositor, const std::string &name,
@@ -63,6 +69,7 @@ ConsoleOutput::ConsoleOutput(Compositor &compositor, const std::string &name,
 }
 
 ConsoleOutput::~ConsoleOutput() {
+    still_screen_refresh_.cancel();
     frame_listener_.disconnect();
     needs_frame_listener_.disconnect();
     if (WaylandServer *server = compositor_.wayland_server())
@@ -330,6 +337,7 @@ void ConsoleOutput::on_frame() {
     if (output_->attach_render_locks > 0) {
         commit_for_screencopy(uncommitted_damage_);
         uncommitted_damage_.clear();
+        refresh_waiting_clients_later();
     }
     leave_frames_to_clock();
     if (damage.empty())
@@ -340,6 +348,20 @@ void ConsoleOutput::on_frame() {
         sink->frame_ready(frame, damage);
     for (std::function<void()> &done : std::exchange(after_frame_, {}))
         done();
+}
+
+void ConsoleOutput::refresh_waiting_clients_later() {
+    if (output_->attach_render_locks == 0 || still_screen_refresh_.pending())
+        return;
+    still_screen_refresh_.schedule_in(kStillScreenRefreshMs, [this] {
+        if (output_->attach_render_locks == 0)
+            return;
+        g_debug("output %s: whole picture for the screencopy clients waiting on a still screen",
+                output_->name);
+        uncommitted_damage_ =
+            frame::DamageRegion(frame::Rect{0, 0, int32_t(width_), int32_t(height_)});
+        frame_clock_.frame_wanted();
+    });
 }
 
 void ConsoleOutput::commit_for_screencopy(frame::DamageRegion damage) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/frame_renderer.h"
+#include "common/deferred_call.h"
 #include "common/frame_source.h"
 #include "compositor/compositor.h"
 #include "compositor/dmabuf_import.h"
@@ -97,6 +98,9 @@ class ConsoleOutput final : public FrameSource {
     void import_new_textures();
     void leave_frames_to_clock();
     void on_frame();
+    // A screencopy client still waits for damage after a commit: the whole picture goes to it
+    // after a while of still screen.
+    void refresh_waiting_clients_later();
 
     Compositor &compositor_;
     wlr_output *output_ = nullptr;
@@ -117,6 +121,7 @@ class ConsoleOutput final : public FrameSource {
     // What changed since the last commit for screencopy clients (with --wayland only).
     frame::DamageRegion uncommitted_damage_;
     static constexpr int kMaxUncommittedRects = 64;
+    DeferredCall still_screen_refresh_;
     std::vector<FrameSink *> sinks_;
     std::vector<std::function<void()>> after_frame_;
     WlListener<void> frame_listener_;

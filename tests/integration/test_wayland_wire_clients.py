@@ -4,10 +4,13 @@ and axis events, a keyboard holding keys while its console goes, and a flood of 
 requests. What the fake QEMU peer receives, and what other clients still get, is checked."""
 from __future__ import annotations
 
+import mmap
 import os
 import struct
 import threading
+import time
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -18,6 +21,7 @@ from test_wayland_input import (A, EVDEV_A, KEY, KEYMAP, QEMU_LEFT, QEMU_WHEEL_D
 from test_wayland_tools import SOCKET, VM, assert_same, grim, run_tool, show, wayland_peer
 from vmcast_testlib import MEASURABLE_HEAP_ENV, process_usage, wait_for
 from vmcast_testlib.fake_qemu import FakeQemu
+from vmcast_testlib.images import Image, read_raw_bytes
 from vmcast_testlib.wayland_wire import WaylandError, WireClient, fixed, int32, uint
 
 # zwlr_virtual_pointer_manager_v1 and zwlr_virtual_pointer_v1 requests.
@@ -163,17 +167,35 @@ def test_keys_held_when_the_console_goes_are_not_held_on_the_next(session, tmp_p
 
 
 # zwlr_screencopy_manager_v1.capture_output; zwlr_screencopy_frame_v1's requests and its
-# buffer event; wl_shm.create_pool, wl_shm_pool.create_buffer.
+# buffer, ready and failed events; wl_shm.create_pool, wl_shm_pool.create_buffer.
 CAPTURE_OUTPUT = 0
 COPY, COPY_WITH_DAMAGE = 0, 2
-FRAME_BUFFER = 0
+FRAME_BUFFER, FRAME_READY, FRAME_FAILED = 0, 2, 3
 CREATE_POOL, CREATE_BUFFER = 0, 0
 FLOOD_BATCH, FLOOD_BATCHES = 200, 200
+STILL_COPIES = 5
 
 
-def screencopy_client(session, output: str) -> tuple[WireClient, int, int, int]:
-    """A raw client with the screencopy manager, the output and a wl_shm buffer of the size and
-    format a frame of that output asks for: (client, manager, output, buffer)."""
+class Screencopy(NamedTuple):
+    """A raw client with the screencopy manager, an output and one wl_shm buffer of the size
+    and format a frame of that output asks for, mapped here (pixels)."""
+    client: WireClient
+    manager: int
+    output: int
+    buffer: int
+    pixels: mmap.mmap
+    width: int
+    height: int
+    stride: int
+
+    def picture(self) -> Image:
+        """The buffer's pixels (XRGB8888 or ARGB8888: B,G,R,X bytes)."""
+        rows = b"".join(self.pixels[y * self.stride:y * self.stride + self.width * 4]
+                        for y in range(self.height))
+        return read_raw_bytes(rows, self.width, self.height, "BGRx")
+
+
+def screencopy_client(session, output: str) -> Screencopy:
     client = WireClient(socket_path(session))
     client.get_globals()
     manager = client.bind("zwlr_screencopy_manager_v1", 3)
@@ -187,21 +209,23 @@ def screencopy_client(session, output: str) -> tuple[WireClient, int, int, int]:
     shm = client.bind("wl_shm")
     fd = os.memfd_create("screencopy-buffer")
     os.ftruncate(fd, stride * height)
+    pixels = mmap.mmap(fd, stride * height)
     pool, buffer = client.new_id(), client.new_id()
     client.send(shm, CREATE_POOL, uint(pool) + int32(stride * height), [fd])
     os.close(fd)
     client.send(pool, CREATE_BUFFER, uint(buffer) + int32(0) + int32(width) + int32(height) +
                 int32(stride) + uint(shm_format))
     client.roundtrip()
-    return client, manager, target, buffer
+    return Screencopy(client, manager, target, buffer, pixels, width, height, stride)
 
 
 def copy_requests(client: WireClient, manager: int, target: int, buffer: int,
-                  request: int) -> None:
-    """A new frame of the output, copied into buffer, never destroyed."""
+                  request: int) -> int:
+    """A new frame of the output, copied into buffer, never destroyed: its id."""
     frame = client.new_id()
     client.send(manager, CAPTURE_OUTPUT, uint(frame) + int32(0) + uint(target))
     client.send(frame, request, uint(buffer))
+    return frame
 
 
 def flood(client: WireClient, manager: int, target: int, buffer: int, request: int) -> None:
@@ -233,7 +257,7 @@ def test_clients_flooding_copy_requests_leave_vmcast_serving(session, artifacts,
             "stream rate=30 duration=3 region=tenth", timeout=60)))
         streaming.start()
 
-        deaf, manager, target, buffer = screencopy_client(session, output)
+        deaf, manager, target, buffer, *_ = screencopy_client(session, output)
         deaf.sock.setblocking(False)
         try:
             for _ in range(FLOOD_BATCH * FLOOD_BATCHES):
@@ -245,7 +269,7 @@ def test_clients_flooding_copy_requests_leave_vmcast_serving(session, artifacts,
         # 40000 frames held would be about 7 MiB of vmcast's memory.
         heap_flooded = []
         for request in (COPY, COPY_WITH_DAMAGE):
-            flooder, manager, target, buffer = screencopy_client(session, output)
+            flooder, manager, target, buffer, *_ = screencopy_client(session, output)
             with pytest.raises(WaylandError) as error:
                 flood(flooder, manager, target, buffer, request)
             heap_flooded.append(process_usage(run.vmcast.pid)[0])
@@ -266,4 +290,36 @@ def test_clients_flooding_copy_requests_leave_vmcast_serving(session, artifacts,
         assert max(heaps) - heap_before < 2048, heaps
         assert fds_after <= fds_before, (fds_before, fds_after)
         assert picture.size == changed.size
+        run.assert_alive()
+
+
+def copied(copy: Screencopy, frame: int, timeout: float) -> bool:
+    """Reads events until frame is ready (True) or timeout passes (False); failed raises."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        copy.client.roundtrip()
+        opcodes = [opcode for object_id, opcode, _ in copy.client.events if object_id == frame]
+        assert FRAME_FAILED not in opcodes, "the compositor failed the copy"
+        if FRAME_READY in opcodes:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_clients_copying_with_damage_get_a_still_screen_again(session, artifacts, tmp_path):
+    """xdg-desktop-portal-wlr copies with damage, one frame after the other. On a still screen a
+    frame lost on its way to the app (or an app joining xdpw's node later) would wait for the
+    next change, a black cast of a still VM: a client that waits for damage on a still screen
+    gets the whole picture again after a second. The first copies may still see damage of the
+    picture's arrival; by the last the screen has been still for seconds."""
+    with wayland_peer(session, artifacts, tmp_path) as run:
+        picture = show(run, "scanout width=64 height=48 pattern=gradient", "picture")
+        copy = screencopy_client(session, f"vmcast.{VM}.0")
+        for attempt in range(STILL_COPIES):
+            copy.pixels[:] = bytes(len(copy.pixels))
+            frame = copy_requests(copy.client, copy.manager, copy.output, copy.buffer,
+                                  COPY_WITH_DAMAGE)
+            assert copied(copy, frame, timeout=5), f"copy {attempt + 1}: no frame within 5 s"
+            assert_same(artifacts, copy.picture(), picture, f"copy {attempt + 1}")
+        copy.client.close()
         run.assert_alive()

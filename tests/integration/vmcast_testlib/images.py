@@ -72,7 +72,7 @@ def write_ppm(img: Image, path: str | os.PathLike) -> None:
         f.write(img.rgb)
 
 
-def _split_channels(data: bytes, width: int, height: int, order: str) -> Image:
+def read_raw_bytes(data: bytes, width: int, height: int, order: str) -> Image:
     """Packed 4-byte pixels in `order` ('BGRx', 'BGRA', 'RGBA') -> Image. Slicing keeps it fast."""
     n = width * height
     if len(data) < n * 4:
@@ -94,7 +94,7 @@ def read_raw_frame(path: str | os.PathLike, width: int, height: int, order: str)
         data = f.read()
     if len(data) != width * height * 4:
         raise ValueError(f"{path}: {len(data)} bytes, expected {width}x{height}x4")
-    return _split_channels(data, width, height, order)
+    return read_raw_bytes(data, width, height, order)
 
 
 def read_vmcast_frame(path: str | os.PathLike) -> Image:
@@ -111,7 +111,7 @@ def read_vmcast_frame(path: str | os.PathLike) -> Image:
         raise ValueError(f"{path}: bad VMCASTFRAME header {data[:nl]!r}")
     header = {"width": int(parts[1]), "height": int(parts[2]), "format": parts[3],
               "seq": int(parts[4])}
-    img = _split_channels(data[nl + 1:], header["width"], header["height"], header["format"])
+    img = read_raw_bytes(data[nl + 1:], header["width"], header["height"], header["format"])
     img.header = header
     return img
 
@@ -182,7 +182,7 @@ def read_png(path: str | os.PathLike) -> Image:
         prev = line
     if bpp == 3:
         return Image(width, height, bytes(out))
-    return _split_channels(bytes(out), width, height, "RGBA")
+    return read_raw_bytes(bytes(out), width, height, "RGBA")
 
 
 class Comparison(NamedTuple):

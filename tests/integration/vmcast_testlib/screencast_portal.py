@@ -56,7 +56,7 @@ class ScreenCastPortal:
         store = self.session.spawn([STORE_BIN, "--replace"], name="xdg-permission-store",
                                    env=self.env)
         wait_name(self.session, STORE_NAME, store, timeout)
-        wlr = self.session.spawn([WLR_BIN, "--loglevel=DEBUG", "--config", str(self.config)],
+        wlr = self.session.spawn([WLR_BIN, "--loglevel=TRACE", "--config", str(self.config)],
                                  name="xdg-desktop-portal-wlr", env=self.env)
         wait_name(self.session, WLR_NAME, wlr, timeout)
         portal = self.session.spawn([PORTAL_BIN, "--replace", "--verbose"],
