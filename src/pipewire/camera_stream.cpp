@@ -30,7 +30,7 @@ CameraStream::Picture::Picture(frame::Size console, frame::Size camera)
     : size(console), pixels(size_t(console.width) * 4 * console.height),
       unrendered(whole(console)) {
     if (camera != console)
-        letterboxed.emplace(frame::LetterboxedFrame(console, camera));
+        letterboxed.emplace(Letterboxed{frame::LetterboxedFrame(console, camera)});
 }
 
 CameraStream::CameraStream(PipeWireContext &pipewire, const StreamIdentity &screen,

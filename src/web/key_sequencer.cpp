@@ -8,7 +8,7 @@ namespace vmcast::web {
 void KeySequencer::start(std::vector<KeyStroke> strokes, Done done) {
     if (busy())
         return;
-    run_.emplace();
+    run_.emplace(Run{});
     run_->strokes = std::move(strokes);
     run_->done = std::move(done);
     run_->timer = attach_timeout(kStrokeIntervalMs, on_tick, this);
