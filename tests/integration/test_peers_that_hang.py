@@ -14,6 +14,7 @@ import subprocess
 from contextlib import contextmanager
 
 from peer_streaming import StreamedPeer, streamed_peer
+from test_wayland_tools import printed_display
 from vmcast_testlib.consumer import FrameConsumer
 from vmcast_testlib.fake_qemu import FakeQemu
 import web_page
@@ -44,8 +45,10 @@ def shows(run: StreamedPeer, line: str, what: str) -> None:
     run.wait_picture(picture, what=what)
 
 
-def typed_a(session, vm: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["wtype", "a"], env={**session.env, "WAYLAND_DISPLAY": f"vmcast-{vm}"},
+def typed_a(run: StreamedPeer) -> subprocess.CompletedProcess:
+    """wtype on vmcast's Wayland socket: its keys go to the first console, the first VM's."""
+    return subprocess.run(["wtype", "a"],
+                          env={**run.session.env, "WAYLAND_DISPLAY": printed_display(run)},
                           capture_output=True, text=True, timeout=60)
 
 
@@ -65,7 +68,7 @@ def test_a_stopped_vm_leaves_the_other_streaming_and_typing(session, artifacts, 
                     shows(awake, f"update x=0 y=0 width=64 height=48 pattern=solid:{i:02x}80ff",
                           f"awake's picture {i} while asleep is stopped")
                 mark = awake.peer.mark()
-                typed = typed_a(session, "awake")
+                typed = typed_a(awake)
                 assert typed.returncode == 0, typed.stderr
                 presses = awake.peer.wait_event("key", timeout=20, since=mark)
                 assert (presses["action"], presses["keycode"]) == ("press", QNUM_A), presses
