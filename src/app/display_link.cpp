@@ -1,9 +1,9 @@
 #include "app/display_link.h"
 
+#include "qemu/call_timeout.h"
+
 namespace vmcast::app {
 namespace {
-
-constexpr int kReadTimeoutMs = 5000;
 
 bool is_peer_to_peer(GDBusConnection *connection) {
     return g_dbus_connection_get_unique_name(connection) == nullptr;
@@ -47,7 +47,7 @@ void DisplayLink::read_peer(PeerToPeer &peer) {
     g_dbus_connection_call(connection_.get(), nullptr, qemu::kDisplayRoot,
                            "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", nullptr,
                            G_VARIANT_TYPE("(a{oa{sa{sv}}})"), G_DBUS_CALL_FLAGS_NO_AUTO_START,
-                           kReadTimeoutMs, peer.reading.get(), on_peer_read, this);
+                           qemu::kQemuCallTimeoutMs, peer.reading.get(), on_peer_read, this);
 }
 
 void DisplayLink::on_peer_read(GObject *connection, GAsyncResult *result, gpointer data) {

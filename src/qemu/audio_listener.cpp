@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "qemu-display1.h"
+#include "qemu/call_timeout.h"
 
 namespace vmcast::qemu {
 namespace {
@@ -140,6 +141,7 @@ void AudioListener::on_audio_ready(GObject *, GAsyncResult *result, gpointer sel
         return;
     }
     listener->audio_.reset(audio);
+    g_dbus_proxy_set_default_timeout(G_DBUS_PROXY(audio), kQemuCallTimeoutMs);
     std::string register_error;
     if (!listener->register_listener(register_error))
         g_warning("%s: %s", listener->log_name_.c_str(), register_error.c_str());

@@ -8,13 +8,12 @@
 #include <optional>
 
 #include "qemu-display1.h"
+#include "qemu/call_timeout.h"
 
 namespace vmcast::qemu {
 namespace {
 
 constexpr const char *kMultiTouchInterface = "org.qemu.Display1.MultiTouch";
-// Input is stale after this long; QEMU answers at once unless its main loop is stuck.
-constexpr int kCallTimeoutMs = 5000;
 // A wheel delta can come from anywhere; more clicks than this in one event is not scrolling.
 constexpr uint32_t kMaxWheelClicks = 20;
 
@@ -131,7 +130,7 @@ void ConsoleInput::proxy_done(const GError *error) {
         for (GDBusProxy *proxy : {G_DBUS_PROXY(console_.get()), G_DBUS_PROXY(keyboard_.get()),
                                   G_DBUS_PROXY(mouse_.get()), G_DBUS_PROXY(multitouch_.get())}) {
             if (proxy)
-                g_dbus_proxy_set_default_timeout(proxy, kCallTimeoutMs);
+                g_dbus_proxy_set_default_timeout(proxy, kQemuCallTimeoutMs);
         }
         mouse_absolute_ = qemu_display_mouse_get_is_absolute(mouse_.get());
         is_absolute_notify_ = SignalConnection(mouse_.get(), "notify::is-absolute",

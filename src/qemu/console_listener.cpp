@@ -4,6 +4,7 @@
 
 #include "common/unique_fd.h"
 #include "qemu-display1.h"
+#include "qemu/call_timeout.h"
 
 namespace vmcast::qemu {
 namespace {
@@ -49,6 +50,7 @@ void ConsoleListener::on_console_ready(GObject *, GAsyncResult *result, gpointer
         return;
     }
     listener->console_.reset(console);
+    g_dbus_proxy_set_default_timeout(G_DBUS_PROXY(console), kQemuCallTimeoutMs);
     std::string register_error;
     if (!listener->register_listener(register_error)) {
         g_warning("%s: %s", listener->log_name_.c_str(), register_error.c_str());

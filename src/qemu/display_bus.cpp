@@ -5,13 +5,13 @@
 #include <optional>
 
 #include "common/unique_fd.h"
+#include "qemu/call_timeout.h"
 #include "qemu/display_connection.h"
 #include "qemu/qmp_client.h"
 
 namespace vmcast::qemu {
 namespace {
 
-constexpr int kCallTimeoutMs = 5000;
 constexpr const char *kConsolePathPrefix = "/org/qemu/Display1/Console_";
 
 std::string string_property(GVariant *properties, const char *name) {
@@ -40,8 +40,8 @@ bool read_vm(GDBusConnection *bus, const std::string &bus_name, VmInfo &vm, std:
     GVariantPtr reply(g_dbus_connection_call_sync(
         bus, bus_name.empty() ? nullptr : bus_name.c_str(), kDisplayRoot,
         "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", nullptr,
-        G_VARIANT_TYPE("(a{oa{sa{sv}}})"), G_DBUS_CALL_FLAGS_NO_AUTO_START, kCallTimeoutMs, nullptr,
-        &raw_error));
+        G_VARIANT_TYPE("(a{oa{sa{sv}}})"), G_DBUS_CALL_FLAGS_NO_AUTO_START, kQemuCallTimeoutMs,
+        nullptr, &raw_error));
     GErrorPtr call_error(raw_error);
     if (!reply) {
         error = "cannot read the display objects of " + (bus_name.empty() ? "QEMU" : bus_name) +
@@ -166,7 +166,7 @@ std::vector<VmInfo> list_vms(GDBusConnection *bus, std::string &error) {
     GVariantPtr reply(g_dbus_connection_call_sync(
         bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
         "ListQueuedOwners", g_variant_new("(s)", kQemuBusName), G_VARIANT_TYPE("(as)"),
-        G_DBUS_CALL_FLAGS_NONE, kCallTimeoutMs, nullptr, &raw_error));
+        G_DBUS_CALL_FLAGS_NONE, kQemuCallTimeoutMs, nullptr, &raw_error));
     GErrorPtr call_error(raw_error);
     std::vector<VmInfo> vms;
     if (!reply) {

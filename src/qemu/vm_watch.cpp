@@ -3,10 +3,11 @@
 #include <memory>
 #include <optional>
 
+#include "qemu/call_timeout.h"
+
 namespace vmcast::qemu {
 namespace {
 
-constexpr int kCallTimeoutMs = 5000;
 // A new connection asks for org.qemu a moment after it appears (QEMU exports its objects
 // first); two looks cover a fast and a slow start.
 constexpr guint kFirstLookMs = 150;
@@ -101,7 +102,7 @@ void VmWatch::scan() {
     g_dbus_connection_call(
         bus_, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
         "ListQueuedOwners", g_variant_new("(s)", kQemuBusName), G_VARIANT_TYPE("(as)"),
-        G_DBUS_CALL_FLAGS_NONE, kCallTimeoutMs, cancellable_.get(), on_queue_listed, this);
+        G_DBUS_CALL_FLAGS_NONE, kQemuCallTimeoutMs, cancellable_.get(), on_queue_listed, this);
 }
 
 void VmWatch::on_queue_listed(GObject *bus, GAsyncResult *result, gpointer data) {
@@ -138,7 +139,7 @@ void VmWatch::read(const std::string &bus_name) {
     g_dbus_connection_call(bus_, bus_name.c_str(), kDisplayRoot,
                            "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", nullptr,
                            G_VARIANT_TYPE("(a{oa{sa{sv}}})"), G_DBUS_CALL_FLAGS_NO_AUTO_START,
-                           kCallTimeoutMs, cancellable_.get(), on_objects_read,
+                           kQemuCallTimeoutMs, cancellable_.get(), on_objects_read,
                            new ObjectsRequest{this, bus_name});
 }
 

@@ -17,6 +17,9 @@ namespace {
 using ViewerCallback = ThreadCallback<Viewer>;
 
 constexpr guint kStatsIntervalMs = 1000;
+// What a viewer's socket may hold back before vmcast closes it: several whole guest clipboards,
+// which a page that reads at all takes in well before this.
+constexpr size_t kMaxUnsentBytes = 8 * qemu::kMaxClipboardBytes;
 
 struct GstPromiseUnref {
     void operator()(GstPromise *promise) const { gst_promise_unref(promise); }
@@ -29,10 +32,11 @@ gpointer thread_callback(Viewer *viewer, const Lifeline &lifeline) {
 
 } // namespace
 
-Viewer::Viewer(uint64_t id, GObjectPtr<SoupWebsocketConnection> socket, ConsoleEncoder &encoder,
+Viewer::Viewer(uint64_t id, GObjectPtr<SoupWebsocketConnection> socket,
+               GObjectPtr<GSocket> tcp_socket, ConsoleEncoder &encoder,
                std::unique_ptr<qemu::InputClient> input, std::string ice_address, Hooks hooks)
-    : id_(id), socket_(std::move(socket)), encoder_(encoder), input_(std::move(input)),
-      ice_address_(std::move(ice_address)), hooks_(std::move(hooks)),
+    : id_(id), socket_(std::move(socket)), tcp_socket_(std::move(tcp_socket)), encoder_(encoder),
+      input_(std::move(input)), ice_address_(std::move(ice_address)), hooks_(std::move(hooks)),
       // Far beyond what a person does (a fast mouse sends 250 moves a second, a typist 20
       // keys), while a flood does not turn into D-Bus traffic.
       motion_limit_(1000, 2000), key_limit_(200, 400), error_limit_(5, 20),
@@ -137,24 +141,42 @@ void Viewer::offer_created(GstPromise *promise) {
 }
 
 void Viewer::send_text(const std::string &text) {
-    if (soup_websocket_connection_get_state(socket_.get()) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_send_text(socket_.get(), text.c_str());
+    if (soup_websocket_connection_get_state(socket_.get()) != SOUP_WEBSOCKET_STATE_OPEN)
+        return;
+    soup_websocket_connection_send_text(socket_.get(), text.c_str());
+    // libsoup writes at once what the socket takes: room left means nothing is held back.
+    if (!tcp_socket_ || g_socket_condition_check(tcp_socket_.get(), G_IO_OUT)) {
+        unsent_bytes_ = 0;
+        return;
+    }
+    unsent_bytes_ += text.size();
+    if (unsent_bytes_ > kMaxUnsentBytes) {
+        g_warning("viewer %lu: the page reads nothing it is sent (%zu bytes waiting); closing it",
+                  id_, unsent_bytes_);
+        close_socket(SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "the page stopped reading");
+    }
 }
 
 void Viewer::close(const std::string &reason) {
     g_info("viewer %lu: closing: %s", id_, reason.c_str());
     if (soup_websocket_connection_get_state(socket_.get()) == SOUP_WEBSOCKET_STATE_OPEN) {
         send_text(json_message({{"type", "bye"}, {"reason", reason}}));
-        soup_websocket_connection_close(socket_.get(), SOUP_WEBSOCKET_CLOSE_NORMAL,
-                                        reason.substr(0, 120).c_str());
-        // The page gets its goodbye even when the viewer goes right after (its VM stopped): the
-        // connection keeps itself until the closing handshake ends (libsoup bounds that).
-        g_signal_connect(
-            socket_.get(), "closed",
-            G_CALLBACK(+[](SoupWebsocketConnection *socket, gpointer) { g_object_unref(socket); }),
-            nullptr);
-        g_object_ref(socket_.get());
+        close_socket(SOUP_WEBSOCKET_CLOSE_NORMAL, reason);
     }
+}
+
+void Viewer::close_socket(SoupWebsocketCloseCode code, const std::string &reason) {
+    if (soup_websocket_connection_get_state(socket_.get()) != SOUP_WEBSOCKET_STATE_OPEN)
+        return;
+    soup_websocket_connection_close(socket_.get(), code, reason.substr(0, 120).c_str());
+    // The page gets its goodbye even when the viewer goes right after (its VM stopped): the
+    // connection keeps itself until the closing handshake ends, which libsoup bounds (5 s) for
+    // a page that never answers.
+    g_signal_connect(
+        socket_.get(), "closed",
+        G_CALLBACK(+[](SoupWebsocketConnection *socket, gpointer) { g_object_unref(socket); }),
+        nullptr);
+    g_object_ref(socket_.get());
 }
 
 void Viewer::refuse(const std::string &what) {

@@ -39,8 +39,10 @@ class Viewer {
 
     // ice_address: the only local address ICE may use, or empty for every interface.
     // input is null for a view-only viewer.
-    Viewer(uint64_t id, GObjectPtr<SoupWebsocketConnection> socket, ConsoleEncoder &encoder,
-           std::unique_ptr<qemu::InputClient> input, std::string ice_address, Hooks hooks);
+    // tcp_socket: the WebSocket's own socket, to see whether the page reads what it is sent.
+    Viewer(uint64_t id, GObjectPtr<SoupWebsocketConnection> socket, GObjectPtr<GSocket> tcp_socket,
+           ConsoleEncoder &encoder, std::unique_ptr<qemu::InputClient> input,
+           std::string ice_address, Hooks hooks);
     Viewer(const Viewer &) = delete;
     Viewer &operator=(const Viewer &) = delete;
     ~Viewer();
@@ -74,11 +76,16 @@ class Viewer {
     void press_combo(const KeyCombo &combo);
     void type_text(const TypeText &typed);
     void refuse(const std::string &what);
+    void close_socket(SoupWebsocketCloseCode code, const std::string &reason);
     void poll_stats();
     void stats_arrived(const GstStructure *stats);
 
     uint64_t id_;
     GObjectPtr<SoupWebsocketConnection> socket_;
+    GObjectPtr<GSocket> tcp_socket_;
+    // Bytes sent since the socket last had room. libsoup queues what the socket cannot take
+    // without a limit, so this is what a page that stopped reading costs vmcast's memory.
+    size_t unsent_bytes_ = 0;
     ConsoleEncoder &encoder_;
     std::unique_ptr<qemu::InputClient> input_;
     std::unique_ptr<KeySequencer> sequencer_; // over input_, so it goes first

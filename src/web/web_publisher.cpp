@@ -360,8 +360,11 @@ void WebPublisher::on_socket_open(SoupServer *, SoupServerMessage *message, cons
                               std::string &why) { return self->typing_layouts_.get(layout, why); },
         .keyboard_leds = [console] { return console->console.input->keyboard_leds(); },
     };
-    auto viewer = std::make_unique<Viewer>(id, std::move(owned), *console->encoder,
-                                           std::move(input), self->ice_address_, std::move(hooks));
+    GSocket *tcp_socket = soup_server_message_get_socket(message);
+    auto viewer = std::make_unique<Viewer>(
+        id, std::move(owned),
+        GObjectPtr<GSocket>(tcp_socket ? G_SOCKET(g_object_ref(tcp_socket)) : nullptr),
+        *console->encoder, std::move(input), self->ice_address_, std::move(hooks));
     Viewer &started = *viewer;
     console->viewers.emplace(id, std::move(viewer));
     g_info("web: viewer %lu (%s) from %s watches console %u", id,
