@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 import threading
@@ -131,6 +132,14 @@ class ConsoleWatch:
         return self.retired + (len(self.consumer.pictures) if self.consumer else 0)
 
 
+def cpu_ns(pid: int) -> int:
+    """The whole process's CPU time, ended threads included (procstat sums the living ones; the
+    viewers' GStreamer threads come and go)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 10**9 // os.sysconf("SC_CLK_TCK")
+
+
 def mappings(pid: int) -> int:
     with open(f"/proc/{pid}/maps") as maps:
         return sum(1 for _ in maps)
@@ -169,7 +178,7 @@ class Soak:
         for spec in VMS:
             self.start_vm(spec)
         self._t0 = time.monotonic()
-        self._last = (self._t0, procstat.sample(self.vmcast.pid).cpu_ns, self.delivered())
+        self._last = (self._t0, cpu_ns(self.vmcast.pid), self.delivered())
 
     def start_vm(self, spec: VmSpec) -> None:
         self.vms[spec.name] = StreamingVm(self.session, spec)
@@ -287,18 +296,19 @@ class Soak:
 
     def sample(self, phase: bool = False) -> dict:
         pid = self.vmcast.pid
-        now, cpu, frames = time.monotonic(), procstat.sample(pid), self.delivered()
+        now, cpu, frames = time.monotonic(), cpu_ns(pid), self.delivered()
         anon, fds = process_usage(pid)
         then, cpu_before, frames_before = self._last
         seconds = max(now - then, 1e-6)
-        row = {"minute": (now - self._t0) / 60, "phase": phase, "rss_mib": cpu.rss_kib / 1024,
+        row = {"minute": (now - self._t0) / 60, "phase": phase,
+               "rss_mib": procstat.sample(pid).rss_kib / 1024,
                "anon_mib": anon / 1024, "fds": fds, "maps": mappings(pid),
-               "cpu_percent": (cpu.cpu_ns - cpu_before) / seconds / 1e7,
+               "cpu_percent": (cpu - cpu_before) / seconds / 1e7,
                **{f"fps {node[7:]}": (frames[node] - frames_before.get(node, 0)) / seconds
                   for node in frames},
                **{f"frames {node[7:]}": frames[node] for node in frames},
                "clients": " ".join(sorted(self.clients))}
-        self._last = (now, cpu.cpu_ns, frames)
+        self._last = (now, cpu, frames)
         self.rows.append(row)
         print(report.markdown_table([row], COLUMNS).splitlines()[-1], flush=True)
         return row
