@@ -21,4 +21,12 @@ void set_private_headers(SoupServerMessage *message) {
     soup_message_headers_replace(headers, "X-Content-Type-Options", "nosniff");
 }
 
+void close_connection_after_answer(SoupServer *, SoupServerMessage *message, gpointer) {
+    if (soup_message_headers_header_contains(soup_server_message_get_request_headers(message),
+                                             "Upgrade", "websocket"))
+        return;
+    soup_message_headers_replace(soup_server_message_get_response_headers(message), "Connection",
+                                 "close");
+}
+
 } // namespace vmcast::web

@@ -162,6 +162,8 @@ bool WebPublisher::start(std::string &error) {
         g_warning("web: cannot compile the \"%s\" typing layout: %s", kTypingLayouts[0],
                   layout_error.c_str());
     server_.reset(soup_server_new("server-header", "vmcast", nullptr));
+    g_signal_connect(server_.get(), "request-read", G_CALLBACK(close_connection_after_answer),
+                     nullptr);
     soup_server_add_handler(server_.get(), "/", on_page_request, this, nullptr);
     soup_server_add_handler(server_.get(), "/vms", on_list_request, this, nullptr);
     soup_server_add_handler(server_.get(), "/ws", on_socket_request, this, nullptr);

@@ -21,7 +21,6 @@ namespace fakeqemu {
 namespace {
 
 constexpr int kMaxInFlight = 64; // per listener, with rate > 0: a stuck client skips ticks
-constexpr guint kDrainMs = 2000; // how long to wait for the replies still out at the end
 
 int64_t mono_ns() {
     timespec ts{};
@@ -333,7 +332,9 @@ void Stream::stop_sending() {
     if (pending_ == 0)
         finish();
     else
-        drain_source_ = add_timeout(kDrainMs, on_drain);
+        // The replies still out get the calls' own timeout: a late reply on a busy machine is
+        // no failure of the stream (QEMU itself waits 25 s).
+        drain_source_ = add_timeout(guint(cfg_.call_timeout_ms), on_drain);
 }
 
 bool Stream::write_stamps(std::string &message) const {
@@ -380,7 +381,8 @@ void Stream::finish() {
         finish_error(app_, cmd_, error_name_, error_message_);
     else if (pending_ > 0)
         finish_error(app_, cmd_, "fake-qemu.Timeout",
-                     std::to_string(pending_) + " replies still missing after 2 s");
+                     std::to_string(pending_) + " replies still missing after " +
+                         std::to_string(cfg_.call_timeout_ms) + " ms");
     else
         finish_ok(app_, cmd_);
 }

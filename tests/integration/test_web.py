@@ -12,11 +12,12 @@ Meson runs this file inside a network namespace that has only loopback (unshare 
 """
 from __future__ import annotations
 
+import http.client
 import json
 import time
 
 from peer_streaming import streamed_peer
-from vmcast_testlib import psnr, read_vmcast_frame, wait_for
+from vmcast_testlib import process_usage, psnr, read_vmcast_frame, wait_for
 from vmcast_testlib.fake_qemu import FakeQemu
 from web_page import (FULL_TOKEN, VIEW_TOKEN, browser, console_url,  # noqa: F401
                       http_status, key_events, open_page, served_peer, wait_input_channel,
@@ -262,4 +263,27 @@ def test_page_waits_for_its_stopped_vm_and_shows_it_again(session, artifacts, tm
             browser.call("type", page="p", text="q")
             wait_for(lambda: key_events(again, mark) == [("press", 0x10), ("release", 0x10)],
                      15, what="KeyQ reaching the QEMU that came back")
+        run.assert_alive()
+
+
+def test_connections_the_browser_closes_are_let_go(session, artifacts, tmp_path, web):
+    """A browser keeps its HTTP connections open between requests and closes them when it
+    leaves; vmcast must then close its ends too, or every page load costs it fds for good."""
+    port, _ = web
+    with served_peer(session, artifacts, tmp_path, web, "conns") as run:
+        def load_page():
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            for path in (f"/?vm=conns&token={FULL_TOKEN}", f"/vms?token={FULL_TOKEN}"):
+                connection.request("GET", path)
+                response = connection.getresponse()
+                assert response.status == 200, (path, response.status)
+                response.read()
+            connection.close()
+        run.consumer.wait_pictures(1)  # the stream's buffers are in the baseline
+        load_page()  # and what the first page load sets up for good
+        _, fds_before = process_usage(run.vmcast.pid)
+        for _ in range(20):
+            load_page()
+        wait_for(lambda: process_usage(run.vmcast.pid)[1] <= fds_before, 15,
+                 what=f"vmcast back to its {fds_before} fds after 20 closed connections")
         run.assert_alive()
