@@ -25,4 +25,4 @@ def test_a_short_soak_prints_its_summary_and_passes(tmp_path):
     held = [line for line in checks if not line.startswith("| RSS at cycle starts")]
     assert len(held) == 5, summary
     assert all(line.endswith("| passed |") for line in held), summary
-    assert result.stdout.rstrip().endswith(("soak: passed", "soak: failed")), result.stdout
+    assert result.stdout.rstrip().endswith(("soak: passed", "soak: FAILED")), result.stdout
