@@ -130,6 +130,15 @@ def cursor_define_mouse_set():
     return data
 
 
+def cursor_data_short():
+    """A cursor image with less data than its size needs: refused."""
+    data = Input()
+    data.step('CursorDefine')
+    data.i32(64, 64, 1, 1)
+    data.bytes(pixels(2, 2, 7))
+    return data
+
+
 def text_mode_switch():
     """QEMU 7.2's VGA text mode: a new console size, then an update past the old picture."""
     data = scanout_update()
@@ -143,7 +152,7 @@ def text_mode_switch():
 
 
 SEEDS = [scanout_update, scanout_map_update_map, scanout_map_shrunk, dmabuf2_one_plane,
-         dmabuf_legacy, cursor_define_mouse_set, text_mode_switch]
+         dmabuf_legacy, cursor_define_mouse_set, cursor_data_short, text_mode_switch]
 
 if __name__ == '__main__':
     corpus = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus', 'listener')
