@@ -76,15 +76,17 @@ def scanout_map_update_map():
     data.step('ScanoutMap')
     data.memfd(W * H * 4, pixels(W, 2, 2))
     data.u32(0, W, H, W * 4, X8R8G8B8)
-    data.step('UpdateMap')
-    data.i32(0, 0, W, H)
-    return data
+    return update_whole_map(data)
 
 
 def scanout_map_shrunk():
     data = scanout_map_update_map()
     data.step('ShrinkMap')
     data.in_range(4096, MAX_MEMFD)
+    return update_whole_map(data)
+
+
+def update_whole_map(data):
     data.step('UpdateMap')
     data.i32(0, 0, W, H)
     return data
@@ -120,11 +122,15 @@ def dmabuf_legacy():
     return data
 
 
-def cursor_define_mouse_set():
-    data = scanout_update()
+def cursor_define(data, size, image):
     data.step('CursorDefine')
-    data.i32(8, 8, 1, 1)
-    data.bytes(pixels(8, 8, 5))
+    data.i32(size, size, 1, 1)
+    data.bytes(image)
+    return data
+
+
+def cursor_define_mouse_set():
+    data = cursor_define(scanout_update(), 8, pixels(8, 8, 5))
     data.step('MouseSet')
     data.i32(10, 10, 1)
     return data
@@ -132,11 +138,7 @@ def cursor_define_mouse_set():
 
 def cursor_data_short():
     """A cursor image with less data than its size needs: refused."""
-    data = Input()
-    data.step('CursorDefine')
-    data.i32(64, 64, 1, 1)
-    data.bytes(pixels(2, 2, 7))
-    return data
+    return cursor_define(Input(), 64, pixels(2, 2, 7))
 
 
 def text_mode_switch():
