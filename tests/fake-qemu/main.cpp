@@ -74,6 +74,8 @@ const std::vector<Verb> &verbs() {
                "call_timeout"},
               false)},
         {"disable", cmd_disable, with({})},
+        {"hostile", cmd_hostile,
+         with({"seed", "duration", "window", "final_width", "final_height", "save"}, false)},
         {"clipboard-guest-copy",
          cmd_clipboard_guest_copy,
          {"text_hex", "size", "mime", "offer", "serial"}},
