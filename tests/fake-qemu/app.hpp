@@ -257,6 +257,8 @@ void report_frame(const CommandPtr &cmd, const Frame &frame);
 // commands_dmabuf.cpp
 void cmd_scanout_dmabuf(App &app, const CommandPtr &cmd);
 void cmd_update_dmabuf(App &app, const CommandPtr &cmd);
+// ftruncates plane 0 of the current memfd DMA-BUF (after scanout-dmabuf sealed=0).
+void cmd_truncate_dmabuf(App &app, const CommandPtr &cmd);
 void cmd_scanout_dmabuf2(App &app, const CommandPtr &cmd);
 void cmd_disable(App &app, const CommandPtr &cmd);
 // Replays the current DMA-BUF or map scanout to a new listener.

@@ -11,6 +11,7 @@ from hostile_run import check_hostile_round, hostile_round
 from peer_streaming import streamed_peer
 from vmcast_testlib import MEASURABLE_HEAP_ENV, process_usage, uses_address_sanitizer, wait_for
 
+INVALID = "org.qemu.Display1.Error.Invalid"
 SECONDS = 10  # per seed: the whole test stays under a minute under AddressSanitizer
 FIXED_SEED = 23
 FD_SLACK = 2
@@ -35,3 +36,19 @@ def test_vmcast_survives_a_hostile_peer_and_shows_its_final_frame(session, artif
             assert heap_after - heap_before < HEAP_SLACK_KIB, (
                 f"vmcast's heap grew from {heap_before} to {heap_after} KiB")
         assert run.consumer.alive(), run.consumer.describe()
+
+
+def test_a_dmabuf_shrunk_under_vmcast_is_refused(session, artifacts, tmp_path):
+    """Found by the hostile peer: QEMU may pass any fd as a DMA-BUF, and vmcast's CPU path read
+    a memfd shrunk under its mapping and died of SIGBUS."""
+    with streamed_peer(session, artifacts, tmp_path, name="shrunk") as run:
+        result, picture = run.send("scanout-dmabuf width=64 height=48 sealed=0 pattern=gradient")
+        assert result["ok"], result
+        run.wait_picture(picture, what="DMA-BUF picture")
+        assert run.peer.command("truncate-dmabuf size=100", check=True)["ok"]
+        result = run.peer.command("update-dmabuf x=0 y=0 width=64 height=48", timeout=15)
+        assert not result["ok"] and result.get("error") == INVALID, result
+        run.assert_alive()
+        result, fresh = run.send("scanout width=64 height=48 pattern=checker:4")
+        assert result["ok"], result
+        run.wait_picture(fresh, what="picture after the shrunk DMA-BUF")
