@@ -52,3 +52,20 @@ def test_a_dmabuf_shrunk_under_vmcast_is_refused(session, artifacts, tmp_path):
         result, fresh = run.send("scanout width=64 height=48 pattern=checker:4")
         assert result["ok"], result
         run.wait_picture(fresh, what="picture after the shrunk DMA-BUF")
+
+
+def test_a_cursor_moved_to_the_ends_of_int32_keeps_vmcast_up(session, artifacts, tmp_path):
+    """Found by the hostile peer under UBSan (seed 23): MouseSet at INT32_MIN overflowed the
+    cursor's corner (x - hot_x); the bad-input suite runs under the sanitizers in CI."""
+    with streamed_peer(session, artifacts, tmp_path, name="far") as run:
+        result, picture = run.send("scanout width=64 height=48 pattern=gradient")
+        assert result["ok"], result
+        run.wait_picture(picture, what="first picture")
+        assert run.peer.command("cursor width=16 height=16 hot_x=15 hot_y=15", check=True)["ok"]
+        for x, y in ((-2147483648, -2147483648), (2147483647, 2147483647), (-2147483648, 0)):
+            assert run.peer.command(f"mouse-set x={x} y={y}", check=True)["ok"]
+        run.assert_alive()
+        result, fresh = run.send("scanout width=64 height=48 pattern=checker:4")
+        assert result["ok"], result
+        run.wait_picture(fresh, what="picture after the far cursor")
+        run.assert_alive()
