@@ -1,5 +1,6 @@
 #include "compositor/console_output.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "compositor/export_buffers.h"
@@ -177,8 +178,14 @@ void ConsoleOutput::set_cursor_drawn(bool drawn) {
 void ConsoleOutput::place_cursor() {
     if (!cursor_node_)
         return;
-    wlr_scene_node_set_position(&cursor_node_->node, cursor_.x - cursor_.hot_x,
-                                cursor_.y - cursor_.hot_y);
+    // QEMU's MouseSet may say any int: the difference must not overflow, and a cursor far off
+    // the output (16384 at the most) stays far off without overflowing wlroots' sums either.
+    const auto corner = [](int32_t position, int32_t hot_spot) {
+        constexpr int64_t kFarOff = int64_t{1} << 24;
+        return int(std::clamp(int64_t{position} - hot_spot, -kFarOff, kFarOff));
+    };
+    wlr_scene_node_set_position(&cursor_node_->node, corner(cursor_.x, cursor_.hot_x),
+                                corner(cursor_.y, cursor_.hot_y));
     wlr_scene_node_set_enabled(&cursor_node_->node, cursor_.visible && cursor_drawn_);
 }
 

@@ -153,6 +153,9 @@ std::unique_ptr<DmabufFrame> DmabufFrame::map(std::vector<DmabufPlane> planes,
         mapped.fd = std::move(plane.fd);
         mapped.mapping = mapping;
         mapped.length = length;
+        mapped.guard = std::make_unique<SigbusGuard>(mapping, length);
+        mapped.needed_file_size =
+            uint64_t(plane.offset) + uint64_t(plane.stride) * (shape.height - 1) + shape.row_bytes;
         mapped.pixels = static_cast<const uint8_t *>(mapping) + (plane.offset - mapping_offset);
         mapped.stride = plane.stride;
     }
@@ -160,8 +163,21 @@ std::unique_ptr<DmabufFrame> DmabufFrame::map(std::vector<DmabufPlane> planes,
 }
 
 DmabufFrame::~DmabufFrame() {
-    for (MappedPlane &plane : planes_)
+    for (MappedPlane &plane : planes_) {
+        plane.guard.reset();
         munmap(plane.mapping, plane.length);
+    }
+}
+
+Invalid DmabufFrame::still_backed() const {
+    for (size_t i = 0; i < planes_.size(); i++) {
+        const MappedPlane &plane = planes_[i];
+        const off_t size = lseek(plane.fd.get(), 0, SEEK_END);
+        if (plane.guard->faulted() || size < 0 || uint64_t(size) < plane.needed_file_size)
+            return "DMA-BUF plane " + std::to_string(i) + " shrank under the frame (it needs " +
+                   std::to_string(plane.needed_file_size) + " bytes)";
+    }
+    return std::nullopt;
 }
 
 Invalid DmabufFrame::copy_to(PixelSurface &surface, Rect rect, PixelSurface::Change &change) const {
@@ -170,13 +186,16 @@ Invalid DmabufFrame::copy_to(PixelSurface &surface, Rect rect, PixelSurface::Cha
     if (clip_to_surface(rect, width(), height()) != rect)
         return "damage " + describe(rect) + " is outside the " + std::to_string(width()) + "x" +
                std::to_string(height()) + " DMA-BUF";
+    if (Invalid shrunk = still_backed())
+        return shrunk;
     for (const MappedPlane &plane : planes_)
         sync_dmabuf(plane.fd.get(), DMA_BUF_SYNC_START);
     Invalid invalid =
         rgb_pixman_format_ ? copy_rgb(surface, rect, change) : copy_yuv(surface, rect, change);
     for (const MappedPlane &plane : planes_)
         sync_dmabuf(plane.fd.get(), DMA_BUF_SYNC_END);
-    return invalid;
+    // Shrunk while being read: the guard gave zero pages instead of SIGBUS.
+    return invalid ? invalid : still_backed();
 }
 
 Invalid DmabufFrame::copy_rgb(PixelSurface &surface, const Rect &rect,

@@ -12,6 +12,7 @@
 #include "common/unique_fd.h"
 #include "frame/damage.h"
 #include "frame/pixel_surface.h"
+#include "frame/sigbus_guard.h"
 #include "frame/validation.h"
 
 namespace vmcast::frame {
@@ -70,11 +71,15 @@ class DmabufFrame {
         UniqueFd fd;
         void *mapping = nullptr;
         size_t length = 0;
+        // QEMU may pass any fd as a DMA-BUF, a memfd too, and shrink it under the mapping.
+        std::unique_ptr<SigbusGuard> guard;
+        uint64_t needed_file_size = 0;
         const uint8_t *pixels = nullptr; // the plane's first byte
         uint32_t stride = 0;
     };
 
     DmabufFrame() = default;
+    Invalid still_backed() const;
     Invalid copy_rgb(PixelSurface &surface, const Rect &rect, PixelSurface::Change &change) const;
     Invalid copy_yuv(PixelSurface &surface, const Rect &rect, PixelSurface::Change &change) const;
 

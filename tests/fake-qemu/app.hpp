@@ -239,6 +239,14 @@ void call_no_reply(GDBusProxy *proxy, const char *method, GVariant *params,
 
 // commands_2d.cpp
 void cmd_scanout(App &app, const CommandPtr &cmd);
+struct ScanoutParams {
+    uint32_t width, height, stride, format;
+    uint64_t size; // of the data
+};
+// Makes the pattern con's current surface (and intended picture, for save=) and returns the
+// Listener.Scanout parameters (floating).
+GVariant *prepare_scanout(const CommandPtr &cmd, Console &con, const ScanoutParams &params,
+                          Pattern pattern);
 void cmd_update(App &app, const CommandPtr &cmd);
 void cmd_cursor(App &app, const CommandPtr &cmd);
 void cmd_mouse_set(App &app, const CommandPtr &cmd);
@@ -249,6 +257,8 @@ void report_frame(const CommandPtr &cmd, const Frame &frame);
 // commands_dmabuf.cpp
 void cmd_scanout_dmabuf(App &app, const CommandPtr &cmd);
 void cmd_update_dmabuf(App &app, const CommandPtr &cmd);
+// ftruncates plane 0 of the current memfd DMA-BUF (after scanout-dmabuf sealed=0).
+void cmd_truncate_dmabuf(App &app, const CommandPtr &cmd);
 void cmd_scanout_dmabuf2(App &app, const CommandPtr &cmd);
 void cmd_disable(App &app, const CommandPtr &cmd);
 // Replays the current DMA-BUF or map scanout to a new listener.
@@ -263,6 +273,10 @@ void replay_map(Console &con, const ListenerPtr &listener, std::vector<std::stri
 // commands_stream.cpp
 // Paced or flat-out Update/UpdateMap ticks with a seq stamp in the pixels (for bench/).
 void cmd_stream(App &app, const CommandPtr &cmd);
+
+// commands_hostile.cpp
+// Random well-typed calls, valid and malformed, for a while; then one valid Scanout.
+void cmd_hostile(App &app, const CommandPtr &cmd);
 
 // commands_misc.cpp
 void cmd_set_size(App &app, const CommandPtr &cmd);

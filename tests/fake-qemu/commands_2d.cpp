@@ -72,12 +72,19 @@ void cmd_scanout(App &app, const CommandPtr &cmd) {
     Console &con = app.console_arg(a);
     const uint32_t w = a.u32("width"), h = a.u32("height");
     const uint32_t format = parse_pixman_format(a.str("format", "x8r8g8b8"));
-    const unsigned bpp = pixman_bytes_per_pixel(format);
-    const uint32_t stride = a.u32("stride", w * bpp);
+    const uint32_t stride = a.u32("stride", w * pixman_bytes_per_pixel(format));
     const uint64_t size = checked_size(a, uint64_t{stride} * h);
-    Pattern pat = Pattern::parse(a.str("pattern", "gradient"));
-    pat.set_reference(w, h);
+    const Pattern pat = Pattern::parse(a.str("pattern", "gradient"));
     auto listeners = target_listeners(con);
+    send_to_all(app, cmd, listeners, "Scanout",
+                prepare_scanout(cmd, con, ScanoutParams{w, h, stride, format, size}, pat));
+}
+
+GVariant *prepare_scanout(const CommandPtr &cmd, Console &con, const ScanoutParams &s,
+                          Pattern pat) {
+    const auto [w, h, stride, format, size] = s;
+    const unsigned bpp = pixman_bytes_per_pixel(format);
+    pat.set_reference(w, h);
 
     auto layout = layout_or_raw(format);
     const bool well_formed = layout && uint64_t{stride} >= uint64_t{w} * bpp &&
@@ -88,7 +95,7 @@ void cmd_scanout(App &app, const CommandPtr &cmd) {
         paint_intended(f, &*layout, pat, 0, 0, w, h, 0, 0);
         con.shadow = std::move(f);
         report_frame(cmd, con.shadow);
-    } else if (a.has("save")) {
+    } else if (cmd->args.has("save")) {
         throw CommandError("fake-qemu.SaveFailed", "no intended picture for this input");
     }
     cmd->extra.add("intended", well_formed);
@@ -99,8 +106,7 @@ void cmd_scanout(App &app, const CommandPtr &cmd) {
     for (const auto &l : con.listeners)
         l->map_current = false;
     set_console_size(con, w, h);
-    send_to_all(app, cmd, listeners, "Scanout",
-                g_variant_new("(uuuu@ay)", w, h, stride, format, bytes_variant(std::move(data))));
+    return g_variant_new("(uuuu@ay)", w, h, stride, format, bytes_variant(std::move(data)));
 }
 
 void cmd_update(App &app, const CommandPtr &cmd) {

@@ -2,6 +2,9 @@
 // memfds stand in for DMA-BUFs: a client maps them like linear DMA-BUFs (its CPU path).
 #include "app.hpp"
 
+#include <cerrno>
+#include <cstring>
+
 namespace fakeqemu {
 
 namespace {
@@ -151,7 +154,7 @@ void cmd_scanout_dmabuf(App &app, const CommandPtr &cmd) {
     d.planes = {Plane{d.fds[0].get(), 0, d.strides[0]}};
     con.dmabuf = std::move(d);
     paint_buffer(con, pat, cmd);
-    if (con.dmabuf.paintable)
+    if (con.dmabuf.paintable && a.flag("sealed", true))
         seal_memfd(con.dmabuf.fds[0].get(), true, true);
     con.last = ScanoutKind::Dmabuf;
     set_console_size(con, con.dmabuf.width, con.dmabuf.height);
@@ -244,6 +247,17 @@ void cmd_update_dmabuf(App &app, const CommandPtr &cmd) {
     for (const auto &l : listeners)
         batch->call(l, l->proxy.get(), "UpdateDMABUF", g_variant_new("(iiii)", x, y, w, h));
     batch->done_sending();
+}
+
+void cmd_truncate_dmabuf(App &app, const CommandPtr &cmd) {
+    Console &con = app.console_arg(cmd->args);
+    const uint64_t size = cmd->args.u64("size");
+    if (con.dmabuf.fds.empty() || !con.dmabuf.paintable)
+        throw CommandError(kBadCommand, "no current memfd scanout-dmabuf on this console");
+    if (ftruncate(con.dmabuf.fds[0].get(), static_cast<off_t>(size)) != 0)
+        throw CommandError("fake-qemu.Failed", std::string("ftruncate: ") + strerror(errno));
+    cmd->extra.add("size", size);
+    finish_ok(app, cmd);
 }
 
 void cmd_disable(App &app, const CommandPtr &cmd) {

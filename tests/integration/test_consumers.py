@@ -7,7 +7,7 @@ import os
 import time
 
 from peer_streaming import streamed_peer
-from vmcast_testlib import compare, read_vmcast_frame, wait_for
+from vmcast_testlib import compare, read_vmcast_frame, uses_address_sanitizer, wait_for
 from vmcast_testlib.consumer import FrameConsumer
 
 
@@ -18,11 +18,6 @@ def open_fds(pid: int) -> int:
 def mappings(pid: int) -> int:
     with open(f"/proc/{pid}/maps") as maps:
         return sum(1 for _ in maps)
-
-
-def uses_address_sanitizer(pid: int) -> bool:
-    with open(f"/proc/{pid}/maps") as maps:
-        return any("libasan" in line for line in maps)
 
 
 def resident_kib(pid: int) -> int:

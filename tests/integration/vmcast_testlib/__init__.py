@@ -6,8 +6,9 @@ consumer (FrameConsumer) and fake_qemu are maintained separately.
 from .env import Session
 from .images import Image, compare, psnr, read_png, read_ppm, read_vmcast_frame, write_ppm
 from .qemu import QMP, QMPError, Qemu, guest_append
-from .util import MEASURABLE_HEAP_ENV, free_port, process_usage, tail, wait_for
+from .util import (MEASURABLE_HEAP_ENV, free_port, process_usage, tail, uses_address_sanitizer,
+                   wait_for)
 
 __all__ = ["Session", "Image", "compare", "psnr", "read_png", "read_ppm", "read_vmcast_frame",
            "write_ppm", "QMP", "QMPError", "Qemu", "guest_append", "MEASURABLE_HEAP_ENV", "free_port",
-           "process_usage", "tail", "wait_for"]
+           "process_usage", "tail", "uses_address_sanitizer", "wait_for"]

@@ -69,3 +69,10 @@ def process_usage(pid: int) -> tuple[int, int]:
     with open(f"/proc/{pid}/status") as status:
         anon = next(int(line.split()[1]) for line in status if line.startswith("RssAnon:"))
     return anon, len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def uses_address_sanitizer(pid: int) -> bool:
+    """Whether a process runs with AddressSanitizer, which keeps freed memory in quarantine: its
+    heap then says nothing about leaks."""
+    with open(f"/proc/{pid}/maps") as maps:
+        return any("libasan" in line for line in maps)
