@@ -101,29 +101,33 @@ std::unique_ptr<QmpClient> QmpClient::connect(const std::string &socket_path,
     // a monitor that stopped reading); reads wait in poll() until the deadline instead.
     const timeval send_timeout{time_t(timeout.count()), 0};
     setsockopt(socket.get(), SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
-    if (::connect(socket.get(), reinterpret_cast<const sockaddr *>(&address), sizeof address) < 0) {
+    std::unique_ptr<QmpClient> client(new QmpClient(std::move(socket), socket_path, timeout));
+    if (::connect(client->socket_.get(), reinterpret_cast<const sockaddr *>(&address),
+                  sizeof address) < 0) {
         error = "cannot connect to QMP socket " + socket_path + ": " + strerror(errno);
         return nullptr;
     }
-    return start(std::move(socket), socket_path, timeout, error);
+    return client->greet(error) ? std::move(client) : nullptr;
 }
 
 std::unique_ptr<QmpClient> QmpClient::start(UniqueFd socket, const std::string &name,
                                             std::chrono::seconds timeout, std::string &error) {
     std::unique_ptr<QmpClient> client(new QmpClient(std::move(socket), name, timeout));
+    return client->greet(error) ? std::move(client) : nullptr;
+}
+
+bool QmpClient::greet(std::string &error) {
     std::string greeting;
-    if (!client->read_line(greeting, error))
-        return nullptr;
+    if (!read_line(greeting, error))
+        return false;
     GObjectPtr<JsonParser> parser(json_parser_new());
     JsonObject *message = parse_object(parser.get(), greeting);
     if (!message || !json_object_has_member(message, "QMP")) {
-        error =
-            name + " is not a QMP monitor socket (it greeted with '" + printable(greeting) + "')";
-        return nullptr;
+        error = socket_path_ + " is not a QMP monitor socket (it greeted with '" +
+                printable(greeting) + "')";
+        return false;
     }
-    if (!client->execute("qmp_capabilities", {}, -1, error))
-        return nullptr;
-    return client;
+    return execute("qmp_capabilities", {}, -1, error);
 }
 
 bool QmpClient::execute(const std::string &command, const QmpArguments &arguments, int fd_to_pass,

@@ -36,6 +36,8 @@ class QmpClient {
   private:
     QmpClient(UniqueFd socket, std::string socket_path, std::chrono::seconds timeout);
 
+    // Reads QEMU's greeting and leaves capabilities negotiation mode.
+    bool greet(std::string &error);
     bool send_all(const std::string &text, int fd_to_pass, std::string &error);
     bool read_line(std::string &line, std::string &error);
 
