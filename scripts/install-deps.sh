@@ -26,7 +26,7 @@ packages="
     gstreamer1.0-tools gstreamer1.0-pipewire gstreamer1.0-plugins-base gstreamer1.0-plugins-good
     busybox-static cpio gzip linux-image-amd64
     python3 python3-pytest python3-matplotlib
-    clang-format
+    clang-format clang-14 libclang-rt-14-dev llvm-14
     libsoup-3.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
     libgstreamer-plugins-bad1.0-dev gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
     gstreamer1.0-nice libyuv-dev
@@ -59,6 +59,10 @@ packages="
 #   python3 python3-pytest      integration test runner (stdlib only otherwise)
 #   python3-matplotlib          the benchmark's plot (bench/run)
 #   clang-format                source formatting check
+#   clang-14 libclang-rt-14-dev llvm-14
+#                               the fuzz targets (fuzz/, -Dfuzz=true) and the sanitizer build:
+#                               clang, its libFuzzer and sanitizer runtimes, llvm-symbolizer
+#                               for readable stacks
 #   libsoup-3.0-dev .. -nice    the web page: HTTP and WebSocket (libsoup 3), webrtcbin and its
 #                               ICE (libnice), x264enc (ugly) and vp8enc; libyuv converts
 #                               the console's pixels to the encoders' I420

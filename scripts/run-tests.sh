@@ -1,10 +1,11 @@
 #!/bin/bash
 # Installs what vmcast needs (Debian 12), builds it with warnings as errors and runs every test:
 # unit tests, then integration tests against real QEMU, PipeWire, WirePlumber and GStreamer.
-# A second build with AddressSanitizer and UndefinedBehaviorSanitizer runs the unit tests and
-# the bad-input tests again. Ends with one line: "N passed, N failed, N skipped"; a meson test
-# counts as skipped when it or any test inside it (pytest, GoogleTest) skipped, and each skip is
-# listed with its reason.
+# A second build, build-fuzz (clang-14 with AddressSanitizer, UndefinedBehaviorSanitizer and
+# the libFuzzer targets of fuzz/), runs the unit tests and the bad-input tests again, and every
+# fuzz target once over its corpus (docs/fuzzing.md). Ends with one line: "N passed, N failed,
+# N skipped"; a meson test counts as skipped when it or any test inside it (pytest,
+# GoogleTest) skipped, and each skip is listed with its reason.
 #
 #   scripts/run-tests.sh            (as root, or with sudo available)
 #   VMCAST_SKIP_INSTALL=1 ...       skip apt-get
@@ -44,14 +45,18 @@ configure build-test -Dwerror=true -Dbuildtype=debugoptimized || exit 1
 ninja -C build-test || exit 1
 meson test -C build-test --print-errorlogs || status=1
 
-# Sanitizers: clang-free, with GCC's runtime. Leak checks stay off: GLib, PipeWire and Mesa
-# keep process-lifetime allocations that LeakSanitizer cannot tell from leaks.
-configure build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false || exit 1
-ninja -C build-asan || exit 1
+# Sanitizers, with clang's runtimes, in the build that also has the fuzz targets (the normal build
+# stays GCC). Leak checks stay off for the unit and bad-input tests: GLib, PipeWire and Mesa keep
+# process-lifetime allocations that LeakSanitizer cannot tell from leaks. The fuzz targets set
+# up such things once and check leaks (fuzz/meson.build turns them on for the fuzz suite).
+CC=clang-14 CXX=clang++-14 configure build-fuzz -Dfuzz=true -Dtests=true -Dwerror=true \
+    -Db_sanitize=address,undefined -Db_lundef=false || exit 1
+ninja -C build-fuzz || exit 1
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    meson test -C build-asan --print-errorlogs --suite unit --suite bad-input || status=1
+    meson test -C build-fuzz --print-errorlogs --suite unit --suite bad-input --suite fuzz ||
+    status=1
 
-/usr/bin/python3 - "$ci" build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY' || status=1
+/usr/bin/python3 - "$ci" build-test/meson-logs/testlog.json build-fuzz/meson-logs/testlog.json <<'PY' || status=1
 import json, re, sys
 # What skipped inside a meson test that passed: pytest's -rs summary lines and GoogleTest's.
 PYTEST_SKIP = re.compile(r"^SKIPPED \[\d+\] (.*)$", re.M)

@@ -107,20 +107,27 @@ std::unique_ptr<QmpClient> QmpClient::connect(const std::string &socket_path,
         error = "cannot connect to QMP socket " + socket_path + ": " + strerror(errno);
         return nullptr;
     }
+    return client->greet(error) ? std::move(client) : nullptr;
+}
 
+std::unique_ptr<QmpClient> QmpClient::start(UniqueFd socket, const std::string &name,
+                                            std::chrono::seconds timeout, std::string &error) {
+    std::unique_ptr<QmpClient> client(new QmpClient(std::move(socket), name, timeout));
+    return client->greet(error) ? std::move(client) : nullptr;
+}
+
+bool QmpClient::greet(std::string &error) {
     std::string greeting;
-    if (!client->read_line(greeting, error))
-        return nullptr;
+    if (!read_line(greeting, error))
+        return false;
     GObjectPtr<JsonParser> parser(json_parser_new());
     JsonObject *message = parse_object(parser.get(), greeting);
     if (!message || !json_object_has_member(message, "QMP")) {
-        error = socket_path + " is not a QMP monitor socket (it greeted with '" +
+        error = socket_path_ + " is not a QMP monitor socket (it greeted with '" +
                 printable(greeting) + "')";
-        return nullptr;
+        return false;
     }
-    if (!client->execute("qmp_capabilities", {}, -1, error))
-        return nullptr;
-    return client;
+    return execute("qmp_capabilities", {}, -1, error);
 }
 
 bool QmpClient::execute(const std::string &command, const QmpArguments &arguments, int fd_to_pass,
@@ -220,8 +227,10 @@ bool QmpClient::read_line(std::string &line, std::string &error) {
 
 UniqueFd add_dbus_display_client(const std::string &qmp_socket, std::string &error) {
     std::unique_ptr<QmpClient> qmp = QmpClient::connect(qmp_socket, kQmpTimeout, error);
-    if (!qmp)
-        return {};
+    return qmp ? add_dbus_display_client(*qmp, error) : UniqueFd();
+}
+
+UniqueFd add_dbus_display_client(QmpClient &qmp, std::string &error) {
     int sockets[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) < 0) {
         error = std::string("cannot create a socket pair: ") + strerror(errno);
@@ -229,13 +238,13 @@ UniqueFd add_dbus_display_client(const std::string &qmp_socket, std::string &err
     }
     UniqueFd our_end(sockets[0]);
     UniqueFd qemu_end(sockets[1]);
-    if (!qmp->execute("getfd", {{"fdname", kClientFdName}}, qemu_end.get(), error))
+    if (!qmp.execute("getfd", {{"fdname", kClientFdName}}, qemu_end.get(), error))
         return {};
     // QEMU holds its own copy now. add_client takes it out of the monitor's list again,
     // whether it accepts the client or not.
     qemu_end.reset();
-    if (!qmp->execute("add_client", {{"protocol", "@dbus-display"}, {"fdname", kClientFdName}}, -1,
-                      error)) {
+    if (!qmp.execute("add_client", {{"protocol", "@dbus-display"}, {"fdname", kClientFdName}}, -1,
+                     error)) {
         error += " (--qmp needs QEMU started with -display dbus,p2p=yes)";
         return {};
     }

@@ -24,6 +24,9 @@ class QmpClient {
     // nullptr and a one-line reason in error on failure.
     static std::unique_ptr<QmpClient> connect(const std::string &socket_path,
                                               std::chrono::seconds timeout, std::string &error);
+    // The same on a socket already connected to a monitor; name stands for it in errors.
+    static std::unique_ptr<QmpClient> start(UniqueFd socket, const std::string &name,
+                                            std::chrono::seconds timeout, std::string &error);
 
     // Runs command and waits for its answer. When fd_to_pass is valid it travels with the
     // command (SCM_RIGHTS), as getfd expects. false and QEMU's reason in error on failure.
@@ -33,6 +36,8 @@ class QmpClient {
   private:
     QmpClient(UniqueFd socket, std::string socket_path, std::chrono::seconds timeout);
 
+    // Reads QEMU's greeting and leaves capabilities negotiation mode.
+    bool greet(std::string &error);
     bool send_all(const std::string &text, int fd_to_pass, std::string &error);
     bool read_line(std::string &line, std::string &error);
 
@@ -47,5 +52,7 @@ class QmpClient {
 // add_client with protocol @dbus-display) and returns the other end, on which QEMU now waits
 // for a D-Bus handshake. An invalid fd and a one-line reason in error on failure.
 UniqueFd add_dbus_display_client(const std::string &qmp_socket, std::string &error);
+// The same through a client already past the greeting.
+UniqueFd add_dbus_display_client(QmpClient &qmp, std::string &error);
 
 } // namespace vmcast::qemu

@@ -60,12 +60,13 @@ class DmabufNegotiationTest : public ::testing::Test {
     vmcast_test::FakeAllocator allocator_{{kXTiled, kLinear}, {kLinear}};
     vmcast::pipewire::DmabufOffer dmabufs_{&allocator_};
     alignas(8) uint8_t offer_memory_[16384];
-    spa_pod_builder offer_builder_ = SPA_POD_BUILDER_INIT(offer_memory_, sizeof(offer_memory_));
+    // What SPA_POD_BUILDER_INIT sets, without its compound literal, which clang refuses in a
+    // member's initializer.
+    spa_pod_builder offer_builder_{offer_memory_, sizeof(offer_memory_), 0, {}, {}};
     alignas(8) uint8_t consumer_memory_[8192];
-    spa_pod_builder consumer_builder_ =
-        SPA_POD_BUILDER_INIT(consumer_memory_, sizeof(consumer_memory_));
+    spa_pod_builder consumer_builder_{consumer_memory_, sizeof(consumer_memory_), 0, {}, {}};
     alignas(8) uint8_t result_memory_[8192];
-    spa_pod_builder result_builder_ = SPA_POD_BUILDER_INIT(result_memory_, sizeof(result_memory_));
+    spa_pod_builder result_builder_{result_memory_, sizeof(result_memory_), 0, {}, {}};
 };
 
 TEST_F(DmabufNegotiationTest, EachFormatOffersEveryRenderableModifierForFixationThenSharedMemory) {
