@@ -1,6 +1,41 @@
 #include "pipewire/workarounds.h"
 
+#include <spa/pod/iter.h>
+
 namespace vmcast::pipewire::workaround {
+namespace {
+
+// The bytes of one value of a type whose values spa_pod_filter compares by size; 0 for others.
+uint32_t fixed_value_size(uint32_t type) {
+    switch (type) {
+    case SPA_TYPE_Bool:
+    case SPA_TYPE_Id:
+    case SPA_TYPE_Int:
+    case SPA_TYPE_Float:
+        return 4;
+    case SPA_TYPE_Long:
+    case SPA_TYPE_Double:
+    case SPA_TYPE_Rectangle:
+    case SPA_TYPE_Fraction:
+        return 8;
+    default:
+        return 0;
+    }
+}
+
+// The values spa_pod_filter reads of a choice: the default, then min and max, then the step.
+uint32_t values_read(uint32_t choice) {
+    switch (choice) {
+    case SPA_CHOICE_Range:
+        return 3;
+    case SPA_CHOICE_Step:
+        return 4;
+    default:
+        return 1;
+    }
+}
+
+} // namespace
 
 void update_formats_paused(pw_stream *stream, std::span<const spa_pod *> formats) {
     pw_stream_set_active(stream, false);
@@ -48,6 +83,30 @@ void convert_for_audioconvert(const PcmFormat &format, std::span<uint8_t> frames
     const size_t top = format.big_endian ? 0 : sample_bytes - 1;
     for (size_t i = top; i < frames.size(); i += sample_bytes)
         frames[i] ^= 0x80;
+}
+
+bool filter_can_read(const spa_pod *format) {
+    if (!spa_pod_is_object(format))
+        return false;
+    const spa_pod_prop *prop;
+    SPA_POD_OBJECT_FOREACH(reinterpret_cast<const spa_pod_object *>(format), prop) {
+        const spa_pod *value = &prop->value;
+        uint32_t type = value->type;
+        uint32_t size = SPA_POD_BODY_SIZE(value);
+        if (type == SPA_TYPE_Choice) {
+            if (!spa_pod_is_choice(value))
+                return false;
+            const auto *choice = reinterpret_cast<const spa_pod_choice *>(value);
+            type = SPA_POD_CHOICE_VALUE_TYPE(choice);
+            size = SPA_POD_CHOICE_VALUE_SIZE(choice);
+            if (SPA_POD_CHOICE_TYPE(choice) > SPA_CHOICE_Flags ||
+                SPA_POD_CHOICE_N_VALUES(choice) < values_read(SPA_POD_CHOICE_TYPE(choice)))
+                return false;
+        }
+        if (fixed_value_size(type) == 0 || size != fixed_value_size(type))
+            return false;
+    }
+    return true;
 }
 
 } // namespace vmcast::pipewire::workaround

@@ -115,4 +115,12 @@ PcmFormat format_audioconvert_takes(const PcmFormat &format);
 // Turns frames of format, in place, into format_audioconvert_takes(format).
 void convert_for_audioconvert(const PcmFormat &format, std::span<uint8_t> frames);
 
+// 9. spa_pod_filter (spa/pod/filter.h, compiled into vmcast) trusts a property's value: it reads
+// as many values as the choice type calls for (Range 3, Step 4), and values of the size the
+// type has, whatever the pod holds; a choice of no values makes its count wrap around. A
+// consumer's EnumFormat is whatever bytes it announced, so filtering with it read past the
+// pod's end (found by fuzz/consumer_formats). Later releases not checked. Formats are filtered
+// only when each property holds enough values of a fixed-size type (what video formats use).
+bool filter_can_read(const spa_pod *format);
+
 } // namespace vmcast::pipewire::workaround
