@@ -120,7 +120,8 @@ const spa_pod *fuzzed_pod(InputReader &input, spa_pod_builder &builder,
 void negotiate(const spa_pod *format, vmcast::pipewire::DmabufOffer &dmabufs, uint32_t width,
                uint32_t height) {
     spa_video_info_raw info{};
-    if (spa_format_video_raw_parse(format, &info) < 0 || !(info.flags & SPA_VIDEO_FLAG_MODIFIER))
+    if (!vmcast::pipewire::parse_stream_format(format, info) ||
+        !(info.flags & SPA_VIDEO_FLAG_MODIFIER))
         return;
     if (std::optional<std::vector<uint64_t>> candidates =
             vmcast::pipewire::modifiers_to_fixate(format)) {
