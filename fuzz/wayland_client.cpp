@@ -274,6 +274,15 @@ void remove_directory() {
 
 } // namespace
 
+// libxkbcommon 1.5.0 (Debian 12) leaks about 1 KiB of its own inside xkb_keymap_new_from_buffer
+// when some keymaps fail to compile (fuzz/corpus/wayland_client/regression-keymap-compile-leak;
+// docs/fuzzing.md): vmcast gets no keymap back, nothing it could free. The library has no frame
+// pointers, so the leak's stack names only its module: leaks of memory libxkbcommon allocated
+// are not reported (vmcast holds its xkb objects in owning pointers); all others are.
+extern "C" const char *__lsan_default_suppressions() {
+    return "leak:libxkbcommon.so\n";
+}
+
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
     std::string error;
     vmcast::compositor::route_wlroots_log(false);
