@@ -22,6 +22,7 @@
 #include "common/unique_fd.h"
 #include "compositor/compositor.h"
 #include "compositor/console_output.h"
+#include "compositor/wl_listener.h"
 #include "frame/cursor.h"
 #include "input_reader.h"
 
@@ -113,10 +114,10 @@ void serve(int server_fd, const bool &alive, int client_fd, uint32_t registry = 
 
 struct Client {
     wl_client *client = nullptr;
-    int server_fd = -1;
-    UniqueFd fd; // the client's end
+    int server_fd = -1; // the server's end, the client's own
+    UniqueFd fd;        // the client's end
     bool alive = false;
-    wl_listener destroyed = {};
+    vmcast::compositor::WlListener<wl_client> destroyed;
 };
 
 void connect(Client &client) {
@@ -126,13 +127,12 @@ void connect(Client &client) {
     client.fd = UniqueFd(ends[0]);
     client.server_fd = ends[1];
     client.client = wl_client_create(server->compositor->display(), ends[1]);
-    client.alive = client.client != nullptr;
-    client.destroyed.notify = [](wl_listener *listener, void *) {
-        Client *owner = wl_container_of(listener, owner, destroyed);
-        owner->alive = false;
-    };
-    if (client.alive)
-        wl_client_add_destroy_listener(client.client, &client.destroyed);
+    if (!client.client)
+        abort();
+    client.alive = true;
+    client.destroyed.connect_by(
+        [&](wl_listener *listener) { wl_client_add_destroy_listener(client.client, listener); },
+        [&](wl_client *) { client.alive = false; });
 }
 
 void disconnect(Client &client) {

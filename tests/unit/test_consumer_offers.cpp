@@ -177,4 +177,18 @@ TEST_F(ConsumerOffersTest, AFormatWithTooFewValuesTakesNothing) {
     EXPECT_TRUE(vmcast::pipewire::consumer_takes(whole, offers_[1]));
 }
 
+// A size Step whose step is 0x0 (workaround 9): PipeWire's filter would divide by it.
+TEST_F(ConsumerOffersTest, AFormatWithAZeroStepTakesNothing) {
+    alignas(8) uint8_t memory[1024] = {};
+    spa_pod_builder builder = SPA_POD_BUILDER_INIT(memory, sizeof(memory));
+    const spa_rectangle sizes[] = {{64, 48}, {1, 1}, {8192, 8192}, {0, 0}};
+    const auto *format = static_cast<const spa_pod *>(spa_pod_builder_add_object(
+        &builder, SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat, SPA_FORMAT_mediaType,
+        SPA_POD_Id(SPA_MEDIA_TYPE_video), SPA_FORMAT_mediaSubtype,
+        SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw), SPA_FORMAT_VIDEO_format,
+        SPA_POD_Id(SPA_VIDEO_FORMAT_BGRx), SPA_FORMAT_VIDEO_size,
+        SPA_POD_CHOICE_STEP_Rectangle(&sizes[0], &sizes[1], &sizes[2], &sizes[3])));
+    EXPECT_FALSE(vmcast::pipewire::consumer_takes({format}, offers_[1]));
+}
+
 } // namespace
