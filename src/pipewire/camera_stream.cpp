@@ -258,7 +258,7 @@ void CameraStream::on_param_changed(uint32_t id, const spa_pod *param) {
     if (!param)
         return; // suspended, or about to be negotiated again
     spa_video_info_raw info{};
-    if (spa_format_video_raw_parse(param, &info) < 0 ||
+    if (!parse_stream_format(param, info) ||
         std::ranges::find(kCameraFormats, info.format) == std::end(kCameraFormats)) {
         g_warning("%s: consumer chose a format vmcast does not offer", node_name_.c_str());
         return;

@@ -228,8 +228,9 @@ void ConsoleStream::on_param_changed(uint32_t id, const spa_pod *param) {
         return;
     }
     spa_video_info_raw info{};
-    if (spa_format_video_raw_parse(param, &info) < 0) {
-        g_warning("%s: consumer chose a format vmcast cannot parse", identity_.node_name.c_str());
+    if (!parse_stream_format(param, info)) {
+        g_warning("%s: consumer chose a format vmcast cannot parse or does not offer",
+                  identity_.node_name.c_str());
         return;
     }
     if (info.size.width != width_ || info.size.height != height_) {

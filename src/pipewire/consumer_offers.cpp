@@ -12,12 +12,19 @@
 #pragma GCC diagnostic pop
 #include <spa/pod/iter.h>
 
+#include "pipewire/workarounds.h"
+
 namespace vmcast::pipewire {
 
 bool consumer_takes(const ConsumerFormats &consumer, const spa_pod *format) {
     // Room for one intersection; a larger one cannot come from vmcast's formats.
     alignas(8) uint8_t scratch[16384];
+    if (!workaround::filter_can_read(format))
+        return false;
     for (const spa_pod *accepted : consumer) {
+        // A format that cannot be filtered offers nothing.
+        if (!workaround::filter_can_read(accepted))
+            continue;
         spa_pod_builder builder = SPA_POD_BUILDER_INIT(scratch, sizeof(scratch));
         spa_pod *common = nullptr;
         if (spa_pod_filter(&builder, &common, format, accepted) >= 0)

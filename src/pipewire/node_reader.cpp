@@ -11,6 +11,8 @@
 #include <spa/param/video/format-utils.h>
 #include <spa/pod/builder.h>
 
+#include "pipewire/stream_params.h"
+
 namespace vmcast::pipewire {
 namespace {
 
@@ -158,8 +160,7 @@ void NodeReader::on_param_changed(uint32_t id, const spa_pod *param) {
     if (!param)
         return;
     spa_video_info_raw info{};
-    if (spa_format_video_raw_parse(param, &info) < 0 || info.size.width == 0 ||
-        info.size.height == 0 ||
+    if (!parse_stream_format(param, info) || info.size.width == 0 || info.size.height == 0 ||
         (info.format != SPA_VIDEO_FORMAT_BGRx && info.format != SPA_VIDEO_FORMAT_BGRA)) {
         g_warning("reader of %s: the node chose a format it cannot read", node_name_.c_str());
         on_error_("the node chose a format vmcast's reader cannot read");

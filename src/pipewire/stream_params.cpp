@@ -11,6 +11,7 @@
 #include <spa/pod/builder.h>
 
 #include <algorithm>
+#include <cstring>
 #include <span>
 
 namespace vmcast::pipewire {
@@ -28,6 +29,19 @@ const char *format_name(spa_video_format format) {
     default:
         return "unsupported";
     }
+}
+
+bool parse_stream_format(const spa_pod *format, spa_video_info_raw &info) {
+    if (spa_format_video_raw_parse(format, &info) < 0)
+        return false;
+    uint32_t id = 0;
+    memcpy(&id, &info.format, sizeof(id));
+    if (std::ranges::none_of(kStreamFormats,
+                             [id](spa_video_format f) { return uint32_t(f) == id; })) {
+        info.format = SPA_VIDEO_FORMAT_UNKNOWN;
+        return false;
+    }
+    return true;
 }
 
 namespace {

@@ -29,6 +29,12 @@ inline constexpr spa_video_format kCameraFormats[] = {SPA_VIDEO_FORMAT_BGRA, SPA
 
 const char *format_name(spa_video_format format);
 
+// spa_format_video_raw_parse for a Format of one of kStreamFormats (every format vmcast produces
+// or reads): false for any other. The parser stores whatever Id the peer sent in info.format,
+// and reading an enum holding a value outside its range is undefined (found by
+// fuzz/consumer_formats).
+bool parse_stream_format(const spa_pod *format, spa_video_info_raw &info);
+
 // The EnumFormats, all of the given size with a variable frame rate up to max_fps: first the
 // layout fixed for a consumer, when there is one of this size (one modifier, MANDATORY); then
 // for each pixel format its DMA-BUF modifiers (MANDATORY|DONT_FIXATE), then the same format

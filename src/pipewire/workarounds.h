@@ -115,4 +115,15 @@ PcmFormat format_audioconvert_takes(const PcmFormat &format);
 // Turns frames of format, in place, into format_audioconvert_takes(format).
 void convert_for_audioconvert(const PcmFormat &format, std::span<uint8_t> frames);
 
+// 9. spa_pod_filter (spa/pod/filter.h, compiled into vmcast) trusts a property's values: it reads
+// as many as the choice type calls for (Range 3, Step 4), of the size the type has, whatever the
+// pod holds (a choice of no values makes its count wrap around); it compares Ints and Longs by
+// subtracting them and Fractions by multiplying them out (undefined on overflow), Floats by
+// turning their difference into an int, and divides by a Step's step (SIGFPE at 0). A consumer's
+// EnumFormat is whatever bytes it announced: fuzz/consumer_formats read past one and overflowed
+// a Fraction. Later releases not checked. Formats are filtered only when each property holds
+// enough values of a type video formats use, each within half its type's range (Fractions: terms
+// up to INT32_MAX), with a positive step.
+bool filter_can_read(const spa_pod *format);
+
 } // namespace vmcast::pipewire::workaround

@@ -1,5 +1,6 @@
 // Which formats a stream offers when several consumers share it, against real SPA pods: the
 // stream's own EnumFormats and consumer formats built the way pw_stream consumers build them.
+#include <cstring>
 #include <optional>
 #include <vector>
 
@@ -151,6 +152,44 @@ TEST_F(ConsumerOffersTest, OffersOfAnotherSizeWaitForTheirOwnAnnouncement) {
     const ConsumerFormats shm = {consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_BGRx)};
     selection.set_running_format(offers_[0]);
     EXPECT_FALSE(selection.must_choose_again(fewer, {shm}));
+}
+
+// A consumer announces whatever bytes it likes (workaround 9): a size Range holding its default
+// alone. The bytes after the pod, never part of it, would make a range taking any size; read
+// as the missing minimum and maximum, the consumer would seem to take 64x48.
+TEST_F(ConsumerOffersTest, AFormatWithTooFewValuesTakesNothing) {
+    alignas(8) uint8_t memory[1024] = {};
+    spa_pod_builder builder = SPA_POD_BUILDER_INIT(memory, sizeof(memory));
+    spa_pod_frame object, choice;
+    spa_pod_builder_push_object(&builder, &object, SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat);
+    spa_pod_builder_add(&builder, SPA_FORMAT_mediaType, SPA_POD_Id(SPA_MEDIA_TYPE_video),
+                        SPA_FORMAT_mediaSubtype, SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw),
+                        SPA_FORMAT_VIDEO_format, SPA_POD_Id(SPA_VIDEO_FORMAT_BGRx), 0);
+    spa_pod_builder_prop(&builder, SPA_FORMAT_VIDEO_size, 0);
+    spa_pod_builder_push_choice(&builder, &choice, SPA_CHOICE_Range, 0);
+    spa_pod_builder_rectangle(&builder, 64, 48);
+    spa_pod_builder_pop(&builder, &choice);
+    const auto *format = static_cast<const spa_pod *>(spa_pod_builder_pop(&builder, &object));
+    const spa_rectangle beyond[] = {{1, 1}, {8192, 8192}};
+    memcpy(memory + builder.state.offset, beyond, sizeof(beyond));
+    EXPECT_FALSE(vmcast::pipewire::consumer_takes({format}, offers_[1])); // BGRx shared memory
+    // The same consumer with a whole range takes it.
+    const ConsumerFormats whole = {consumer_format(consumer_builder_, SPA_VIDEO_FORMAT_BGRx)};
+    EXPECT_TRUE(vmcast::pipewire::consumer_takes(whole, offers_[1]));
+}
+
+// A size Step whose step is 0x0 (workaround 9): PipeWire's filter would divide by it.
+TEST_F(ConsumerOffersTest, AFormatWithAZeroStepTakesNothing) {
+    alignas(8) uint8_t memory[1024] = {};
+    spa_pod_builder builder = SPA_POD_BUILDER_INIT(memory, sizeof(memory));
+    const spa_rectangle sizes[] = {{64, 48}, {1, 1}, {8192, 8192}, {0, 0}};
+    const auto *format = static_cast<const spa_pod *>(spa_pod_builder_add_object(
+        &builder, SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat, SPA_FORMAT_mediaType,
+        SPA_POD_Id(SPA_MEDIA_TYPE_video), SPA_FORMAT_mediaSubtype,
+        SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw), SPA_FORMAT_VIDEO_format,
+        SPA_POD_Id(SPA_VIDEO_FORMAT_BGRx), SPA_FORMAT_VIDEO_size,
+        SPA_POD_CHOICE_STEP_Rectangle(&sizes[0], &sizes[1], &sizes[2], &sizes[3])));
+    EXPECT_FALSE(vmcast::pipewire::consumer_takes({format}, offers_[1]));
 }
 
 } // namespace
