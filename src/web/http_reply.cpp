@@ -10,6 +10,10 @@ const char *query_value(GHashTable *query, const char *name) {
 
 void refuse(SoupServerMessage *message, guint status, const char *why) {
     soup_server_message_set_status(message, status, nullptr);
+    // Also a refused WebSocket upgrade, which close_connection_after_answer could not tell from
+    // one that will be accepted: the browser closes it, and libsoup would keep it.
+    soup_message_headers_replace(soup_server_message_get_response_headers(message), "Connection",
+                                 "close");
     soup_server_message_set_response(message, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, why,
                                      strlen(why));
 }

@@ -268,7 +268,8 @@ def test_page_waits_for_its_stopped_vm_and_shows_it_again(session, artifacts, tm
 
 def test_connections_the_browser_closes_are_let_go(session, artifacts, tmp_path, web):
     """A browser keeps its HTTP connections open between requests and closes them when it
-    leaves; vmcast must then close its ends too, or every page load costs it fds for good."""
+    leaves; vmcast must then close its ends too, or every page load (and every refused WebSocket
+    handshake, which needs no token to send) costs it fds for good."""
     port, _ = web
     with served_peer(session, artifacts, tmp_path, web, "conns") as run:
         def load_page():
@@ -279,11 +280,22 @@ def test_connections_the_browser_closes_are_let_go(session, artifacts, tmp_path,
                 assert response.status == 200, (path, response.status)
                 response.read()
             connection.close()
+        def refused_upgrade():  # a WebSocket handshake with a wrong token: anyone can send it
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", "/ws?vm=conns&token=wrong-token-0000000000", headers={
+                "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                "Origin": f"http://127.0.0.1:{port}"})
+            response = connection.getresponse()
+            assert response.status == 403, response.status
+            response.read()
+            connection.close()
         run.consumer.wait_pictures(1)  # the stream's buffers are in the baseline
         load_page()  # and what the first page load sets up for good
         _, fds_before = process_usage(run.vmcast.pid)
         for _ in range(20):
             load_page()
+            refused_upgrade()
         wait_for(lambda: process_usage(run.vmcast.pid)[1] <= fds_before, 15,
-                 what=f"vmcast back to its {fds_before} fds after 20 closed connections")
+                 what=f"vmcast back to its {fds_before} fds after 60 closed connections")
         run.assert_alive()
