@@ -154,6 +154,10 @@ std::unique_ptr<DmabufFrame> DmabufFrame::map(std::vector<DmabufPlane> planes,
         mapped.mapping = mapping;
         mapped.length = length;
         mapped.guard = std::make_unique<SigbusGuard>(mapping, length);
+        if (!mapped.guard->active()) {
+            error = SigbusGuard::kNoGuardLeft;
+            return nullptr;
+        }
         mapped.needed_file_size =
             uint64_t(plane.offset) + uint64_t(plane.stride) * (shape.height - 1) + shape.row_bytes;
         mapped.pixels = static_cast<const uint8_t *>(mapping) + (plane.offset - mapping_offset);

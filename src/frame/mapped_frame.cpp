@@ -70,6 +70,10 @@ std::unique_ptr<MappedFrame> MappedFrame::map(UniqueFd fd, uint32_t offset, uint
     frame->mapping_ = mapping;
     frame->mapping_length_ = length;
     frame->guard_ = std::make_unique<SigbusGuard>(mapping, length);
+    if (!frame->guard_->active()) {
+        error = SigbusGuard::kNoGuardLeft;
+        return nullptr;
+    }
     frame->pixels_ = static_cast<const uint8_t *>(mapping) + (offset - mapping_offset);
     frame->needed_file_size_ = uint64_t(offset) + frame_bytes;
     frame->width_ = width;

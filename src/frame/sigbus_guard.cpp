@@ -18,8 +18,7 @@ struct GuardedRange {
     std::atomic<bool> faulted{false};
 };
 
-constexpr int kMaxGuardedRanges = 64;
-GuardedRange guarded_ranges[kMaxGuardedRanges];
+GuardedRange guarded_ranges[SigbusGuard::kMaxGuards];
 struct sigaction previous_action;
 std::once_flag handler_installed;
 
@@ -64,7 +63,7 @@ void install_handler() {
 
 SigbusGuard::SigbusGuard(void *address, size_t length) {
     std::call_once(handler_installed, install_handler);
-    for (int i = 0; i < kMaxGuardedRanges; i++) {
+    for (int i = 0; i < kMaxGuards; i++) {
         bool was_claimed = false;
         GuardedRange &range = guarded_ranges[i];
         if (!range.claimed.compare_exchange_strong(was_claimed, true))

@@ -10,8 +10,13 @@ namespace vmcast::frame {
 
 class SigbusGuard {
   public:
-    // Guards [address, address + length), a whole mapping made with mmap. nullptr-like
-    // inactive guard when every slot is taken (then reads are not protected).
+    // Mappings guarded at once, in the whole process: a few per console.
+    static constexpr int kMaxGuards = 1024;
+    static constexpr const char *kNoGuardLeft =
+        "too many shared mappings at once: vmcast guards 1024 against being shrunk";
+
+    // Guards [address, address + length), a whole mapping made with mmap. Inactive when
+    // kMaxGuards are taken: reads are not protected then, so the owner must not read.
     SigbusGuard(void *address, size_t length);
     SigbusGuard(const SigbusGuard &) = delete;
     SigbusGuard &operator=(const SigbusGuard &) = delete;
