@@ -81,7 +81,12 @@ std::string printable(const std::string &line) {
 
 QmpClient::QmpClient(UniqueFd socket, std::string socket_path, std::chrono::seconds timeout)
     : socket_(std::move(socket)), socket_path_(std::move(socket_path)), timeout_(timeout),
-      deadline_(Clock::now() + timeout) {}
+      deadline_(Clock::now() + timeout) {
+    // On a unix socket, connect() and sendmsg() give up after SO_SNDTIMEO (a full backlog or
+    // a monitor that stopped reading); reads wait in poll() until the deadline instead.
+    const timeval send_timeout{time_t(timeout.count()), 0};
+    setsockopt(socket_.get(), SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
+}
 
 std::unique_ptr<QmpClient> QmpClient::connect(const std::string &socket_path,
                                               std::chrono::seconds timeout, std::string &error) {
@@ -97,10 +102,6 @@ std::unique_ptr<QmpClient> QmpClient::connect(const std::string &socket_path,
         error = std::string("cannot create a socket for QMP: ") + strerror(errno);
         return nullptr;
     }
-    // On a unix socket, connect() and sendmsg() give up after SO_SNDTIMEO (a full backlog or
-    // a monitor that stopped reading); reads wait in poll() until the deadline instead.
-    const timeval send_timeout{time_t(timeout.count()), 0};
-    setsockopt(socket.get(), SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
     std::unique_ptr<QmpClient> client(new QmpClient(std::move(socket), socket_path, timeout));
     if (::connect(client->socket_.get(), reinterpret_cast<const sockaddr *>(&address),
                   sizeof address) < 0) {
