@@ -69,3 +69,21 @@ def test_a_cursor_moved_to_the_ends_of_int32_keeps_vmcast_up(session, artifacts,
         assert result["ok"], result
         run.wait_picture(fresh, what="picture after the far cursor")
         run.assert_alive()
+
+
+def test_an_update_that_would_grow_the_surface_past_the_pixel_limit_is_refused(
+        session, artifacts, tmp_path):
+    """Found by the hostile peer (seed 6951526319447536726): an Update at 10845,11817 grew the
+    surface to 10976x14205, 623 MB a picture. PipeWire failed to allocate the consumer's 8
+    buffers of it, the link stayed broken through every later size, and the consumer showed a
+    frozen picture. Each side is within 16384; the pixel count is not."""
+    with streamed_peer(session, artifacts, tmp_path, name="grown") as run:
+        result, picture = run.send("scanout width=64 height=48 pattern=gradient")
+        assert result["ok"], result
+        run.wait_picture(picture, what="first picture")
+        result = run.peer.command("update x=10845 y=11817 width=131 height=2388", timeout=60)
+        assert not result["ok"] and result.get("error") == INVALID, result
+        run.assert_alive()
+        result, fresh = run.send("scanout width=320 height=240 pattern=checker:4")
+        assert result["ok"], result
+        run.wait_picture(fresh, what="picture after the refused update")
