@@ -39,7 +39,7 @@ def run(minutes: float, seed: int | None, workdir: Path) -> tuple[dict, list[str
     """(peer result and vmcast usage, failures, final frame exact)."""
     failures: list[str] = []
     exact = False
-    with Session() as session, streamed_peer(session, Artifacts(workdir, "hostile"), workdir,
+    with Session(keep_tmpdir=True) as session, streamed_peer(session, Artifacts(workdir, "hostile"), workdir,
                                              name="hostile", version="10.1",
                                              vmcast_env=MEASURABLE_HEAP_ENV) as streamed:
         first, picture = streamed.send("scanout width=320 height=240 pattern=gradient")
@@ -68,6 +68,7 @@ def run(minutes: float, seed: int | None, workdir: Path) -> tuple[dict, list[str
             failures.append(f"vmcast exited with status {streamed.vmcast.returncode}")
         if failures:
             failures.append("vmcast's log ends:\n" + streamed.vmcast_log()[-3000:])
+        print(f"every process's log: {session.log_dir}")
         heap_end, fds_end = process_usage(pid) if alive else (0, 0)
     result.update(heap_start=heap_start, heap_end=heap_end, heap_peak=max(peak[0], heap_end),
                   fds_start=fds_start, fds_end=fds_end, alive=alive)

@@ -76,6 +76,9 @@ Invalid PixelSurface::apply_update(int32_t x, int32_t y, int32_t width, int32_t 
     const uint32_t new_width = std::max(width_, uint32_t(x + width));
     const uint32_t new_height = std::max(height_, uint32_t(y + height));
     if (new_width != width_ || new_height != height_) {
+        if (auto invalid = check_surface_size("grown surface", new_width, new_height)) {
+            return invalid;
+        }
         pixels_ = resized_copy(pixels_, width_, height_, new_width, new_height);
         width_ = new_width;
         height_ = new_height;
@@ -98,9 +101,9 @@ Invalid PixelSurface::apply_update(int32_t x, int32_t y, int32_t width, int32_t 
 void PixelSurface::resize(uint32_t width, uint32_t height, Change &change) {
     change = {};
     // The size comes from the peer: never allocate past what validation allows elsewhere.
-    width = std::min(width, kMaxSurfaceDimension);
-    height = std::min(height, kMaxSurfaceDimension);
-    if (width == width_ && height == height_) {
+    const bool empty = width == 0 || height == 0;
+    if ((!empty && check_surface_size("surface", width, height)) ||
+        (width == width_ && height == height_)) {
         return;
     }
     pixels_ = resized_copy(pixels_, width_, height_, width, height);

@@ -31,7 +31,8 @@ class PixelSurface final : public CpuFrame {
                          uint32_t pixman_format, std::span<const uint8_t> data, Change &change);
 
     // Sets a new size without new content (Console Width/Height changed): pixels inside both
-    // sizes are kept, the rest start black. No-op when the size is unchanged.
+    // sizes are kept, the rest start black. No-op when the size is unchanged or fails
+    // check_surface_size.
     void resize(uint32_t width, uint32_t height, Change &change);
 
     uint32_t width() const override { return width_; }

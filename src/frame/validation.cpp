@@ -20,17 +20,6 @@ namespace {
     return text;
 }
 
-Invalid check_surface_size(const char *what, uint64_t width, uint64_t height) {
-    if (width == 0 || height == 0) {
-        return message("%s size %" PRIu64 "x%" PRIu64 " is empty", what, width, height);
-    }
-    if (width > kMaxSurfaceDimension || height > kMaxSurfaceDimension) {
-        return message("%s size %" PRIu64 "x%" PRIu64 " exceeds the maximum %" PRIu32 "x%" PRIu32,
-                       what, width, height, kMaxSurfaceDimension, kMaxSurfaceDimension);
-    }
-    return std::nullopt;
-}
-
 // Format, stride and buffer length of width x height pixels as QEMU sends them: stride x
 // height bytes, even though the last row's padding is never read.
 Invalid check_pixels(uint32_t width, uint32_t height, uint32_t stride, uint32_t pixman_format,
@@ -55,6 +44,22 @@ Invalid check_pixels(uint32_t width, uint32_t height, uint32_t stride, uint32_t 
 }
 
 } // namespace
+
+Invalid check_surface_size(const char *what, uint64_t width, uint64_t height) {
+    if (width == 0 || height == 0) {
+        return message("%s size %" PRIu64 "x%" PRIu64 " is empty", what, width, height);
+    }
+    if (width > kMaxSurfaceDimension || height > kMaxSurfaceDimension) {
+        return message("%s size %" PRIu64 "x%" PRIu64 " exceeds the maximum %" PRIu32 "x%" PRIu32,
+                       what, width, height, kMaxSurfaceDimension, kMaxSurfaceDimension);
+    }
+    if (width * height > kMaxSurfacePixels) {
+        return message("%s size %" PRIu64 "x%" PRIu64 " is more than the maximum %" PRIu64
+                       " pixels",
+                       what, width, height, kMaxSurfacePixels);
+    }
+    return std::nullopt;
+}
 
 Invalid check_scanout(uint32_t width, uint32_t height, uint32_t stride, uint32_t pixman_format,
                       size_t data_size) {

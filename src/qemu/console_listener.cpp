@@ -125,8 +125,7 @@ bool ConsoleListener::follow_console_size(const frame::Rect &update,
     // belongs to; when the update fits that size, it is the new size.
     const uint32_t width = qemu_display_console_get_width(console_.get());
     const uint32_t height = qemu_display_console_get_height(console_.get());
-    if (width == 0 || height == 0 || width > frame::kMaxSurfaceDimension ||
-        height > frame::kMaxSurfaceDimension ||
+    if (frame::check_surface_size("console", width, height) ||
         frame::clip_to_surface(update, width, height) != update)
         return false;
     surface.resize(width, height, change);

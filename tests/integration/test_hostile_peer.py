@@ -18,6 +18,15 @@ FD_SLACK = 2
 HEAP_SLACK_KIB = 4096
 
 
+def check_refused_then_shown(run, result: dict, next_scanout: str, what: str) -> None:
+    """The call was refused as invalid, vmcast is up, and the next Scanout reaches the consumer."""
+    assert not result["ok"] and result.get("error") == INVALID, result
+    run.assert_alive()
+    result, fresh = run.send(next_scanout)
+    assert result["ok"], result
+    run.wait_picture(fresh, what=what)
+
+
 def test_vmcast_survives_a_hostile_peer_and_shows_its_final_frame(session, artifacts, tmp_path):
     with streamed_peer(session, artifacts, tmp_path, name="hostile", version="10.1",
                        vmcast_env=MEASURABLE_HEAP_ENV) as run:
@@ -47,11 +56,8 @@ def test_a_dmabuf_shrunk_under_vmcast_is_refused(session, artifacts, tmp_path):
         run.wait_picture(picture, what="DMA-BUF picture")
         assert run.peer.command("truncate-dmabuf size=100", check=True)["ok"]
         result = run.peer.command("update-dmabuf x=0 y=0 width=64 height=48", timeout=15)
-        assert not result["ok"] and result.get("error") == INVALID, result
-        run.assert_alive()
-        result, fresh = run.send("scanout width=64 height=48 pattern=checker:4")
-        assert result["ok"], result
-        run.wait_picture(fresh, what="picture after the shrunk DMA-BUF")
+        check_refused_then_shown(run, result, "scanout width=64 height=48 pattern=checker:4",
+                                 what="picture after the shrunk DMA-BUF")
 
 
 def test_a_cursor_moved_to_the_ends_of_int32_keeps_vmcast_up(session, artifacts, tmp_path):
@@ -69,3 +75,18 @@ def test_a_cursor_moved_to_the_ends_of_int32_keeps_vmcast_up(session, artifacts,
         assert result["ok"], result
         run.wait_picture(fresh, what="picture after the far cursor")
         run.assert_alive()
+
+
+def test_an_update_that_would_grow_the_surface_past_the_pixel_limit_is_refused(
+        session, artifacts, tmp_path):
+    """Found by the hostile peer (seed 6951526319447536726): an Update at 10845,11817 grew the
+    surface to 10976x14205, 623 MB a picture. PipeWire failed to allocate the consumer's 8
+    buffers of it, the link stayed broken through every later size, and the consumer showed a
+    frozen picture. Each side is within 16384; the pixel count is not."""
+    with streamed_peer(session, artifacts, tmp_path, name="grown") as run:
+        result, picture = run.send("scanout width=64 height=48 pattern=gradient")
+        assert result["ok"], result
+        run.wait_picture(picture, what="first picture")
+        result = run.peer.command("update x=10845 y=11817 width=131 height=2388", timeout=60)
+        check_refused_then_shown(run, result, "scanout width=320 height=240 pattern=checker:4",
+                                 what="picture after the refused update")

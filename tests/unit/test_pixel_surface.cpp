@@ -228,6 +228,11 @@ TEST_F(InvalidInput, UpdatesLeaveTheSurfaceByteIdentical) {
                     change);
     expect_rejected(
         surface_.apply_update(16383, 0, 2, 1, 8, pixman_code::a8r8g8b8, buffer_, change), change);
+    // Within 16384 each way, but it would grow the surface past kMaxSurfacePixels (found by the
+    // hostile peer: 10976x14205).
+    expect_rejected(
+        surface_.apply_update(10845, 11817, 1, 1, 4, pixman_code::a8r8g8b8, buffer_, change),
+        change);
 }
 
 TEST_F(InvalidInput, ScanoutsLeaveTheSurfaceByteIdentical) {
@@ -283,12 +288,13 @@ TEST(PixelSurface, ResizeThroughEmptyAndBack) {
     }
 }
 
-TEST(PixelSurface, ResizeIsLimitedToTheMaximumDimension) {
-    PixelSurface surface;
+TEST(PixelSurface, ResizePastTheLimitsChangesNothing) {
+    PixelSurface surface = pattern_surface(4, 4);
     PixelSurface::Change change;
     surface.resize(0xffffffff, 1, change);
-    EXPECT_EQ(surface.width(), kMaxSurfaceDimension);
-    EXPECT_EQ(surface.height(), 1u);
+    surface.resize(16384, 16384, change);
+    EXPECT_FALSE(change.resized);
+    expect_pattern(surface, 4, 4);
 }
 
 } // namespace

@@ -35,7 +35,9 @@ testing::AssertionResult rejected_with(const Invalid &invalid, const std::string
 TEST(CheckScanout, AcceptsValidSurfaces) {
     EXPECT_EQ(check_scanout(640, 480, 2560, kXrgb, 2560 * 480), std::nullopt);
     EXPECT_EQ(check_scanout(1, 1, 4, kXrgb, 4), std::nullopt);
-    EXPECT_EQ(check_scanout(16384, 16384, 65536, kXrgb, size_t(65536) * 16384), std::nullopt);
+    // kMaxSurfacePixels, wide and tall.
+    EXPECT_EQ(check_scanout(8192, 4096, 32768, kXrgb, size_t(32768) * 4096), std::nullopt);
+    EXPECT_EQ(check_scanout(2048, 16384, 8192, kXrgb, size_t(8192) * 16384), std::nullopt);
     // Tight 24-bit rows and padded 16-bit rows; extra data is fine.
     EXPECT_EQ(check_scanout(3, 2, 9, pixman_code::r8g8b8, 18), std::nullopt);
     EXPECT_EQ(check_scanout(3, 2, 8, pixman_code::r5g6b5, 100), std::nullopt);
@@ -65,13 +67,24 @@ TEST(CheckScanout, RejectsEmptyAndOversizedSurfaces) {
 }
 
 TEST(CheckScanout, ProductsDoNotOverflow) {
-    // 16384 x 16384 x 4 and 0xffffffff x 16384 both pass 2^32.
-    EXPECT_TRUE(rejected_with(check_scanout(16384, 16384, 0xffffffff, kXrgb, 4096),
-                              "needs 70368744161280"));
-    EXPECT_TRUE(rejected_with(check_scanout(16384, 16384, 65536, kXrgb, 0), "needs 1073741824"));
+    // 65536 x 16384 and 0xffffffff x 16384 both pass 2^32.
+    EXPECT_TRUE(
+        rejected_with(check_scanout(2048, 16384, 0xffffffff, kXrgb, 4096), "needs 70368744161280"));
+    EXPECT_TRUE(rejected_with(check_scanout(2048, 16384, 65536, kXrgb, 0), "needs 1073741824"));
     // 0x40000000 x 4 wraps to 0 in 32 bits, but the width limit catches it first.
     EXPECT_TRUE(
         rejected_with(check_scanout(0x40000000, 1, 0, kXrgb, 0), "exceeds the maximum 16384"));
+}
+
+TEST(CheckSurfaceSize, RejectsMoreThanTheMaximumPixels) {
+    // Found by the hostile peer: each side within 16384, 1 GiB or 623 MB a picture.
+    EXPECT_TRUE(rejected_with(check_scanout(16384, 16384, 65536, kXrgb, size_t(65536) * 16384),
+                              "16384x16384 is more than the maximum 33554432 pixels"));
+    EXPECT_TRUE(rejected_with(check_surface_size("grown surface", 10976, 14205),
+                              "grown surface size 10976x14205"));
+    EXPECT_TRUE(rejected_with(check_plane_in_fd(8193, 4096, 32772, 32772, 0, 1ull << 32),
+                              "8193x4096 is more than"));
+    EXPECT_EQ(check_surface_size("surface", 8192, 4096), std::nullopt);
 }
 
 TEST(CheckScanout, RejectsUnknownFormat) {
@@ -167,8 +180,8 @@ TEST(CheckPlaneInFd, OffsetAndSizesDoNotOverflow) {
     // offset + needed wraps past 2^64 back to a small number.
     EXPECT_TRUE(rejected_with(check_plane_in_fd(1, 1, 4, 4, kUint64Max - 1, kUint64Max),
                               "file has 18446744073709551615"));
-    EXPECT_TRUE(rejected_with(
-        check_plane_in_fd(16384, 16384, 0xffffffff, 0xffffffff, 0, 0xffffffff), "needs"));
+    EXPECT_TRUE(rejected_with(check_plane_in_fd(2048, 16384, 0xffffffff, 0xffffffff, 0, 0xffffffff),
+                              "needs"));
 }
 
 TEST(CheckPlaneInFd, RejectsBadGeometry) {
