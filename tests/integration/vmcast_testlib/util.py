@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from pathlib import Path
 from typing import Callable, TypeVar
 
 T = TypeVar("T")
@@ -75,4 +76,7 @@ def uses_address_sanitizer(pid: int) -> bool:
     """Whether a process runs with AddressSanitizer, which keeps freed memory in quarantine: its
     heap then says nothing about leaks."""
     with open(f"/proc/{pid}/maps") as maps:
-        return any("libasan" in line for line in maps)
+        if any("libasan" in line for line in maps):  # GCC's runtime, a shared library
+            return True
+    # clang links its runtime into the executable.
+    return b"__asan_init" in Path(f"/proc/{pid}/exe").read_bytes()
