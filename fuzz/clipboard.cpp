@@ -12,6 +12,7 @@
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include "common/glib_ptr.h"
+#include "p2p_dbus.h"
 #include "qemu-display1.h"
 #include "qemu/clipboard_peer.h"
 
@@ -179,29 +180,10 @@ GLogWriterOutput fatal_criticals(GLogLevelFlags level, const GLogField *fields, 
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
     g_log_set_writer_func(fatal_criticals, nullptr, nullptr);
-    int sockets[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0)
-        __builtin_trap();
-    GObjectPtr<GSocket> vmcast_socket(g_socket_new_from_fd(sockets[0], nullptr));
-    GObjectPtr<GSocket> qemu_socket(g_socket_new_from_fd(sockets[1], nullptr));
-    GObjectPtr<GSocketConnection> vmcast_stream(
-        g_socket_connection_factory_create_connection(vmcast_socket.get()));
-    GObjectPtr<GSocketConnection> qemu_stream(
-        g_socket_connection_factory_create_connection(qemu_socket.get()));
-    GCharPtr guid(g_dbus_generate_guid());
-    auto made = [](GObject *, GAsyncResult *result, gpointer connection) {
-        *static_cast<GDBusConnection **>(connection) =
-            g_dbus_connection_new_finish(result, nullptr);
-    };
     // QEMU is the server of a p2p connection (-display dbus,p2p=yes).
-    g_dbus_connection_new(G_IO_STREAM(qemu_stream.get()), guid.get(),
-                          G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_SERVER, nullptr, nullptr, made,
-                          &bus.qemu);
-    g_dbus_connection_new(G_IO_STREAM(vmcast_stream.get()), nullptr,
-                          G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, nullptr, nullptr, made,
-                          &bus.vmcast);
-    while (!bus.qemu || !bus.vmcast)
-        g_main_context_iteration(nullptr, TRUE);
+    P2pDbus ends = connect_p2p_dbus();
+    bus.qemu = ends.qemu.release();
+    bus.vmcast = ends.vmcast.release();
     bus.qemu_side = qemu_display_clipboard_skeleton_new();
     g_signal_connect(bus.qemu_side, "handle-register", G_CALLBACK(on_register), nullptr);
     g_signal_connect(bus.qemu_side, "handle-request", G_CALLBACK(on_request), nullptr);

@@ -27,6 +27,7 @@
 #include "common/unique_fd.h"
 #include "compositor/compositor.h"
 #include "compositor/console_output.h"
+#include "p2p_dbus.h"
 #include "qemu-display1.h"
 #include "qemu/console_listener.h"
 
@@ -113,31 +114,6 @@ gboolean on_register_listener(QemuDisplayConsole *console, GDBusMethodInvocation
     process->listener_socket = UniqueFd(fd);
     qemu_display_console_complete_register_listener(console, invocation, nullptr);
     return TRUE;
-}
-
-// Both ends of a peer-to-peer connection, authenticated on GDBus's thread.
-void connect_peers() {
-    int sockets[2];
-    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets);
-    GObjectPtr<GSocket> server_socket(g_socket_new_from_fd(sockets[0], nullptr));
-    GObjectPtr<GSocket> client_socket(g_socket_new_from_fd(sockets[1], nullptr));
-    GObjectPtr<GSocketConnection> server_stream(
-        g_socket_connection_factory_create_connection(server_socket.get()));
-    GObjectPtr<GSocketConnection> client_stream(
-        g_socket_connection_factory_create_connection(client_socket.get()));
-    GCharPtr guid(g_dbus_generate_guid());
-    const auto made = [](GObject *, GAsyncResult *result, gpointer slot) {
-        static_cast<GObjectPtr<GDBusConnection> *>(slot)->reset(
-            g_dbus_connection_new_finish(result, nullptr));
-    };
-    g_dbus_connection_new(G_IO_STREAM(server_stream.get()), guid.get(),
-                          G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_SERVER, nullptr, nullptr, made,
-                          &process->qemu_side);
-    g_dbus_connection_new(G_IO_STREAM(client_stream.get()), nullptr,
-                          G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, nullptr, nullptr, made,
-                          &process->vmcast_side);
-    while (!process->qemu_side || !process->vmcast_side)
-        g_main_context_iteration(nullptr, TRUE);
 }
 
 // QEMU's side of one listener connection: the sd-bus server on the socket vmcast registered.
@@ -374,7 +350,9 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
     process->compositor = compositor::Compositor::create(nullptr, error);
     if (!process->compositor)
         g_error("no compositor: %s", error.c_str());
-    connect_peers();
+    P2pDbus ends = connect_p2p_dbus();
+    process->qemu_side = std::move(ends.qemu);
+    process->vmcast_side = std::move(ends.vmcast);
     process->console.reset(qemu_display_console_skeleton_new());
     g_signal_connect(process->console.get(), "handle-register-listener",
                      G_CALLBACK(on_register_listener), nullptr);
