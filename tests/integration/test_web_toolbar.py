@@ -245,12 +245,15 @@ def test_a_text_vmcast_dropped_does_not_keep_the_panel_waiting(session, artifact
     with served_peer(session, artifacts, tmp_path, web, "dropped") as run:
         open_page(browser, port, "p")
         fill_type_panel(browser, "x")
-        # Past the key budget (400 at once), so vmcast drops the text without an answer.
+        # vmcast drops a text without an answer in an input flood (past its key budget), but
+        # which message of a flood it drops depends on timing: the channel loses this one.
         browser.eval("p", """(() => {
             const channel = window.vmcast.channel();
-            for (let i = 0; i < 300; i++)
-                for (const down of [true, false])
-                    channel.send(JSON.stringify({ type: 'key', code: 'KeyQ', down }));
+            const send = channel.send;
+            channel.send = (text) => {
+                if (JSON.parse(text).type !== 'type') return send.call(channel, text);
+                delete channel.send;
+            };
             document.getElementById('type-start').click();
         })()""")
         assert browser.state("p")["typing"] == "sent"
@@ -264,8 +267,7 @@ def test_a_text_vmcast_dropped_does_not_keep_the_panel_waiting(session, artifact
         mark = run.peer.mark()
         browser.call("activate", page="p", selector="#type-start")
         wait_for(lambda: browser.state("p")["typing"] == "done", 20, 0.1, what="typed")
-        # The burst's KeyQ (0x10) may still be reaching the peer.
-        assert [e for e in key_events(run.peer, mark) if e[1] != 0x10] == tapped(0x2d)
+        assert key_events(run.peer, mark) == tapped(0x2d)
         run.assert_alive()
 
 
