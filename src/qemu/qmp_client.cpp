@@ -66,6 +66,30 @@ std::string error_description(JsonObject *reply) {
     return json_node_get_string(desc);
 }
 
+// One add_dbus_display_client_async: the worker fills in socket and error.
+struct DisplayClientRequest {
+    std::string qmp_socket;
+    DisplayClientDone done;
+    UniqueFd socket;
+    std::string error;
+};
+
+void ask_monitor(GTask *task, gpointer, gpointer data, GCancellable *) {
+    auto *request = static_cast<DisplayClientRequest *>(data);
+    request->socket = add_dbus_display_client(request->qmp_socket, request->error);
+    g_task_return_boolean(task, TRUE);
+}
+
+void monitor_answered(GObject *, GAsyncResult *result, gpointer) {
+    GError *raw_error = nullptr;
+    const bool answered = g_task_propagate_boolean(G_TASK(result), &raw_error);
+    GErrorPtr cancelled(raw_error);
+    if (!answered)
+        return; // whoever asked is gone
+    auto *request = static_cast<DisplayClientRequest *>(g_task_get_task_data(G_TASK(result)));
+    request->done(std::move(request->socket), std::move(request->error));
+}
+
 // A peer's line cut short and made safe to put into a one-line error message.
 std::string printable(const std::string &line) {
     constexpr size_t kMaxShown = 80;
@@ -250,6 +274,14 @@ UniqueFd add_dbus_display_client(QmpClient &qmp, std::string &error) {
         return {};
     }
     return our_end;
+}
+
+void add_dbus_display_client_async(const std::string &qmp_socket, GCancellable *cancellable,
+                                   DisplayClientDone done) {
+    GObjectPtr<GTask> task(g_task_new(nullptr, cancellable, monitor_answered, nullptr));
+    g_task_set_task_data(task.get(), new DisplayClientRequest{qmp_socket, std::move(done), {}, {}},
+                         [](gpointer data) { delete static_cast<DisplayClientRequest *>(data); });
+    g_task_run_in_thread(task.get(), ask_monitor);
 }
 
 } // namespace vmcast::qemu

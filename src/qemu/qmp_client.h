@@ -1,14 +1,17 @@
-// A small QMP client on QEMU's monitor socket, used at startup to hand QEMU a D-Bus display
-// client socket (-display dbus,p2p=yes). It is synchronous because vmcast's main loop is not
-// running yet then, and every wait is bounded by one deadline: a monitor that never answers
-// must give an error, not a hang.
+// A small QMP client on QEMU's monitor socket, used to hand QEMU a D-Bus display client socket
+// (-display dbus,p2p=yes). It is synchronous, and every wait is bounded by one deadline: a
+// monitor that never answers gives an error, not a hang. At startup it runs on the main thread
+// (no loop runs yet); once the loop runs, add_dbus_display_client_async takes it to a worker.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <gio/gio.h>
 
 #include "common/unique_fd.h"
 
@@ -54,5 +57,13 @@ class QmpClient {
 UniqueFd add_dbus_display_client(const std::string &qmp_socket, std::string &error);
 // The same through a client already past the greeting.
 UniqueFd add_dbus_display_client(QmpClient &qmp, std::string &error);
+
+// add_dbus_display_client without blocking the caller: the exchange with the monitor runs on a
+// GLib worker thread (it shares nothing with the caller but its result), and done gets the
+// socket or the reason on the caller's thread-default main context, unless cancellable was
+// cancelled first (then nobody is told, and the socket is closed).
+using DisplayClientDone = std::function<void(UniqueFd socket, std::string error)>;
+void add_dbus_display_client_async(const std::string &qmp_socket, GCancellable *cancellable,
+                                   DisplayClientDone done);
 
 } // namespace vmcast::qemu

@@ -19,11 +19,14 @@ import signal
 import socket
 import subprocess
 import threading
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from vmcast_testlib import Qemu, compare, read_png, tail, wait_for
+from vmcast_testlib import Qemu, compare, free_port, read_png, tail, wait_for
 from test_real_qemu import assert_gets_a_picture
 from vmcast_testlib.consumer import FrameConsumer
 
@@ -53,10 +56,10 @@ def wait_text_screen(qemu: Qemu) -> None:
 class VmcastRun:
     """`vmcast run --qmp SOCKET --verbose` as a tracked subprocess of the session."""
 
-    def __init__(self, session, binary: Path, qmp_path: Path):
+    def __init__(self, session, binary: Path, qmp_path: Path, extra_args: tuple[str, ...] = ()):
         self.session = session
-        self.proc = session.spawn([str(binary), "run", "--qmp", str(qmp_path), "--verbose"],
-                                  name="vmcast")
+        self.proc = session.spawn([str(binary), "run", "--qmp", str(qmp_path), "--verbose",
+                                   *extra_args], name="vmcast")
 
     def logs(self) -> str:
         return tail(self.session.log_path(self.proc.log_name, "stderr"))
@@ -148,6 +151,47 @@ def test_p2p_vm_restart_is_followed(vmcast_bin, consumer_bin, session, tmp_path,
         vmcast.wait_node("vmcast.p2pquit.0")
     wait_text_screen(qemu)
     assert_stream_matches(session, qemu, "vmcast.p2pquit.0", tmp_path, artifacts, "restarted")
+    vmcast.proc.send_signal(signal.SIGTERM)
+    assert vmcast.wait_exit(15, "SIGTERM") == 0, vmcast.logs()
+
+
+def test_a_silent_monitor_while_qemu_is_away_leaves_vmcast_serving(vmcast_bin, session):
+    """While QEMU is away, vmcast asks its QMP socket again every half second. A monitor that
+    accepts and never answers (a SIGSTOPped QEMU, another client holding it) takes up to QMP's
+    10 s each time, and that wait must not stall the loop: the page keeps answering meanwhile,
+    and a QEMU back on the socket is connected to."""
+    qemu, qmp_path = start_qemu(session, "p2psilent")
+    port = free_port()
+    vmcast = VmcastRun(session, vmcast_bin, qmp_path, ("--web", f"127.0.0.1:{port}"))
+    vmcast.wait_node("vmcast.p2psilent.0")
+    qemu.quit()
+    wait_for(lambda: session.find_node("vmcast.p2psilent.0") is None, 15, 0.2,
+             what="the node going with QEMU")
+    qmp_path.unlink(missing_ok=True)
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.bind(str(qmp_path))
+    silent.listen(64)  # connections wait in the backlog: connected, never greeted
+    try:
+        wait_for(lambda: "no answer on QMP socket" in vmcast.logs(), 30, 0.5,
+                 what="vmcast giving up on the silent monitor once")
+        # A whole wait on the monitor (10 s) and more, with the page asked all along: a loop
+        # that waits on the monitor leaves one of these asks unanswered for over 5 s.
+        deadline = time.monotonic() + 12
+        while time.monotonic() < deadline:
+            try:  # any answer will do (without the token it is 403)
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).close()
+            except urllib.error.HTTPError:
+                pass
+            except OSError as error:
+                pytest.fail(f"the page did not answer while vmcast asked a silent monitor: "
+                            f"{error}\n{vmcast.logs()}")
+            time.sleep(0.5)
+    finally:
+        silent.close()
+        qmp_path.unlink(missing_ok=True)
+    qemu, _ = start_qemu(session, "p2psilent")
+    vmcast.wait_node("vmcast.p2psilent.0")
+    assert vmcast.proc.poll() is None, vmcast.logs()
     vmcast.proc.send_signal(signal.SIGTERM)
     assert vmcast.wait_exit(15, "SIGTERM") == 0, vmcast.logs()
 
