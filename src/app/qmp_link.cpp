@@ -17,8 +17,9 @@ QmpLink::~QmpLink() {
 }
 
 bool QmpLink::start(std::string &error) {
-    // Blocking, and bounded by QMP's and the handshake's time limits (10 s each): nothing is
-    // served yet, and a wrong socket is told before vmcast says it runs.
+    // Blocking, and bounded by QMP's and the handshake's time limits (10 s each): the loop does
+    // not run yet (clients of the page or Wayland socket wait), and a wrong socket is told
+    // before vmcast says it runs.
     GObjectPtr<GDBusConnection> connection = qemu::open_p2p(qmp_socket_, error);
     if (!connection)
         return false;
@@ -31,7 +32,9 @@ void QmpLink::link(GObjectPtr<GDBusConnection> connection) {
         g_message("QEMU at %s closed vmcast's display connection (QEMU stopped, or another "
                   "client took the display); connecting again once QEMU answers there",
                   qmp_socket_.c_str());
-        wait_for_qemu(std::move(std::get<Linked>(state_).link));
+        // Only a linked state has a link to close; the link goes when the retry fires.
+        if (auto *linked = std::get_if<Linked>(&state_))
+            wait_for_qemu(std::move(linked->link));
     })};
 }
 

@@ -80,14 +80,17 @@ void ask_monitor(GTask *task, gpointer, gpointer data, GCancellable *) {
     g_task_return_boolean(task, TRUE);
 }
 
-void monitor_answered(GObject *, GAsyncResult *result, gpointer) {
+void on_monitor_task_done(GObject *, GAsyncResult *result, gpointer) {
+    auto *request = static_cast<DisplayClientRequest *>(g_task_get_task_data(G_TASK(result)));
+    // Taken out first, so that the caller's callback is destroyed on the caller's thread: the
+    // worker may drop the task's last reference, and the request with it.
+    DisplayClientDone done = std::move(request->done);
     GError *raw_error = nullptr;
     const bool answered = g_task_propagate_boolean(G_TASK(result), &raw_error);
     GErrorPtr cancelled(raw_error);
     if (!answered)
         return; // whoever asked is gone
-    auto *request = static_cast<DisplayClientRequest *>(g_task_get_task_data(G_TASK(result)));
-    request->done(std::move(request->socket), std::move(request->error));
+    done(std::move(request->socket), std::move(request->error));
 }
 
 // A peer's line cut short and made safe to put into a one-line error message.
@@ -278,7 +281,7 @@ UniqueFd add_dbus_display_client(QmpClient &qmp, std::string &error) {
 
 void add_dbus_display_client_async(const std::string &qmp_socket, GCancellable *cancellable,
                                    DisplayClientDone done) {
-    GObjectPtr<GTask> task(g_task_new(nullptr, cancellable, monitor_answered, nullptr));
+    GObjectPtr<GTask> task(g_task_new(nullptr, cancellable, on_monitor_task_done, nullptr));
     g_task_set_task_data(task.get(), new DisplayClientRequest{qmp_socket, std::move(done), {}, {}},
                          [](gpointer data) { delete static_cast<DisplayClientRequest *>(data); });
     g_task_run_in_thread(task.get(), ask_monitor);

@@ -61,7 +61,7 @@ UniqueFd add_dbus_display_client(QmpClient &qmp, std::string &error);
 // add_dbus_display_client without blocking the caller: the exchange with the monitor runs on a
 // GLib worker thread (it shares nothing with the caller but its result), and done gets the
 // socket or the reason on the caller's thread-default main context, unless cancellable was
-// cancelled first (then nobody is told, and the socket is closed).
+// cancelled first (then nobody is told, and the socket is closed). done is destroyed there too.
 using DisplayClientDone = std::function<void(UniqueFd socket, std::string error)>;
 void add_dbus_display_client_async(const std::string &qmp_socket, GCancellable *cancellable,
                                    DisplayClientDone done);
