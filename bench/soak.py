@@ -15,8 +15,8 @@ Each cycle (5 minutes by default; a quarter of the run when that is shorter):
 
 The warm-up (10 % of the run by default, rounded up to whole cycles) is left out. It fails when
 vmcast dies; when an RSS sample at a cycle's start leaves ±5 % of the first one after the warm-up;
-when the cycle starts of the second half after the warm-up hold more fds or shared-memory
-mappings (memfds, DMA-BUFs) at their fewest than those of the first half; when a
+when the cycle starts of the second half after the warm-up hold more fds or shared mappings
+(memfds, DMA-BUFs, shm) at their fewest than those of the first half; when a
 console's consumer got no frame in a cycle; or when a client or a VM's stream failed."""
 from __future__ import annotations
 
@@ -144,10 +144,12 @@ def cpu_ns(pid: int) -> int:
 
 
 def mappings(pid: int) -> Counter:
-    """vmcast's mappings (VMAs) counted by what backs them: a file, a memfd, [heap], anonymous."""
+    """vmcast's mappings (VMAs) counted by what backs them (a file, a memfd, [heap], anonymous)
+    and whether they are shared (MAP_SHARED: "s" in the permissions), as "shared NAME"."""
     with open(f"/proc/{pid}/maps") as maps:
         fields = (line.split(maxsplit=5) for line in maps)
-        return Counter(f[5].strip() if len(f) == 6 else "anonymous" for f in fields)
+        return Counter(("shared " if f[1].endswith("s") else "") +
+                       (f[5].strip() if len(f) == 6 else "anonymous") for f in fields)
 
 
 @dataclass
@@ -345,16 +347,17 @@ def checks(rows: list[dict], warm_cycles: int, vmcast_code: int | None,
         out.append((f"RSS at cycle starts within ±{RSS_BAND:.0%} of {first['rss_mib']:.1f} MiB "
                     f"(the first after the warm-up): farthest {worst['rss_mib']:.1f} MiB "
                     f"({change:+.1%})", abs(change) <= RSS_BAND))
-        # The fewest of each half: a client still closing at a cycle start holds a few for a
-        # moment, a leak raises even the fewest.
+        # The fewest of each half (the middle one of an odd count left out): a client still
+        # closing at a cycle start holds a few for a moment, a leak raises even the fewest.
+        # With two or three cycle starts that is one against one.
         half = len(after) // 2
         for key, what in (("fds", "open fds"), ("shm maps", "shared-memory mappings")):
-            early, late = (min(rows, key=lambda row: row[key]) for rows in (after[:half],
-                                                                           after[half:]))
+            early, late = (min(rows, key=lambda row: row[key])
+                           for rows in (after[:half], after[len(after) - half:]))
             out.append((f"{what}, the fewest at a cycle start in the second half after the "
                         f"warm-up: {late[key]}, in the first half: {early[key]}"
                         f"{grown_kinds(early, late) if key != 'fds' else ''}",
-                        late[key] <= early[key]))
+                        0 < late[key] <= early[key]))  # none at all: nothing was measured
     else:
         out.append(("two cycle starts after the warm-up to compare", False))
     nodes = [key[len("frames "):] for key in rows[0] if key.startswith("frames ")] if rows else []
@@ -368,12 +371,11 @@ def checks(rows: list[dict], warm_cycles: int, vmcast_code: int | None,
 
 
 def is_shared_memory(kind: str) -> bool:
-    """A buffer shared with a peer (memfd, POSIX shm, DMA-BUF, a deleted file), the mappings
-    vmcast makes and must undo for every stream, frame and client. The other VMAs are no measure
-    of a leak: the kernel splits and merges them (THP, DAMON on these machines: +2 [heap] lines
-    in a minute with nothing allocated), and a library loaded late adds some once."""
-    return kind.startswith(("/memfd:", "/dev/shm/", "/dmabuf", "/SYSV", "anon_inode:")) or \
-        kind.endswith("(deleted)")
+    """A shared mapping (memfd, POSIX shm, DMA-BUF, a wl_shm pool, a GPU's buffer): what vmcast
+    maps and must unmap for every stream, frame and client. The other VMAs are no measure of a
+    leak: the kernel splits and merges them (THP, DAMON on these machines: +2 [heap] lines in a
+    minute with nothing allocated), and a library loaded late adds some once."""
+    return kind.startswith("shared ")
 
 
 def grown_kinds(first: dict, last: dict) -> str:

@@ -2,8 +2,8 @@
 leaving, gst-launch, a Chromium viewer, grim, wf-recorder, a VM killed and started again) runs,
 and the command prints its summary, so that it cannot rot. Every check must pass but the RSS
 band: half a minute of cycles of 8 s has no steady state to hold RSS to (the allocator is still
-growing its arenas); fds, shared-memory mappings, frames and every client are checked. Its figures over a long
-run are in bench/README.md."""
+growing its arenas); fds, shared-memory mappings, frames and every client are checked. Its
+figures over a long run are in bench/README.md."""
 from __future__ import annotations
 
 import os
