@@ -2,6 +2,8 @@
 
 #include <systemd/sd-bus.h>
 
+#include <algorithm>
+
 namespace vmcast::qemu {
 namespace {
 
@@ -71,6 +73,61 @@ int get_no_audio_interfaces(sd_bus *, const char *, const char *, const char *,
                             sd_bus_message *reply, void *, sd_bus_error *) {
     static const char *const none[] = {nullptr};
     return sd_bus_message_append_strv(reply, const_cast<char **>(none));
+}
+
+const AudioVoices::Voice *AudioVoices::init(ListenerCall &call, uint64_t id,
+                                            const AudioInit &init) {
+    std::string error;
+    const std::optional<PcmFormat> format = pcm_format(init, error);
+    if (!format) {
+        reject(call, "Init", "unsupported audio format: " + error);
+        return nullptr;
+    }
+    auto found = std::ranges::find(voices_, id, &Voice::id);
+    if (found != voices_.end()) {
+        found->format = *format; // QEMU set the voice up again
+        return &*found;
+    }
+    g_info("%s: %s stream %llu: %s", log_name_.c_str(), what_, static_cast<unsigned long long>(id),
+           describe(*format).c_str());
+    return &voices_.emplace_back(Voice{id, *format});
+}
+
+const AudioVoices::Voice *AudioVoices::known(ListenerCall &call, const char *method, uint64_t id) {
+    auto found = std::ranges::find(voices_, id, &Voice::id);
+    if (found != voices_.end())
+        return &*found;
+    reject(call, method, "unknown audio stream " + std::to_string(id));
+    return nullptr;
+}
+
+bool AudioVoices::remove(ListenerCall &call, uint64_t id) {
+    if (!known(call, "Fini", id))
+        return false;
+    std::erase_if(voices_, [id](const Voice &voice) { return voice.id == id; });
+    return true;
+}
+
+bool AudioVoices::whole_frames(ListenerCall &call, const char *method, const Voice &voice,
+                               uint64_t bytes) {
+    const uint32_t frame_bytes = voice.format.bytes_per_frame();
+    if (bytes % frame_bytes != 0) {
+        reject(call, method,
+               std::to_string(bytes) + " bytes, not whole frames of " +
+                   std::to_string(frame_bytes) + " bytes");
+        return false;
+    }
+    // More than QEMU ever writes or reads at once (its period, 10 ms by default).
+    if (bytes > uint64_t(voice.format.rate) * frame_bytes) {
+        reject(call, method, std::to_string(bytes) + " bytes, over a second of sound");
+        return false;
+    }
+    return true;
+}
+
+void AudioVoices::reject(ListenerCall &call, const char *method, const std::string &reason) {
+    g_warning("%s: refused %s %s from QEMU: %s", log_name_.c_str(), what_, method, reason.c_str());
+    call.reject(reason);
 }
 
 } // namespace vmcast::qemu

@@ -1,11 +1,16 @@
 // What QEMU's audio output and input listeners share (AudioOutListener and AudioInListener in
-// org.qemu.Display1): the voice set-up calls, and sd-bus handlers that read their arguments.
+// org.qemu.Display1): the voice set-up calls, sd-bus handlers that read their arguments, and
+// the voices QEMU set up, with their checks.
 #pragma once
 
 #include <systemd/sd-bus.h>
 
 #include <cstdint>
 #include <span>
+#include <string>
+#include <vector>
+
+#include "common/pcm_format.h"
 
 #include "qemu/audio_format.h"
 #include "qemu/listener_bus.h"
@@ -33,5 +38,38 @@ int read_audio_bytes(sd_bus_message *message, std::span<const uint8_t> &bytes);
 // The Interfaces property (QEMU 8.1+ reads it while registering): no optional interface.
 int get_no_audio_interfaces(sd_bus *, const char *, const char *, const char *,
                             sd_bus_message *reply, void *, sd_bus_error *);
+
+// QEMU's voices of one listener (one per sound device voice), oldest first. Each check answers
+// the call with Error.Invalid and a warning when it fails.
+class AudioVoices {
+  public:
+    struct Voice {
+        uint64_t id;
+        PcmFormat format;
+    };
+
+    // what names the listener in warnings ("audio", "microphone"), after log_name.
+    AudioVoices(std::string log_name, const char *what)
+        : log_name_(std::move(log_name)), what_(what) {}
+
+    // Init: the voice added, or set up again in a new format; nullptr for a format refused.
+    const Voice *init(ListenerCall &call, uint64_t id, const AudioInit &init);
+    // The voice a call names, or nullptr for an unknown one.
+    const Voice *known(ListenerCall &call, const char *method, uint64_t id);
+    // Fini: false for an unknown voice.
+    bool remove(ListenerCall &call, uint64_t id);
+    // Write's or Read's size: whole frames of the voice, at most a second of sound.
+    bool whole_frames(ListenerCall &call, const char *method, const Voice &voice, uint64_t bytes);
+    void reject(ListenerCall &call, const char *method, const std::string &reason);
+
+    const Voice *oldest() const { return voices_.empty() ? nullptr : &voices_.front(); }
+    void clear() { voices_.clear(); }
+    const std::string &log_name() const { return log_name_; }
+
+  private:
+    std::string log_name_;
+    const char *what_;
+    std::vector<Voice> voices_;
+};
 
 } // namespace vmcast::qemu

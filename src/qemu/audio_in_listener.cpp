@@ -9,8 +9,6 @@ namespace vmcast::qemu {
 namespace {
 
 constexpr const char *kInListenerPath = "/org/qemu/Display1/AudioInListener";
-// More than QEMU ever asks for at once (its period, 10 ms by default).
-constexpr uint64_t kMaxReadSeconds = 1;
 
 int on_read(sd_bus_message *message, void *userdata, sd_bus_error *) {
     uint64_t id, size;
@@ -50,7 +48,7 @@ void fill_silence(std::span<uint8_t> bytes, const PcmFormat &format) {
 
 AudioInListener::AudioInListener(GDBusConnection *bus, const std::string &bus_name,
                                  std::shared_ptr<Microphone> microphone, std::string log_name)
-    : microphone_(std::move(microphone)), log_name_(log_name),
+    : microphone_(std::move(microphone)), voices_(log_name, "microphone"),
       registration_(
           bus, bus_name, AudioDirection::In,
           {kInListenerPath, "org.qemu.Display1.AudioInListener", kInListenerVtable,
@@ -61,97 +59,51 @@ AudioInListener::~AudioInListener() {
     microphone_->set_format(std::nullopt);
 }
 
-AudioInListener::Stream *AudioInListener::find(uint64_t id) {
-    auto found = std::find_if(streams_.begin(), streams_.end(),
-                              [id](const Stream &stream) { return stream.id == id; });
-    return found == streams_.end() ? nullptr : &*found;
-}
-
-void AudioInListener::reject(ListenerCall &call, const char *method, const std::string &reason) {
-    g_warning("%s: refused microphone %s from QEMU: %s", log_name_.c_str(), method, reason.c_str());
-    call.reject(reason);
-}
-
 void AudioInListener::hear_oldest() {
-    microphone_->set_format(streams_.empty() ? std::nullopt
-                                             : std::optional(streams_.front().format));
+    const AudioVoices::Voice *oldest = voices_.oldest();
+    microphone_->set_format(oldest ? std::optional(oldest->format) : std::nullopt);
 }
 
 void AudioInListener::init(ListenerCall call, uint64_t id, const AudioInit &init) {
-    std::string error;
-    const std::optional<PcmFormat> format = pcm_format(init, error);
-    if (!format) {
-        reject(call, "Init", "unsupported audio format: " + error);
-        return;
-    }
-    if (Stream *known = find(id)) {
-        known->format = *format; // QEMU set the voice up again
-    } else {
-        g_info("%s: microphone stream %llu: %s", log_name_.c_str(),
-               static_cast<unsigned long long>(id), describe(*format).c_str());
-        streams_.push_back({id, *format});
-    }
-    hear_oldest();
+    if (voices_.init(call, id, init))
+        hear_oldest();
 }
 
 void AudioInListener::fini(ListenerCall call, uint64_t id) {
-    if (!find(id)) {
-        reject(call, "Fini", "unknown audio stream " + std::to_string(id));
-        return;
-    }
-    std::erase_if(streams_, [id](const Stream &stream) { return stream.id == id; });
-    hear_oldest();
+    if (voices_.remove(call, id))
+        hear_oldest();
 }
 
 void AudioInListener::set_enabled(ListenerCall call, uint64_t id, bool enabled) {
-    if (!find(id)) {
-        reject(call, "SetEnabled", "unknown audio stream " + std::to_string(id));
+    if (!voices_.known(call, "SetEnabled", id))
         return;
-    }
     // QEMU reads only while enabled.
-    g_debug("%s: microphone stream %llu %s", log_name_.c_str(), static_cast<unsigned long long>(id),
-            enabled ? "enabled" : "disabled");
+    g_debug("%s: microphone stream %llu %s", voices_.log_name().c_str(),
+            static_cast<unsigned long long>(id), enabled ? "enabled" : "disabled");
 }
 
 void AudioInListener::set_volume(ListenerCall call, uint64_t id, bool,
                                  std::span<const uint8_t> volume) {
-    if (!find(id)) {
-        reject(call, "SetVolume", "unknown audio stream " + std::to_string(id));
-        return;
-    }
-    // The guest's recording volume is the guest's own business (QEMU applies none for a
-    // listener either way); only the arguments are checked.
-    if (volume.empty())
-        reject(call, "SetVolume", "no volumes");
+    // The guest's recording volume is the guest's business (QEMU leaves it to the listener,
+    // and a microphone's level is the viewer's): only the arguments are checked.
+    if (voices_.known(call, "SetVolume", id) && volume.empty())
+        voices_.reject(call, "SetVolume", "no volumes");
 }
 
 void AudioInListener::read(ListenerCall call, uint64_t id, uint64_t size) {
-    const Stream *stream = find(id);
-    if (!stream) {
-        reject(call, "Read", "unknown audio stream " + std::to_string(id));
+    const AudioVoices::Voice *voice = voices_.known(call, "Read", id);
+    if (!voice || !voices_.whole_frames(call, "Read", *voice, size))
         return;
-    }
-    const uint32_t frame_bytes = stream->format.bytes_per_frame();
-    if (size % frame_bytes != 0) {
-        reject(call, "Read",
-               std::to_string(size) + " bytes, not whole frames of " + std::to_string(frame_bytes) +
-                   " bytes");
-        return;
-    }
-    if (size > kMaxReadSeconds * stream->format.rate * frame_bytes) {
-        reject(call, "Read", std::to_string(size) + " bytes, over a second of sound");
-        return;
-    }
     answer_.resize(size);
-    // Only the oldest stream hears the microphone (its format is the one the sound is in).
-    const size_t heard = &*stream == &streams_.front() ? microphone_->read(answer_) : 0;
-    fill_silence(std::span(answer_).subspan(heard), stream->format);
+    // Only the oldest voice hears the microphone (its format is the one the sound is in).
+    const size_t heard = voice == voices_.oldest() ? microphone_->read(answer_) : 0;
+    fill_silence(std::span(answer_).subspan(heard), voice->format);
     call.succeed_with_bytes(answer_);
 }
 
 void AudioInListener::connection_closed() {
-    g_info("%s: QEMU closed the microphone connection", log_name_.c_str());
-    streams_.clear();
+    g_info("%s: QEMU closed the microphone connection", voices_.log_name().c_str());
+    voices_.clear();
     hear_oldest();
 }
 

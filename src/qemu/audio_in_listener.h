@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -43,20 +42,12 @@ class AudioInListener final : public AudioVoiceMethods {
     void read(ListenerCall call, uint64_t id, uint64_t size);
 
   private:
-    // QEMU's recording streams (one per sound device voice), oldest first; the microphone goes
-    // to the oldest, the others hear silence.
-    struct Stream {
-        uint64_t id;
-        PcmFormat format;
-    };
-    Stream *find(uint64_t id);
-    void reject(ListenerCall &call, const char *method, const std::string &reason);
     void connection_closed();
+    // The microphone goes to the oldest voice, in its format; the others hear silence.
     void hear_oldest();
 
     std::shared_ptr<Microphone> microphone_;
-    std::string log_name_;
-    std::vector<Stream> streams_;
+    AudioVoices voices_;
     std::vector<uint8_t> answer_; // Read's answer, kept for its capacity
     // Last: it goes first, so no call of QEMU's reaches a listener half gone.
     AudioRegistration registration_;

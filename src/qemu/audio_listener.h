@@ -43,20 +43,12 @@ class AudioListener final : public AudioVoiceMethods {
     void write(ListenerCall call, uint64_t id, std::span<const uint8_t> data);
 
   private:
-    void reject(ListenerCall &call, const char *method, const std::string &reason);
     void connection_closed();
     // The stream the sink hears: the oldest one QEMU has not finished.
     void play_next();
 
     AudioSink &sink_;
-    std::string log_name_;
-    // QEMU's playback streams (one per sound device voice), oldest first.
-    struct Stream {
-        uint64_t id;
-        PcmFormat format;
-    };
-    std::vector<Stream> streams_;
-    Stream *find(uint64_t id);
+    AudioVoices voices_;
     std::optional<uint64_t> played_;
     // Last: it goes first, so no call of QEMU's reaches a listener half gone.
     AudioRegistration registration_;
