@@ -1,8 +1,8 @@
 """vmcast over a long run: one `vmcast run --wayland --web` following the session's VMs, three
 fake-peer VMs (tests/fake-qemu; four consoles) streaming at 30 fps, and clients coming and going
 on a fixed cycle. Every ~10 s it samples vmcast: RSS, anonymous memory, open fds, mappings (lines
-of /proc/PID/maps, and those of shared memory among them), CPU and the frames each console's
-consumer received. Run it through bench/soak, which builds first.
+of /proc/PID/maps, and those of shared memory among them), threads, CPU and the frames each
+console's consumer received. Run it through bench/soak, which builds first.
 
 Each cycle (5 minutes by default; a quarter of the run when that is shorter):
   0 %   sample: no client but the counting consumers (the phase the summary compares)
@@ -15,8 +15,8 @@ Each cycle (5 minutes by default; a quarter of the run when that is shorter):
 
 The warm-up (10 % of the run by default, rounded up to whole cycles) is left out. It fails when
 vmcast dies; when an RSS sample at a cycle's start leaves ±5 % of the first one after the warm-up;
-when the cycle starts of the second half after the warm-up hold more fds or shared mappings
-(memfds, DMA-BUFs, shm) at their fewest than those of the first half; when a
+when the cycle starts of the second half after the warm-up hold more fds, threads or shared
+mappings (memfds, DMA-BUFs, shm) at their fewest than those of the first half; when a
 console's consumer got no frame in a cycle; or when a client or a VM's stream failed."""
 from __future__ import annotations
 
@@ -310,7 +310,8 @@ class Soak:
         seconds = max(now - then, 1e-6)
         row = {"minute": (now - self._t0) / 60, "phase": phase,
                "rss_mib": procstat.sample(pid).rss_kib / 1024,
-               "anon_mib": anon / 1024, "fds": fds, "maps": sum(maps.values()),
+               "anon_mib": anon / 1024, "fds": fds, "threads": threads(pid),
+               "maps": sum(maps.values()),
                "shm maps": sum(n for kind, n in maps.items() if is_shared_memory(kind)),
                "cpu_percent": (cpu - cpu_before) / seconds / 1e7,
                **{f"fps {node[7:]}": (frames[node] - frames_before.get(node, 0)) / seconds
@@ -326,7 +327,8 @@ class Soak:
 
 COLUMNS = [("min", report.num("minute", 1)), ("cycle start", lambda r: "●" if r["phase"] else ""),
            ("RSS MiB", report.num("rss_mib", 1)), ("anon MiB", report.num("anon_mib", 1)),
-           ("fds", report.num("fds")), ("maps", report.num("maps")),
+           ("fds", report.num("fds")), ("threads", report.num("threads")),
+           ("maps", report.num("maps")),
            ("shm maps", report.num("shm maps")),
            ("CPU %", report.num("cpu_percent", 1))] + [
     (f"fps {vm.name}.{c}", report.num(f"fps {vm.name}.{c}", 1))
@@ -351,12 +353,13 @@ def checks(rows: list[dict], warm_cycles: int, vmcast_code: int | None,
         # closing at a cycle start holds a few for a moment, a leak raises even the fewest.
         # With two or three cycle starts that is one against one.
         half = len(after) // 2
-        for key, what in (("fds", "open fds"), ("shm maps", "shared-memory mappings")):
+        for key, what in (("fds", "open fds"), ("threads", "threads"),
+                          ("shm maps", "shared-memory mappings")):
             early, late = (min(rows, key=lambda row: row[key])
                            for rows in (after[:half], after[len(after) - half:]))
             out.append((f"{what}, the fewest at a cycle start in the second half after the "
                         f"warm-up: {late[key]}, in the first half: {early[key]}"
-                        f"{grown_kinds(early, late) if key != 'fds' else ''}",
+                        f"{grown_kinds(early, late) if key == 'shm maps' else ''}",
                         0 < late[key] <= early[key]))  # none at all: nothing was measured
     else:
         out.append(("two cycle starts after the warm-up to compare", False))
@@ -368,6 +371,11 @@ def checks(rows: list[dict], warm_cycles: int, vmcast_code: int | None,
     out.append(("clients and streams without failure" if not problems
                 else "failures: " + "; ".join(problems), not problems))
     return out
+
+
+def threads(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("Threads:"))
 
 
 def is_shared_memory(kind: str) -> bool:

@@ -3,14 +3,24 @@
 namespace vmcast::app {
 
 AudioSession::AudioSession(pipewire::PipeWireContext &pipewire, GDBusConnection *bus,
-                           const qemu::VmInfo &vm)
+                           const qemu::VmInfo &vm, bool microphone)
     : pipewire_(pipewire), identity_{qemu::audio_node_name(vm.name), "VM " + vm.name + ", sound",
                                      vm.name, vm.uuid},
       pipewire_watch_(pipewire.watch_connection(
           [this](bool connected) { pipewire_connection_changed(connected); })),
+      microphone_(microphone ? std::make_shared<Microphone>() : nullptr),
+      in_listener_(microphone ? std::make_unique<qemu::AudioInListener>(
+                                    bus, vm.bus_name, microphone_, identity_.node_name)
+                              : nullptr),
       listener_(bus, vm.bus_name, *this, identity_.node_name) {}
 
 AudioSession::~AudioSession() = default;
+
+void AudioSession::start() {
+    listener_.start();
+    if (in_listener_)
+        in_listener_->start();
+}
 
 void AudioSession::start_stream() {
     stream_.reset();

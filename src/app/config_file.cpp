@@ -96,7 +96,7 @@ const std::vector<Group> &groups() {
            }},
           {"camera",
            [](const std::string &text, Options &options, std::string &expected) {
-               return parse_camera(text, options.camera, expected);
+               return parse_switch(text, options.camera, expected);
            }},
           {"camera-fps",
            [](const std::string &text, Options &options, std::string &expected) {
@@ -122,6 +122,10 @@ const std::vector<Group> &groups() {
           {"bitrate",
            [](const std::string &text, Options &options, std::string &expected) {
                return parse_web_bitrate(text, options.web_bitrate_kbps, expected);
+           }},
+          {"microphone",
+           [](const std::string &text, Options &options, std::string &expected) {
+               return parse_switch(text, options.web_microphone, expected);
            }}}},
         {"wayland",
          {{"socket",
@@ -262,6 +266,7 @@ std::string config_text(const Options &options) {
     if (!options.web_codec.empty())
         g_key_file_set_string(file.get(), "web", "codec", options.web_codec.c_str());
     g_key_file_set_uint64(file.get(), "web", "bitrate", options.web_bitrate_kbps);
+    g_key_file_set_boolean(file.get(), "web", "microphone", options.web_microphone);
     if (!options.wayland_socket.empty())
         g_key_file_set_string(file.get(), "wayland", "socket", options.wayland_socket.c_str());
     GCharPtr text(g_key_file_to_data(file.get(), nullptr, nullptr));

@@ -33,6 +33,8 @@ std::string restart_needed(const Options &running, const Options &fresh) {
         changed.push_back("[wayland] socket");
     if (fresh.web_codec != running.web_codec)
         changed.push_back("[web] codec");
+    if (fresh.web_microphone != running.web_microphone)
+        changed.push_back("[web] microphone");
     std::string list;
     for (const char *name : changed)
         list += (list.empty() ? "" : ", ") + std::string(name);

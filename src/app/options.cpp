@@ -99,6 +99,7 @@ Parsed parse(std::vector<std::string> arguments, Options &options, std::string &
     gchar *web_token_file = nullptr;
     gchar *web_codec = nullptr;
     gchar *web_bitrate = nullptr;
+    gboolean web_microphone = FALSE;
     gboolean verbose = FALSE;
     gboolean version = FALSE;
     const GOptionEntry entries[] = {
@@ -149,6 +150,9 @@ Parsed parse(std::vector<std::string> arguments, Options &options, std::string &
         {"web-bitrate", 0, 0, G_OPTION_ARG_STRING, &web_bitrate,
          "the most kbit/s a console's video may use (6000); less when viewers lose packets",
          "KBPS"},
+        {"web-microphone", 0, 0, G_OPTION_ARG_NONE, &web_microphone,
+         "let full-access viewers send their microphone to the VM (a VM with -audiodev dbus)",
+         nullptr},
         {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
     };
     struct ContextFree {
@@ -314,10 +318,13 @@ Parsed parse(std::vector<std::string> arguments, Options &options, std::string &
                               parse_wayland_socket, error))
             return Parsed::Error;
     }
-    if ((web_token_file || web_codec || web_bitrate) && options.web_listen.empty())
-        return fail_usage("--web-token-file, --web-codec and --web-bitrate need --web (or "
-                          "[web] listen in the config file)",
+    if ((web_token_file || web_codec || web_bitrate || web_microphone) &&
+        options.web_listen.empty())
+        return fail_usage("--web-token-file, --web-codec, --web-bitrate and --web-microphone "
+                          "need --web (or [web] listen in the config file)",
                           error);
+    if (web_microphone)
+        options.web_microphone = true;
     if (web_token_file)
         options.web_token_file = web_token_file;
     if (!parse_given("--web-codec", web_codec, options.web_codec, parse_web_codec, error) ||

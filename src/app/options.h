@@ -33,6 +33,7 @@ struct Options {
     std::string web_token_file;       // --web-token-file
     std::string web_codec;            // --web-codec: h264 or vp8; empty picks
     uint32_t web_bitrate_kbps = 6000; // --web-bitrate
+    bool web_microphone = false;      // --web-microphone: full-access viewers' microphones
     bool verbose = false;
     std::string config_file; // --config FILE: settings below the command line's
     std::string libvirt_uri; // --libvirt [URI], or [libvirt] uri: follow libvirt's domains

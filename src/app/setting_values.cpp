@@ -72,13 +72,12 @@ bool parse_cursor_mode(const std::string &text, pipewire::CursorMode &mode, std:
     return false;
 }
 
-bool parse_camera(const std::string &text, bool &camera, std::string &expected) {
-    // GKeyFile's own spelling of a boolean, as config_text writes it.
+bool parse_switch(const std::string &text, bool &on, std::string &expected) {
     if (text != "true" && text != "false") {
         expected = "expected true or false";
         return false;
     }
-    camera = text == "true";
+    on = text == "true";
     return true;
 }
 

@@ -18,7 +18,8 @@ bool parse_vm_name(const std::string &text, std::string &name, std::string &expe
 bool parse_libvirt_uri(const std::string &text, std::string &uri, std::string &expected);
 bool parse_max_fps(const std::string &text, uint32_t &fps, std::string &expected);
 bool parse_cursor_mode(const std::string &text, pipewire::CursorMode &mode, std::string &expected);
-bool parse_camera(const std::string &text, bool &camera, std::string &expected);
+// true or false, GKeyFile's spelling (as config_text writes it).
+bool parse_switch(const std::string &text, bool &on, std::string &expected);
 bool parse_camera_fps(const std::string &text, uint32_t &fps, std::string &expected);
 bool parse_camera_size(const std::string &text, std::optional<frame::Size> &size,
                        std::string &expected);

@@ -24,7 +24,8 @@ VmSession::VmSession(compositor::Compositor &compositor, pipewire::PipeWireConte
                   "peer-to-peer connection; use its bus instead",
                   vm_.name.c_str());
     } else if (vm_.audio != qemu::AudioOut::None && !consoles_.empty()) {
-        audio_ = std::make_unique<AudioSession>(pipewire, bus, vm_);
+        audio_ = std::make_unique<AudioSession>(
+            pipewire, bus, vm_, options.web_microphone && !options.web_listen.empty());
         audio_->start();
         g_info("streaming the sound of VM '%s' as PipeWire node %s while it plays",
                vm_.name.c_str(), audio_->node_name().c_str());
@@ -40,7 +41,8 @@ web::WebVm VmSession::web_vm() {
         ConsoleSession *streamed = &*session++;
         web_vm.consoles.push_back({console.index, console.label, streamed->node_name(),
                                    [streamed] { streamed->request_frame(FrameRequest::Viewer); },
-                                   &streamed->input(), audio_ ? &audio_->tap() : nullptr});
+                                   &streamed->input(), audio_ ? &audio_->tap() : nullptr,
+                                   audio_ ? audio_->microphone() : nullptr});
     }
     return web_vm;
 }

@@ -230,6 +230,20 @@ void ListenerCall::succeed() {
     sd_bus_message_unref(std::exchange(call_, nullptr));
 }
 
+void ListenerCall::succeed_with_bytes(std::span<const uint8_t> bytes) {
+    if (!call_)
+        return;
+    sd_bus_message *reply = nullptr;
+    if (sd_bus_message_new_method_return(call_, &reply) >= 0 &&
+        sd_bus_message_append_array(reply, 'y', bytes.data(), bytes.size()) >= 0)
+        sd_bus_send(nullptr, reply, nullptr);
+    else
+        sd_bus_reply_method_errorf(call_, kInvalidError, "cannot answer with %zu bytes",
+                                   bytes.size());
+    sd_bus_message_unref(reply);
+    sd_bus_message_unref(std::exchange(call_, nullptr));
+}
+
 void ListenerCall::reject(const std::string &reason) {
     if (!call_)
         return;

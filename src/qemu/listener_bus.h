@@ -35,6 +35,8 @@ class ListenerCall {
     ~ListenerCall();
 
     void succeed();
+    // The answer of a method that returns bytes (ay): AudioInListener.Read.
+    void succeed_with_bytes(std::span<const uint8_t> bytes);
     // org.qemu.Display1.Error.Invalid with the reason.
     void reject(const std::string &reason);
 

@@ -5,6 +5,7 @@
 
 #include "common/glib_ptr.h"
 #include "web/gst_util.h"
+#include "web/pcm_caps.h"
 
 namespace vmcast::web {
 namespace {
@@ -20,23 +21,6 @@ std::string description() {
                        "opusenc frame-size=10 perfect-timestamp=true ! "
                        "rtpopuspay mtu=1200 ! ") +
            kOpusRtpCaps + " ! tee name=audio-viewers allow-not-linked=true";
-}
-
-const char *gst_format(const PcmFormat &format) {
-    const bool be = format.big_endian;
-    switch (format.kind) {
-    case SampleKind::Float:
-        return be ? "F32BE" : "F32LE";
-    case SampleKind::Signed:
-        return format.bits == 8    ? "S8"
-               : format.bits == 16 ? (be ? "S16BE" : "S16LE")
-                                   : (be ? "S32BE" : "S32LE");
-    case SampleKind::Unsigned:
-        return format.bits == 8    ? "U8"
-               : format.bits == 16 ? (be ? "U16BE" : "U16LE")
-                                   : (be ? "U32BE" : "U32LE");
-    }
-    return "S16LE";
 }
 
 } // namespace
@@ -100,16 +84,7 @@ void AudioBranch::release_pad(GstPad *pad) {
 void AudioBranch::push(const AudioChunk &chunk) {
     if (caps_format_ != chunk.format) {
         caps_format_ = chunk.format;
-        GstCaps *caps = gst_caps_new_simple(
-            "audio/x-raw", "format", G_TYPE_STRING, gst_format(chunk.format), "rate", G_TYPE_INT,
-            int(chunk.format.rate), "channels", G_TYPE_INT, int(chunk.format.channels), "layout",
-            G_TYPE_STRING, "interleaved", nullptr);
-        // QEMU says nothing of positions: GStreamer's usual ones (5.1 for 6, 7.1 for 8), so
-        // audioconvert can mix them down to stereo.
-        if (chunk.format.channels > 2)
-            gst_caps_set_simple(caps, "channel-mask", GST_TYPE_BITMASK,
-                                gst_audio_channel_get_fallback_mask(int(chunk.format.channels)),
-                                nullptr);
+        GstCaps *caps = pcm_caps(chunk.format);
         gst_app_src_set_caps(GST_APP_SRC(source_), caps);
         gst_caps_unref(caps);
     }

@@ -312,6 +312,13 @@ bool parse_input(std::string_view text, InputMessage &message, std::string &erro
         message = CancelTyping{};
         return true;
     }
+    if (type == "microphone") {
+        const auto on = json.boolean("on");
+        if (!on)
+            return missing("a microphone message needs a boolean \"on\"", error);
+        message = MicrophoneSwitch{*on};
+        return true;
+    }
     error = "unknown input type \"" + type.substr(0, 32) + "\"";
     return false;
 }

@@ -85,9 +85,12 @@ struct TypeText { // text to type as key presses in the guest's keyboard layout
     std::string layout;
 };
 struct CancelTyping {};
-using InputMessage =
-    std::variant<KeyEvent, PointerPosition, PointerMotion, ButtonEvent, WheelEvent, ReleaseAll,
-                 ClipboardPiece, DisplaySize, TouchEvent, KeyCombo, TypeText, CancelTyping>;
+struct MicrophoneSwitch { // the page sends its microphone's sound to the VM, or stops
+    bool on = false;
+};
+using InputMessage = std::variant<KeyEvent, PointerPosition, PointerMotion, ButtonEvent, WheelEvent,
+                                  ReleaseAll, ClipboardPiece, DisplaySize, TouchEvent, KeyCombo,
+                                  TypeText, CancelTyping, MicrophoneSwitch>;
 
 // The most characters one "type" message may type, and so its most bytes: each character at
 // most 4 bytes of UTF-8 (or a 2-byte JSON escape), plus the other members.

@@ -34,9 +34,11 @@ gpointer thread_callback(Viewer *viewer, const Lifeline &lifeline) {
 
 Viewer::Viewer(uint64_t id, GObjectPtr<SoupWebsocketConnection> socket,
                GObjectPtr<GSocket> tcp_socket, ConsoleEncoder &encoder,
-               std::unique_ptr<qemu::InputClient> input, std::string ice_address, Hooks hooks)
+               std::unique_ptr<qemu::InputClient> input, std::shared_ptr<Microphone> microphone,
+               std::string ice_address, Hooks hooks)
     : id_(id), socket_(std::move(socket)), tcp_socket_(std::move(tcp_socket)), encoder_(encoder),
       input_(std::move(input)), ice_address_(std::move(ice_address)), hooks_(std::move(hooks)),
+      microphone_(std::move(microphone)),
       // Far beyond what a person does (a fast mouse sends 250 moves a second, a typist 20
       // keys), while a flood does not turn into D-Bus traffic.
       motion_limit_(1000, 2000), key_limit_(200, 400), error_limit_(5, 20),
@@ -53,8 +55,11 @@ Viewer::Viewer(uint64_t id, GObjectPtr<SoupWebsocketConnection> socket,
 }
 
 Viewer::~Viewer() {
+    if (microphone_)
+        microphone_->release(id_);
     if (branch_)
         encoder_.detach(branch_);
+    microphone_branch_.reset(); // after webrtcbin stopped: it links nothing to it any more
     if (soup_websocket_connection_get_state(socket_.get()) == SOUP_WEBSOCKET_STATE_OPEN)
         soup_websocket_connection_close(socket_.get(), SOUP_WEBSOCKET_CLOSE_GOING_AWAY, nullptr);
 }
@@ -81,6 +86,14 @@ void Viewer::start(const std::string &hello_json) {
             g_warning("viewer %lu: ICE cannot use %s", id_, ice_address_.c_str());
     }
     branch_ = encoder_.attach(webrtc_);
+    if (microphone_) {
+        std::string error;
+        microphone_branch_ = MicrophoneBranch::create(webrtc_, microphone_, id_, error);
+        if (!microphone_branch_) {
+            g_warning("viewer %lu: %s", id_, error.c_str());
+            microphone_.reset();
+        }
+    }
 
     // The picture, and the sound when the VM has some.
     for (int index = 0; index < 2; index++) {
@@ -90,7 +103,10 @@ void Viewer::start(const std::string &hello_json) {
             continue;
         // Retransmission for the picture only: browsers take no RTX stream for sound (Chromium
         // refuses the offer), and Opus conceals a lost packet.
-        g_object_set(transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
+        // The sound's transceiver also receives when the page may send its microphone.
+        g_object_set(transceiver, "direction",
+                     index == 1 && microphone_ ? GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV
+                                               : GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
                      "do-nack", index == 0, nullptr);
         if (index == 1) {
             GstCaps *opus = gst_caps_from_string(kOpusRtpCaps);
@@ -301,6 +317,10 @@ void Viewer::handle_input(const std::string &text) {
         sequencer_->cancel();
         return;
     }
+    if (const auto *microphone = std::get_if<MicrophoneSwitch>(&message)) {
+        switch_microphone(microphone->on);
+        return;
+    }
     // Pointer motion has its own budget, so a flood of moves never starves a key press.
     const auto *touch = std::get_if<TouchEvent>(&message);
     const bool motion = std::holds_alternative<PointerPosition>(message) ||
@@ -365,6 +385,24 @@ void Viewer::handle_input(const std::string &text) {
             }
         },
         message);
+}
+
+void Viewer::switch_microphone(bool on) {
+    if (!microphone_) {
+        refuse("vmcast takes no microphone here (--web-microphone, a VM with sound)");
+        return;
+    }
+    if (!on) {
+        microphone_->release(id_);
+        return;
+    }
+    g_info("viewer %lu: its microphone goes to the VM", id_);
+    // Whoever had it hears so, and its page stops sending.
+    microphone_->take(id_, [this, lifeline = lifeline_.handle()] {
+        lifeline.post([this] {
+            send_text(json_message({{"type", "microphone"}, {"state", "taken"}}));
+        });
+    });
 }
 
 void Viewer::press_combo(const KeyCombo &combo) {

@@ -18,6 +18,7 @@
 #include "web/key_sequencer.h"
 #include "web/main_thread.h"
 #include "web/messages.h"
+#include "web/microphone_branch.h"
 #include "web/rate_limiter.h"
 
 namespace vmcast::web {
@@ -38,11 +39,12 @@ class Viewer {
     };
 
     // ice_address: the only local address ICE may use, or empty for every interface.
-    // input is null for a view-only viewer.
+    // input is null for a view-only viewer; microphone is null unless the viewer may send its
+    // microphone to the VM.
     // tcp_socket: the WebSocket's own socket, to see whether the page reads what it is sent.
     Viewer(uint64_t id, GObjectPtr<SoupWebsocketConnection> socket, GObjectPtr<GSocket> tcp_socket,
            ConsoleEncoder &encoder, std::unique_ptr<qemu::InputClient> input,
-           std::string ice_address, Hooks hooks);
+           std::shared_ptr<Microphone> microphone, std::string ice_address, Hooks hooks);
     Viewer(const Viewer &) = delete;
     Viewer &operator=(const Viewer &) = delete;
     ~Viewer();
@@ -75,6 +77,7 @@ class Viewer {
     void add_clipboard_piece(ClipboardPiece piece);
     void press_combo(const KeyCombo &combo);
     void type_text(const TypeText &typed);
+    void switch_microphone(bool on);
     void refuse(const std::string &what);
     void close_socket(SoupWebsocketCloseCode code, const std::string &reason);
     void poll_stats();
@@ -93,6 +96,8 @@ class Viewer {
     Hooks hooks_;
     GstElement *webrtc_ = nullptr; // owned by the encoder's pipeline
     ConsoleEncoder::Branch *branch_ = nullptr;
+    std::shared_ptr<Microphone> microphone_;
+    std::unique_ptr<MicrophoneBranch> microphone_branch_; // with microphone_, after branch_
     GObjectPtr<GObject> data_channel_;
     SignalConnection socket_message_;
     SignalConnection socket_closed_;

@@ -366,7 +366,9 @@ void WebPublisher::on_socket_open(SoupServer *, SoupServerMessage *message, cons
     auto viewer = std::make_unique<Viewer>(
         id, std::move(owned),
         GObjectPtr<GSocket>(tcp_socket ? G_SOCKET(g_object_ref(tcp_socket)) : nullptr),
-        *console->encoder, std::move(input), self->ice_address_, std::move(hooks));
+        *console->encoder, std::move(input),
+        access == Access::Full ? console->console.microphone : nullptr, self->ice_address_,
+        std::move(hooks));
     Viewer &started = *viewer;
     console->viewers.emplace(id, std::move(viewer));
     g_info("web: viewer %lu (%s) from %s watches console %u", id,
@@ -453,6 +455,8 @@ std::string WebPublisher::hello_json(const ConsoleState &console, Access access)
     json_builder_add_boolean_value(b, console.console.input->mouse_is_absolute());
     json_builder_set_member_name(b, "multitouch");
     json_builder_add_boolean_value(b, console.console.input->has_multitouch());
+    json_builder_set_member_name(b, "microphone");
+    json_builder_add_boolean_value(b, access == Access::Full && console.console.microphone);
     json_builder_set_member_name(b, "consoles");
     json_builder_begin_array(b);
     for (const auto &other : console.vm->consoles) {

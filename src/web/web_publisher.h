@@ -18,6 +18,7 @@
 #include "common/callback_list.h"
 #include "common/glib_ptr.h"
 #include "common/audio_tap.h"
+#include "common/microphone.h"
 #include "qemu/clipboard_peer.h"
 #include "qemu/console_input.h"
 #include "web/access_tokens.h"
@@ -37,6 +38,7 @@ struct WebConsole {
     qemu::ConsoleInput *input = nullptr;   // the console's, which outlives the publisher
     AudioTap *audio =
         nullptr; // the VM's sound when QEMU publishes it; lives as long as the VM here
+    std::shared_ptr<Microphone> microphone; // into the VM, when offered (needs audio)
 };
 
 // A VM the page shows: its consoles, and the bus its clipboard is reached on.

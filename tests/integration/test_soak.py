@@ -2,7 +2,7 @@
 leaving, gst-launch, a Chromium viewer, grim, wf-recorder, a VM killed and started again) runs,
 and the command prints its summary, so that it cannot rot. Every check must pass but the RSS
 band: half a minute of cycles of 8 s has no steady state to hold RSS to (the allocator is still
-growing its arenas); fds, shared-memory mappings, frames and every client are checked. Its
+growing its arenas); fds, threads, shared mappings, frames and every client are checked. Its
 figures over a long run are in bench/README.md."""
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def test_a_short_soak_prints_its_summary_and_passes(tmp_path):
     print(result.stdout, result.stderr[-4000:], sep="\n")
     summary = (tmp_path / "soak.md").read_text()
     checks = [line for line in summary.splitlines() if line.endswith(("passed |", "failed** |"))]
-    assert len(checks) == 6, summary
+    assert len(checks) == 7, summary
     held = [line for line in checks if not line.startswith("| RSS at cycle starts")]
-    assert len(held) == 5, summary
+    assert len(held) == 6, summary
     assert all(line.endswith("| passed |") for line in held), summary
     assert result.stdout.rstrip().endswith(("soak: passed", "soak: FAILED")), result.stdout

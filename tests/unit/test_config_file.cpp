@@ -26,7 +26,7 @@ TEST(ConfigFile, EveryKeySetsItsOption) {
                          "[stream]\nmax-fps=30\ncursor=metadata\ncamera=true\ncamera-fps=15\n"
                          "camera-size=1280x720\n"
                          "[web]\nlisten=0.0.0.0:8443\ntoken-file=/etc/vmcast/tokens\n"
-                         "codec=vp8\nbitrate=2500\n",
+                         "codec=vp8\nbitrate=2500\nmicrophone=true\n",
                          "test.conf", options, error))
         << error;
     EXPECT_EQ(options.address, "unix:path=/run/vm/bus");
@@ -40,6 +40,7 @@ TEST(ConfigFile, EveryKeySetsItsOption) {
     EXPECT_EQ(options.web_token_file, "/etc/vmcast/tokens");
     EXPECT_EQ(options.web_codec, "vp8");
     EXPECT_EQ(options.web_bitrate_kbps, 2500u);
+    EXPECT_TRUE(options.web_microphone);
 }
 
 TEST(ConfigFile, LibvirtInsteadOfABus) {
@@ -65,6 +66,7 @@ TEST(ConfigFile, AnEmptyFileAndAnEmptyListKeepTheDefaults) {
     EXPECT_EQ(options.camera_fps, 30u);
     EXPECT_FALSE(options.camera_size);
     EXPECT_EQ(options.web_bitrate_kbps, 6000u);
+    EXPECT_FALSE(options.web_microphone);
     EXPECT_TRUE(options.web_listen.empty());
 }
 
@@ -78,6 +80,8 @@ TEST(ConfigFile, EachBadValueIsOneLineNamingTheGroupAndKey) {
         {"[web]\nbitrate=99\n",
          "f.conf: [web] bitrate: expected kbit/s from 100 to 100000, got \"99\""},
         {"[web]\ncodec=h265\n", "f.conf: [web] codec: expected h264 or vp8, got \"h265\""},
+        {"[web]\nmicrophone=yes\n",
+         "f.conf: [web] microphone: expected true or false, got \"yes\""},
         {"[web]\nlisten=localhost:80\n",
          "f.conf: [web] listen: expected HOST:PORT, [IPv6]:PORT, HOST or :PORT ('localhost' is "
          "not an IP address), got \"localhost:80\""},
@@ -121,8 +125,8 @@ TEST(ConfigFile, EachBadValueIsOneLineNamingTheGroupAndKey) {
          "f.conf: [libvirt] uri: expected a libvirt URI such as qemu:///system, got \"\""},
         // A newline GKeyFile unescapes stays escaped: the error is one line.
         {"[web]\ncodec=h\\n264\n", "f.conf: [web] codec: expected h264 or vp8, got \"h\\n264\""},
-        {"[web]\nbitrat=100\n",
-         "f.conf: [web] bitrat: unknown key (expected listen, token-file, codec or bitrate)"},
+        {"[web]\nbitrat=100\n", "f.conf: [web] bitrat: unknown key (expected listen, token-file, "
+                                "codec, bitrate or microphone)"},
         {"[stream]\nmax-fps[de]=5\n", "f.conf: [stream] max-fps[de]: unknown key (expected "
                                       "max-fps, cursor, camera, camera-fps or "
                                       "camera-size)"},

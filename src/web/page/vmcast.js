@@ -22,7 +22,7 @@ const state = {
   phase: 'connecting', access: '', absolute: false, multitouch: false, displaySize: '',
   vm: '', codec: '',
   framesDecoded: 0, fps: 0, kbps: 0, latencyMs: 0, errors: [], ended: '',
-  vmClipboard: null, clipboardSent: 0,
+  vmClipboard: null, clipboardSent: 0, microphone: 'unavailable',
 };
 // channel(): the input data channel, for tests that send what the page itself never would;
 // peer(): the RTCPeerConnection, for tests that check what was negotiated.
@@ -57,6 +57,8 @@ function report(text) {
 const audio = createAudio(video);
 window.vmcast.audio = audio;
 audio.muteButton(document.getElementById('bar'));
+const microphone = createMicrophone({ state, sendInput,
+  container: document.getElementById('toolbar-more'), report });
 
 function showNotice(text) {
   notice.textContent = text;
@@ -147,6 +149,7 @@ function teardown() {
   releaseEverything();
   toolbar.disconnected();
   audio.sessionEnded();
+  microphone.sessionEnded();
   if (statsTimer) clearInterval(statsTimer);
   statsTimer = null;
   if (peer) peer.close();
@@ -168,11 +171,13 @@ async function handleMessage(message) {
     document.getElementById('clipboard-toggle').hidden = message.access !== 'full';
     toolbar.setAccess(message.access);
     view.setAccess(message.access);
+    microphone.setOffered(message.microphone && message.access === 'full');
     fillPicker(message.consoles, message.console);
     startPeer();
     break;
   case 'offer':
     await peer.setRemoteDescription({ type: 'offer', sdp: message.sdp });
+    microphone.beforeAnswer(peer);
     await peer.setLocalDescription(await peer.createAnswer());
     send({ type: 'answer', sdp: peer.localDescription.sdp });
     break;
@@ -205,6 +210,9 @@ async function handleMessage(message) {
   case 'leds':
   case 'typing':
     toolbar.handle(message);
+    break;
+  case 'microphone':
+    if (message.state === 'taken') microphone.taken();
     break;
   case 'bye':
     state.ended = message.reason;
