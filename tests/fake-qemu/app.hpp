@@ -188,6 +188,14 @@ void cmd_audio_stop(App &app, const CommandPtr &cmd);
 void cmd_wait_audio_listener(App &app, const CommandPtr &cmd);
 void drop_audio_listeners(App &app);
 
+// audio_in.cpp
+void cmd_audio_in_start(App &app, const CommandPtr &cmd);
+void cmd_audio_in_stats(App &app, const CommandPtr &cmd);
+void cmd_audio_in_stop(App &app, const CommandPtr &cmd);
+void cmd_audio_in_call(App &app, const CommandPtr &cmd);
+// A new input listener gets the recording voice's Init and SetEnabled, as from QEMU.
+void replay_capture(App &app, AudioListener &listener);
+
 // registration.cpp
 gboolean on_register_listener(QemuDisplayConsole *iface, GDBusMethodInvocation *invocation,
                               GUnixFDList *fd_list, GVariant *handle, gpointer console);

@@ -1,6 +1,7 @@
-// QEMU's -audiodev dbus side (audio/dbusaudio.c): Audio.RegisterOutListener answered first,
-// then a blocking p2p server handshake and a blocking AudioOutListener proxy (GetAll), then
-// Init replayed for every voice. Voices are set up, written and played by commands.
+// QEMU's -audiodev dbus side (audio/dbusaudio.c): Audio.RegisterOutListener (and
+// RegisterInListener) answered first, then a blocking p2p server handshake and a blocking
+// listener proxy (GetAll), then Init replayed for every voice. Playback voices are set up,
+// written and played by commands; the record side is in audio_in.cpp.
 #include "app.hpp"
 
 #include <cmath>
@@ -12,6 +13,7 @@ namespace fakeqemu {
 namespace {
 
 constexpr const char *kOutListenerPath = "/org/qemu/Display1/AudioOutListener";
+constexpr const char *kInListenerPath = "/org/qemu/Display1/AudioInListener";
 
 // Replies to one command's calls, which finishes once every reply is in.
 struct AudioCalls {
@@ -58,9 +60,8 @@ void call_all(App &app, const CommandPtr &cmd, const char *method, GVariant *par
     calls->cmd = cmd;
     for (const auto &listener : app.audio.listeners) {
         calls->pending++;
-        g_dbus_proxy_call(G_DBUS_PROXY(listener->proxy.get()), method, params,
-                          G_DBUS_CALL_FLAGS_NONE, kDefaultTimeoutMs, nullptr, on_reply,
-                          new CallReply{calls});
+        g_dbus_proxy_call(listener->proxy.get(), method, params, G_DBUS_CALL_FLAGS_NONE,
+                          kDefaultTimeoutMs, nullptr, on_reply, new CallReply{calls});
     }
     g_variant_unref(params);
     cmd->extra.add("listeners", static_cast<uint64_t>(app.audio.listeners.size()));
@@ -68,31 +69,37 @@ void call_all(App &app, const CommandPtr &cmd, const char *method, GVariant *par
     calls->maybe_finish();
 }
 
-GVariant *init_params(uint64_t id, const AudioVoice &v) {
-    return g_variant_new("(tybbuyuub)", id, v.bits, v.is_signed, v.is_float, v.rate, v.channels,
-                         v.bytes_per_frame, v.bytes_per_second, v.big_endian);
-}
-
 void check_waiter(App &app);
+
+std::vector<std::shared_ptr<AudioListener>> &listeners_of(App &app, bool input) {
+    return input ? app.audio.in_listeners : app.audio.listeners;
+}
 
 void on_listener_closed(GDBusConnection *, gboolean, GError *, gpointer data) {
     auto *listener = static_cast<AudioListener *>(data);
     App &app = *listener->app;
-    emit(Json().add("event", "audio-listener-closed").add("listener", listener->id));
-    std::erase_if(app.audio.listeners, [listener](const auto &l) { return l.get() == listener; });
+    emit(Json()
+             .add("event", listener->input ? "audio-in-listener-closed" : "audio-listener-closed")
+             .add("listener", listener->id));
+    std::erase_if(listeners_of(app, listener->input),
+                  [listener](const auto &l) { return l.get() == listener; });
 }
 
-gboolean on_register_out(QemuDisplayAudio *iface, GDBusMethodInvocation *inv, GUnixFDList *fd_list,
-                         GVariant *handle, gpointer data) {
-    App &app = *static_cast<App *>(data);
+// RegisterOutListener and RegisterInListener (dbus_audio_register_listener): one listener per
+// sender and direction.
+gboolean register_listener(App &app, GDBusMethodInvocation *inv, GUnixFDList *fd_list,
+                           GVariant *handle, bool input) {
     const char *sender = g_dbus_method_invocation_get_sender(inv);
     if (!sender && !app.at_least(kV80)) {
         // 7.2 looks the NULL sender up in a string hash table.
-        emit(Json().add("event", "audio-crash").add("message", "p2p RegisterOutListener"));
+        emit(Json()
+                 .add("event", "audio-crash")
+                 .add("message", input ? "p2p RegisterInListener" : "p2p RegisterOutListener"));
         _exit(139);
     }
+    auto &listeners = listeners_of(app, input);
     const std::string key = sender ? sender : "p2p";
-    for (const auto &l : app.audio.listeners) {
+    for (const auto &l : listeners) {
         if (l->key == key) {
             g_autofree char *msg = g_strdup_printf("`%s` is already registered!", key.c_str());
             emit(Json().add("event", "audio-listener-rejected").add("message", msg));
@@ -115,7 +122,10 @@ gboolean on_register_out(QemuDisplayAudio *iface, GDBusMethodInvocation *inv, GU
         return TRUE;
     }
     g_autoptr(GSocketConnection) stream = g_socket_connection_factory_create_connection(socket);
-    qemu_display_audio_complete_register_out_listener(iface, inv, nullptr);
+    if (input)
+        qemu_display_audio_complete_register_in_listener(app.audio.iface.get(), inv, nullptr);
+    else
+        qemu_display_audio_complete_register_out_listener(app.audio.iface.get(), inv, nullptr);
 
     // Both steps block the main loop, as in QEMU.
     g_autofree char *guid = g_dbus_generate_guid();
@@ -126,8 +136,11 @@ gboolean on_register_out(QemuDisplayAudio *iface, GDBusMethodInvocation *inv, GU
         emit(Json().add("event", "audio-listener-failed").add("message", err->message));
         return TRUE;
     }
-    GObjPtr<QemuDisplayAudioOutListener> proxy(qemu_display_audio_out_listener_proxy_new_sync(
-        conn.get(), G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, nullptr, kOutListenerPath, nullptr,
+    GObjPtr<GDBusProxy> proxy(g_dbus_proxy_new_sync(
+        conn.get(), G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+        input ? nullptr : qemu_display_audio_out_listener_interface_info(), nullptr,
+        input ? kInListenerPath : kOutListenerPath,
+        input ? "org.qemu.Display1.AudioInListener" : "org.qemu.Display1.AudioOutListener", nullptr,
         &err));
     if (!proxy) {
         emit(Json().add("event", "audio-listener-failed").add("message", err->message));
@@ -136,17 +149,22 @@ gboolean on_register_out(QemuDisplayAudio *iface, GDBusMethodInvocation *inv, GU
     auto listener = std::make_shared<AudioListener>();
     listener->app = &app;
     listener->id = app.audio.next_listener_id++;
+    listener->input = input;
     listener->key = key;
     listener->conn = std::move(conn);
     listener->proxy = std::move(proxy);
     listener->closed_id = g_signal_connect(listener->conn.get(), "closed",
                                            G_CALLBACK(on_listener_closed), listener.get());
-    app.audio.listeners.push_back(listener);
-    for (const auto &[id, voice] : app.audio.voices)
-        g_dbus_proxy_call(G_DBUS_PROXY(listener->proxy.get()), "Init", init_params(id, voice),
-                          G_DBUS_CALL_FLAGS_NONE, -1, nullptr, nullptr, nullptr);
+    listeners.push_back(listener);
+    if (input) {
+        replay_capture(app, *listener);
+    } else {
+        for (const auto &[id, voice] : app.audio.voices)
+            g_dbus_proxy_call(listener->proxy.get(), "Init", audio_init_params(id, voice),
+                              G_DBUS_CALL_FLAGS_NONE, -1, nullptr, nullptr, nullptr);
+    }
     emit(Json()
-             .add("event", "audio-listener")
+             .add("event", input ? "audio-in-listener" : "audio-listener")
              .add("listener", listener->id)
              .add("sender", sender)
              .add("voices", static_cast<uint64_t>(app.audio.voices.size())));
@@ -154,20 +172,32 @@ gboolean on_register_out(QemuDisplayAudio *iface, GDBusMethodInvocation *inv, GU
     return TRUE;
 }
 
+gboolean on_register_out(QemuDisplayAudio *, GDBusMethodInvocation *inv, GUnixFDList *fd_list,
+                         GVariant *handle, gpointer data) {
+    return register_listener(*static_cast<App *>(data), inv, fd_list, handle, false);
+}
+
+gboolean on_register_in(QemuDisplayAudio *, GDBusMethodInvocation *inv, GUnixFDList *fd_list,
+                        GVariant *handle, gpointer data) {
+    return register_listener(*static_cast<App *>(data), inv, fd_list, handle, true);
+}
+
 // wait-audio-listener: one command at a time, so one waiter.
 struct AudioWaiter {
     CommandPtr cmd;
+    bool input = false; // waits for an input listener
     guint timeout_id = 0;
 };
 std::optional<AudioWaiter> audio_waiter;
 
 void check_waiter(App &app) {
-    if (!audio_waiter || app.audio.listeners.empty())
+    if (!audio_waiter || listeners_of(app, audio_waiter->input).empty())
         return;
     g_source_remove(audio_waiter->timeout_id);
+    const auto &listeners = listeners_of(app, audio_waiter->input);
     CommandPtr cmd = audio_waiter->cmd;
     audio_waiter.reset();
-    cmd->extra.add("listeners", static_cast<uint64_t>(app.audio.listeners.size()));
+    cmd->extra.add("listeners", static_cast<uint64_t>(listeners.size()));
     finish_ok(app, cmd);
 }
 
@@ -276,7 +306,7 @@ gboolean on_tone_tick(gpointer data) {
         tone.frames_sent = due;
         for (const auto &listener : app.audio.listeners) {
             tone.writes++;
-            g_dbus_proxy_call(G_DBUS_PROXY(listener->proxy.get()), "Write",
+            g_dbus_proxy_call(listener->proxy.get(), "Write",
                               g_variant_new("(t@ay)", tone.stream, bytes_variant(data)),
                               G_DBUS_CALL_FLAGS_NONE, -1, nullptr, on_tone_reply, &app);
         }
@@ -313,6 +343,8 @@ void create_audio(App &app) {
     qemu_display_audio_set_nsamples(app.audio.iface.get(), 480);
     g_signal_connect(app.audio.iface.get(), "handle-register-out-listener",
                      G_CALLBACK(on_register_out), &app);
+    g_signal_connect(app.audio.iface.get(), "handle-register-in-listener",
+                     G_CALLBACK(on_register_in), &app);
     g_dbus_object_skeleton_add_interface(app.audio.object.get(),
                                          G_DBUS_INTERFACE_SKELETON(app.audio.iface.get()));
     g_dbus_object_manager_server_export(app.server.get(), app.audio.object.get());
@@ -321,14 +353,13 @@ void create_audio(App &app) {
 void cmd_wait_audio_listener(App &app, const CommandPtr &cmd) {
     if (!app.opts.audio)
         throw CommandError(kNotSupported, "started without --audio");
-    audio_waiter = AudioWaiter{cmd, 0};
+    audio_waiter = AudioWaiter{cmd, cmd->args.flag("input", false), 0};
     const uint32_t seconds = cmd->args.u32("timeout", 10);
     audio_waiter->timeout_id = g_timeout_add_seconds(seconds, on_wait_timeout, &app);
     check_waiter(app);
 }
 
-void cmd_audio_init(App &app, const CommandPtr &cmd) {
-    const Args &a = cmd->args;
+AudioVoice audio_voice_from_args(const Args &a) {
     AudioVoice v;
     v.bits = static_cast<uint8_t>(a.u32("bits", 16));
     v.is_float = a.flag("float", false);
@@ -338,9 +369,26 @@ void cmd_audio_init(App &app, const CommandPtr &cmd) {
     v.channels = static_cast<uint8_t>(a.u32("channels", 2));
     v.bytes_per_frame = a.u32("bytes_per_frame", uint32_t(v.bits / 8) * v.channels);
     v.bytes_per_second = a.u32("bytes_per_second", v.rate * v.bytes_per_frame);
-    const uint64_t id = a.u64("stream", 1);
+    return v;
+}
+
+GVariant *audio_init_params(uint64_t id, const AudioVoice &v) {
+    return g_variant_new("(tybbuyuub)", id, v.bits, v.is_signed, v.is_float, v.rate, v.channels,
+                         v.bytes_per_frame, v.bytes_per_second, v.big_endian);
+}
+
+GVariant *audio_volume_params(uint64_t id, const Args &args) {
+    std::vector<uint8_t> levels;
+    for (uint32_t level : args.u32_list("levels"))
+        levels.push_back(static_cast<uint8_t>(level));
+    return g_variant_new("(tb@ay)", id, args.flag("mute", false), bytes_variant(levels));
+}
+
+void cmd_audio_init(App &app, const CommandPtr &cmd) {
+    const AudioVoice v = audio_voice_from_args(cmd->args);
+    const uint64_t id = cmd->args.u64("stream", 1);
     app.audio.voices[id] = v;
-    call_all(app, cmd, "Init", init_params(id, v));
+    call_all(app, cmd, "Init", audio_init_params(id, v));
 }
 
 void cmd_audio_fini(App &app, const CommandPtr &cmd) {
@@ -357,12 +405,7 @@ void cmd_audio_enable(App &app, const CommandPtr &cmd) {
 }
 
 void cmd_audio_volume(App &app, const CommandPtr &cmd) {
-    std::vector<uint8_t> levels;
-    for (uint32_t level : cmd->args.u32_list("levels"))
-        levels.push_back(static_cast<uint8_t>(level));
-    call_all(app, cmd, "SetVolume",
-             g_variant_new("(tb@ay)", cmd->args.u64("stream", 1), cmd->args.flag("mute", false),
-                           bytes_variant(levels)));
+    call_all(app, cmd, "SetVolume", audio_volume_params(cmd->args.u64("stream", 1), cmd->args));
 }
 
 void cmd_audio_write(App &app, const CommandPtr &cmd) {
@@ -408,7 +451,9 @@ void cmd_audio_stop(App &app, const CommandPtr &cmd) {
 
 void drop_audio_listeners(App &app) {
     app.audio.tone.reset();
+    app.audio.capture.reset();
     app.audio.listeners.clear();
+    app.audio.in_listeners.clear();
 }
 
 } // namespace fakeqemu

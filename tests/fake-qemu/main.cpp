@@ -40,6 +40,13 @@ const std::vector<Verb> &verbs() {
             keys.insert(keys.end(), calls.begin(), calls.end());
         return keys;
     };
+    // A voice's format (audio-init, audio-in-start, audio-in-call).
+    auto with_format = [](std::vector<std::string> keys) {
+        for (const char *k : {"stream", "bits", "signed", "float", "be", "rate", "channels",
+                              "bytes_per_frame", "bytes_per_second"})
+            keys.emplace_back(k);
+        return keys;
+    };
     static const std::vector<Verb> table = {
         {"wait-listener", cmd_wait, with({"timeout", "count"}, false)},
         {"wait-no-listener", cmd_wait_none, with({"timeout"}, false)},
@@ -85,11 +92,8 @@ const std::vector<Verb> &verbs() {
         {"save", cmd_save, with({"path", "what"}, false)},
         {"status", cmd_status, {}},
         {"sleep", cmd_sleep, {"ms"}},
-        {"wait-audio-listener", cmd_wait_audio_listener, {"timeout"}},
-        {"audio-init",
-         cmd_audio_init,
-         {"stream", "bits", "signed", "float", "be", "rate", "channels", "bytes_per_frame",
-          "bytes_per_second"}},
+        {"wait-audio-listener", cmd_wait_audio_listener, {"timeout", "input"}},
+        {"audio-init", cmd_audio_init, with_format({})},
         {"audio-fini", cmd_audio_fini, {"stream"}},
         {"audio-enable", cmd_audio_enable, {"stream", "enabled"}},
         {"audio-volume", cmd_audio_volume, {"stream", "mute", "levels"}},
@@ -98,6 +102,11 @@ const std::vector<Verb> &verbs() {
          cmd_audio_tone,
          {"stream", "freq", "level", "duration", "wait", "chunk_ms", "silence_ms"}},
         {"audio-stop", cmd_audio_stop, {}},
+        {"audio-in-start", cmd_audio_in_start, with_format({"period_ms"})},
+        {"audio-in-stats", cmd_audio_in_stats, {"last_ms"}},
+        {"audio-in-stop", cmd_audio_in_stop, {}},
+        {"audio-in-call", cmd_audio_in_call,
+         with_format({"method", "size", "enabled", "mute", "levels"})},
         {"quit", cmd_quit, {}},
     };
     return table;

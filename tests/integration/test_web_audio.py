@@ -7,10 +7,7 @@ button.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from peer_streaming import streamed_peer
-from web_page import open_page, wait_running
+from web_page import open_page, peer_playing
 from vmcast_testlib import wait_for
 
 # The web and browser fixtures.
@@ -49,23 +46,6 @@ LEVELS = """((frequencies) => {
 })(%s)"""
 
 BUTTON = "document.querySelector('button.mute')"
-
-
-@contextmanager
-def peer_playing(session, artifacts, tmp_path, web, name: str, sound: bool = True,
-                 init: str = "bits=16 rate=48000 channels=2"):
-    """The fake peer showing a picture, streamed with the page served; with sound, its voice
-    set up but silent (a page that joins before any sound must still get the audio track)."""
-    port, args = web
-    with streamed_peer(session, artifacts, tmp_path, name=name, vmcast_args=args,
-                       peer_args=["--audio"] if sound else []) as run:
-        result, _ = run.send("scanout width=320 height=200 pattern=gradient")
-        assert result["ok"], result
-        wait_running(port, name, timeout=20)
-        if sound:
-            assert run.peer.command("wait-audio-listener timeout=20", timeout=25)["ok"]
-            assert run.peer.command(f"audio-init stream=1 {init}")["ok"]
-        yield run, port
 
 
 def play_tone(peer) -> None:

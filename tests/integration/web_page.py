@@ -38,6 +38,23 @@ def key_events(peer, since: int) -> list[tuple[str, int]]:
 
 
 @contextmanager
+def peer_playing(session, artifacts, tmp_path, web, name: str, sound: bool = True,
+                 init: str = "bits=16 rate=48000 channels=2"):
+    """The fake peer showing a picture, streamed with the page served; with sound, its voice
+    set up but silent (a page that joins before any sound must still get the audio track)."""
+    port, args = web
+    with streamed_peer(session, artifacts, tmp_path, name=name, vmcast_args=args,
+                       peer_args=["--audio"] if sound else []) as run:
+        result, _ = run.send("scanout width=320 height=200 pattern=gradient")
+        assert result["ok"], result
+        wait_running(port, name, timeout=20)
+        if sound:
+            assert run.peer.command("wait-audio-listener timeout=20", timeout=25)["ok"]
+            assert run.peer.command(f"audio-init stream=1 {init}")["ok"]
+        yield run, port
+
+
+@contextmanager
 def served_peer(session, artifacts, tmp_path, web, name: str, version: str = "7.2"):
     """The fake peer (as QEMU version) showing a 320x200 gradient, streamed by a vmcast that
     serves the page."""
@@ -63,21 +80,24 @@ def open_page(browser, port: int, name: str, token: str = FULL_TOKEN) -> None:
     wait_input_channel(browser, name)
 
 
-def shown(browser, selector: str) -> bool:
-    """Whether the element is visible inside the window (not hidden, not off its edges)."""
-    return browser.eval("p", f"""(() => {{ const e = document.querySelector({json.dumps(selector)});
+def shown(browser, selector: str, page: str = "p") -> bool:
+    """Whether the element is there and visible inside the window (not hidden, not off its
+    edges)."""
+    return browser.eval(page, f"""(() => {{ const e = document.querySelector({json.dumps(selector)});
+        if (!e) return false;
         const r = e.getBoundingClientRect();
         return !e.closest('[hidden]') && getComputedStyle(e).visibility === 'visible' &&
                r.width > 0 && r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 &&
                r.right <= innerWidth; }})()""")
 
 
-def show_toolbar(browser) -> None:
+def show_toolbar(browser, page: str = "p") -> None:
     """From the keyboard: Enter on the toolbar's handle. (A click there moves the pointer to
     the top edge first, which shows the toolbar over the handle.)"""
-    if not shown(browser, "#fullscreen-button"):
-        browser.call("press", page="p", focus="#toolbar-handle", keys="Enter")
-    wait_for(lambda: shown(browser, "#fullscreen-button"), 5, 0.1, what="the toolbar shown")
+    if not shown(browser, "#fullscreen-button", page):
+        browser.call("press", page=page, focus="#toolbar-handle", keys="Enter")
+    wait_for(lambda: shown(browser, "#fullscreen-button", page), 5, 0.1,
+             what=f"page {page}'s toolbar shown")
 
 
 def choose_scale(browser, page: str, mode: str) -> None:

@@ -1,9 +1,11 @@
 """The VM's sound as a PipeWire consumer hears it: pw-record on vmcast's audio node, and the
-amplitude of a tone at one frequency (Goertzel), stdlib only."""
+amplitude of a tone at one frequency (Goertzel), stdlib only; a sine written as a WAV file (a
+browser's fake microphone)."""
 from __future__ import annotations
 
 import math
 import signal
+import struct
 import wave
 from pathlib import Path
 
@@ -97,3 +99,17 @@ def block_amplitude(samples: list[float], rate: int, freq: float, block_s: float
 
 def rms(samples: list[float]) -> float:
     return math.sqrt(sum(v * v for v in samples) / len(samples)) if samples else 0.0
+
+
+def write_sine_wav(path: Path, freq: float = 440.0, amplitude: float = 0.5, rate: int = 48000,
+                   seconds: float = 10.0) -> None:
+    """A mono 16-bit WAV of a sine that starts and ends at zero, so that it loops cleanly when
+    its length holds whole periods (10 s of 440 Hz does)."""
+    count = int(rate * seconds)
+    samples = (round(amplitude * 32767 * math.sin(2 * math.pi * freq * i / rate))
+               for i in range(count))
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(struct.pack(f"<{count}h", *samples))

@@ -30,6 +30,13 @@ def browser_available() -> str | None:
     return None
 
 
+def fake_microphone_args(wav: Path) -> list[str]:
+    """Chromium flags for a Browser whose microphone plays wav (looped) and whose permission
+    prompts are answered yes."""
+    return ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}"]
+
+
 class Browser:
     """chromium_args are added to Chromium's; env is the driver's and Chromium's environment
     (default: this process's)."""
