@@ -19,12 +19,12 @@ namespace vmcast {
 
 class Microphone {
   public:
-    // QEMU reads at its own clock: sound the page sends beyond it (clocks drift, a guest stops
-    // recording for a while) would only add latency, so past this much the oldest goes.
+    // QEMU reads at its own clock: sound the page sends beyond it (clocks drift, the guest is
+    // slow to read) would only add latency, so past this much the oldest goes.
     static constexpr uint32_t kMaxWaitingMs = 200;
 
-    // The format QEMU records in, or nullopt while it records nothing; sound waiting in
-    // another format goes.
+    // The format QEMU records in while the guest records, or nullopt while it does not: then
+    // nothing is kept, so that a recording starts with fresh sound, not what waited meanwhile.
     void set_format(std::optional<PcmFormat> format) {
         std::lock_guard lock(mutex_);
         if (format != format_)
@@ -36,42 +36,36 @@ class Microphone {
         return format_;
     }
 
-    // The viewer whose sound goes to the VM from now on. The one it replaces, if any, hears it
-    // through the taken_away it gave (called here, after the switch).
-    void take(uint64_t viewer, std::function<void()> taken_away) {
-        std::function<void()> replaced;
+    // The viewer whose sound goes to the VM from now on; whether that changed anything. The
+    // viewer it replaces, if any, hears so through the taken_away it gave (called here).
+    bool take(uint64_t viewer, std::function<void()> taken_away) {
+        std::optional<Owner> replaced;
         {
             std::lock_guard lock(mutex_);
-            if (owner_ != viewer) {
-                waiting_.clear();
-                replaced = std::exchange(taken_away_, {});
-            }
-            owner_ = viewer;
-            taken_away_ = std::move(taken_away);
+            if (owner_ && owner_->viewer == viewer)
+                return false;
+            waiting_.clear();
+            replaced = std::exchange(owner_, Owner{viewer, std::move(taken_away)});
         }
-        if (replaced)
-            replaced();
+        if (replaced && replaced->taken_away)
+            replaced->taken_away();
+        return true;
     }
     // The viewer stops (or goes): if the sound was its, none goes to the VM any more.
     void release(uint64_t viewer) {
-        std::function<void()> forgotten; // destroyed after the lock
+        std::optional<Owner> released; // its callback destroyed after the lock
         std::lock_guard lock(mutex_);
-        if (owner_ != viewer)
+        if (!owner_ || owner_->viewer != viewer)
             return;
-        owner_.reset();
-        forgotten = std::exchange(taken_away_, {});
+        released = std::exchange(owner_, std::nullopt);
         waiting_.clear();
-    }
-    bool taken_by(uint64_t viewer) const {
-        std::lock_guard lock(mutex_);
-        return owner_ == viewer;
     }
 
     // Whole frames in format, from viewer: kept when the viewer holds the microphone and the
     // format is QEMU's (a change may still be on its way through the decoder).
     void write(uint64_t viewer, const PcmFormat &format, std::span<const uint8_t> frames) {
         std::lock_guard lock(mutex_);
-        if (owner_ != viewer || format_ != format)
+        if (!owner_ || owner_->viewer != viewer || format_ != format)
             return;
         waiting_.insert(waiting_.end(), frames.begin(), frames.end());
         const size_t frame = format.bytes_per_frame();
@@ -91,10 +85,13 @@ class Microphone {
     }
 
   private:
+    struct Owner {
+        uint64_t viewer;
+        std::function<void()> taken_away;
+    };
     mutable std::mutex mutex_;
     std::optional<PcmFormat> format_;
-    std::optional<uint64_t> owner_;
-    std::function<void()> taken_away_; // the owner's
+    std::optional<Owner> owner_;
     std::deque<uint8_t> waiting_;
 };
 

@@ -93,7 +93,7 @@ const AudioVoices::Voice *AudioVoices::init(ListenerCall &call, uint64_t id,
     return &voices_.emplace_back(Voice{id, *format});
 }
 
-const AudioVoices::Voice *AudioVoices::known(ListenerCall &call, const char *method, uint64_t id) {
+AudioVoices::Voice *AudioVoices::find(ListenerCall &call, const char *method, uint64_t id) {
     auto found = std::ranges::find(voices_, id, &Voice::id);
     if (found != voices_.end())
         return &*found;
@@ -101,11 +101,25 @@ const AudioVoices::Voice *AudioVoices::known(ListenerCall &call, const char *met
     return nullptr;
 }
 
+const AudioVoices::Voice *AudioVoices::known(ListenerCall &call, const char *method, uint64_t id) {
+    return find(call, method, id);
+}
+
 bool AudioVoices::remove(ListenerCall &call, uint64_t id) {
     if (!known(call, "Fini", id))
         return false;
     std::erase_if(voices_, [id](const Voice &voice) { return voice.id == id; });
     return true;
+}
+
+const AudioVoices::Voice *AudioVoices::enable(ListenerCall &call, uint64_t id, bool enabled) {
+    Voice *voice = find(call, "SetEnabled", id);
+    if (voice) {
+        voice->enabled = enabled;
+        g_debug("%s: %s stream %llu %s", log_name_.c_str(), what_,
+                static_cast<unsigned long long>(id), enabled ? "enabled" : "disabled");
+    }
+    return voice;
 }
 
 bool AudioVoices::whole_frames(ListenerCall &call, const char *method, const Voice &voice,

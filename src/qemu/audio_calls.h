@@ -46,6 +46,7 @@ class AudioVoices {
     struct Voice {
         uint64_t id;
         PcmFormat format;
+        bool enabled = false; // QEMU plays or records it (SetEnabled)
     };
 
     // what names the listener in warnings ("audio", "microphone"), after log_name.
@@ -58,6 +59,8 @@ class AudioVoices {
     const Voice *known(ListenerCall &call, const char *method, uint64_t id);
     // Fini: false for an unknown voice.
     bool remove(ListenerCall &call, uint64_t id);
+    // SetEnabled: the voice, or nullptr for an unknown one.
+    const Voice *enable(ListenerCall &call, uint64_t id, bool enabled);
     // Write's or Read's size: whole frames of the voice, at most a second of sound.
     bool whole_frames(ListenerCall &call, const char *method, const Voice &voice, uint64_t bytes);
     void reject(ListenerCall &call, const char *method, const std::string &reason);
@@ -67,6 +70,8 @@ class AudioVoices {
     const std::string &log_name() const { return log_name_; }
 
   private:
+    Voice *find(ListenerCall &call, const char *method, uint64_t id);
+
     std::string log_name_;
     const char *what_;
     std::vector<Voice> voices_;

@@ -25,7 +25,8 @@ std::optional<PcmFormat> pcm_format(const AudioInit &init, std::string &error) {
     PcmFormat format{init.is_float    ? SampleKind::Float
                      : init.is_signed ? SampleKind::Signed
                                       : SampleKind::Unsigned,
-                     init.bits, init.big_endian, init.rate, init.channels};
+                     init.bits, init.bits > 8 && init.big_endian, init.rate,
+                     init.channels}; // one byte has no order
     if (init.bytes_per_frame != format.bytes_per_frame()) {
         error = std::to_string(init.bytes_per_frame) + " bytes a frame where " +
                 std::to_string(init.channels) + " channels of " + std::to_string(init.bits) +

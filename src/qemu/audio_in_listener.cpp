@@ -60,8 +60,11 @@ AudioInListener::~AudioInListener() {
 }
 
 void AudioInListener::hear_oldest() {
+    // QEMU sets a voice up once (Init) and enables it for each recording: sound the page sent
+    // in between must not reach the guest late.
     const AudioVoices::Voice *oldest = voices_.oldest();
-    microphone_->set_format(oldest ? std::optional(oldest->format) : std::nullopt);
+    microphone_->set_format(oldest && oldest->enabled ? std::optional(oldest->format)
+                                                      : std::nullopt);
 }
 
 void AudioInListener::init(ListenerCall call, uint64_t id, const AudioInit &init) {
@@ -75,11 +78,8 @@ void AudioInListener::fini(ListenerCall call, uint64_t id) {
 }
 
 void AudioInListener::set_enabled(ListenerCall call, uint64_t id, bool enabled) {
-    if (!voices_.known(call, "SetEnabled", id))
-        return;
-    // QEMU reads only while enabled.
-    g_debug("%s: microphone stream %llu %s", voices_.log_name().c_str(),
-            static_cast<unsigned long long>(id), enabled ? "enabled" : "disabled");
+    if (voices_.enable(call, id, enabled))
+        hear_oldest();
 }
 
 void AudioInListener::set_volume(ListenerCall call, uint64_t id, bool,

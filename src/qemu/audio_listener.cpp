@@ -75,11 +75,8 @@ void AudioListener::play_next() {
 }
 
 void AudioListener::set_enabled(ListenerCall call, uint64_t id, bool enabled) {
-    if (!voices_.known(call, "SetEnabled", id))
-        return;
     // QEMU writes only while enabled; the node plays silence meanwhile.
-    g_debug("%s: audio stream %llu %s", voices_.log_name().c_str(),
-            static_cast<unsigned long long>(id), enabled ? "enabled" : "disabled");
+    voices_.enable(call, id, enabled);
 }
 
 void AudioListener::set_volume(ListenerCall call, uint64_t id, bool mute,

@@ -1,5 +1,7 @@
 #include "web/console_encoder.h"
 
+#include "web/microphone_branch.h"
+
 #include <gst/app/gstappsrc.h>
 #include <gst/video/video.h>
 
@@ -378,7 +380,9 @@ gboolean ConsoleEncoder::on_bus_message(GstBus *, GstMessage *message, gpointer 
         g_warning("%s: encoder pipeline error from %s: %s (%s)", self->node_name_.c_str(),
                   GST_OBJECT_NAME(GST_MESSAGE_SRC(message)), error->message,
                   debug ? debug : "no details");
-        self->fail_later(error->message);
+        // A viewer's microphone decoder failing takes its sound away, not the others' picture.
+        if (!MicrophoneBranch::owns(GST_MESSAGE_SRC(message)))
+            self->fail_later(error->message);
     } else if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_WARNING) {
         GError *raw_error = nullptr;
         gst_message_parse_warning(message, &raw_error, nullptr);

@@ -3,6 +3,7 @@
 #include <gst/app/gstappsink.h>
 
 #include <optional>
+#include <string>
 
 #include "common/glib_ptr.h"
 #include "web/gst_util.h"
@@ -18,6 +19,8 @@ constexpr const char *kDescription =
     "rtpopusdepay ! opusdec plc=true ! audioconvert ! audioresample ! "
     "capsfilter name=microphone-caps ! "
     "appsink name=microphone-sink sync=false async=false max-buffers=4 drop=true";
+
+constexpr const char *kBinNamePrefix = "microphone-of-viewer-";
 
 // What the appsink's streaming thread needs; freed with the appsink's callbacks.
 struct SinkContext {
@@ -74,9 +77,10 @@ void on_pad_added(GstElement *, GstPad *pad, gpointer branch_sink) {
     auto *sink = static_cast<GstPad *>(branch_sink);
     if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC || gst_pad_is_linked(sink) || !is_audio(pad))
         return;
-    if (gst_pad_link(pad, sink) == GST_PAD_LINK_OK)
+    const GstPadLinkReturn linked = gst_pad_link(pad, sink);
+    if (linked == GST_PAD_LINK_OK)
         g_info("web: a viewer's microphone track arrives");
-    else
+    else if (linked != GST_PAD_LINK_WAS_LINKED) // another pad came first
         g_warning("web: cannot link a viewer's microphone track");
 }
 
@@ -92,9 +96,11 @@ std::unique_ptr<MicrophoneBranch> MicrophoneBranch::create(GstElement *webrtc,
         error = std::string("cannot make the microphone's decoder: ") + parse_error->message;
         return nullptr;
     }
+    gst_object_set_name(GST_OBJECT(bin), (kBinNamePrefix + std::to_string(viewer)).c_str());
     GstPtr<GstElement> caps_filter(gst_bin_get_by_name(GST_BIN(bin), "microphone-caps"));
     GstPtr<GstElement> app_sink(gst_bin_get_by_name(GST_BIN(bin), "microphone-sink"));
-    if (const std::optional<PcmFormat> format = microphone->format()) {
+    const std::optional<PcmFormat> format = microphone->format();
+    if (format) {
         GstCaps *caps = pcm_caps(*format);
         g_object_set(caps_filter.get(), "caps", caps, nullptr);
         gst_caps_unref(caps);
@@ -103,7 +109,7 @@ std::unique_ptr<MicrophoneBranch> MicrophoneBranch::create(GstElement *webrtc,
     callbacks.new_sample = on_new_sample;
     gst_app_sink_set_callbacks(
         GST_APP_SINK(app_sink.get()), &callbacks,
-        new SinkContext{std::move(microphone), viewer, caps_filter.get(), std::nullopt},
+        new SinkContext{std::move(microphone), viewer, caps_filter.get(), format},
         [](gpointer data) { delete static_cast<SinkContext *>(data); });
     auto *pipeline = GST_BIN(gst_object_get_parent(GST_OBJECT(webrtc)));
     gst_bin_add(pipeline, bin);
@@ -114,6 +120,13 @@ std::unique_ptr<MicrophoneBranch> MicrophoneBranch::create(GstElement *webrtc,
         webrtc, "pad-added", G_CALLBACK(on_pad_added), gst_element_get_static_pad(bin, "sink"),
         [](gpointer pad, GClosure *) { gst_object_unref(pad); }, GConnectFlags(0));
     return std::unique_ptr<MicrophoneBranch>(new MicrophoneBranch(pipeline, bin));
+}
+
+bool MicrophoneBranch::owns(GstObject *object) {
+    for (GstObject *parent = object; parent; parent = GST_OBJECT_PARENT(parent))
+        if (g_str_has_prefix(GST_OBJECT_NAME(parent), kBinNamePrefix))
+            return true;
+    return false;
 }
 
 MicrophoneBranch::~MicrophoneBranch() {

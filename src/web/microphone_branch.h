@@ -26,6 +26,9 @@ class MicrophoneBranch {
     // Stops and removes the branch; webrtcbin must be stopped first (it links no pad after).
     ~MicrophoneBranch();
 
+    // Whether object (a bus message's source) is inside a microphone branch.
+    static bool owns(GstObject *object);
+
   private:
     MicrophoneBranch(GstBin *pipeline, GstElement *bin) : pipeline_(pipeline), bin_(bin) {}
 

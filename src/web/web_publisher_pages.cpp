@@ -12,9 +12,9 @@ namespace {
 
 constexpr const char *kResourcePrefix = "/org/vmcast/web";
 constexpr std::array<std::string_view, 13> kFiles = {
-    "/index.html", "/list.html", "/vmcast.js",  "/clipboard.js",   "/view.js",    "/touch.js",
-    "/toolbar.js", "/audio.js",  "/vmcast.css", "/console_nav.js", "/vm_list.js", "/vm_list.css",
-    "/microphone.js"};
+    "/index.html", "/list.html",   "/vmcast.js",    "/clipboard.js", "/view.js",
+    "/touch.js",   "/toolbar.js",  "/audio.js",     "/vmcast.css",   "/console_nav.js",
+    "/vm_list.js", "/vm_list.css", "/microphone.js"};
 
 const char *content_type_of(std::string_view path) {
     if (path.ends_with(".js"))

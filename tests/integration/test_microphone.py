@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -189,6 +190,38 @@ BAD_CALLS = [
 ]
 
 
+def test_a_recording_starts_with_fresh_sound(session, artifacts, tmp_path, web, mic_browser):
+    """QEMU sets its input voice up once (Init) and enables it for each recording: what the page
+    sent while the guest did not record must not reach it late. Without that, the guest's
+    recording would start with the last 200 ms the page sent, and lag 200 ms behind it for good.
+    """
+    with mic_peer(session, artifacts, tmp_path, web, "freshmic") as (run, port):
+        peer = run.peer
+        init = peer.command("audio-in-call method=Init stream=1 bits=16 rate=48000 channels=2")
+        assert init["results"][0]["ok"], init
+        open_page(mic_browser, port, "p")
+        wait_microphone(mic_browser, "p", "off")
+        click_microphone(mic_browser, "p")
+        wait_microphone(mic_browser, "p", "on")
+        # A second and a half of the page's sound while the guest records nothing.
+        time.sleep(1.5)
+        enabled = peer.command("audio-in-call method=SetEnabled stream=1 enabled=1")
+        assert enabled["results"][0]["ok"], enabled
+        # All the sound waiting, in one Read of a second: only what came since the recording
+        # started (a few ms), not the 200 ms the page sent before.
+        read = peer.command(f"audio-in-call method=Read stream=1 size={RATE * FRAME_BYTES}")
+        answer = read["results"][0]
+        assert answer["ok"] and answer["bytes"] == RATE * FRAME_BYTES, read
+        assert answer["sound_bytes"] < 0.15 * RATE * FRAME_BYTES, read
+        # From then on the page's sound waits for the guest: after half a second, a Read of
+        # 200 ms (what the buffer holds at most) is mostly the tone.
+        time.sleep(0.5)
+        fifth = RATE * FRAME_BYTES // 5
+        read = peer.command(f"audio-in-call method=Read stream=1 size={fifth}")
+        assert read["results"][0]["sound_bytes"] > 0.5 * fifth, read
+        run.assert_alive()
+
+
 def test_bad_reads_and_inits_are_refused(session, artifacts, tmp_path, web):
     with mic_peer(session, artifacts, tmp_path, web, "badmic") as (run, _):
         peer = run.peer
@@ -203,7 +236,7 @@ def test_bad_reads_and_inits_are_refused(session, artifacts, tmp_path, web):
             run.assert_alive()
         good = peer.command("audio-in-call method=Read stream=1 size=1920")
         assert good["results"] == [{"listener": good["results"][0]["listener"], "ok": True,
-                                    "bytes": 1920}], good
+                                    "bytes": 1920, "sound_bytes": 0}], good
         # QEMU's own Reads go on, answered in full.
         wait_recorded(peer, "half a second of QEMU's Reads", lambda s: s["reads"] >= 50)
 

@@ -16,6 +16,9 @@ function createMicrophone({ state, sendInput, container, report }) {
   let offered = false;
   let transceiver = null;
   let track = null;
+  // Each start, stop and end counts: a start that finds it changed after an await lost to
+  // them, and stops its own track.
+  let attempt = 0;
 
   function show(microphone, why) {
     state.microphone = microphone;
@@ -27,6 +30,7 @@ function createMicrophone({ state, sendInput, container, report }) {
   show('unavailable');
 
   function stopTrack() {
+    attempt++;
     if (track) track.stop();
     track = null;
     if (transceiver) transceiver.sender.replaceTrack(null).catch(() => {});
@@ -41,25 +45,33 @@ function createMicrophone({ state, sendInput, container, report }) {
       show('denied', 'This session carries no sound to answer with');
       return;
     }
+    stopTrack();
+    const mine = attempt;
+    // Switched off, taken, or the session ended while this start waited.
+    const lost = () => attempt !== mine;
     show('starting');
+    let stream = null;
     try {
       // The browser's echo cancellation keeps the VM's own sound, played here, out of it;
       // the rest is the guest's to process.
-      const stream = await navigator.mediaDevices.getUserMedia({
+      stream = await navigator.mediaDevices.getUserMedia({
         audio: { echoCancellation: true, noiseSuppression: false, autoGainControl: false } });
-      if (state.microphone !== 'starting') { // switched off, or the session ended, meanwhile
-        for (const t of stream.getTracks()) t.stop();
-        return;
-      }
-      track = stream.getAudioTracks()[0];
-      await transceiver.sender.replaceTrack(track);
-      sendInput({ type: 'microphone', on: true });
-      show('on');
+      if (!lost()) await transceiver.sender.replaceTrack(stream.getAudioTracks()[0]);
     } catch (error) {
+      if (stream) for (const t of stream.getTracks()) t.stop();
+      if (lost()) return;
       stopTrack();
       show('denied', `No microphone: ${error.message}`);
       report(`no microphone: ${error.message}`);
+      return;
     }
+    if (lost()) { // the stop that won cleared the sender after this track went on it
+      for (const t of stream.getTracks()) t.stop();
+      return;
+    }
+    track = stream.getAudioTracks()[0];
+    sendInput({ type: 'microphone', on: true });
+    show('on');
   }
 
   function stop() {
