@@ -130,7 +130,7 @@ def test_man_page_names_every_option_and_key(vmcast_bin):
     missing = [option for option in sorted(options) if option not in page]
     assert not missing, f"options not in {MAN_PAGE.name}: {missing}"
     keys = re.findall(r"^#?([a-z-]+)=", EXAMPLE.read_text(), re.M)
-    assert len(keys) == 13, keys
+    assert len(keys) == 14, keys
     missing = [key for key in keys if not re.search(rf"^\.B \[\w+\] {key}$", page, re.M)]
     assert not missing, f"config keys not in {MAN_PAGE.name}: {missing}"
 
@@ -166,7 +166,7 @@ def test_command_line_wins_over_the_file(vmcast_bin):
 
 BAD_FILES = {
     "unknown-key": ("[web]\nlisten=:8081\nbitrat=100\n",
-                    "[web] bitrat: unknown key (expected listen, token-file, codec or bitrate)"),
+                    "[web] bitrat: unknown key (expected listen, token-file, codec, bitrate or microphone)"),
     "unknown-group": ("[webs]\n", "[webs]: unknown group"),
     "bus-and-libvirt": ("[bus]\naddress=unix:path=/run/x\n[libvirt]\nuri=qemu:///system\n",
                         "both [bus] address and [libvirt] uri"),
