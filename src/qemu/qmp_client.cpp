@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 
 #include "common/glib_ptr.h"
+#include "common/json_text.h"
 
 namespace vmcast::qemu {
 namespace {
@@ -49,7 +50,8 @@ std::string request_json(const std::string &command, const QmpArguments &argumen
 
 // The JSON object on one line from QEMU (owned by parser), or nullptr when it is not one.
 JsonObject *parse_object(JsonParser *parser, const std::string &line) {
-    if (!json_parser_load_from_data(parser, line.data(), gssize(line.size()), nullptr))
+    if (!is_one_json_value(line) ||
+        !json_parser_load_from_data(parser, line.data(), gssize(line.size()), nullptr))
         return nullptr;
     JsonNode *root = json_parser_get_root(parser);
     return root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : nullptr;

@@ -1,5 +1,7 @@
 #include "web/messages.h"
 
+#include "common/json_text.h"
+
 #include <json-glib/json-glib.h>
 
 #include <linux/input-event-codes.h>
@@ -45,6 +47,10 @@ class ParsedMessage {
     bool parse(std::string_view text, size_t max_bytes, std::string &error) {
         if (!within_size(text, max_bytes, error))
             return false;
+        if (!is_one_json_value(text)) {
+            error = "malformed JSON: more than one value";
+            return false;
+        }
         GError *raw_error = nullptr;
         if (!json_parser_load_from_data(parser_.get(), text.data(), gssize(text.size()),
                                         &raw_error)) {
