@@ -30,6 +30,13 @@ struct SinkContext {
     std::optional<PcmFormat> asked; // what caps_filter asks for (this thread's alone)
 };
 
+// The branch's converter turns the page's sound into format from now on.
+void convert_to(GstElement *caps_filter, const PcmFormat &format) {
+    GstCaps *caps = pcm_caps(format);
+    g_object_set(caps_filter, "caps", caps, nullptr);
+    gst_caps_unref(caps);
+}
+
 struct GstSampleUnref {
     void operator()(GstSample *sample) const { gst_sample_unref(sample); }
 };
@@ -44,9 +51,7 @@ GstFlowReturn on_new_sample(GstAppSink *sink, gpointer data) {
         // QEMU records in another format now: the converter follows, and what was on its way
         // in the old one is dropped by the Microphone.
         context->asked = wanted;
-        GstCaps *caps = pcm_caps(*wanted);
-        g_object_set(context->caps_filter, "caps", caps, nullptr);
-        gst_caps_unref(caps);
+        convert_to(context->caps_filter, *wanted);
     }
     const std::optional<PcmFormat> format = pcm_format_of(gst_sample_get_caps(sample.get()));
     GstBuffer *buffer = gst_sample_get_buffer(sample.get());
@@ -100,11 +105,8 @@ std::unique_ptr<MicrophoneBranch> MicrophoneBranch::create(GstElement *webrtc,
     GstPtr<GstElement> caps_filter(gst_bin_get_by_name(GST_BIN(bin), "microphone-caps"));
     GstPtr<GstElement> app_sink(gst_bin_get_by_name(GST_BIN(bin), "microphone-sink"));
     const std::optional<PcmFormat> format = microphone->format();
-    if (format) {
-        GstCaps *caps = pcm_caps(*format);
-        g_object_set(caps_filter.get(), "caps", caps, nullptr);
-        gst_caps_unref(caps);
-    }
+    if (format)
+        convert_to(caps_filter.get(), *format);
     GstAppSinkCallbacks callbacks{};
     callbacks.new_sample = on_new_sample;
     gst_app_sink_set_callbacks(
