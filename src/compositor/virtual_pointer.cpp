@@ -37,9 +37,11 @@ VirtualPointer::VirtualPointer(VirtualInput &input,
                              [this](wlr_event_pointer_button *event) { button(*event); });
     axis_listener_.connect(&pointer->events.axis,
                            [this](wlr_event_pointer_axis *event) { axis(*event); });
+    // The device's destroy, not the virtual pointer's: wlroots 0.15 frees the wlr_pointer,
+    // whose signals the listeners above are on, before it emits the virtual pointer's.
     destroy_listener_.connect(
-        &event.new_pointer->events.destroy,
-        [on_destroyed = std::move(on_destroyed)](wlr_virtual_pointer_v1 *) { on_destroyed(); });
+        &event.new_pointer->input_device.events.destroy,
+        [on_destroyed = std::move(on_destroyed)](wlr_input_device *) { on_destroyed(); });
 }
 
 void VirtualPointer::move_absolute(double x, double y) {

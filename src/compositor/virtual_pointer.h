@@ -14,8 +14,8 @@ struct wlr_event_pointer_axis;
 struct wlr_event_pointer_button;
 struct wlr_event_pointer_motion;
 struct wlr_event_pointer_motion_absolute;
+struct wlr_input_device;
 struct wlr_output;
-struct wlr_virtual_pointer_v1;
 struct wlr_virtual_pointer_v1_new_pointer_event;
 
 namespace vmcast::compositor {
@@ -53,7 +53,7 @@ class VirtualPointer {
     WlListener<wlr_event_pointer_motion_absolute> motion_absolute_listener_;
     WlListener<wlr_event_pointer_button> button_listener_;
     WlListener<wlr_event_pointer_axis> axis_listener_;
-    WlListener<wlr_virtual_pointer_v1> destroy_listener_;
+    WlListener<wlr_input_device> destroy_listener_;
 };
 
 } // namespace vmcast::compositor
