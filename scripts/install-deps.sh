@@ -36,7 +36,7 @@ packages="
     systemd groff-base man-db util-linux
     systemd-container polkitd dbus-user-session
     firefox-esr xdg-desktop-portal python3-dbusmock libportal-dev
-    grim wf-recorder wlr-randr wayland-utils ffmpeg
+    grim wf-recorder wlr-randr wayland-utils ffmpeg valgrind
     libxkbcommon-dev wtype wayvnc
     xdg-desktop-portal-wlr
 "

@@ -239,11 +239,12 @@ def wait_for_console_keys(peer, mark: int, expected: list[tuple[int, str, int]],
 
 
 @contextmanager
-def two_consoles(session, tmp_path, peer_args=()):
-    """The fake peer with two 320x200 consoles, streamed with --wayland, both outputs there."""
+def two_consoles(session, tmp_path, peer_args=(), command_prefix=()):
+    """The fake peer with two 320x200 consoles, streamed with --wayland, both outputs there;
+    vmcast's command line behind command_prefix (valgrind and its options, say)."""
     with FakeQemu(session.env, name=VM, consoles=2, extra_args=peer_args) as peer:
-        vmcast = session.spawn([os.environ["VMCAST_BIN"], "run", "--verbose", "--vm", VM,
-                                "--wayland"], name="vmcast")
+        vmcast = session.spawn([*command_prefix, os.environ["VMCAST_BIN"], "run", "--verbose",
+                                "--vm", VM, "--wayland"], name="vmcast")
         for index in (0, 1):
             peer.wait_listener(console=index, timeout=20)
             result = peer.command(f"scanout width=320 height=200 pattern=gradient "
