@@ -21,10 +21,4 @@ def reboot_to_shell(qemu: Qemu) -> None:
     qemu.system_reset()
     wait_for(lambda: "VMCAST-GUEST: ready mode=shell" in qemu.serial_text()[booted:],
              BOOT_TIMEOUT, 0.5, what="the guest's shell after the reboot")
-    # The guest says "ready" before its shell has drawn the prompt on the otherwise black tty1.
-    wait_for(lambda: shows_prompt(qemu.screendump()), 30, 0.25,
-             what="the shell's prompt on the guest's screen")
-
-
-def shows_prompt(screen) -> bool:
-    return screen.size == (1024, 768) and not screen.is_uniform()
+    qemu.wait_screen_drawn()

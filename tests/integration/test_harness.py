@@ -166,8 +166,7 @@ def test_guest_noise_mode(session, guest, artifacts):
 def test_guest_shell_mode(session, guest):
     qemu = Qemu(session, "shell", **guest.qemu_args("shell")).start()
     qemu.wait_serial("VMCAST-GUEST: ready mode=shell", 120)
-    before = wait_for(lambda: (lambda i: i if not i.is_uniform() else None)(qemu.screendump()),
-                      20, 0.5, what="the shell prompt on screen")
+    before = qemu.wait_screen_drawn(20)
     # Typing changes the console: keys go through QEMU's PS/2 keyboard to the fbcon shell.
     for key in ("e", "c", "h", "o", "spc", "h", "i"):
         qemu.execute("send-key", {"keys": [{"type": "qcode", "data": key}]})

@@ -67,8 +67,7 @@ def test_typed_line_runs_in_the_guest_shell(send_input_bin, guest, make_session,
     session = make_session(pipewire=False)
     qemu = Qemu(session, "typing", **guest.qemu_args("shell")).start()
     qemu.wait_serial("VMCAST-GUEST: ready mode=shell", BOOT_TIMEOUT)
-    before = wait_for(lambda: (lambda i: i if not i.is_uniform() else None)(qemu.screendump()),
-                      30, 0.5, what="the shell prompt on screen")
+    before = qemu.wait_screen_drawn()
 
     out = send_input(session, send_input_bin,
                      "--type", "echo VMCAST-TYPED-$((6*7)) > /dev/ttyS0\n")
@@ -90,7 +89,7 @@ def test_keys_by_browser_code(send_input_bin, guest, make_session):
     session = make_session(pipewire=False)
     qemu = Qemu(session, "keys", **guest.qemu_args("shell")).start()
     qemu.wait_serial("VMCAST-GUEST: ready mode=shell", BOOT_TIMEOUT)
-    wait_for(lambda: not qemu.screendump().is_uniform(), 30, 0.5, what="the shell prompt")
+    qemu.wait_screen_drawn()
 
     # echo KEYS_OK >/dev/ttyS0  (the underscore is Shift+Minus)
     keys = ("KeyE,KeyC,KeyH,KeyO,Space,ShiftLeft+KeyK,ShiftRight+KeyE,ShiftLeft+KeyY,"
@@ -111,7 +110,7 @@ def test_typing_over_a_p2p_connection(send_input_bin, guest, make_session):
     qemu = Qemu(session, "p2p-typing", **guest.qemu_args("shell"), p2p=True,
                 extra_args=monitor).start()
     qemu.wait_serial("VMCAST-GUEST: ready mode=shell", BOOT_TIMEOUT)
-    wait_for(lambda: not qemu.screendump().is_uniform(), 30, 0.5, what="the shell prompt")
+    qemu.wait_screen_drawn()
 
     send_input(session, send_input_bin, "--qmp", str(qmp_path),
                "--type", "echo P2P-TYPED-$((2+3)) >/dev/ttyS0\n")

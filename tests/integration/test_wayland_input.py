@@ -104,8 +104,7 @@ def test_wtype_line_runs_in_the_guest_shell(session, guest, artifacts, tmp_path)
     Shift, which wtype's own keymap leaves vmcast to add."""
     qemu = Qemu(session, VM, **guest.qemu_args("shell")).start()
     qemu.wait_serial("VMCAST-GUEST: ready mode=shell", BOOT_TIMEOUT)
-    before = wait_for(lambda: (lambda i: i if not i.is_uniform() else None)(qemu.screendump()),
-                      30, 0.5, what="the shell prompt on screen")
+    before = qemu.wait_screen_drawn()
     vmcast = session.spawn([os.environ["VMCAST_BIN"], "run", "--verbose", "--vm", VM,
                             "--wayland"], name="vmcast")
 

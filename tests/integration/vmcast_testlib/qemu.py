@@ -252,6 +252,12 @@ class Qemu:
         path.unlink()
         return img
 
+    def wait_screen_drawn(self, timeout: float = 30) -> Image:
+        """The first screendump of more than one colour: a guest may say it is ready on the
+        serial port before it has drawn anything (the shell's prompt on its black tty1)."""
+        return wait_for(lambda: (lambda img: img if not img.is_uniform() else None)(
+            self.screendump()), timeout, 0.25, what="a picture on the guest's screen")
+
     def add_dbus_client(self) -> socket.socket:
         """p2p mode: hand QEMU one end of a socketpair (getfd + add_client @dbus-display) and
         return the other end, on which the client speaks D-Bus peer-to-peer."""
