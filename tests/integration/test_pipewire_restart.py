@@ -91,6 +91,7 @@ def test_pipewire_and_wireplumber_killed_and_restarted(session, guest, vmcast_bi
                                                        tmp_path, browser):
     qemu = Qemu(session, "pwrestart", **guest.qemu_args("shell")).start()
     qemu.wait_serial("VMCAST-GUEST: ready mode=shell", BOOT_TIMEOUT)
+    qemu.wait_screen_drawn()  # the shell reads what is typed once its prompt shows
     # vmcast allocates its streams' buffers itself where it offers DMA-BUFs (with a GPU): memfds
     # stand in for them here, so that buffers left behind by a restart show as descriptors.
     vmcast = serve_and_open(session, vmcast_bin, tmp_path, browser,

@@ -37,6 +37,7 @@ def test_every_consumer_follows_five_reboots(vmcast_bin, consumer_bin, guest, se
                                              artifacts):
     qemu = Qemu(session, "reboot", reboots=True, **guest.qemu_args("shell")).start()
     qemu.wait_serial("VMCAST-GUEST: ready mode=shell", BOOT_TIMEOUT)
+    qemu.wait_screen_drawn()  # the shell reads what is typed once its prompt shows
     vmcast = session.spawn([str(vmcast_bin), "run", "--verbose"], name="vmcast")
     wait_for(lambda: session.find_node(NODE), 30, 0.3, what=f"PipeWire node {NODE}")
     own = FrameConsumer(session, NODE, tmp_path / "own.frame")

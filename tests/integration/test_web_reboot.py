@@ -14,6 +14,7 @@ def test_the_page_shows_the_guest_after_each_reboot(session, guest, vmcast_bin, 
                                                     tmp_path, browser):
     qemu = Qemu(session, "webreboot", reboots=True, **guest.qemu_args("shell")).start()
     qemu.wait_serial("VMCAST-GUEST: ready mode=shell", BOOT_TIMEOUT)
+    qemu.wait_screen_drawn()  # the shell reads what is typed once its prompt shows
     vmcast = serve_and_open(session, vmcast_bin, tmp_path, browser)
     for reboot in range(1, REBOOTS + 1):
         scribble_screen(qemu)
